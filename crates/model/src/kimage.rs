@@ -1,0 +1,796 @@
+//! The kimage: loading a normal (non-crash) image as kexec_load does.
+//!
+//! Mirrors kernel/kexec.c `kimage_alloc_init` / `do_kexec_load` and
+//! kernel/kexec_core.c `sanity_check_segment_list`,
+//! `kimage_alloc_normal_control_pages`, `kimage_alloc_page`,
+//! `kimage_dst_used`, `kimage_add_entry`, `kimage_load_normal_segment`,
+//! `kimage_terminate` and `kimage_free`. The entry list itself is kept by an
+//! [`EntryList`] design.
+//!
+//! Deviations, all deliberate:
+//! * `kimage_dst_used` is answered through an index (destination → entry
+//!   position) instead of the kernel's linear walk; the walk length the
+//!   kernel would pay is added to [`Counters::kernel_walk_steps`].
+//! * `machine_kexec_prepare`'s page-table pages (x86_64 identity map, x86_32
+//!   pgd/pmd/pte) are not modelled: the allocator stream is the control code
+//!   page, the swap page, then the pages of each segment.
+//! * Crash (kdump) images, file-mode loads and a fatal signal during
+//!   kimage_alloc_pages are not modelled.
+
+use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
+use crate::design::{Ctx, EntryList, Fault, HighmemCheck, Variant};
+use crate::entry::{IND_DESTINATION, IND_DONE, IND_INDIRECTION, IND_SOURCE, KIMAGE_NO_DEST};
+use crate::errno::Errno;
+use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
+use crate::memory::{Content, Machine, PageStore};
+use crate::page_alloc::{AllocError, PageAllocator, Policy, ReplayError};
+use crate::trace::{Counters, Event, Pos, Trace};
+use rustc_hash::FxHashMap;
+use std::fmt;
+
+/// One `struct kexec_segment` (the user buffer is a pattern, not bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// Bytes of buffer to copy.
+    pub bufsz: u64,
+    /// Destination physical address.
+    pub mem: u64,
+    /// Destination size.
+    pub memsz: u64,
+}
+
+/// What a page handed out by the allocator is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// image->control_code_page.
+    ControlCode,
+    /// image->swap_page.
+    Swap,
+    /// An indirection page of the list.
+    Indirection,
+    /// A source page of the list.
+    Source,
+    /// Parked on image->dest_pages.
+    DestPages,
+    /// Parked on image->unusable_pages.
+    Unusable,
+    /// Handed out, then freed.
+    Freed,
+}
+
+impl Role {
+    /// A short label for maps and reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::ControlCode => "control",
+            Role::Swap => "swap",
+            Role::Indirection => "indirection",
+            Role::Source => "source",
+            Role::DestPages => "dest_pages",
+            Role::Unusable => "unusable",
+            Role::Freed => "freed",
+        }
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The kernel returns an error to user space.
+    Errno {
+        /// The errno.
+        errno: Errno,
+        /// One sentence naming the rule or function.
+        reason: String,
+    },
+    /// The kernel would oops or corrupt memory.
+    Fault(Fault),
+    /// The replay list cannot be followed.
+    Replay(ReplayError),
+    /// The model's own size limit.
+    Limit(String),
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Errno { errno, reason } => write!(f, "-{errno}: {reason}"),
+            Stop::Fault(x) => write!(f, "fault: {x}"),
+            Stop::Replay(r) => write!(f, "{r}"),
+            Stop::Limit(s) => write!(f, "model limit: {s}"),
+        }
+    }
+}
+
+fn errno(errno: Errno, reason: impl Into<String>) -> Stop {
+    Stop::Errno {
+        errno,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct IndPage {
+    start: u64,
+    highmem: bool,
+    cum_before: u64,
+}
+
+/// A kimage being loaded by one design.
+pub struct Kimage {
+    /// The machine.
+    pub machine: Machine,
+    /// The segments as passed to kexec_load.
+    pub segments: Vec<Segment>,
+    design: Box<dyn EntryList>,
+    alloc: PageAllocator,
+    /// Page contents.
+    pub store: PageStore,
+    /// Counters.
+    pub counters: Counters,
+    /// Events.
+    pub trace: Trace,
+    dest_pages: Vec<u64>,
+    dest_index: FxHashMap<u64, usize>,
+    unusable_pages: Vec<u64>,
+    control_pages: Vec<u64>,
+    /// image->control_code_page.
+    pub control_code_page: Option<u64>,
+    /// image->swap_page.
+    pub swap_page: Option<u64>,
+    dst_index: FxHashMap<u64, (Pos, u64)>,
+    cur_dest: u64,
+    ordinals: u64,
+    ind_pages: Vec<IndPage>,
+    orders: FxHashMap<u64, u32>,
+    /// Role of every page the allocator handed out (first pfn of a block).
+    pub roles: FxHashMap<u64, Role>,
+    /// Pages dropped without being freed, with why.
+    pub dropped: FxHashMap<u64, String>,
+    /// Whether kimage_terminate ran.
+    pub terminated: bool,
+}
+
+impl Kimage {
+    /// do_kimage_alloc_init plus the segment copy of kimage_alloc_init.
+    pub fn new(
+        machine: Machine,
+        segments: Vec<Segment>,
+        variant: Variant,
+        policy: Policy,
+        trace: bool,
+    ) -> Self {
+        let dest_ranges = segments
+            .iter()
+            .filter(|s| s.memsz > 0)
+            .map(|s| {
+                (
+                    s.mem >> PAGE_SHIFT,
+                    (s.mem.saturating_add(s.memsz) + PAGE_SIZE - 1) >> PAGE_SHIFT,
+                )
+            })
+            .collect::<Vec<_>>();
+        let mut dest_sorted = dest_ranges;
+        dest_sorted.sort_unstable();
+        let alloc = PageAllocator::new(&machine, policy, dest_sorted);
+        let design = variant.build(&machine);
+        Kimage {
+            machine,
+            segments,
+            design,
+            alloc,
+            store: PageStore::default(),
+            counters: Counters::default(),
+            trace: Trace {
+                enabled: trace,
+                events: Vec::new(),
+            },
+            dest_pages: Vec::new(),
+            dest_index: FxHashMap::default(),
+            unusable_pages: Vec::new(),
+            control_pages: Vec::new(),
+            control_code_page: None,
+            swap_page: None,
+            dst_index: FxHashMap::default(),
+            cur_dest: 0,
+            ordinals: 0,
+            ind_pages: Vec::new(),
+            orders: FxHashMap::default(),
+            roles: FxHashMap::default(),
+            dropped: FxHashMap::default(),
+            terminated: false,
+        }
+    }
+
+    /// The design.
+    pub fn design(&self) -> &dyn EntryList {
+        self.design.as_ref()
+    }
+
+    /// image->head.
+    pub fn head(&self) -> u64 {
+        self.design.head()
+    }
+
+    /// The allocator calls made.
+    pub fn alloc_calls(&self) -> u64 {
+        self.alloc.calls()
+    }
+
+    /// Whether the allocator considers `[pfn, pfn + 2^order)` free.
+    pub fn is_free(&self, pfn: u64, order: u32) -> bool {
+        self.alloc.is_free(pfn, order)
+    }
+
+    fn split(&mut self) -> (&mut dyn EntryList, Ctx<'_>) {
+        let Kimage {
+            design,
+            machine,
+            store,
+            counters,
+            ..
+        } = self;
+        (
+            design.as_mut(),
+            Ctx {
+                machine,
+                store,
+                counters,
+            },
+        )
+    }
+
+    /// sanity_check_segment_list, rules in the kernel's order. Arithmetic is
+    /// in `unsigned long` of the arch, so sums wrap as the kernel's do.
+    pub fn sanity_check_segment_list(&self) -> Result<(), Stop> {
+        let arch = self.machine.arch;
+        let mask = arch.word_mask();
+        let segs = &self.segments;
+        for (i, s) in segs.iter().enumerate() {
+            let mstart = s.mem;
+            let mend = mstart.wrapping_add(s.memsz) & mask;
+            if mstart > mend {
+                return Err(errno(
+                    Errno::EADDRNOTAVAIL,
+                    format!("segment {i}: mem + memsz wraps past the end of unsigned long (sanity_check_segment_list)"),
+                ));
+            }
+            if mstart & !PAGE_MASK != 0 || mend & !PAGE_MASK != 0 {
+                return Err(errno(
+                    Errno::EADDRNOTAVAIL,
+                    format!(
+                        "segment {i}: mem 0x{mstart:x} or mem + memsz 0x{mend:x} is not page aligned (sanity_check_segment_list)"
+                    ),
+                ));
+            }
+            if mend >= arch.destination_limit {
+                return Err(errno(
+                    Errno::EADDRNOTAVAIL,
+                    format!(
+                        "segment {i}: end 0x{mend:x} is not below KEXEC_DESTINATION_MEMORY_LIMIT 0x{:x} (sanity_check_segment_list)",
+                        arch.destination_limit
+                    ),
+                ));
+            }
+        }
+        for (i, s) in segs.iter().enumerate() {
+            let (mstart, mend) = (s.mem, s.mem.wrapping_add(s.memsz) & mask);
+            for (j, p) in segs.iter().enumerate().take(i) {
+                let (pstart, pend) = (p.mem, p.mem.wrapping_add(p.memsz) & mask);
+                if mend > pstart && mstart < pend {
+                    return Err(errno(
+                        Errno::EINVAL,
+                        format!("segment {i} overlaps segment {j} (sanity_check_segment_list)"),
+                    ));
+                }
+            }
+        }
+        for (i, s) in segs.iter().enumerate() {
+            if s.bufsz > s.memsz {
+                return Err(errno(
+                    Errno::EINVAL,
+                    format!("segment {i}: bufsz 0x{:x} is larger than memsz 0x{:x} (sanity_check_segment_list)", s.bufsz, s.memsz),
+                ));
+            }
+        }
+        let nr_pages = self.machine.totalram_pages();
+        let mut total: u64 = 0;
+        for (i, s) in segs.iter().enumerate() {
+            let count = (s.memsz.wrapping_add(PAGE_SIZE - 1) & mask) >> PAGE_SHIFT;
+            if count > nr_pages / 2 {
+                return Err(errno(
+                    Errno::EINVAL,
+                    format!(
+                        "segment {i}: {count} pages is more than half of totalram_pages ({nr_pages}) (sanity_check_segment_list)"
+                    ),
+                ));
+            }
+            total = total.wrapping_add(count) & mask;
+        }
+        if total > nr_pages / 2 {
+            return Err(errno(
+                Errno::EINVAL,
+                format!(
+                    "the segments' {total} pages are more than half of totalram_pages ({nr_pages}) (sanity_check_segment_list)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// kimage_is_destination_range: does `[start, end)` overlap a segment?
+    pub fn is_destination_range(&self, start: u64, end: u64) -> bool {
+        self.segments
+            .iter()
+            .any(|s| end > s.mem && start < s.mem + s.memsz)
+    }
+
+    /// kimage_alloc_pages: one allocator call. `Ok(None)` when it fails.
+    fn alloc_pages(&mut self, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
+        match self.alloc.alloc(&self.machine, gfp, order) {
+            Ok(pfn) => {
+                self.counters.alloc_calls += 1;
+                self.trace.push(Event::Alloc {
+                    call: self.alloc.calls(),
+                    gfp,
+                    order: order as u8,
+                    pfn,
+                });
+                if order > 0 {
+                    self.orders.insert(pfn, order);
+                }
+                Ok(Some(pfn))
+            }
+            Err(AllocError::NoMemory) => {
+                self.counters.alloc_calls += 1;
+                self.trace.push(Event::AllocFailed {
+                    gfp,
+                    order: order as u8,
+                });
+                Ok(None)
+            }
+            Err(AllocError::Replay(r)) => Err(Stop::Replay(r)),
+            Err(AllocError::Limit) => Err(Stop::Limit(format!(
+                "more than {} page allocations in one run; use a smaller machine or another policy",
+                crate::page_alloc::MAX_ALLOC_CALLS
+            ))),
+        }
+    }
+
+    /// kimage_free_pages.
+    fn free_pages(&mut self, pfn: u64) {
+        let order = self.orders.remove(&pfn).unwrap_or(0);
+        self.alloc.free(pfn, order);
+        self.store.forget(pfn);
+        self.roles.insert(pfn, Role::Freed);
+        self.counters.pages_freed += 1 << order;
+        self.trace.push(Event::Free {
+            pfn,
+            order: order as u8,
+        });
+    }
+
+    /// kimage_alloc_normal_control_pages.
+    fn alloc_control_pages(&mut self, order: u32, swap: bool) -> Result<Option<u64>, Stop> {
+        let count = 1u64 << order;
+        let limit_pfn = self.machine.arch.control_limit >> PAGE_SHIFT;
+        let mut extra = Vec::new();
+        let got = loop {
+            let Some(pfn) = self.alloc_pages(KEXEC_CONTROL_MEMORY_GFP, order)? else {
+                break None;
+            };
+            let epfn = pfn + count;
+            let over = epfn >= limit_pfn;
+            if over || self.is_destination_range(pfn << PAGE_SHIFT, epfn << PAGE_SHIFT) {
+                self.counters.control_rejected += 1;
+                self.trace.push(Event::ControlRejected {
+                    pfn,
+                    order: order as u8,
+                    over_limit: over,
+                });
+                self.roles.insert(pfn, Role::Freed);
+                extra.push(pfn);
+                continue;
+            }
+            break Some(pfn);
+        };
+        if let Some(pfn) = got {
+            self.control_pages.push(pfn);
+            self.roles
+                .insert(pfn, if swap { Role::Swap } else { Role::ControlCode });
+            self.trace.push(Event::ControlPage {
+                pfn,
+                order: order as u8,
+                swap,
+            });
+        }
+        // kimage_free_page_list(&extra_pages): list_add order, newest first.
+        for pfn in extra.into_iter().rev() {
+            self.free_pages(pfn);
+        }
+        Ok(got)
+    }
+
+    /// kimage_alloc_init after the struct copy: sanity check, control code
+    /// page, swap page.
+    pub fn alloc_init(&mut self) -> Result<(), Stop> {
+        self.sanity_check_segment_list()?;
+        let order = self.machine.arch.control_order;
+        let Some(code) = self.alloc_control_pages(order, false)? else {
+            return Err(errno(
+                Errno::ENOMEM,
+                "Could not allocate control_code_buffer (kimage_alloc_init)",
+            ));
+        };
+        self.control_code_page = Some(code);
+        let Some(swap) = self.alloc_control_pages(0, true)? else {
+            for pfn in std::mem::take(&mut self.control_pages).into_iter().rev() {
+                self.free_pages(pfn);
+            }
+            self.control_code_page = None;
+            return Err(errno(
+                Errno::ENOMEM,
+                "Could not allocate swap buffer (kimage_alloc_init)",
+            ));
+        };
+        self.swap_page = Some(swap);
+        Ok(())
+    }
+
+    /// kimage_dst_used through the index; adds the kernel's walk cost.
+    fn dst_used(&mut self, addr: u64) -> Option<Pos> {
+        let head = self.design.head();
+        if head == 0 || head & IND_DONE != 0 {
+            self.counters.kernel_walk_steps += 1;
+            self.counters.entry_reads += 1;
+            return None;
+        }
+        let (found, last) = match self.dst_index.get(&addr) {
+            Some(&(pos, ord)) => (Some(pos), ord),
+            None => (None, self.ordinals),
+        };
+        self.counters.kernel_walk_steps += last + 1;
+        self.counters.entry_reads += last + 1;
+        if self.design.kmaps_entries() {
+            self.counters.kmap += last;
+            self.counters.kmap_highmem += self.highmem_reads(last);
+        }
+        found
+    }
+
+    /// Entries with ordinals 1..=k that live in highmem indirection pages.
+    fn highmem_reads(&self, k: u64) -> u64 {
+        let j = self.ind_pages.partition_point(|p| p.start <= k);
+        if j == 0 {
+            return 0;
+        }
+        let p = self.ind_pages[j - 1];
+        p.cum_before + if p.highmem { k - p.start + 1 } else { 0 }
+    }
+
+    fn old_page_fails(&self, check: HighmemCheck, pfn: u64) -> bool {
+        match check {
+            HighmemCheck::PageHighMem => self.machine.page_highmem(pfn),
+            HighmemCheck::PageHighMemZone => self.machine.page_highmem_zone(pfn),
+        }
+    }
+
+    /// kimage_alloc_page(image, gfp, destination). `Ok(None)` is the kernel's NULL.
+    pub fn alloc_page(&mut self, gfp: Gfp, destination: u64) -> Result<Option<u64>, Stop> {
+        if destination != KIMAGE_NO_DEST {
+            if let Some(idx) = self.dest_index.remove(&(destination >> PAGE_SHIFT)) {
+                let pfn = self.dest_pages[idx];
+                self.dest_pages[idx] = u64::MAX;
+                self.counters.dest_pages_reused += 1;
+                self.trace.push(Event::DestPageReused { pfn });
+                return Ok(Some(pfn));
+            }
+        }
+        let source_limit_pfn = self.machine.arch.source_limit >> PAGE_SHIFT;
+        loop {
+            let Some(pfn) = self.alloc_pages(gfp, 0)? else {
+                return Ok(None);
+            };
+            if pfn > source_limit_pfn {
+                self.unusable_pages.push(pfn);
+                self.roles.insert(pfn, Role::Unusable);
+                self.counters.unusable_pages += 1;
+                self.trace.push(Event::Unusable { pfn });
+                continue;
+            }
+            let addr = pfn << PAGE_SHIFT;
+            if addr == destination || !self.is_destination_range(addr, addr + PAGE_SIZE) {
+                return Ok(Some(pfn));
+            }
+            match self.dst_used(addr) {
+                Some(pos) => {
+                    let (design, mut cx) = self.split();
+                    let old = design.read(&mut cx, pos).map_err(Stop::Fault)?;
+                    let old_pfn = (old & PAGE_MASK) >> PAGE_SHIFT;
+                    // copy_highpage(page, old_page)
+                    cx.kmap(pfn);
+                    cx.kmap(old_pfn);
+                    let content = cx.store.get(old_pfn).cloned();
+                    match content {
+                        Some(c) => cx.store.set(pfn, c),
+                        None => cx.store.forget(pfn),
+                    }
+                    design
+                        .write(&mut cx, pos, addr | (old & !PAGE_MASK))
+                        .map_err(Stop::Fault)?;
+                    self.counters.swaps += 1;
+                    self.roles.insert(pfn, Role::Source);
+                    self.trace.push(Event::Swap {
+                        new_pfn: pfn,
+                        old_pfn,
+                        dest: addr,
+                        pos,
+                    });
+                    if let Some(check) = self.design.old_page_check() {
+                        if !gfp.highmem() && self.old_page_fails(check, old_pfn) {
+                            self.counters.highmem_frees += 1;
+                            self.trace.push(Event::HighmemFree { pfn: old_pfn });
+                            self.free_pages(old_pfn);
+                            continue;
+                        }
+                    }
+                    return Ok(Some(old_pfn));
+                }
+                None => {
+                    self.dest_index.insert(pfn, self.dest_pages.len());
+                    self.dest_pages.push(pfn);
+                    self.roles.insert(pfn, Role::DestPages);
+                    self.counters.dest_pages += 1;
+                    self.trace.push(Event::DestPageFiled { pfn });
+                }
+            }
+        }
+    }
+
+    /// kimage_add_entry.
+    fn add_entry(&mut self, entry: u64) -> Result<(), Stop> {
+        let arch = self.machine.arch;
+        if entry > arch.word_mask() {
+            return Err(Stop::Fault(Fault {
+                function: "kimage_add_entry",
+                pfn: Some(entry >> PAGE_SHIFT),
+                reason: format!(
+                    "the entry for address 0x{:x} does not fit in a {}-bit kimage_entry_t",
+                    entry & PAGE_MASK,
+                    arch.word_bits
+                ),
+            }));
+        }
+        let (design, mut cx) = self.split();
+        let need = design.needs_page(&mut cx).map_err(Stop::Fault)?;
+        if need {
+            let gfp = self.design.indirection_gfp();
+            let Some(pfn) = self.alloc_page(gfp, KIMAGE_NO_DEST)? else {
+                return Err(errno(
+                    Errno::ENOMEM,
+                    "kimage_alloc_page found no page for a new indirection page (kimage_add_entry)",
+                ));
+            };
+            self.roles.insert(pfn, Role::Indirection);
+            self.counters.indirection_pages += 1;
+            let (design, mut cx) = self.split();
+            design.link_page(&mut cx, pfn).map_err(Stop::Fault)?;
+            self.ordinals += 1;
+            let highmem = self.machine.page_highmem(pfn);
+            let cum_before = self.ind_pages.last().map_or(0, |p| {
+                p.cum_before
+                    + if p.highmem {
+                        self.ordinals - p.start
+                    } else {
+                        0
+                    }
+            });
+            self.ind_pages.push(IndPage {
+                start: self.ordinals,
+                highmem,
+                cum_before,
+            });
+            self.trace.push(Event::Indirection { pfn });
+        }
+        let (design, mut cx) = self.split();
+        let pos = design.store(&mut cx, entry).map_err(Stop::Fault)?;
+        self.ordinals += 1;
+        if entry & IND_DESTINATION != 0 {
+            self.cur_dest = entry & PAGE_MASK;
+        } else if entry & IND_SOURCE != 0 {
+            self.dst_index
+                .insert(self.cur_dest, (pos, self.ordinals - 1));
+            self.cur_dest += PAGE_SIZE;
+        }
+        self.trace.push(Event::Entry { pos, value: entry });
+        Ok(())
+    }
+
+    /// kimage_load_normal_segment.
+    pub fn load_normal_segment(&mut self, i: usize) -> Result<(), Stop> {
+        let seg = self.segments[i];
+        self.add_entry((seg.mem & PAGE_MASK) | IND_DESTINATION)?;
+        let mut maddr = seg.mem;
+        let mut mbytes = seg.memsz;
+        let mut ubytes = seg.bufsz;
+        let mut page: u32 = 0;
+        let gfp = self.design.source_gfp();
+        while mbytes > 0 {
+            self.trace.push(Event::LoadPage {
+                seg: i as u8,
+                page,
+                dest: maddr,
+            });
+            let Some(pfn) = self.alloc_page(gfp, maddr)? else {
+                return Err(errno(
+                    Errno::ENOMEM,
+                    format!("kimage_alloc_page found no page for segment {i} page {page} (kimage_load_normal_segment)"),
+                ));
+            };
+            self.roles.insert(pfn, Role::Source);
+            self.counters.source_pages += 1;
+            if let Err(e) = self.add_entry((pfn << PAGE_SHIFT) | IND_SOURCE) {
+                if matches!(e, Stop::Errno { .. }) {
+                    self.dropped.insert(
+                        pfn,
+                        format!(
+                            "source page of segment {i} page {page}: kimage_add_page failed and kimage_load_normal_segment returns without freeing it"
+                        ),
+                    );
+                }
+                return Err(e);
+            }
+            // kmap_local_page, clear_page, copy, kunmap_local.
+            let (_, mut cx) = self.split();
+            cx.kmap(pfn);
+            let mchunk = mbytes.min(PAGE_SIZE - (maddr & !PAGE_MASK));
+            let uchunk = ubytes.min(mchunk);
+            let content = if uchunk > 0 {
+                Content::Data {
+                    seg: i as u8,
+                    page,
+                    len: uchunk as u16,
+                }
+            } else {
+                Content::Zero
+            };
+            self.store.set(pfn, content);
+            ubytes -= uchunk;
+            maddr += mchunk;
+            mbytes -= mchunk;
+            page += 1;
+        }
+        Ok(())
+    }
+
+    /// kimage_terminate.
+    pub fn terminate(&mut self) -> Result<(), Stop> {
+        let (design, mut cx) = self.split();
+        let pos = design.terminate(&mut cx).map_err(Stop::Fault)?;
+        self.terminated = true;
+        self.trace.push(Event::Terminate { pos });
+        Ok(())
+    }
+
+    /// do_kexec_load from kimage_alloc_init to kimage_terminate. On a kernel
+    /// error after kimage_alloc_init, kimage_free runs as in do_kexec_load.
+    pub fn load(&mut self) -> Result<(), Stop> {
+        self.alloc_init()?;
+        let r = (0..self.segments.len()).try_for_each(|i| self.load_normal_segment(i));
+        match r {
+            Ok(()) => self.terminate(),
+            Err(e @ Stop::Errno { .. }) => {
+                self.free().map_err(Stop::Fault)?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// for_each_kimage_entry: visit every entry from image->head, following
+    /// indirections, until a 0 or IND_DONE. Returns the word that ended it.
+    pub fn walk(&mut self, mut visit: impl FnMut(Pos, u64)) -> Result<u64, Fault> {
+        let limit = self.ordinals + 2;
+        let (design, mut cx) = self.split();
+        let mut pos = Pos::Head;
+        let mut e = design.head();
+        cx.counters.entry_reads += 1;
+        let mut n = 0;
+        while e != 0 && e & IND_DONE == 0 {
+            visit(pos, e);
+            n += 1;
+            if n > limit {
+                return Err(Fault {
+                    function: "for_each_kimage_entry",
+                    pfn: None,
+                    reason: "the walk does not end: more entries than were ever written".into(),
+                });
+            }
+            pos = if e & IND_INDIRECTION != 0 {
+                Pos::Slot {
+                    pfn: (e & PAGE_MASK) >> PAGE_SHIFT,
+                    idx: 0,
+                }
+            } else {
+                design.next_pos(pos)?
+            };
+            e = design.read(&mut cx, pos)?;
+            cx.counters.entry_reads += 1;
+        }
+        Ok(e)
+    }
+
+    /// The list as the kernel's walk sees it, with the word that ended the walk.
+    pub fn entries(&mut self) -> Result<(Vec<(Pos, u64)>, u64), Fault> {
+        let mut v = Vec::with_capacity(self.ordinals as usize + 1);
+        let end = self.walk(|p, e| v.push((p, e)))?;
+        Ok((v, end))
+    }
+
+    /// kimage_free: dest_pages, unusable_pages, every page of the list,
+    /// control pages.
+    pub fn free(&mut self) -> Result<(), Fault> {
+        for pfn in std::mem::take(&mut self.dest_pages).into_iter().rev() {
+            if pfn != u64::MAX {
+                self.free_pages(pfn);
+            }
+        }
+        self.dest_index.clear();
+        for pfn in std::mem::take(&mut self.unusable_pages).into_iter().rev() {
+            self.free_pages(pfn);
+        }
+        let (list, _) = self.entries()?;
+        let mut ind = 0u64;
+        for (_, e) in list {
+            if e & IND_INDIRECTION != 0 {
+                if ind & IND_INDIRECTION != 0 {
+                    self.free_pages((ind & PAGE_MASK) >> PAGE_SHIFT);
+                }
+                ind = e;
+            } else if e & IND_SOURCE != 0 {
+                self.free_pages((e & PAGE_MASK) >> PAGE_SHIFT);
+            }
+        }
+        if ind & IND_INDIRECTION != 0 {
+            self.free_pages((ind & PAGE_MASK) >> PAGE_SHIFT);
+        }
+        for pfn in std::mem::take(&mut self.control_pages).into_iter().rev() {
+            self.free_pages(pfn);
+        }
+        Ok(())
+    }
+
+    /// Pages handed out and not freed, with what they were.
+    pub fn outstanding(&self) -> Vec<(u64, Role)> {
+        let mut v: Vec<_> = self
+            .roles
+            .iter()
+            .filter(|(_, r)| **r != Role::Freed)
+            .map(|(p, r)| (*p, *r))
+            .collect();
+        v.sort_unstable_by_key(|x| x.0);
+        v
+    }
+
+    /// Fill the held-page counters from the roles.
+    pub fn count_held(&mut self) {
+        let (mut low, mut high) = (0, 0);
+        for (&pfn, &r) in &self.roles {
+            if r != Role::Freed {
+                let n = 1u64 << self.orders.get(&pfn).copied().unwrap_or(0);
+                if self.machine.page_highmem(pfn) {
+                    high += n;
+                } else {
+                    low += n;
+                }
+            }
+        }
+        self.counters.lowmem_held = low;
+        self.counters.highmem_held = high;
+    }
+
+    /// Order of the block at `pfn`.
+    pub fn order_of(&self, pfn: u64) -> u32 {
+        self.orders.get(&pfn).copied().unwrap_or(0)
+    }
+}

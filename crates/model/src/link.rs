@@ -1,0 +1,154 @@
+//! Share links: the scenario in the URL fragment.
+//!
+//! `#s=1.<data>`: `1` is the codec version; `<data>` is the compact
+//! canonical scenario JSON, raw-deflated and base64url-encoded without
+//! padding. Nothing is uploaded anywhere. `?preset=NAME` links name a preset.
+//! Decoding caps every size (link length, inflated size) so a hostile link
+//! is an error, never a hang or a panic. The web app uses this same code.
+
+use crate::presets;
+use crate::scenario::{InputError, Scenario};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+use std::io::{Read, Write};
+
+/// Where `kexec-sim link` points by default: `cargo xtask serve`.
+pub const DEFAULT_BASE: &str = "http://127.0.0.1:8080/";
+/// Longest link decoded.
+pub const MAX_LINK_BYTES: usize = 4 << 20;
+/// Largest inflated scenario.
+pub const MAX_INFLATED_BYTES: usize = 32 << 20;
+
+fn err(message: impl Into<String>) -> InputError {
+    InputError {
+        field: "link".into(),
+        message: message.into(),
+    }
+}
+
+/// The fragment (without `#`) holding a scenario.
+pub fn encode_fragment(sc: &Scenario) -> String {
+    let json = sc.to_json();
+    let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(json.as_bytes()).expect("writing to a Vec");
+    let bytes = enc.finish().expect("deflating to a Vec");
+    format!("s=1.{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The full share link on `base`.
+pub fn encode(sc: &Scenario, base: &str) -> String {
+    let base = base.split('#').next().unwrap_or(base);
+    format!("{base}#{}", encode_fragment(sc))
+}
+
+/// Decode a link, a fragment (`#s=…` or `s=…`) or a `?preset=NAME` link.
+pub fn decode(link: &str) -> Result<Scenario, InputError> {
+    if link.len() > MAX_LINK_BYTES {
+        return Err(err(format!(
+            "{} bytes; links of at most {MAX_LINK_BYTES} bytes are decoded",
+            link.len()
+        )));
+    }
+    let link = link.trim();
+    let (before, fragment) = match link.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None if link.starts_with("s=") => ("", Some(link)),
+        None => (link, None),
+    };
+    if let Some(f) = fragment.filter(|f| !f.is_empty()) {
+        let data = f
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("s="))
+            .ok_or_else(|| err("the fragment holds no s= scenario"))?;
+        return decode_data(data);
+    }
+    if let Some(q) = before.split_once('?').map(|x| x.1) {
+        if let Some(name) = q.split('&').find_map(|kv| kv.strip_prefix("preset=")) {
+            return presets::find(name).map(|p| p.scenario).ok_or_else(|| {
+                err(format!(
+                    "no preset \"{name}\" (valid: {})",
+                    presets::names().join(", ")
+                ))
+            });
+        }
+    }
+    Err(err("no #s= scenario and no ?preset= in the link"))
+}
+
+fn decode_data(data: &str) -> Result<Scenario, InputError> {
+    let (version, payload) = data
+        .split_once('.')
+        .ok_or_else(|| err("no codec version before the data"))?;
+    if version != "1" {
+        return Err(err(format!(
+            "codec version \"{version}\" is not one this build reads (it reads 1)"
+        )));
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| err(format!("the data is not base64url: {e}")))?;
+    let mut out = Vec::new();
+    DeflateDecoder::new(&bytes[..])
+        .take(MAX_INFLATED_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| err(format!("the data does not inflate: {e}")))?;
+    if out.len() > MAX_INFLATED_BYTES {
+        return Err(err(format!(
+            "the scenario inflates to more than {MAX_INFLATED_BYTES} bytes"
+        )));
+    }
+    let text = String::from_utf8(out).map_err(|_| err("the scenario is not UTF-8"))?;
+    Scenario::from_json(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_every_preset() {
+        for p in presets::all() {
+            let link = encode(&p.scenario, DEFAULT_BASE);
+            assert!(link.starts_with("http://127.0.0.1:8080/#s=1."));
+            assert_eq!(decode(&link).unwrap(), p.scenario, "{}", p.name);
+            assert_eq!(
+                decode(&format!("#{}", encode_fragment(&p.scenario))).unwrap(),
+                p.scenario
+            );
+        }
+    }
+
+    #[test]
+    fn preset_links() {
+        let s = decode("https://x.example/play/?preset=rfc-i386-pae").unwrap();
+        assert_eq!(s, presets::find("rfc-i386-pae").unwrap().scenario);
+        assert!(decode("?preset=nope")
+            .unwrap_err()
+            .message
+            .contains("valid:"));
+    }
+
+    #[test]
+    fn hostile_links_are_errors() {
+        assert!(decode("#s=2.AAAA")
+            .unwrap_err()
+            .message
+            .contains("codec version"));
+        assert!(decode("#s=1.!!!").unwrap_err().message.contains("base64"));
+        assert!(decode("#s=1.AAAA").is_err());
+        assert!(decode("#x=1").is_err());
+        let huge = format!("#s=1.{}", "A".repeat(MAX_LINK_BYTES));
+        assert!(decode(&huge).unwrap_err().message.contains("at most"));
+        // A deflate bomb: 64 MiB of spaces.
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
+        enc.write_all(&vec![b' '; 64 << 20]).unwrap();
+        let bomb = format!("#s=1.{}", URL_SAFE_NO_PAD.encode(enc.finish().unwrap()));
+        assert!(decode(&bomb)
+            .unwrap_err()
+            .message
+            .contains("inflates to more"));
+    }
+}

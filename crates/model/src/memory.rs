@@ -1,0 +1,377 @@
+//! Physical memory: RAM ranges, zones, the lowmem line and page contents.
+//!
+//! Mirrors what the kernel derives at boot from the e820 map
+//! (`zone_sizes_init`, `find_low_pfn_range` on x86_32) and the two answers to
+//! "is this page highmem?": `PageHighMem` as a direct-map test (pfn at or above
+//! max_low_pfn, what Joonsoo Kim's series redefined it to) and
+//! `PageHighMemZone` (the zone-based test 6.1 calls PageHighMem).
+//!
+//! Page contents are content tags, not bytes: a page holds nothing kexec
+//! wrote (absent from the store: "old contents"), zeros, one page of a
+//! segment's buffer, or real entry words (an indirection page). Only pages
+//! kexec touched cost memory.
+
+use crate::arch::{ArchProfile, PAGE_SHIFT};
+use crate::gfp::Zone;
+use rustc_hash::FxHashMap;
+
+/// First pfn above ZONE_DMA (MAX_DMA_PFN).
+pub const MAX_DMA_PFN: u64 = (16 << 20) >> PAGE_SHIFT;
+/// First pfn above ZONE_DMA32 (MAX_DMA32_PFN).
+pub const MAX_DMA32_PFN: u64 = 1 << 20;
+
+/// The simulated machine's physical memory layout.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// The arch profile.
+    pub arch: &'static ArchProfile,
+    ram: Vec<(u64, u64)>,
+    movable: Vec<(u64, u64)>,
+    totalram_pages: u64,
+}
+
+impl Machine {
+    /// A machine from sorted, non-overlapping pfn ranges `[start, end)` of RAM
+    /// and of ZONE_MOVABLE (validated by the scenario layer).
+    pub fn new(arch: &'static ArchProfile, ram: Vec<(u64, u64)>, movable: Vec<(u64, u64)>) -> Self {
+        let totalram_pages = ram.iter().map(|(s, e)| e - s).sum();
+        Machine {
+            arch,
+            ram,
+            movable,
+            totalram_pages,
+        }
+    }
+
+    /// RAM as pfn ranges.
+    pub fn ram(&self) -> &[(u64, u64)] {
+        &self.ram
+    }
+
+    /// ZONE_MOVABLE as pfn ranges.
+    pub fn movable(&self) -> &[(u64, u64)] {
+        &self.movable
+    }
+
+    /// totalram_pages(): every page of RAM (the model reserves nothing at boot).
+    pub fn totalram_pages(&self) -> u64 {
+        self.totalram_pages
+    }
+
+    /// The highest pfn + 1 of RAM.
+    pub fn max_pfn(&self) -> u64 {
+        self.ram.last().map_or(0, |r| r.1)
+    }
+
+    /// Whether `pfn` is RAM.
+    pub fn is_ram(&self, pfn: u64) -> bool {
+        in_ranges(&self.ram, pfn)
+    }
+
+    /// max_low_pfn: the first pfn without a direct mapping.
+    pub fn max_low_pfn(&self) -> u64 {
+        match self.arch.lowmem_end {
+            Some(end) => (end >> PAGE_SHIFT).min(self.max_pfn()),
+            None => self.max_pfn(),
+        }
+    }
+
+    /// The zone ZONE_MOVABLE was carved from (the kernel's `movable_zone`):
+    /// ZONE_HIGHMEM on a 32-bit machine with highmem, else ZONE_NORMAL.
+    pub fn movable_zone(&self) -> Zone {
+        if self.arch.lowmem_end.is_some() && self.max_pfn() > self.max_low_pfn() {
+            Zone::HighMem
+        } else {
+            Zone::Normal
+        }
+    }
+
+    /// The zone of a RAM page (`None` outside RAM).
+    pub fn zone_of(&self, pfn: u64) -> Option<Zone> {
+        if !self.is_ram(pfn) {
+            return None;
+        }
+        if in_ranges(&self.movable, pfn) {
+            return Some(Zone::Movable);
+        }
+        Some(self.static_zone(pfn))
+    }
+
+    fn static_zone(&self, pfn: u64) -> Zone {
+        if pfn < MAX_DMA_PFN {
+            Zone::Dma
+        } else if self.arch.has_dma32 && pfn < MAX_DMA32_PFN {
+            Zone::Dma32
+        } else if self.arch.is_lowmem_pfn(pfn) {
+            Zone::Normal
+        } else {
+            Zone::HighMem
+        }
+    }
+
+    /// The pfn ranges of RAM that belong to `zone`, ascending.
+    pub fn zone_ranges(&self, zone: Zone) -> Vec<(u64, u64)> {
+        if zone == Zone::Movable {
+            return intersect(&self.ram, &self.movable);
+        }
+        let low = self.arch.lowmem_end.map(|e| e >> PAGE_SHIFT);
+        let (s, e) = match zone {
+            Zone::Dma => (0, MAX_DMA_PFN),
+            Zone::Dma32 if self.arch.has_dma32 => (MAX_DMA_PFN, MAX_DMA32_PFN),
+            Zone::Dma32 => (0, 0),
+            Zone::Normal if self.arch.has_dma32 => (MAX_DMA32_PFN, u64::MAX),
+            Zone::Normal => (MAX_DMA_PFN, low.unwrap_or(u64::MAX)),
+            Zone::HighMem => match low {
+                Some(l) => (l, u64::MAX),
+                None => (0, 0),
+            },
+            Zone::Movable => unreachable!("handled above"),
+        };
+        let zone_ram = intersect(&self.ram, &[(s, e)]);
+        subtract(&zone_ram, &self.movable)
+    }
+
+    /// PageHighMem as a direct-map test: the page has no permanent kernel
+    /// mapping, so page_address() is NULL unless it is kmap()ed.
+    pub fn page_highmem(&self, pfn: u64) -> bool {
+        !self.arch.is_lowmem_pfn(pfn)
+    }
+
+    /// PageHighMemZone: the zone-based test (6.1's PageHighMem): the page's
+    /// zone is ZONE_HIGHMEM, or ZONE_MOVABLE carved from ZONE_HIGHMEM.
+    pub fn page_highmem_zone(&self, pfn: u64) -> bool {
+        match self.zone_of(pfn) {
+            Some(Zone::HighMem) => true,
+            Some(Zone::Movable) => self.movable_zone() == Zone::HighMem,
+            _ => false,
+        }
+    }
+}
+
+/// Whether `x` lies in one of the sorted ranges.
+pub fn in_ranges(ranges: &[(u64, u64)], x: u64) -> bool {
+    let i = ranges.partition_point(|r| r.1 <= x);
+    i < ranges.len() && ranges[i].0 <= x
+}
+
+/// Intersection of two sorted range lists.
+pub fn intersect(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for &(s1, e1) in a {
+        for &(s2, e2) in b {
+            let s = s1.max(s2);
+            let e = e1.min(e2);
+            if s < e {
+                out.push((s, e));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// `a` minus `b`, both sorted range lists.
+pub fn subtract(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for &(s, e) in a {
+        let mut cur = s;
+        for &(bs, be) in b {
+            if be <= cur || bs >= e {
+                continue;
+            }
+            if bs > cur {
+                out.push((cur, bs));
+            }
+            cur = cur.max(be);
+        }
+        if cur < e {
+            out.push((cur, e));
+        }
+    }
+    out
+}
+
+/// What a page holds, as far as kexec is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// All zeros.
+    Zero,
+    /// Page `page` of segment `seg`'s buffer: `len` bytes of the segment's
+    /// pattern, then zeros.
+    Data {
+        /// Segment index.
+        seg: u8,
+        /// Page index within the segment.
+        page: u32,
+        /// Bytes of buffer data at the start of the page (1..=4096).
+        len: u16,
+    },
+    /// Entry words (an indirection page), full slot array.
+    Entries(Box<[u64]>),
+}
+
+/// A deterministic word of segment `seg`'s buffer pattern (for reading a data
+/// page as if it were an entry page).
+pub fn pattern_word(seg: u8, page: u32, slot: u64) -> u64 {
+    let mut x = (u64::from(seg) << 56) ^ (u64::from(page) << 20) ^ slot ^ 0x9e37_79b9_7f4a_7c15;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Page contents, stored sparsely by pfn. A pfn absent from the store still
+/// holds whatever the running kernel had there ("old contents").
+#[derive(Debug, Clone, Default)]
+pub struct PageStore {
+    pages: FxHashMap<u64, Content>,
+}
+
+impl PageStore {
+    /// Content of `pfn`, `None` for old contents.
+    pub fn get(&self, pfn: u64) -> Option<&Content> {
+        self.pages.get(&pfn)
+    }
+
+    /// Set the content of `pfn`.
+    pub fn set(&mut self, pfn: u64, c: Content) {
+        self.pages.insert(pfn, c);
+    }
+
+    /// Forget what kexec wrote to `pfn` (the page went back to the allocator).
+    pub fn forget(&mut self, pfn: u64) {
+        self.pages.remove(&pfn);
+    }
+
+    /// Number of pages with known content.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Whether no page has known content.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
+    /// page holds old contents (the model does not know them).
+    pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
+        let mask = if width == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (width * 8)) - 1
+        };
+        match self.pages.get(&pfn)? {
+            Content::Zero => Some(0),
+            Content::Entries(w) => Some(w.get(slot as usize).copied().unwrap_or(0) & mask),
+            Content::Data { seg, page, len } => {
+                let start = slot * width;
+                let len = u64::from(*len);
+                if start >= len {
+                    return Some(0);
+                }
+                let valid = (len - start).min(width);
+                let keep = if valid == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (valid * 8)) - 1
+                };
+                Some(pattern_word(*seg, *page, slot) & mask & keep)
+            }
+        }
+    }
+
+    /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
+    /// what the page held before (zeros, or stale buffer data).
+    pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
+        let is_entries = matches!(self.pages.get(&pfn), Some(Content::Entries(_)));
+        if !is_entries {
+            let words: Box<[u64]> = (0..slots)
+                .map(|s| self.word(pfn, s, width).unwrap_or(0))
+                .collect();
+            self.pages.insert(pfn, Content::Entries(words));
+        }
+        match self.pages.get_mut(&pfn) {
+            Some(Content::Entries(w)) => w,
+            _ => unreachable!("just inserted"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+
+    fn pae_8g() -> Machine {
+        Machine::new(Arch::I386Pae.profile(), vec![(0, 0x200000)], vec![])
+    }
+
+    #[test]
+    fn zones_of_i386_pae() {
+        let m = pae_8g();
+        assert_eq!(m.zone_of(0xfff), Some(Zone::Dma));
+        assert_eq!(m.zone_of(0x1000), Some(Zone::Normal));
+        assert_eq!(m.zone_of(0x37fff), Some(Zone::Normal));
+        assert_eq!(m.zone_of(0x38000), Some(Zone::HighMem));
+        assert_eq!(m.zone_of(0x1fffff), Some(Zone::HighMem));
+        assert_eq!(m.zone_of(0x200000), None);
+        assert_eq!(m.zone_ranges(Zone::HighMem), vec![(0x38000, 0x200000)]);
+        assert_eq!(m.totalram_pages(), 0x200000);
+    }
+
+    #[test]
+    fn zones_of_x86_64() {
+        let m = Machine::new(Arch::X86_64.profile(), vec![(0, 0x200000)], vec![]);
+        assert_eq!(m.zone_of(0x1000), Some(Zone::Dma32));
+        assert_eq!(m.zone_of(0x100000), Some(Zone::Normal));
+        assert_eq!(m.zone_ranges(Zone::HighMem), vec![]);
+        assert!(!m.page_highmem(0x1fffff));
+    }
+
+    #[test]
+    fn highmem_tests_disagree_on_lowmem_movable() {
+        // A lowmem range in ZONE_MOVABLE on a highmem box: the zone test says
+        // highmem, the direct-map test says lowmem.
+        let m = Machine::new(
+            Arch::I386.profile(),
+            vec![(0, 0x80000)],
+            vec![(0x10000, 0x20000)],
+        );
+        assert_eq!(m.zone_of(0x10000), Some(Zone::Movable));
+        assert!(m.page_highmem_zone(0x10000));
+        assert!(!m.page_highmem(0x10000));
+        assert!(m.page_highmem(0x40000) && m.page_highmem_zone(0x40000));
+        assert_eq!(
+            m.zone_ranges(Zone::Normal),
+            vec![(0x1000, 0x10000), (0x20000, 0x38000)]
+        );
+    }
+
+    #[test]
+    fn range_helpers() {
+        assert!(in_ranges(&[(0, 4), (10, 12)], 11));
+        assert!(!in_ranges(&[(0, 4), (10, 12)], 4));
+        assert_eq!(
+            subtract(&[(0, 10)], &[(2, 3), (5, 7)]),
+            vec![(0, 2), (3, 5), (7, 10)]
+        );
+        assert_eq!(intersect(&[(0, 10)], &[(5, 20)]), vec![(5, 10)]);
+    }
+
+    #[test]
+    fn data_words_stop_at_len() {
+        let mut s = PageStore::default();
+        s.set(
+            7,
+            Content::Data {
+                seg: 1,
+                page: 0,
+                len: 6,
+            },
+        );
+        assert_ne!(s.word(7, 0, 4), Some(0));
+        assert_eq!(s.word(7, 1, 4).unwrap() >> 16, 0);
+        assert_eq!(s.word(7, 2, 4), Some(0));
+        assert_eq!(s.word(8, 0, 4), None);
+    }
+}

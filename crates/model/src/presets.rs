@@ -1,0 +1,253 @@
+//! Presets: the scenarios the seeds are about, each with its documented
+//! outcome (asserted by the tests).
+
+use crate::arch::Arch;
+use crate::design::Variant;
+use crate::kimage::Segment;
+use crate::page_alloc::Policy;
+use crate::scenario::Scenario;
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+/// A named scenario with what it shows.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    /// Short name (`?preset=NAME`, `--preset NAME`).
+    pub name: &'static str,
+    /// Title for pickers.
+    pub title: &'static str,
+    /// What it shows and the outcome to expect.
+    pub expect: &'static str,
+    /// The scenario.
+    pub scenario: Scenario,
+}
+
+fn sc(
+    arch: Arch,
+    ram: &[(u64, u64)],
+    segments: &[(u64, u64, u64)],
+    policy: Policy,
+    variants: &[Variant],
+) -> Scenario {
+    Scenario {
+        arch,
+        ram: ram.to_vec(),
+        movable: vec![],
+        segments: segments
+            .iter()
+            .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
+            .collect(),
+        policy,
+        variants: variants.to_vec(),
+    }
+}
+
+use Variant::{HighmemZone, Pointer, RfcFixed, RfcPosted};
+
+/// The swap path: the second source page is the first one's destination.
+fn swap_path() -> Scenario {
+    sc(
+        Arch::I386,
+        &[(0, 64 * MIB)],
+        &[(0x2000, 0x100_0000, 0x2000)],
+        Policy::Replay(vec![0x2000, 0x2001, 0x2002, 0x2003, 0x1000]),
+        &[Pointer, RfcFixed],
+    )
+}
+
+/// 1023 pages at 16 MiB: the SOURCE entry of the last page needs a second
+/// indirection page, and that request is handed destination 0x1000000,
+/// whose source (pfn 0x40000) is highmem.
+fn highmem_retry() -> Scenario {
+    let mut replay = vec![0x2000, 0x2001, 0x2002];
+    replay.extend((0..1023).map(|j| 0x40000 + j));
+    replay.extend([0x1000, 0x2003]);
+    sc(
+        Arch::I386,
+        &[(0, 2 * GIB)],
+        &[(0x3ff000, 0x100_0000, 0x3ff000)],
+        Policy::Replay(replay),
+        &[Pointer, RfcFixed],
+    )
+}
+
+/// The replay runs out when the last SOURCE entry needs a second
+/// indirection page: -ENOMEM, and the source page already allocated leaks.
+fn enomem() -> Scenario {
+    let mut replay = vec![0x2000, 0x2001, 0x2002];
+    replay.extend((0..1023).map(|j| 0x2003 + j));
+    sc(
+        Arch::I386,
+        &[(0, 64 * MIB)],
+        &[(0x3ff000, 0x100_0000, 0x3ff000)],
+        Policy::Replay(replay),
+        &[Pointer, RfcFixed],
+    )
+}
+
+/// Every preset, in picker order.
+pub fn all() -> Vec<Preset> {
+    let rfc = sc(
+        Arch::I386Pae,
+        &[(0, 8 * GIB)],
+        &[
+            (4_718_592, 0x100_0000, 4_718_592),
+            (20_000_000, 0x400_0000, 20_013_056),
+        ],
+        Policy::Random(7),
+        &[Pointer, RfcPosted],
+    );
+    let mut movable = sc(
+        Arch::I386,
+        &[(0, 2 * GIB)],
+        &[
+            (3 * MIB, 0x100_0000, 3 * MIB),
+            (40 * MIB, 0x400_0000, 40 * MIB),
+        ],
+        Policy::Adversarial(3),
+        &[Pointer, HighmemZone],
+    );
+    movable.movable = vec![(256 * MIB, 512 * MIB)];
+    let many: Vec<(u64, u64, u64)> = (0..16)
+        .map(|i| (0x2000 + 100 * i, 0x100_0000 + i * MIB, 0x3000))
+        .collect();
+    vec![
+        Preset {
+            name: "rfc-i386-pae",
+            title: "RFC on 32-bit PAE, 8 GiB",
+            expect: "rfc-posted faults in its first kimage_add_entry (the link is written at KIMAGE_ENTRY_POS_INVALID); pointer and rfc-fixed load and relocate fine",
+            scenario: rfc,
+        },
+        Preset {
+            name: "swap-path",
+            title: "swap path in kimage_alloc_page",
+            expect: "the second source page is pfn 0x1000, the first page's destination: kimage_dst_used finds the first SOURCE entry, the data moves to pfn 0x1000, the entry becomes 0x01000008 and the old page 0x2003 serves page 1; both designs relocate fine",
+            scenario: swap_path(),
+        },
+        Preset {
+            name: "highmem-retry",
+            title: "highmem free-and-retry on the swap path",
+            expect: "the second indirection page is asked when the 1023rd source entry is added; the allocator hands out 0x1000, destination of page 0, whose source 0x40000 is highmem: pointer frees it and takes 0x2003, rfc-fixed uses 0x40000 as its indirection page; both relocate fine, the lists differ",
+            scenario: highmem_retry(),
+        },
+        Preset {
+            name: "long-list",
+            title: "a list longer than one indirection page",
+            expect: "1101 entries on x86_64 (511 per page) need 3 indirection pages; both designs build the same list and relocate fine",
+            scenario: sc(
+                Arch::X86_64,
+                &[(0, 2 * GIB)],
+                &[(1000 * 4096 + 100, 0x10_0000, 1100 * 4096)],
+                Policy::LowestFirst,
+                &[Pointer, RfcFixed],
+            ),
+        },
+        Preset {
+            name: "highmem-vs-zone",
+            title: "PageHighMem vs PageHighMemZone",
+            expect: "256-512 MiB is lowmem in ZONE_MOVABLE, where PageHighMem (no direct map) and PageHighMemZone disagree; the swapped-out old page is a GFP_HIGHUSER source page, which never comes from ZONE_MOVABLE, so both checks give the same answer and the lists are identical",
+            scenario: movable,
+        },
+        Preset {
+            name: "many-small-segments",
+            title: "many small segments",
+            expect: "16 segments (KEXEC_SEGMENT_MAX) of 3 pages each, partly filled: loads and relocates with the tails zeroed",
+            scenario: sc(Arch::X86_64, &[(0, 4 * GIB)], &many, Policy::Random(11), &[Pointer, RfcFixed]),
+        },
+        Preset {
+            name: "huge-initrd",
+            title: "huge initrd: 1 GiB on 8 GiB PAE, adversarial",
+            expect: "a 16 MiB kernel at 16 MiB and a 1008 MiB initrd at 1 GiB (262,144 source pages) with the adversarial allocator: many dest_pages, swaps and unusable pages, and kimage_dst_used walks costing billions of entry reads; pointer and rfc-fixed relocate fine",
+            scenario: sc(
+                Arch::I386Pae,
+                &[(0, 8 * GIB)],
+                &[(16 * MIB, 0x100_0000, 16 * MIB), (GIB - 16 * MIB, 0x4000_0000, GIB - 16 * MIB)],
+                Policy::Adversarial(1),
+                &[Pointer, RfcFixed],
+            ),
+        },
+        Preset {
+            name: "past-end-of-ram",
+            title: "segment past the end of RAM",
+            expect: "a destination at 128 MiB on a 64 MiB machine loads fine (nothing checks it is RAM) and fails in relocation",
+            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x4000, 0x800_0000, 0x4000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+        },
+        Preset {
+            name: "bad-wrap",
+            title: "bad segment: mem + memsz wraps",
+            expect: "-EADDRNOTAVAIL: 0xfffff000 + 0x2000 wraps past 4 GiB (sanity_check_segment_list rule 1)",
+            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0xffff_f000, 0x2000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+        },
+        Preset {
+            name: "bad-unaligned",
+            title: "bad segment: not page aligned",
+            expect: "-EADDRNOTAVAIL: mem 0x1000800 is not page aligned (rule 2)",
+            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0x100_0800, 0x1000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+        },
+        Preset {
+            name: "bad-limit",
+            title: "bad segment: beyond KEXEC_DESTINATION_MEMORY_LIMIT",
+            expect: "-EADDRNOTAVAIL: the segment ends at 2^46, not below MAXMEM - 1 (rule 3)",
+            scenario: sc(
+                Arch::X86_64,
+                &[(0, 4 * GIB)],
+                &[(0x1000, (1 << 46) - 0x1000, 0x1000)],
+                Policy::LowestFirst,
+                &[Pointer, RfcFixed],
+            ),
+        },
+        Preset {
+            name: "bad-overlap",
+            title: "bad segments: overlapping",
+            expect: "-EINVAL: segment 1 overlaps segment 0 (rule 4)",
+            scenario: sc(
+                Arch::I386,
+                &[(0, 64 * MIB)],
+                &[(0x2000, 0x100_0000, 0x2000), (0x1000, 0x100_1000, 0x1000)],
+                Policy::LowestFirst,
+                &[Pointer, RfcFixed],
+            ),
+        },
+        Preset {
+            name: "bad-bufsz",
+            title: "bad segment: bufsz > memsz",
+            expect: "-EINVAL: bufsz 0x2000 is larger than memsz 0x1000 (rule 5)",
+            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x2000, 0x100_0000, 0x1000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+        },
+        Preset {
+            name: "bad-half-ram",
+            title: "bad segment: more than half of RAM",
+            expect: "-EINVAL: 40 MiB is more than half of a 64 MiB machine's totalram_pages (rule 6)",
+            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0x100_0000, 40 * MIB)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+        },
+        Preset {
+            name: "bad-too-many",
+            title: "bad: 17 segments",
+            expect: "-EINVAL: kexec_load refuses more than KEXEC_SEGMENT_MAX (16) segments",
+            scenario: sc(
+                Arch::I386,
+                &[(0, 64 * MIB)],
+                &(0..17).map(|i| (0x1000, 0x100_0000 + i * 0x1000, 0x1000)).collect::<Vec<_>>(),
+                Policy::LowestFirst,
+                &[Pointer, RfcFixed],
+            ),
+        },
+        Preset {
+            name: "bad-enomem",
+            title: "ENOMEM while adding an entry",
+            expect: "-ENOMEM: the replay list runs out when the last SOURCE entry needs a second indirection page; kimage_free releases the rest, but the source page just allocated leaks (unload: LEAK 1 page)",
+            scenario: enomem(),
+        },
+    ]
+}
+
+/// The preset called `name`.
+pub fn find(name: &str) -> Option<Preset> {
+    all().into_iter().find(|p| p.name == name)
+}
+
+/// Every preset's name.
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|p| p.name).collect()
+}

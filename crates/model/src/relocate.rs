@@ -1,0 +1,187 @@
+//! The relocation check: what `kexec -e` does with the list.
+//!
+//! Mirrors `swap_pages` in arch/x86/kernel/relocate_kernel_{32,64}.S: start
+//! from the head value, test DESTINATION, INDIRECTION, DONE, SOURCE in that
+//! order, skip any other word (0 included), and for each SOURCE entry swap
+//! the source page with the destination page through the swap page (three
+//! page copies), then advance the destination by a page. Addresses are
+//! physical: on x86_32 the stub runs with paging off, so only addresses
+//! below 4 GiB are reachable; on x86_64 it runs on an identity map.
+//!
+//! Afterwards every segment's destination must hold its buffer followed by
+//! zeros up to memsz. The first thing wrong is the verdict.
+
+use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
+use crate::entry::{decode, EntryKind};
+use crate::kimage::Kimage;
+use crate::memory::Content;
+use rustc_hash::FxHashMap;
+
+/// Outcome of the relocation check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relocation {
+    /// Every destination holds what it should.
+    Ok {
+        /// Pages copied (SOURCE entries processed).
+        copies: u64,
+    },
+    /// The first thing that went wrong, in one sentence.
+    Fail(String),
+}
+
+struct Phys<'a> {
+    k: &'a Kimage,
+    moved: FxHashMap<u64, Option<Content>>,
+}
+
+impl Phys<'_> {
+    fn content(&self, pfn: u64) -> Option<Content> {
+        match self.moved.get(&pfn) {
+            Some(c) => c.clone(),
+            None => self.k.store.get(pfn).cloned(),
+        }
+    }
+
+    fn check_addr(&self, what: &str, a: u64) -> Result<(), String> {
+        let arch = self.k.machine.arch;
+        if a >= arch.relocate_reach {
+            return Err(format!(
+                "{what} 0x{a:x} is beyond what relocate_kernel can reach ({})",
+                if arch.relocate_paging_off {
+                    "it runs with paging off: 32-bit physical addresses only"
+                } else {
+                    "not in the identity map"
+                }
+            ));
+        }
+        if !self.k.machine.is_ram(a >> PAGE_SHIFT) {
+            return Err(format!("{what} 0x{a:x} is not RAM"));
+        }
+        Ok(())
+    }
+
+    fn read_word(&self, p: u64) -> Result<u64, String> {
+        self.check_addr("the list pointer", p)?;
+        let width = self.k.machine.arch.entry_bytes();
+        let pfn = p >> PAGE_SHIFT;
+        let slot = (p & !PAGE_MASK) / width;
+        match self.content(pfn) {
+            Some(Content::Entries(w)) => Ok(w[slot as usize]),
+            Some(Content::Zero) => Ok(0),
+            Some(Content::Data { seg, page, .. }) => Err(format!(
+                "the stub reads its next entry at 0x{p:x}, but pfn 0x{pfn:x} now holds segment {seg} page {page} data: the list was overwritten by a copy"
+            )),
+            None => Err(format!(
+                "the stub reads its next entry at 0x{p:x}, in pfn 0x{pfn:x}, which kexec never wrote"
+            )),
+        }
+    }
+}
+
+fn describe(c: &Option<Content>) -> String {
+    match c {
+        None => "its old contents".into(),
+        Some(Content::Zero) => "zeros".into(),
+        Some(Content::Data { seg, page, .. }) => format!("segment {seg} page {page}"),
+        Some(Content::Entries(_)) => "entry words".into(),
+    }
+}
+
+/// Run the relocation check on a loaded image.
+pub fn relocate(k: &Kimage) -> Relocation {
+    match run(k) {
+        Ok(copies) => Relocation::Ok { copies },
+        Err(s) => Relocation::Fail(s),
+    }
+}
+
+fn run(k: &Kimage) -> Result<u64, String> {
+    let arch = k.machine.arch;
+    let width = arch.entry_bytes();
+    let mut ph = Phys {
+        k,
+        moved: FxHashMap::default(),
+    };
+    let control: Vec<u64> = match k.control_code_page {
+        Some(p) => (p..p + (1 << k.order_of(p))).collect(),
+        None => vec![],
+    };
+    let swap = k.swap_page;
+    let budget = 4 * (k.counters.entry_writes + 2) + 4 * arch.slots_per_page();
+    let mut dest: Option<u64> = None;
+    let mut ptr: Option<u64> = None;
+    let mut e = k.head();
+    let mut copies = 0;
+    let mut reads = 0u64;
+    loop {
+        match decode(e) {
+            EntryKind::Destination(a) => dest = Some(a),
+            EntryKind::Indirection(a) => {
+                ph.check_addr("indirection page", a)?;
+                ptr = Some(a);
+            }
+            EntryKind::Done => break,
+            EntryKind::Source(src) => {
+                let d = dest.ok_or("a SOURCE entry comes before any DESTINATION entry")?;
+                ph.check_addr("source page", src)?;
+                ph.check_addr("destination", d)?;
+                let dpfn = d >> PAGE_SHIFT;
+                if control.contains(&dpfn) {
+                    return Err(format!(
+                        "destination 0x{d:x} is the control code page: the stub overwrites itself"
+                    ));
+                }
+                if swap == Some(dpfn) {
+                    return Err(format!("destination 0x{d:x} is the swap page"));
+                }
+                let spfn = src >> PAGE_SHIFT;
+                // copy src -> swap; copy dest -> src; copy swap -> dest
+                let s = ph.content(spfn);
+                let dc = ph.content(dpfn);
+                if let Some(sw) = swap {
+                    ph.moved.insert(sw, s.clone());
+                }
+                ph.moved.insert(spfn, dc);
+                ph.moved.insert(dpfn, s);
+                copies += 1;
+                dest = Some(d + PAGE_SIZE);
+            }
+            EntryKind::Other(_) => {}
+        }
+        let p = ptr.ok_or_else(|| {
+            format!("head 0x{:x} is not an indirection: the stub reads on through an uninitialised pointer", k.head())
+        })?;
+        e = ph.read_word(p)?;
+        ptr = Some(p + width);
+        reads += 1;
+        if reads > budget {
+            return Err(
+                "the list has no IND_DONE: the stub reads on past every page kexec wrote".into(),
+            );
+        }
+    }
+    for (i, seg) in k.segments.iter().enumerate() {
+        let pages = seg.memsz.div_ceil(PAGE_SIZE);
+        for j in 0..pages {
+            let a = seg.mem + j * PAGE_SIZE;
+            let got = ph.content(a >> PAGE_SHIFT);
+            let ok = if j * PAGE_SIZE < seg.bufsz {
+                matches!(got, Some(Content::Data { seg: s, page: p, .. }) if usize::from(s) == i && u64::from(p) == j)
+            } else {
+                matches!(got, Some(Content::Zero))
+            };
+            if !ok {
+                let want = if j * PAGE_SIZE < seg.bufsz {
+                    format!("segment {i} page {j}")
+                } else {
+                    "zeros".into()
+                };
+                return Err(format!(
+                    "destination 0x{a:x} (segment {i} page {j}) holds {} after relocation, expected {want}",
+                    describe(&got)
+                ));
+            }
+        }
+    }
+    Ok(copies)
+}

@@ -1,0 +1,579 @@
+//! Scenario files: the versioned interchange format, and its validation.
+//!
+//! Two phases, as ripgrep parses flags: [`ScenarioFile`] is the serde form
+//! (version 1, addresses as JSON integers or `"0x…"` strings, unknown fields
+//! rejected by name); [`Scenario::from_file`] checks it into a [`Scenario`]
+//! the model can run, naming the field of every problem. Kernel rules
+//! (alignment, overlap, limits, more than KEXEC_SEGMENT_MAX segments) are
+//! not input errors: they are left to the modelled kernel, which answers
+//! with its errno.
+
+use crate::arch::{Arch, PAGE_SIZE};
+use crate::design::{Variant, ALL_VARIANTS};
+use crate::kimage::Segment;
+use crate::page_alloc::Policy;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// The newest scenario version this build writes.
+pub const SCENARIO_VERSION: u32 = 1;
+/// Most RAM or movable ranges in a scenario.
+pub const MAX_RANGES: usize = 64;
+/// Most segments a file may list (the kernel itself allows 16).
+pub const MAX_SEGMENTS_IN_FILE: usize = 256;
+/// Most pfns in a replay list.
+pub const MAX_REPLAY: usize = 1 << 21;
+/// Largest scenario text accepted.
+pub const MAX_SCENARIO_BYTES: usize = 32 << 20;
+
+/// A number written as a JSON integer or a `"0x…"` / decimal string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Num(pub u64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{:x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative integer or a \"0x…\" string")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                u64::try_from(v)
+                    .map(Num)
+                    .map_err(|_| E::custom(format!("{v} is negative")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Err(E::custom(format!("{v} is not an integer")))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Num, E> {
+                parse_num(s).map(Num).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parse `0x…` hex or decimal, with `_` separators allowed.
+pub fn parse_num(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "");
+    let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else {
+        t.parse::<u64>()
+    };
+    r.map_err(|_| {
+        format!("\"{s}\" is not a number that fits in 64 bits (write 0x… hex or decimal)")
+    })
+}
+
+/// A `[start, end)` physical range.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSpec {
+    /// First byte.
+    pub start: Num,
+    /// First byte after the range.
+    pub end: Num,
+}
+
+/// One segment as written in a file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSpec {
+    /// Buffer size in bytes.
+    #[serde(serialize_with = "ser_dec")]
+    pub bufsz: Num,
+    /// Destination address.
+    pub mem: Num,
+    /// Destination size in bytes.
+    #[serde(serialize_with = "ser_dec")]
+    pub memsz: Num,
+}
+
+fn ser_dec<S: Serializer>(n: &Num, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(n.0)
+}
+
+/// The allocator as written in a file: `{ "policy": …, "seed": … }` or
+/// `{ "replay": [pfn, …] }`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AllocatorSpec {
+    /// lowest-first, highest-first, random, adversarial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Seed of random / adversarial.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_dec"
+    )]
+    pub seed: Option<Num>,
+    /// The pfns to hand out, one per allocator call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Vec<Num>>,
+}
+
+fn ser_opt_dec<S: Serializer>(n: &Option<Num>, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Some(n) => s.serialize_u64(n.0),
+        None => s.serialize_none(),
+    }
+}
+
+/// A scenario file, version 1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Format version (1).
+    pub version: u32,
+    /// i386, i386-pae or x86_64.
+    pub arch: String,
+    /// RAM ranges, sorted, non-overlapping, page aligned.
+    pub ram: Vec<RangeSpec>,
+    /// ZONE_MOVABLE ranges (optional), inside RAM.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub movable: Vec<RangeSpec>,
+    /// The segments passed to kexec_load, in order.
+    pub segments: Vec<SegmentSpec>,
+    /// The page allocator.
+    pub allocator: AllocatorSpec,
+    /// The designs to run (default: pointer and rfc-fixed).
+    #[serde(default = "default_variants")]
+    pub variants: Vec<String>,
+}
+
+fn default_variants() -> Vec<String> {
+    vec!["pointer".into(), "rfc-fixed".into()]
+}
+
+/// A checked scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// The arch.
+    pub arch: Arch,
+    /// RAM byte ranges `[start, end)`.
+    pub ram: Vec<(u64, u64)>,
+    /// ZONE_MOVABLE byte ranges.
+    pub movable: Vec<(u64, u64)>,
+    /// Segments.
+    pub segments: Vec<Segment>,
+    /// Allocator policy.
+    pub policy: Policy,
+    /// Variants to run, in order.
+    pub variants: Vec<Variant>,
+}
+
+/// A problem with a scenario's input, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The field, e.g. `segments[1].mem` (empty for the whole document).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl Scenario {
+    /// Parse and check scenario JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, InputError> {
+        if text.len() > MAX_SCENARIO_BYTES {
+            return Err(err(
+                "",
+                format!(
+                    "the scenario is {} bytes; at most {MAX_SCENARIO_BYTES} are read",
+                    text.len()
+                ),
+            ));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        match v.get("version") {
+            None => return Err(err("version", "missing (this build reads version 1)")),
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
+            Some(other) => {
+                return Err(err(
+                    "version",
+                    format!("{other} is not a version this build reads (it reads 1)"),
+                ))
+            }
+        }
+        let f: ScenarioFile = serde_json::from_value(v).map_err(|e| err("", e.to_string()))?;
+        Scenario::from_file(&f)
+    }
+
+    /// Check a parsed file.
+    pub fn from_file(f: &ScenarioFile) -> Result<Scenario, InputError> {
+        if f.version != 1 {
+            return Err(err(
+                "version",
+                format!(
+                    "{} is not a version this build reads (it reads 1)",
+                    f.version
+                ),
+            ));
+        }
+        let arch = Arch::from_name(&f.arch).ok_or_else(|| {
+            err(
+                "arch",
+                format!(
+                    "unknown arch \"{}\" (valid: i386, i386-pae, x86_64)",
+                    f.arch
+                ),
+            )
+        })?;
+        let p = arch.profile();
+        let ram = check_ranges("ram", &f.ram, p.max_phys, arch)?;
+        if ram.is_empty() {
+            return Err(err("ram", "no RAM: give at least one range"));
+        }
+        let movable = check_ranges("movable", &f.movable, p.max_phys, arch)?;
+        for (i, &(s, e)) in movable.iter().enumerate() {
+            let inside = ram.iter().any(|&(rs, re)| rs <= s && e <= re);
+            if !inside {
+                return Err(err(format!("movable[{i}]"), "not inside one RAM range"));
+            }
+        }
+        if f.segments.len() > MAX_SEGMENTS_IN_FILE {
+            return Err(err(
+                "segments",
+                format!(
+                    "{} segments; a file may list at most {MAX_SEGMENTS_IN_FILE}",
+                    f.segments.len()
+                ),
+            ));
+        }
+        let mask = p.word_mask();
+        let mut segments = Vec::with_capacity(f.segments.len());
+        for (i, s) in f.segments.iter().enumerate() {
+            for (name, v) in [("bufsz", s.bufsz.0), ("mem", s.mem.0), ("memsz", s.memsz.0)] {
+                if v > mask {
+                    return Err(err(
+                        format!("segments[{i}].{name}"),
+                        format!(
+                            "0x{v:x} does not fit in a {}-bit unsigned long ({})",
+                            p.word_bits, p.name
+                        ),
+                    ));
+                }
+            }
+            segments.push(Segment {
+                bufsz: s.bufsz.0,
+                mem: s.mem.0,
+                memsz: s.memsz.0,
+            });
+        }
+        let policy = check_allocator(&f.allocator)?;
+        if f.variants.is_empty() {
+            return Err(err("variants", "name at least one variant"));
+        }
+        let mut variants = Vec::new();
+        for (i, name) in f.variants.iter().enumerate() {
+            let v = Variant::from_name(name).ok_or_else(|| {
+                let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+                err(
+                    format!("variants[{i}]"),
+                    format!("unknown variant \"{name}\" (valid: {})", valid.join(", ")),
+                )
+            })?;
+            if variants.contains(&v) {
+                return Err(err(
+                    format!("variants[{i}]"),
+                    format!("\"{name}\" is listed twice"),
+                ));
+            }
+            variants.push(v);
+        }
+        Ok(Scenario {
+            arch,
+            ram,
+            movable,
+            segments,
+            policy,
+            variants,
+        })
+    }
+
+    /// The canonical file form (addresses in hex).
+    pub fn to_file(&self) -> ScenarioFile {
+        let ranges = |r: &[(u64, u64)]| {
+            r.iter()
+                .map(|&(s, e)| RangeSpec {
+                    start: Num(s),
+                    end: Num(e),
+                })
+                .collect()
+        };
+        let allocator = match &self.policy {
+            Policy::Replay(pfns) => AllocatorSpec {
+                replay: Some(pfns.iter().map(|&p| Num(p)).collect()),
+                ..Default::default()
+            },
+            Policy::Random(s) | Policy::Adversarial(s) => AllocatorSpec {
+                policy: Some(self.policy.name().into()),
+                seed: Some(Num(*s)),
+                replay: None,
+            },
+            p => AllocatorSpec {
+                policy: Some(p.name().into()),
+                ..Default::default()
+            },
+        };
+        ScenarioFile {
+            version: SCENARIO_VERSION,
+            arch: self.arch.name().into(),
+            ram: ranges(&self.ram),
+            movable: ranges(&self.movable),
+            segments: self
+                .segments
+                .iter()
+                .map(|s| SegmentSpec {
+                    bufsz: Num(s.bufsz),
+                    mem: Num(s.mem),
+                    memsz: Num(s.memsz),
+                })
+                .collect(),
+            allocator,
+            variants: self.variants.iter().map(|v| v.name().to_string()).collect(),
+        }
+    }
+
+    /// Pretty JSON of the canonical file form.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(&self.to_file()).expect("scenario serializes")
+    }
+
+    /// Compact JSON of the canonical file form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.to_file()).expect("scenario serializes")
+    }
+
+    /// Total RAM in bytes.
+    pub fn ram_bytes(&self) -> u64 {
+        self.ram.iter().map(|(s, e)| e - s).sum()
+    }
+}
+
+fn check_ranges(
+    name: &str,
+    r: &[RangeSpec],
+    max: u64,
+    arch: Arch,
+) -> Result<Vec<(u64, u64)>, InputError> {
+    if r.len() > MAX_RANGES {
+        return Err(err(
+            name,
+            format!("{} ranges; at most {MAX_RANGES}", r.len()),
+        ));
+    }
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(r.len());
+    for (i, x) in r.iter().enumerate() {
+        let (s, e) = (x.start.0, x.end.0);
+        let field = format!("{name}[{i}]");
+        if s % PAGE_SIZE != 0 || e % PAGE_SIZE != 0 {
+            return Err(err(field, format!("0x{s:x}-0x{e:x} is not page aligned")));
+        }
+        if s >= e {
+            return Err(err(
+                field,
+                format!("start 0x{s:x} is not below end 0x{e:x}"),
+            ));
+        }
+        if e > max {
+            return Err(err(
+                field,
+                format!(
+                    "end 0x{e:x} is beyond what {} can address (0x{max:x})",
+                    arch.name()
+                ),
+            ));
+        }
+        if let Some(&(_, pe)) = out.last() {
+            if s < pe {
+                return Err(err(field, format!("starts at 0x{s:x}, before the previous range ends (0x{pe:x}): ranges must be sorted and must not overlap")));
+            }
+        }
+        out.push((s, e));
+    }
+    Ok(out)
+}
+
+fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
+    match (&a.policy, &a.replay) {
+        (Some(_), Some(_)) => Err(err(
+            "allocator",
+            "give either \"policy\" or \"replay\", not both",
+        )),
+        (None, None) => Err(err(
+            "allocator",
+            "give \"policy\" (lowest-first, highest-first, random, adversarial) or \"replay\"",
+        )),
+        (None, Some(list)) => {
+            if a.seed.is_some() {
+                return Err(err("allocator.seed", "a replay list takes no seed"));
+            }
+            if list.len() > MAX_REPLAY {
+                return Err(err(
+                    "allocator.replay",
+                    format!("{} pfns; at most {MAX_REPLAY}", list.len()),
+                ));
+            }
+            for (i, p) in list.iter().enumerate() {
+                if p.0 >= 1 << 52 {
+                    return Err(err(
+                        format!("allocator.replay[{i}]"),
+                        format!("0x{:x} is not a pfn", p.0),
+                    ));
+                }
+            }
+            Ok(Policy::Replay(list.iter().map(|n| n.0).collect()))
+        }
+        (Some(name), None) => {
+            let seed = a.seed.map(|n| n.0);
+            match (name.as_str(), seed) {
+                ("lowest-first", None) => Ok(Policy::LowestFirst),
+                ("highest-first", None) => Ok(Policy::HighestFirst),
+                ("lowest-first" | "highest-first", Some(_)) => {
+                    Err(err("allocator.seed", format!("{name} takes no seed")))
+                }
+                ("random", Some(s)) => Ok(Policy::Random(s)),
+                ("adversarial", Some(s)) => Ok(Policy::Adversarial(s)),
+                ("random" | "adversarial", None) => Err(err("allocator.seed", format!("{name} needs a seed"))),
+                _ => Err(err(
+                    "allocator.policy",
+                    format!("unknown policy \"{name}\" (valid: lowest-first, highest-first, random, adversarial; or a replay list)"),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+      "version": 1,
+      "arch": "i386-pae",
+      "ram": [{ "start": "0x0", "end": "0x200000000" }],
+      "segments": [
+        { "bufsz": 4718592, "mem": "0x1000000", "memsz": 4718592 },
+        { "bufsz": 20000000, "mem": "0x4000000", "memsz": 20013056 }
+      ],
+      "allocator": { "policy": "random", "seed": 7 },
+      "variants": ["pointer", "rfc-fixed"]
+    }"#;
+
+    #[test]
+    fn design_example_parses() {
+        let s = Scenario::from_json(EXAMPLE).unwrap();
+        assert_eq!(s.arch, Arch::I386Pae);
+        assert_eq!(s.ram, vec![(0, 0x2_0000_0000)]);
+        assert_eq!(s.segments[1].memsz, 20013056);
+        assert_eq!(s.policy, Policy::Random(7));
+        assert_eq!(s.variants, vec![Variant::Pointer, Variant::RfcFixed]);
+        let again = Scenario::from_json(&s.to_json()).unwrap();
+        assert_eq!(again, s);
+    }
+
+    fn bad(text: &str) -> String {
+        Scenario::from_json(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let t = EXAMPLE.replace("\"arch\"", "\"colour\": 1, \"arch\"");
+        assert!(bad(&t).contains("unknown field `colour`"), "{}", bad(&t));
+        let t = EXAMPLE.replace("\"bufsz\": 4718592,", "\"bufsz\": 4718592, \"buf\": 1,");
+        assert!(bad(&t).contains("unknown field `buf`"));
+    }
+
+    #[test]
+    fn wrong_version() {
+        assert!(bad(&EXAMPLE.replace("\"version\": 1", "\"version\": 9")).starts_with("version:"));
+        assert!(bad("{}").starts_with("version: missing"));
+        assert!(bad("[1,2").contains("not valid JSON"));
+    }
+
+    #[test]
+    fn out_of_range_numbers_name_the_field() {
+        let t = EXAMPLE.replace("\"0x4000000\"", "\"0x100000000\"");
+        assert_eq!(
+            bad(&t),
+            "segments[1].mem: 0x100000000 does not fit in a 32-bit unsigned long (i386-pae)"
+        );
+        let t = EXAMPLE.replace("\"0x4000000\"", "\"0x1_0000_0000_0000_0000\"");
+        assert!(bad(&t).contains("fits in 64 bits"));
+        let t = EXAMPLE.replace("4718592, \"mem\"", "-1, \"mem\"");
+        assert!(bad(&t).contains("negative"));
+    }
+
+    #[test]
+    fn ram_rules() {
+        let t = EXAMPLE.replace(
+            r#"[{ "start": "0x0", "end": "0x200000000" }]"#,
+            r#"[{ "start": "0x100000", "end": "0x200000" }, { "start": "0x0", "end": "0x1000" }]"#,
+        );
+        assert!(bad(&t).starts_with("ram[1]: starts at 0x0, before the previous range ends"));
+        let t = EXAMPLE.replace("0x200000000", "0x1000000001");
+        assert!(bad(&t).contains("not page aligned"));
+        let t = EXAMPLE.replace("0x200000000", "0x1100000000");
+        assert!(bad(&t).contains("beyond what i386-pae can address"));
+    }
+
+    #[test]
+    fn allocator_rules() {
+        let t = EXAMPLE.replace(r#""policy": "random", "seed": 7"#, r#""policy": "random""#);
+        assert_eq!(bad(&t), "allocator.seed: random needs a seed");
+        let t = EXAMPLE.replace(
+            r#""policy": "random", "seed": 7"#,
+            r#""policy": "best-fit""#,
+        );
+        assert!(bad(&t).starts_with("allocator.policy: unknown policy"));
+        let t = EXAMPLE.replace(
+            r#""policy": "random", "seed": 7"#,
+            r#""replay": ["0x10", 17]"#,
+        );
+        assert_eq!(
+            Scenario::from_json(&t).unwrap().policy,
+            Policy::Replay(vec![16, 17])
+        );
+    }
+
+    #[test]
+    fn variants_rules() {
+        let t = EXAMPLE.replace("\"rfc-fixed\"", "\"rfc\"");
+        assert!(bad(&t).contains("valid: pointer, highmem-zone, rfc-posted, rfc-fixed"));
+        let t = EXAMPLE.replace("\"rfc-fixed\"", "\"pointer\"");
+        assert!(bad(&t).contains("listed twice"));
+    }
+}

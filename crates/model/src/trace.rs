@@ -1,0 +1,185 @@
+//! What happened during a run: typed events and counters.
+
+use crate::gfp::Gfp;
+use serde::Serialize;
+
+/// A position in the entry list: `image->head`, or a slot of an indirection
+/// page. The pointer design holds it as a kernel pointer, the RFC as
+/// `entry_pos` (page address | slot index); both name the same slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pos {
+    /// `image->head`, inside struct kimage.
+    Head,
+    /// Slot `idx` of the indirection page at `pfn`.
+    Slot {
+        /// The indirection page.
+        pfn: u64,
+        /// The slot index.
+        idx: u32,
+    },
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The page allocator was called (kimage_alloc_pages → alloc_pages).
+    Alloc {
+        /// 1-based call number.
+        call: u64,
+        /// The gfp asked.
+        gfp: Gfp,
+        /// The order asked.
+        order: u8,
+        /// The first pfn handed out.
+        pfn: u64,
+    },
+    /// The allocator had nothing for the call.
+    AllocFailed {
+        /// The gfp asked.
+        gfp: Gfp,
+        /// The order asked.
+        order: u8,
+    },
+    /// kimage_alloc_normal_control_pages put a block on its extra list.
+    ControlRejected {
+        /// First pfn.
+        pfn: u64,
+        /// Order.
+        order: u8,
+        /// Why: true when above the control limit, false when a destination.
+        over_limit: bool,
+    },
+    /// A control block was kept (control code page, or the swap page).
+    ControlPage {
+        /// First pfn.
+        pfn: u64,
+        /// Order.
+        order: u8,
+        /// True for image->swap_page.
+        swap: bool,
+    },
+    /// kimage_load_normal_segment starts loading one page.
+    LoadPage {
+        /// Segment index.
+        seg: u8,
+        /// Page index within the segment.
+        page: u32,
+        /// Destination address.
+        dest: u64,
+    },
+    /// kimage_alloc_page filed a page on image->dest_pages.
+    DestPageFiled {
+        /// The page.
+        pfn: u64,
+    },
+    /// kimage_alloc_page took a page back from image->dest_pages.
+    DestPageReused {
+        /// The page.
+        pfn: u64,
+    },
+    /// kimage_alloc_page filed a page above KEXEC_SOURCE_MEMORY_LIMIT on unusable_pages.
+    Unusable {
+        /// The page.
+        pfn: u64,
+    },
+    /// kimage_alloc_page swapped: `new_pfn` took over the data of `old_pfn`
+    /// (the source of destination `dest`), and the entry was rewritten.
+    Swap {
+        /// The page just allocated (it is destination `dest`).
+        new_pfn: u64,
+        /// The old source page, now free for the caller.
+        old_pfn: u64,
+        /// The destination address.
+        dest: u64,
+        /// Where the rewritten entry lives.
+        pos: Pos,
+    },
+    /// The swapped-out old page failed the caller's highmem test and was freed.
+    HighmemFree {
+        /// The page.
+        pfn: u64,
+    },
+    /// A new indirection page was linked into the list.
+    Indirection {
+        /// The page.
+        pfn: u64,
+    },
+    /// kimage_add_entry stored an entry.
+    Entry {
+        /// Where.
+        pos: Pos,
+        /// The word.
+        value: u64,
+    },
+    /// kimage_terminate wrote IND_DONE.
+    Terminate {
+        /// Where.
+        pos: Pos,
+    },
+    /// A page went back to the allocator (kimage_free_pages).
+    Free {
+        /// First pfn.
+        pfn: u64,
+        /// Order.
+        order: u8,
+    },
+}
+
+/// Counters of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Calls to the page allocator.
+    pub alloc_calls: u64,
+    /// Source pages in the list.
+    pub source_pages: u64,
+    /// Indirection pages linked.
+    pub indirection_pages: u64,
+    /// Control blocks rejected by kimage_alloc_normal_control_pages.
+    pub control_rejected: u64,
+    /// Pages filed on dest_pages.
+    pub dest_pages: u64,
+    /// Pages taken back from dest_pages.
+    pub dest_pages_reused: u64,
+    /// Pages filed on unusable_pages.
+    pub unusable_pages: u64,
+    /// Swaps in kimage_alloc_page.
+    pub swaps: u64,
+    /// Swapped-out old pages freed by the highmem test.
+    pub highmem_frees: u64,
+    /// kmap-family calls (kmap_local_page, kmap_atomic, clear/copy_highpage).
+    pub kmap: u64,
+    /// Of those, calls on highmem pages (a real PTE set and TLB flush).
+    pub kmap_highmem: u64,
+    /// Entry words read by list walks (head and the terminating word included).
+    pub entry_reads: u64,
+    /// Entry words written.
+    pub entry_writes: u64,
+    /// Entries the kernel's kimage_dst_used walks would read in all (the
+    /// model answers through an index instead).
+    pub kernel_walk_steps: u64,
+    /// Pages freed (kimage_free_pages calls' pages).
+    pub pages_freed: u64,
+    /// Pages held by the image at the end of the load that are lowmem.
+    pub lowmem_held: u64,
+    /// Pages held by the image at the end of the load that are highmem.
+    pub highmem_held: u64,
+}
+
+/// The events of a run, when recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Whether events are kept (counters always are).
+    pub enabled: bool,
+    /// The events, in order.
+    pub events: Vec<Event>,
+}
+
+impl Trace {
+    /// Record an event.
+    #[inline]
+    pub fn push(&mut self, e: Event) {
+        if self.enabled {
+            self.events.push(e);
+        }
+    }
+}
