@@ -1,1 +1,232 @@
-fn main() {}
+//! `cargo xtask`: the project's build, serve and test tasks.
+//!
+//! * `cargo xtask test`  — fmt check, clippy (-D warnings), every native
+//!   test; when the web crate exists also its wasm-bindgen tests in headless
+//!   Chromium, the static site build and the end-to-end tests.
+//! * `cargo xtask serve` — build and serve the playground on
+//!   http://127.0.0.1:8080.
+//! * `cargo xtask dist`  — write the static site to `dist/`.
+//! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
+//!   browser measurement when the web crate exists).
+//!
+//! Whatever a step needs (wasm32 target, wasm-bindgen-cli, trunk, npm
+//! packages, Debian's chromium) is installed when missing and skipped when
+//! present.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+const TRUNK_VERSION: &str = "0.21.14";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Result {
+    eprintln!("xtask: $ {}", show(cmd));
+    let status = cmd.status().map_err(|e| format!("{}: {e}", show(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", show(cmd)))
+    }
+}
+
+fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn has_web() -> bool {
+    root().join("crates/web/Cargo.toml").exists()
+}
+
+fn ensure_wasm_target() -> Result {
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn ensure_cargo_tool(bin: &str, krate: &str, version: &str, locked: bool) -> Result {
+    if output(bin, &["--version"]).is_some_and(|v| v.contains(version)) {
+        return Ok(());
+    }
+    let mut c = cargo();
+    c.args(["install", krate, "--version", version]);
+    if locked {
+        c.arg("--locked");
+    }
+    run(&mut c)
+}
+
+fn is_root() -> bool {
+    output("id", &["-u"]).is_some_and(|s| s.trim() == "0")
+}
+
+fn ensure_chromium() -> Result {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err("the browser tests need Debian's chromium and chromedriver: run `sudo apt-get install -y chromium chromium-driver`".into());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "chromium", "chromium-driver"]))
+}
+
+fn ensure_npm() -> Result {
+    if root().join("node_modules/.bin/wasm-opt").exists()
+        && root().join("node_modules/playwright-core").exists()
+    {
+        return Ok(());
+    }
+    if output("npm", &["--version"]).is_none() {
+        return Err(
+            "npm is missing: install Node.js (Debian: `apt-get install -y nodejs npm`)".into(),
+        );
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(root()))
+}
+
+/// Everything the web build needs.
+fn ensure_web_tools() -> Result {
+    ensure_wasm_target()?;
+    ensure_cargo_tool(
+        "wasm-bindgen",
+        "wasm-bindgen-cli",
+        WASM_BINDGEN_VERSION,
+        false,
+    )?;
+    ensure_cargo_tool("trunk", "trunk", TRUNK_VERSION, true)?;
+    ensure_npm()
+}
+
+fn with_tool_path(c: &mut Command) -> &mut Command {
+    let bin = root().join("node_modules/.bin");
+    let path = env::var("PATH").unwrap_or_default();
+    c.env("PATH", format!("{}:{path}", bin.display()))
+        .env("TRUNK_SKIP_VERSION_CHECK", "true")
+}
+
+fn dist() -> Result {
+    ensure_web_tools()?;
+    run(cargo().args(["fetch"]))?;
+    run(with_tool_path(
+        Command::new("trunk")
+            .args(["build", "--release", "--dist", "dist"])
+            .current_dir(root()),
+    ))
+}
+
+fn serve() -> Result {
+    ensure_web_tools()?;
+    run(cargo().args(["fetch"]))?;
+    run(with_tool_path(
+        Command::new("trunk")
+            .args([
+                "serve",
+                "--release",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                "8080",
+            ])
+            .current_dir(root()),
+    ))
+}
+
+fn test() -> Result {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args(["test", "--workspace"]))?;
+    if has_web() {
+        ensure_web_tools()?;
+        ensure_chromium()?;
+        let webdriver = root().join("crates/web/webdriver.json");
+        run(with_tool_path(
+            cargo()
+                .args([
+                    "test",
+                    "-p",
+                    "kexec-web",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ])
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+                .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver),
+        ))?;
+        dist()?;
+        run(Command::new("node")
+            .args(["--test", "tests/e2e/"])
+            .current_dir(root()))?;
+    }
+    Ok(())
+}
+
+fn bench() -> Result {
+    run(cargo().args(["bench", "-p", "kexec-model"]))?;
+    if has_web() && root().join("tests/e2e/bench.mjs").exists() {
+        dist()?;
+        run(Command::new("node")
+            .args(["tests/e2e/bench.mjs"])
+            .current_dir(root()))?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let task = env::args().nth(1).unwrap_or_default();
+    let r = match task.as_str() {
+        "test" => test(),
+        "serve" => serve(),
+        "dist" => dist(),
+        "bench" => bench(),
+        _ => Err("usage: cargo xtask test|serve|dist|bench".into()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

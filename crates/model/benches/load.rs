@@ -1,1 +1,55 @@
-fn main() {}
+//! The DESIGN.md §6 budget: a 1 GiB image (262,144 source pages) on an
+//! 8 GiB i386-pae machine with the adversarial allocator, each variant plus
+//! the relocation check. Also a small scenario, the explorer's unit of work.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use kexec_model::design::ALL_VARIANTS;
+use kexec_model::presets;
+use kexec_model::run::{run_variant, RunOptions};
+use std::hint::black_box;
+
+fn huge(c: &mut Criterion) {
+    let sc = presets::find("huge-initrd").expect("preset").scenario;
+    let mut g = c.benchmark_group("1GiB-i386-pae-adversarial");
+    g.sample_size(10);
+    for v in ALL_VARIANTS {
+        g.bench_function(v.name(), |b| {
+            b.iter(|| {
+                let r = run_variant(
+                    black_box(&sc),
+                    v,
+                    RunOptions {
+                        relocate: true,
+                        ..Default::default()
+                    },
+                );
+                black_box(r.exit_status())
+            })
+        });
+    }
+    g.finish();
+}
+
+fn small(c: &mut Criterion) {
+    let sc = presets::find("swap-path").expect("preset").scenario;
+    c.bench_function("small-scenario-pointer+rfc-fixed", |b| {
+        b.iter(|| {
+            for &v in &sc.variants {
+                black_box(
+                    run_variant(
+                        black_box(&sc),
+                        v,
+                        RunOptions {
+                            relocate: true,
+                            ..Default::default()
+                        },
+                    )
+                    .exit_status(),
+                );
+            }
+        })
+    });
+}
+
+criterion_group!(benches, huge, small);
+criterion_main!(benches);

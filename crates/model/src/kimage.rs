@@ -28,6 +28,9 @@ use crate::trace::{Counters, Event, Pos, Trace};
 use rustc_hash::FxHashMap;
 use std::fmt;
 
+/// Most pages the model loads in one run (a 4 GiB image).
+pub const MAX_IMAGE_PAGES: u64 = 1 << 20;
+
 /// One `struct kexec_segment` (the user buffer is a pattern, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
@@ -70,6 +73,64 @@ impl Role {
             Role::Unusable => "unusable",
             Role::Freed => "freed",
         }
+    }
+}
+
+const ROLE_CHUNK: u64 = 4096;
+
+/// The role of every page handed out, one byte per pfn in 4096-page chunks
+/// made on first use: cache-friendly where a hash map of half a million
+/// pages is not.
+#[derive(Debug, Clone, Default)]
+pub struct RoleMap {
+    chunks: FxHashMap<u64, Box<[u8]>>,
+}
+
+const ROLES: [Role; 7] = [
+    Role::ControlCode,
+    Role::Swap,
+    Role::Indirection,
+    Role::Source,
+    Role::DestPages,
+    Role::Unusable,
+    Role::Freed,
+];
+
+impl RoleMap {
+    /// Record the role of `pfn`.
+    pub fn insert(&mut self, pfn: u64, r: Role) {
+        let code = ROLES
+            .iter()
+            .position(|x| *x == r)
+            .expect("every role listed") as u8
+            + 1;
+        let c = self
+            .chunks
+            .entry(pfn / ROLE_CHUNK)
+            .or_insert_with(|| vec![0; ROLE_CHUNK as usize].into_boxed_slice());
+        c[(pfn % ROLE_CHUNK) as usize] = code;
+    }
+
+    /// The role of `pfn`, if it was ever handed out.
+    pub fn get(&self, pfn: u64) -> Option<Role> {
+        let c = self.chunks.get(&(pfn / ROLE_CHUNK))?;
+        match c[(pfn % ROLE_CHUNK) as usize] {
+            0 => None,
+            code => Some(ROLES[usize::from(code) - 1]),
+        }
+    }
+
+    /// Every page with a role, by ascending pfn.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
+        let mut ids: Vec<u64> = self.chunks.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter().flat_map(move |id| {
+            let c = &self.chunks[&id];
+            c.iter()
+                .enumerate()
+                .filter(|(_, &code)| code != 0)
+                .map(move |(i, &code)| (id * ROLE_CHUNK + i as u64, ROLES[usize::from(code) - 1]))
+        })
     }
 }
 
@@ -131,20 +192,23 @@ pub struct Kimage {
     /// Events.
     pub trace: Trace,
     dest_pages: Vec<u64>,
-    dest_index: FxHashMap<u64, usize>,
+    /// Per segment, per destination page: index in dest_pages + 1 (0: none).
+    dest_slot: Vec<Vec<u32>>,
     unusable_pages: Vec<u64>,
     control_pages: Vec<u64>,
     /// image->control_code_page.
     pub control_code_page: Option<u64>,
     /// image->swap_page.
     pub swap_page: Option<u64>,
-    dst_index: FxHashMap<u64, (Pos, u64)>,
+    /// Per segment, per destination page: the SOURCE entry's position and
+    /// walk ordinal (the index behind kimage_dst_used).
+    dst_index: Vec<Vec<Option<(Pos, u64)>>>,
     cur_dest: u64,
     ordinals: u64,
     ind_pages: Vec<IndPage>,
     orders: FxHashMap<u64, u32>,
     /// Role of every page the allocator handed out (first pfn of a block).
-    pub roles: FxHashMap<u64, Role>,
+    pub roles: RoleMap,
     /// Pages dropped without being freed, with why.
     pub dropped: FxHashMap<u64, String>,
     /// Whether kimage_terminate ran.
@@ -186,20 +250,34 @@ impl Kimage {
                 events: Vec::new(),
             },
             dest_pages: Vec::new(),
-            dest_index: FxHashMap::default(),
+            dest_slot: Vec::new(),
             unusable_pages: Vec::new(),
             control_pages: Vec::new(),
             control_code_page: None,
             swap_page: None,
-            dst_index: FxHashMap::default(),
+            dst_index: Vec::new(),
             cur_dest: 0,
             ordinals: 0,
             ind_pages: Vec::new(),
             orders: FxHashMap::default(),
-            roles: FxHashMap::default(),
+            roles: RoleMap::default(),
             dropped: FxHashMap::default(),
             terminated: false,
         }
+    }
+
+    fn build_indexes(&mut self) {
+        let pages = |s: &Segment| s.memsz.div_ceil(PAGE_SIZE) as usize;
+        self.dst_index = self.segments.iter().map(|s| vec![None; pages(s)]).collect();
+        self.dest_slot = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
+    }
+
+    /// The segment and page index of destination address `addr`.
+    fn dest_page(&self, addr: u64) -> Option<(usize, usize)> {
+        self.segments
+            .iter()
+            .position(|s| addr >= s.mem && addr < s.mem + s.memsz)
+            .map(|i| (i, ((addr - self.segments[i].mem) >> PAGE_SHIFT) as usize))
     }
 
     /// The design.
@@ -415,6 +493,17 @@ impl Kimage {
     /// page, swap page.
     pub fn alloc_init(&mut self) -> Result<(), Stop> {
         self.sanity_check_segment_list()?;
+        let pages: u64 = self
+            .segments
+            .iter()
+            .map(|s| s.memsz.div_ceil(PAGE_SIZE))
+            .sum();
+        if pages > MAX_IMAGE_PAGES {
+            return Err(Stop::Limit(format!(
+                "the segments need {pages} source pages; the model loads at most {MAX_IMAGE_PAGES} (4 GiB) per run"
+            )));
+        }
+        self.build_indexes();
         let order = self.machine.arch.control_order;
         let Some(code) = self.alloc_control_pages(order, false)? else {
             return Err(errno(
@@ -445,8 +534,9 @@ impl Kimage {
             self.counters.entry_reads += 1;
             return None;
         }
-        let (found, last) = match self.dst_index.get(&addr) {
-            Some(&(pos, ord)) => (Some(pos), ord),
+        let hit = self.dest_page(addr).and_then(|(s, j)| self.dst_index[s][j]);
+        let (found, last) = match hit {
+            Some((pos, ord)) => (Some(pos), ord),
             None => (None, self.ordinals),
         };
         self.counters.kernel_walk_steps += last + 1;
@@ -477,8 +567,13 @@ impl Kimage {
 
     /// kimage_alloc_page(image, gfp, destination). `Ok(None)` is the kernel's NULL.
     pub fn alloc_page(&mut self, gfp: Gfp, destination: u64) -> Result<Option<u64>, Stop> {
-        if destination != KIMAGE_NO_DEST {
-            if let Some(idx) = self.dest_index.remove(&(destination >> PAGE_SHIFT)) {
+        if let Some((s, j)) = self
+            .dest_page(destination)
+            .filter(|_| destination != KIMAGE_NO_DEST)
+        {
+            let slot = std::mem::take(&mut self.dest_slot[s][j]);
+            if slot != 0 {
+                let idx = slot as usize - 1;
                 let pfn = self.dest_pages[idx];
                 self.dest_pages[idx] = u64::MAX;
                 self.counters.dest_pages_reused += 1;
@@ -510,7 +605,7 @@ impl Kimage {
                     // copy_highpage(page, old_page)
                     cx.kmap(pfn);
                     cx.kmap(old_pfn);
-                    let content = cx.store.get(old_pfn).cloned();
+                    let content = cx.store.get(old_pfn);
                     match content {
                         Some(c) => cx.store.set(pfn, c),
                         None => cx.store.forget(pfn),
@@ -537,8 +632,9 @@ impl Kimage {
                     return Ok(Some(old_pfn));
                 }
                 None => {
-                    self.dest_index.insert(pfn, self.dest_pages.len());
+                    let (s, j) = self.dest_page(addr).expect("a destination page");
                     self.dest_pages.push(pfn);
+                    self.dest_slot[s][j] = self.dest_pages.len() as u32;
                     self.roles.insert(pfn, Role::DestPages);
                     self.counters.dest_pages += 1;
                     self.trace.push(Event::DestPageFiled { pfn });
@@ -598,8 +694,9 @@ impl Kimage {
         if entry & IND_DESTINATION != 0 {
             self.cur_dest = entry & PAGE_MASK;
         } else if entry & IND_SOURCE != 0 {
-            self.dst_index
-                .insert(self.cur_dest, (pos, self.ordinals - 1));
+            if let Some((s, j)) = self.dest_page(self.cur_dest) {
+                self.dst_index[s][j] = Some((pos, self.ordinals - 1));
+            }
             self.cur_dest += PAGE_SIZE;
         }
         self.trace.push(Event::Entry { pos, value: entry });
@@ -735,7 +832,9 @@ impl Kimage {
                 self.free_pages(pfn);
             }
         }
-        self.dest_index.clear();
+        for v in &mut self.dest_slot {
+            v.fill(0);
+        }
         for pfn in std::mem::take(&mut self.unusable_pages).into_iter().rev() {
             self.free_pages(pfn);
         }
@@ -762,20 +861,16 @@ impl Kimage {
 
     /// Pages handed out and not freed, with what they were.
     pub fn outstanding(&self) -> Vec<(u64, Role)> {
-        let mut v: Vec<_> = self
-            .roles
+        self.roles
             .iter()
-            .filter(|(_, r)| **r != Role::Freed)
-            .map(|(p, r)| (*p, *r))
-            .collect();
-        v.sort_unstable_by_key(|x| x.0);
-        v
+            .filter(|(_, r)| *r != Role::Freed)
+            .collect()
     }
 
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
         let (mut low, mut high) = (0, 0);
-        for (&pfn, &r) in &self.roles {
+        for (pfn, r) in self.roles.iter() {
             if r != Role::Freed {
                 let n = 1u64 << self.orders.get(&pfn).copied().unwrap_or(0);
                 if self.machine.page_highmem(pfn) {

@@ -220,36 +220,64 @@ pub fn pattern_word(seg: u8, page: u32, slot: u64) -> u64 {
 }
 
 /// Page contents, stored sparsely by pfn. A pfn absent from the store still
-/// holds whatever the running kernel had there ("old contents").
+/// holds whatever the running kernel had there ("old contents"). Entry pages
+/// live in a map of their own: there are few of them and every entry write
+/// touches one, so that map stays in cache.
 #[derive(Debug, Clone, Default)]
 pub struct PageStore {
-    pages: FxHashMap<u64, Content>,
+    data: FxHashMap<u64, Content>,
+    entries: FxHashMap<u64, Box<[u64]>>,
 }
 
 impl PageStore {
     /// Content of `pfn`, `None` for old contents.
-    pub fn get(&self, pfn: u64) -> Option<&Content> {
-        self.pages.get(&pfn)
+    pub fn get(&self, pfn: u64) -> Option<Content> {
+        match self.entries.get(&pfn) {
+            Some(w) => Some(Content::Entries(w.clone())),
+            None => self.data.get(&pfn).cloned(),
+        }
+    }
+
+    /// Whether `pfn` is an entry page.
+    pub fn is_entries(&self, pfn: u64) -> bool {
+        self.entries.contains_key(&pfn)
     }
 
     /// Set the content of `pfn`.
     pub fn set(&mut self, pfn: u64, c: Content) {
-        self.pages.insert(pfn, c);
+        if !self.entries.is_empty() {
+            self.entries.remove(&pfn);
+        }
+        match c {
+            Content::Entries(w) => {
+                self.data.remove(&pfn);
+                self.entries.insert(pfn, w);
+            }
+            other => {
+                self.data.insert(pfn, other);
+            }
+        }
     }
 
     /// Forget what kexec wrote to `pfn` (the page went back to the allocator).
     pub fn forget(&mut self, pfn: u64) {
-        self.pages.remove(&pfn);
+        self.data.remove(&pfn);
+        self.entries.remove(&pfn);
     }
 
     /// Number of pages with known content.
     pub fn len(&self) -> usize {
-        self.pages.len()
+        self.data.len() + self.entries.len()
     }
 
     /// Whether no page has known content.
     pub fn is_empty(&self) -> bool {
-        self.pages.is_empty()
+        self.len() == 0
+    }
+
+    /// The data (non-entry) pages, for the relocation check to move around.
+    pub fn data_pages(&self) -> &FxHashMap<u64, Content> {
+        &self.data
     }
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
@@ -260,39 +288,53 @@ impl PageStore {
         } else {
             (1u64 << (width * 8)) - 1
         };
-        match self.pages.get(&pfn)? {
-            Content::Zero => Some(0),
-            Content::Entries(w) => Some(w.get(slot as usize).copied().unwrap_or(0) & mask),
-            Content::Data { seg, page, len } => {
-                let start = slot * width;
-                let len = u64::from(*len);
-                if start >= len {
-                    return Some(0);
-                }
-                let valid = (len - start).min(width);
-                let keep = if valid == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (valid * 8)) - 1
-                };
-                Some(pattern_word(*seg, *page, slot) & mask & keep)
-            }
+        if let Some(w) = self.entries.get(&pfn) {
+            return Some(w.get(slot as usize).copied().unwrap_or(0) & mask);
         }
+        content_word(self.data.get(&pfn)?, slot, width)
     }
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
-        let is_entries = matches!(self.pages.get(&pfn), Some(Content::Entries(_)));
-        if !is_entries {
+        if !self.entries.contains_key(&pfn) {
+            let old = self.data.remove(&pfn);
             let words: Box<[u64]> = (0..slots)
-                .map(|s| self.word(pfn, s, width).unwrap_or(0))
+                .map(|s| {
+                    old.as_ref()
+                        .and_then(|c| content_word(c, s, width))
+                        .unwrap_or(0)
+                })
                 .collect();
-            self.pages.insert(pfn, Content::Entries(words));
+            self.entries.insert(pfn, words);
         }
-        match self.pages.get_mut(&pfn) {
-            Some(Content::Entries(w)) => w,
-            _ => unreachable!("just inserted"),
+        self.entries.get_mut(&pfn).expect("just inserted")
+    }
+}
+
+/// The word at `slot` of a page holding `c`.
+pub fn content_word(c: &Content, slot: u64, width: u64) -> Option<u64> {
+    let mask = if width == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (width * 8)) - 1
+    };
+    match c {
+        Content::Zero => Some(0),
+        Content::Entries(w) => Some(w.get(slot as usize).copied().unwrap_or(0) & mask),
+        Content::Data { seg, page, len } => {
+            let start = slot * width;
+            let len = u64::from(*len);
+            if start >= len {
+                return Some(0);
+            }
+            let valid = (len - start).min(width);
+            let keep = if valid == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (valid * 8)) - 1
+            };
+            Some(pattern_word(*seg, *page, slot) & mask & keep)
         }
     }
 }

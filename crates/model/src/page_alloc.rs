@@ -526,7 +526,7 @@ impl PageAllocator {
     }
 
     fn replay_problem(&self, m: &Machine, zones: &[Zone], pfn: u64, n: u64) -> Option<String> {
-        if pfn % n != 0 {
+        if !pfn.is_multiple_of(n) {
             return Some(format!("not aligned to a block of {n} pages"));
         }
         for p in pfn..pfn + n {

@@ -31,14 +31,34 @@ pub enum Relocation {
 
 struct Phys<'a> {
     k: &'a Kimage,
-    moved: FxHashMap<u64, Option<Content>>,
+    /// Data pages as the copies leave them (entry pages are never moved in
+    /// a correct list; when one is, it is moved into here).
+    data: FxHashMap<u64, Content>,
+    /// Pages whose contents moved to where nothing kexec knows was.
+    emptied: rustc_hash::FxHashSet<u64>,
 }
 
 impl Phys<'_> {
     fn content(&self, pfn: u64) -> Option<Content> {
-        match self.moved.get(&pfn) {
-            Some(c) => c.clone(),
-            None => self.k.store.get(pfn).cloned(),
+        if let Some(c) = self.data.get(&pfn) {
+            return Some(c.clone());
+        }
+        if self.emptied.contains(&pfn) {
+            return None;
+        }
+        self.k.store.get(pfn)
+    }
+
+    fn put(&mut self, pfn: u64, c: Option<Content>) {
+        match c {
+            Some(c) => {
+                self.data.insert(pfn, c);
+                self.emptied.remove(&pfn);
+            }
+            None => {
+                self.data.remove(&pfn);
+                self.emptied.insert(pfn);
+            }
         }
     }
 
@@ -65,6 +85,12 @@ impl Phys<'_> {
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
         let slot = (p & !PAGE_MASK) / width;
+        if !self.data.contains_key(&pfn)
+            && !self.emptied.contains(&pfn)
+            && self.k.store.is_entries(pfn)
+        {
+            return Ok(self.k.store.word(pfn, slot, width).unwrap_or(0));
+        }
         match self.content(pfn) {
             Some(Content::Entries(w)) => Ok(w[slot as usize]),
             Some(Content::Zero) => Ok(0),
@@ -100,7 +126,8 @@ fn run(k: &Kimage) -> Result<u64, String> {
     let width = arch.entry_bytes();
     let mut ph = Phys {
         k,
-        moved: FxHashMap::default(),
+        data: k.store.data_pages().clone(),
+        emptied: Default::default(),
     };
     let control: Vec<u64> = match k.control_code_page {
         Some(p) => (p..p + (1 << k.order_of(p))).collect(),
@@ -136,13 +163,12 @@ fn run(k: &Kimage) -> Result<u64, String> {
                 }
                 let spfn = src >> PAGE_SHIFT;
                 // copy src -> swap; copy dest -> src; copy swap -> dest
-                let s = ph.content(spfn);
-                let dc = ph.content(dpfn);
-                if let Some(sw) = swap {
-                    ph.moved.insert(sw, s.clone());
+                if spfn != dpfn {
+                    let s = ph.content(spfn);
+                    let dc = ph.content(dpfn);
+                    ph.put(spfn, dc);
+                    ph.put(dpfn, s);
                 }
-                ph.moved.insert(spfn, dc);
-                ph.moved.insert(dpfn, s);
                 copies += 1;
                 dest = Some(d + PAGE_SIZE);
             }

@@ -68,7 +68,7 @@ pub fn size(b: u64) -> String {
     ];
     for (u, n) in UNITS {
         if b >= n {
-            return if b % n == 0 {
+            return if b.is_multiple_of(n) {
                 format!("{} {u}", b / n)
             } else {
                 format!("{:.1} {u}", b as f64 / n as f64)
@@ -78,23 +78,24 @@ pub fn size(b: u64) -> String {
     format!("{b} B")
 }
 
-/// Word-wrap `text` to `COLUMNS`, continuation lines indented by `indent`.
+/// Word-wrap `text` to `COLUMNS` after the prefix `first`; continuation
+/// lines are indented by `indent` spaces. Words longer than a line are cut.
 pub fn wrap(text: &str, first: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
     let mut out = String::new();
     let mut line = first.to_string();
-    let pad = " ".repeat(indent);
+    let mut words_on_line = 0;
     for word in text.split_whitespace() {
-        let fits = line.chars().count() + 1 + word.chars().count() <= COLUMNS;
-        let at_start = line.trim().is_empty() || line == first;
-        if !fits && !at_start {
+        let sep = usize::from(words_on_line > 0 || !(line.is_empty() || line.ends_with(' ')));
+        if words_on_line > 0 && line.chars().count() + sep + word.chars().count() > COLUMNS {
             out.push_str(line.trim_end());
             out.push('\n');
             line = pad.clone();
+            words_on_line = 0;
         }
-        if !(line.ends_with(' ') || line.is_empty()) {
+        if words_on_line > 0 || !(line.is_empty() || line.ends_with(' ')) {
             line.push(' ');
         }
-        // Break words longer than a line.
         let mut w = word;
         while line.chars().count() + w.chars().count() > COLUMNS {
             let room = COLUMNS.saturating_sub(line.chars().count()).max(1);
@@ -106,8 +107,9 @@ pub fn wrap(text: &str, first: &str, indent: usize) -> String {
             w = &w[cut..];
         }
         line.push_str(w);
+        words_on_line += 1;
     }
-    if !line.trim().is_empty() {
+    if words_on_line > 0 {
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -253,7 +255,7 @@ pub fn header(sc: &Scenario) -> String {
 pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
     let mut s = header(sc);
     for r in runs {
-        let c = &r.kimage.counters;
+        let c = &r.counters;
         s.push('\n');
         let title = format!("== {} ", r.variant.name());
         let _ = writeln!(s, "{title}{}", "=".repeat(COLUMNS - title.len()));
@@ -274,7 +276,8 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
         if r.outcome == Outcome::Loaded {
             let _ = writeln!(s, "list (head first, walk order):");
             for l in condensed_list(r, MAX_LIST_LINES) {
-                s.push_str(&wrap(&l, "", 6));
+                let indent = l.len() - l.trim_start().len();
+                s.push_str(&wrap(l.trim_start(), &l[..indent], indent + 4));
             }
         }
     }
@@ -317,7 +320,7 @@ pub fn run_json(r: &VariantRun) -> Value {
         "indirection_pages": ind,
         "relocation": r.relocation.as_ref().map(relocate_line),
         "unload": r.unload.as_ref().map(unload_line),
-        "counters": serde_json::to_value(&r.kimage.counters).unwrap_or(Value::Null),
+        "counters": serde_json::to_value(&r.counters).unwrap_or(Value::Null),
     })
 }
 

@@ -399,7 +399,7 @@ fn check_ranges(
     for (i, x) in r.iter().enumerate() {
         let (s, e) = (x.start.0, x.end.0);
         let field = format!("{name}[{i}]");
-        if s % PAGE_SIZE != 0 || e % PAGE_SIZE != 0 {
+        if !s.is_multiple_of(PAGE_SIZE) || !e.is_multiple_of(PAGE_SIZE) {
             return Err(err(field, format!("0x{s:x}-0x{e:x} is not page aligned")));
         }
         if s >= e {
