@@ -11,7 +11,7 @@ use kexec_model::design::{Variant, ALL_VARIANTS};
 use kexec_model::run::{self, RunOptions};
 use kexec_model::scenario::Scenario;
 use kexec_model::{link, presets, report};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -79,6 +79,12 @@ enum Cmd {
         /// The link (or its `#s=…` fragment).
         link: String,
     },
+}
+
+/// Write to stdout; a closed pipe (`kexec-sim … | head`) ends quietly.
+fn out(text: &str) -> bool {
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes()).and_then(|_| o.flush()).is_ok()
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -151,27 +157,30 @@ fn main() -> ExitCode {
                     trace: false,
                 },
             );
-            match format {
-                Format::Text => print!("{}", report::text(&sc, &runs)),
-                Format::Json => println!(
-                    "{}",
+            let text = match format {
+                Format::Text => report::text(&sc, &runs),
+                Format::Json => {
                     serde_json::to_string_pretty(&report::json(&sc, &runs)).unwrap_or_default()
-                ),
+                        + "\n"
+                }
                 Format::Entries => {
+                    let mut s = String::new();
                     for r in &runs {
                         if runs.len() > 1 {
-                            println!("== {}", r.variant.name());
+                            s += &format!("== {}\n", r.variant.name());
                         }
-                        print!("{}", report::entries(r));
+                        s += &report::entries(r);
                         if let Some(rel) = &r.relocation {
-                            println!("{}", report::relocate_line(rel));
+                            s += &format!("{}\n", report::relocate_line(rel));
                         }
                         if let Some(u) = &r.unload {
-                            println!("{}", report::unload_line(u));
+                            s += &format!("{}\n", report::unload_line(u));
                         }
                     }
+                    s
                 }
-            }
+            };
+            out(&text);
             let status = runs
                 .iter()
                 .map(|r| r.exit_status())
@@ -180,35 +189,27 @@ fn main() -> ExitCode {
             ExitCode::from(status as u8)
         }
         Cmd::Presets => {
+            let mut s = String::new();
             for p in presets::all() {
                 let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
-                println!(
-                    "{:<20} {} [{}; {}]",
-                    p.name,
-                    p.title,
-                    p.scenario.arch.name(),
-                    vs.join(" vs ")
-                );
-                print!(
-                    "{}",
-                    report::wrap(p.expect, "", 21)
-                        .lines()
-                        .map(|l| format!("{:21}{}\n", "", l.trim_start()))
-                        .collect::<String>()
-                );
+                s += &format!("{}: {}\n", p.name, p.title);
+                let what = format!("{}; {}", p.scenario.arch.name(), vs.join(" vs "));
+                s += &report::wrap(&what, "    ", 4);
+                s += &report::wrap(p.expect, "    ", 4);
             }
+            out(&s);
             ExitCode::SUCCESS
         }
         Cmd::Link { file, preset, base } => match load(file, preset) {
             Ok(sc) => {
-                println!("{}", link::encode(&sc, &base));
+                out(&format!("{}\n", link::encode(&sc, &base)));
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
         },
         Cmd::Decode { link: l } => match link::decode(&l) {
             Ok(sc) => {
-                println!("{}", sc.to_json_pretty());
+                out(&format!("{}\n", sc.to_json_pretty()));
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),

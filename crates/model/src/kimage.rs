@@ -213,7 +213,16 @@ pub struct Kimage {
     pub dropped: FxHashMap<u64, String>,
     /// Whether kimage_terminate ran.
     pub terminated: bool,
+    /// The segment sanity_check_segment_list rejected, if it did.
+    pub bad_segment: Option<usize>,
+    /// Called with the number of source pages loaded so far, every
+    /// [`PROGRESS_EVERY`] pages (the web worker's progress bar).
+    pub progress: Option<Box<dyn FnMut(u64)>>,
+    loaded_pages: u64,
 }
+
+/// How often the progress hook runs, in loaded pages.
+pub const PROGRESS_EVERY: u64 = 4096;
 
 impl Kimage {
     /// do_kimage_alloc_init plus the segment copy of kimage_alloc_init.
@@ -263,6 +272,9 @@ impl Kimage {
             roles: RoleMap::default(),
             dropped: FxHashMap::default(),
             terminated: false,
+            bad_segment: None,
+            progress: None,
+            loaded_pages: 0,
         }
     }
 
@@ -320,7 +332,19 @@ impl Kimage {
 
     /// sanity_check_segment_list, rules in the kernel's order. Arithmetic is
     /// in `unsigned long` of the arch, so sums wrap as the kernel's do.
-    pub fn sanity_check_segment_list(&self) -> Result<(), Stop> {
+    pub fn sanity_check_segment_list(&mut self) -> Result<(), Stop> {
+        let (r, seg) = self.sanity_rules();
+        self.bad_segment = seg;
+        r
+    }
+
+    fn sanity_rules(&self) -> (Result<(), Stop>, Option<usize>) {
+        let mut seg = None;
+        let r = self.sanity_rules_inner(&mut seg);
+        (r, seg)
+    }
+
+    fn sanity_rules_inner(&self, bad: &mut Option<usize>) -> Result<(), Stop> {
         let arch = self.machine.arch;
         let mask = arch.word_mask();
         let segs = &self.segments;
@@ -328,12 +352,14 @@ impl Kimage {
             let mstart = s.mem;
             let mend = mstart.wrapping_add(s.memsz) & mask;
             if mstart > mend {
+                *bad = Some(i);
                 return Err(errno(
                     Errno::EADDRNOTAVAIL,
                     format!("segment {i}: mem + memsz wraps past the end of unsigned long (sanity_check_segment_list)"),
                 ));
             }
             if mstart & !PAGE_MASK != 0 || mend & !PAGE_MASK != 0 {
+                *bad = Some(i);
                 return Err(errno(
                     Errno::EADDRNOTAVAIL,
                     format!(
@@ -342,6 +368,7 @@ impl Kimage {
                 ));
             }
             if mend >= arch.destination_limit {
+                *bad = Some(i);
                 return Err(errno(
                     Errno::EADDRNOTAVAIL,
                     format!(
@@ -356,6 +383,7 @@ impl Kimage {
             for (j, p) in segs.iter().enumerate().take(i) {
                 let (pstart, pend) = (p.mem, p.mem.wrapping_add(p.memsz) & mask);
                 if mend > pstart && mstart < pend {
+                    *bad = Some(i);
                     return Err(errno(
                         Errno::EINVAL,
                         format!("segment {i} overlaps segment {j} (sanity_check_segment_list)"),
@@ -365,6 +393,7 @@ impl Kimage {
         }
         for (i, s) in segs.iter().enumerate() {
             if s.bufsz > s.memsz {
+                *bad = Some(i);
                 return Err(errno(
                     Errno::EINVAL,
                     format!("segment {i}: bufsz 0x{:x} is larger than memsz 0x{:x} (sanity_check_segment_list)", s.bufsz, s.memsz),
@@ -376,6 +405,7 @@ impl Kimage {
         for (i, s) in segs.iter().enumerate() {
             let count = (s.memsz.wrapping_add(PAGE_SIZE - 1) & mask) >> PAGE_SHIFT;
             if count > nr_pages / 2 {
+                *bad = Some(i);
                 return Err(errno(
                     Errno::EINVAL,
                     format!(
@@ -756,6 +786,12 @@ impl Kimage {
             maddr += mchunk;
             mbytes -= mchunk;
             page += 1;
+            self.loaded_pages += 1;
+            if self.loaded_pages.is_multiple_of(PROGRESS_EVERY) {
+                if let Some(p) = self.progress.as_mut() {
+                    p(self.loaded_pages);
+                }
+            }
         }
         Ok(())
     }

@@ -35,4 +35,5 @@ pub mod relocate;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod summary;
 pub mod trace;

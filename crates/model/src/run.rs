@@ -94,6 +94,17 @@ pub fn run(sc: &Scenario, opts: RunOptions) -> Vec<VariantRun> {
 
 /// Run one variant.
 pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> VariantRun {
+    run_variant_observed(sc, variant, opts, None)
+}
+
+/// Run one variant, calling `progress` with the pages loaded so far (every
+/// [`crate::kimage::PROGRESS_EVERY`] pages).
+pub fn run_variant_observed(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    progress: Option<Box<dyn FnMut(u64)>>,
+) -> VariantRun {
     let mut k = Kimage::new(
         machine(sc),
         sc.segments.clone(),
@@ -101,6 +112,7 @@ pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> Variant
         sc.policy.clone(),
         opts.trace,
     );
+    k.progress = progress;
     let outcome = load(&mut k);
     k.count_held();
     let counters = k.counters.clone();

@@ -227,7 +227,9 @@ impl Scenario {
                 ))
             }
         }
-        let f: ScenarioFile = serde_json::from_value(v).map_err(|e| err("", e.to_string()))?;
+        // Parse the text again straight into the struct: unlike a Value, that
+        // rejects a field given twice.
+        let f: ScenarioFile = serde_json::from_str(text).map_err(|e| err("", e.to_string()))?;
         Scenario::from_file(&f)
     }
 
@@ -515,6 +517,15 @@ mod tests {
         assert!(bad(&t).contains("unknown field `colour`"), "{}", bad(&t));
         let t = EXAMPLE.replace("\"bufsz\": 4718592,", "\"bufsz\": 4718592, \"buf\": 1,");
         assert!(bad(&t).contains("unknown field `buf`"));
+    }
+
+    #[test]
+    fn duplicate_fields_are_rejected() {
+        let t = EXAMPLE.replace(
+            "\"arch\": \"i386-pae\",",
+            "\"arch\": \"i386\", \"arch\": \"x86_64\",",
+        );
+        assert!(bad(&t).contains("duplicate field `arch`"), "{}", bad(&t));
     }
 
     #[test]

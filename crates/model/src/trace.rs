@@ -1,7 +1,7 @@
 //! What happened during a run: typed events and counters.
 
 use crate::gfp::Gfp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A position in the entry list: `image->head`, or a slot of an indirection
 /// page. The pointer design holds it as a kernel pointer, the RFC as
@@ -126,7 +126,7 @@ pub enum Event {
 }
 
 /// Counters of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Calls to the page allocator.
     pub alloc_calls: u64,

@@ -1,0 +1,533 @@
+//! Integration tests of the `kexec-sim` binary: exit statuses, the
+//! `entries` format, links, and the report formats.
+
+use kexec_model::presets;
+use kexec_model::scenario::Scenario;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kexec-sim");
+
+/// A scratch directory unique to this process and test.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("kexec-sim-cli-test-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("write scenario");
+        p.to_str().expect("utf-8 temp path").to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sim(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run kexec-sim")
+}
+
+fn status(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// The DESIGN.md example, with a replay allocator so the run is small.
+const GOOD: &str = r#"{
+  "version": 1,
+  "arch": "i386",
+  "ram": [{ "start": "0x0", "end": "0x4000000" }],
+  "segments": [{ "bufsz": 6144, "mem": "0x1000000", "memsz": 8192 }],
+  "allocator": { "replay": [8192, "0x2001", "0x2002", "0x3000", "0x3001"] },
+  "variants": ["pointer"]
+}"#;
+
+#[test]
+fn ok_is_status_0_with_the_hand_worked_list() {
+    let s = Scratch::new("ok");
+    let f = s.file("good.json", GOOD);
+    let o = sim(&["run", &f, "--format", "entries", "--relocate", "--unload"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    // One variant: no header. control 0x2000, swap 0x2001, indirection
+    // 0x2002, sources 0x3000 and 0x3001.
+    assert_eq!(
+        stdout(&o),
+        "0x02002002\n0x01000001\n0x03000008\n0x03001008\n0x00000004\nrelocate: ok\nunload: ok\n"
+    );
+    // Two variants: a header line before each list.
+    let o = sim(&[
+        "run",
+        &f,
+        "--variant",
+        "pointer",
+        "--variant",
+        "rfc-fixed",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 0);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 12);
+    assert_eq!(lines[0], "== pointer");
+    assert_eq!(lines[6], "== rfc-fixed");
+    assert_eq!(lines[1..6], lines[7..12]);
+}
+
+#[test]
+fn malformed_files_are_status_1_naming_the_problem() {
+    let s = Scratch::new("malformed");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "unknown-field",
+            GOOD.replace("\"arch\"", "\"colour\": 1, \"arch\""),
+            "unknown field `colour`",
+        ),
+        (
+            "unknown-segment-field",
+            GOOD.replace("\"bufsz\": 6144,", "\"bufsz\": 6144, \"buf\": 1,"),
+            "unknown field `buf`",
+        ),
+        (
+            "bad-json",
+            GOOD.replace("\"version\": 1,", "\"version\": 1"),
+            "not valid JSON",
+        ),
+        ("truncated", GOOD[..40].to_string(), "not valid JSON"),
+        (
+            "bad-version",
+            GOOD.replace("\"version\": 1", "\"version\": 2"),
+            "version: 2 is not a version this build reads",
+        ),
+        (
+            "no-version",
+            GOOD.replace("\"version\": 1,", ""),
+            "version: missing",
+        ),
+        (
+            "out-of-range",
+            GOOD.replace("\"mem\": \"0x1000000\"", "\"mem\": \"0x100000000\""),
+            "segments[0].mem: 0x100000000 does not fit in a 32-bit unsigned long (i386)",
+        ),
+        (
+            "too-big-for-u64",
+            GOOD.replace("\"memsz\": 8192", "\"memsz\": \"0x1_0000_0000_0000_0000\""),
+            "fits in 64 bits",
+        ),
+        (
+            "negative",
+            GOOD.replace("\"bufsz\": 6144", "\"bufsz\": -1"),
+            "negative",
+        ),
+        (
+            "bad-arch",
+            GOOD.replace("\"i386\"", "\"arm\""),
+            "arch: unknown arch \"arm\"",
+        ),
+        (
+            "bad-variant",
+            GOOD.replace("[\"pointer\"]", "[\"rfc\"]"),
+            "variants[0]: unknown variant \"rfc\"",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let f = s.file(&format!("{name}.json"), &text);
+        let o = sim(&["run", &f, "--format", "entries"]);
+        assert_eq!(status(&o), 1, "{name}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "", "{name}");
+        let e = stderr(&o);
+        assert!(e.starts_with("kexec-sim: "), "{name}: {e}");
+        assert!(e.contains(want), "{name}: {e}");
+    }
+    // A missing file, an unknown preset, an unknown --variant: also 1.
+    let missing = s.0.join("nope.json");
+    let o = sim(&["run", missing.to_str().unwrap()]);
+    assert_eq!(status(&o), 1);
+    let o = sim(&["run", "--preset", "no-such-preset"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("no preset \"no-such-preset\""));
+    let f = s.file("good.json", GOOD);
+    let o = sim(&["run", &f, "--variant", "bogus"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("unknown variant \"bogus\""));
+}
+
+#[test]
+fn kernel_errno_is_status_2() {
+    let s = Scratch::new("errno");
+    let cases = [
+        // rule 4: two overlapping segments.
+        (
+            GOOD.replace(
+                r#"[{ "bufsz": 6144, "mem": "0x1000000", "memsz": 8192 }]"#,
+                r#"[{ "bufsz": 0, "mem": "0x1000000", "memsz": 8192 },
+                    { "bufsz": 0, "mem": "0x1001000", "memsz": 4096 }]"#,
+            ),
+            "EINVAL",
+        ),
+        // rule 2: not page aligned.
+        (
+            GOOD.replace("\"0x1000000\"", "\"0x1000800\""),
+            "EADDRNOTAVAIL",
+        ),
+        // The replay runs out on the second source page.
+        (GOOD.replace(", \"0x3001\"", ""), "ENOMEM"),
+    ];
+    for (i, (text, errno)) in cases.iter().enumerate() {
+        let f = s.file(&format!("e{i}.json"), text);
+        let o = sim(&["run", &f, "--format", "entries"]);
+        assert_eq!(status(&o), 2, "{errno}: {}", stdout(&o));
+        assert_eq!(stdout(&o), format!("error: {errno}\n"));
+    }
+    // Each preset of a bad segment list, both variants.
+    for (name, errno) in [
+        ("bad-wrap", "EADDRNOTAVAIL"),
+        ("bad-limit", "EADDRNOTAVAIL"),
+        ("bad-overlap", "EINVAL"),
+        ("bad-too-many", "EINVAL"),
+    ] {
+        let o = sim(&["run", "--preset", name, "--format", "entries"]);
+        assert_eq!(status(&o), 2, "{name}");
+        assert_eq!(
+            stdout(&o),
+            format!("== pointer\nerror: {errno}\n== rfc-fixed\nerror: {errno}\n"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn fault_is_status_3() {
+    let o = sim(&[
+        "run",
+        "--preset",
+        "rfc-i386-pae",
+        "--variant",
+        "rfc-posted",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 3);
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("fault: kimage_add_entry: ") && out.contains("KIMAGE_ENTRY_POS_INVALID"),
+        "{out}"
+    );
+    // The preset's own pair: pointer fine, rfc-posted faults: the status is
+    // the first one that did not go well.
+    let o = sim(&["run", "--preset", "rfc-i386-pae", "--format", "entries"]);
+    assert_eq!(status(&o), 3);
+    let out = stdout(&o);
+    assert!(out.starts_with("== pointer\n0x"), "{}", &out[..40]);
+    assert!(out.contains("\n0x00000004\n== rfc-posted\nfault: kimage_add_entry: "));
+}
+
+#[test]
+fn relocation_fail_is_status_4() {
+    let o = sim(&[
+        "run",
+        "--preset",
+        "past-end-of-ram",
+        "--variant",
+        "pointer",
+        "--relocate",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 4);
+    let out = stdout(&o);
+    assert!(
+        out.ends_with("0x00000004\nrelocate: FAIL destination 0x8000000 is not RAM\n"),
+        "{out}"
+    );
+    // Without --relocate nothing checks it: the load itself is fine.
+    let o = sim(&["run", "--preset", "past-end-of-ram", "--format", "entries"]);
+    assert_eq!(status(&o), 0);
+}
+
+#[test]
+fn replay_error_is_status_5() {
+    let s = Scratch::new("replay");
+    // A replay pfn outside RAM (RAM ends at pfn 0x4000).
+    let f = s.file("r.json", &GOOD.replace("8192, ", "\"0x5000\", "));
+    let o = sim(&["run", &f, "--format", "entries"]);
+    assert_eq!(status(&o), 5, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("replay: allocator call 1 "), "{out}");
+    assert!(out.contains("pfn 0x5000 is not RAM"), "{out}");
+    // A pfn handed out twice.
+    let f = s.file("r2.json", &GOOD.replace("\"0x3001\"", "\"0x3000\""));
+    let o = sim(&["run", &f, "--format", "entries"]);
+    assert_eq!(status(&o), 5);
+    assert!(stdout(&o).contains("already handed out"), "{}", stdout(&o));
+}
+
+#[test]
+fn unload_leak_line_after_enomem() {
+    // bad-enomem: the errno comes first (status 2), then the unload check
+    // names the one page kimage_load_normal_segment dropped.
+    let o = sim(&[
+        "run",
+        "--preset",
+        "bad-enomem",
+        "--variant",
+        "pointer",
+        "--unload",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 2);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "error: ENOMEM");
+    assert!(
+        lines[1].starts_with("unload: LEAK 1 pages (pfn 0x2401, "),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 2);
+    // A clean load unloads fine.
+    let o = sim(&[
+        "run",
+        "--preset",
+        "swap-path",
+        "--unload",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 0);
+    assert_eq!(stdout(&o).matches("\nunload: ok\n").count(), 2);
+}
+
+#[test]
+fn rfc_i386_pae_pointer_relocates() {
+    let o = sim(&[
+        "run",
+        "--preset",
+        "rfc-i386-pae",
+        "--variant",
+        "pointer",
+        "--relocate",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 0);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    // head + 2 DESTINATION + 6038 SOURCE + 5 links + DONE, then relocate.
+    assert_eq!(lines.len(), 1 + 2 + 6038 + 5 + 1 + 1);
+    assert_eq!(lines[lines.len() - 1], "relocate: ok");
+    assert_eq!(lines[lines.len() - 2], "0x00000004");
+    assert_eq!(lines[1], "0x01000001");
+    let words = &lines[..lines.len() - 1];
+    assert!(words.iter().all(|l| l.len() == 10 && l.starts_with("0x")));
+    let ind = words
+        .iter()
+        .filter(|l| u64::from_str_radix(&l[2..], 16).unwrap() & 0xf == 2)
+        .count();
+    assert_eq!(ind, 6);
+    assert_eq!(
+        words.iter().filter(|l| l.ends_with('1')).count(),
+        2,
+        "two DESTINATION entries"
+    );
+    assert!(words.contains(&"0x04000001"));
+}
+
+#[test]
+fn presets_lists_every_preset() {
+    let o = sim(&["presets"]);
+    assert_eq!(status(&o), 0);
+    let out = stdout(&o);
+    let names: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(names, presets::names());
+    for p in presets::all() {
+        assert!(
+            out.contains(&format!("{}: {}", p.name, p.title)),
+            "{}",
+            p.name
+        );
+    }
+    assert!(out.lines().all(|l| l.chars().count() <= 72), "{out}");
+}
+
+#[test]
+fn link_then_decode_round_trips() {
+    let s = Scratch::new("link");
+    // Not in canonical form: integers, decimal strings, default variants.
+    let text = r#"{
+      "version": 1,
+      "arch": "x86_64",
+      "ram": [{ "start": 0, "end": "67108864" }],
+      "movable": [{ "start": "0x2000000", "end": "0x4000000" }],
+      "segments": [{ "bufsz": 100, "mem": 16777216, "memsz": "0x2000" }],
+      "allocator": { "policy": "adversarial", "seed": "0x10" }
+    }"#;
+    let f = s.file("s.json", text);
+    let o = sim(&["link", &f]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let l = stdout(&o).trim().to_string();
+    assert!(l.starts_with("http://127.0.0.1:8080/#s=1."), "{l}");
+    let o = sim(&["decode", &l]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let decoded = stdout(&o);
+    let canonical = Scenario::from_json(text).unwrap().to_json_pretty();
+    assert_eq!(decoded, format!("{canonical}\n"));
+    let v: Value = serde_json::from_str(&decoded).unwrap();
+    assert_eq!(v["segments"][0]["mem"], "0x1000000");
+    assert_eq!(v["allocator"]["seed"], 16);
+    assert_eq!(v["variants"], serde_json::json!(["pointer", "rfc-fixed"]));
+    // The decoded JSON links to the same link; --base changes only the base.
+    let f2 = s.file("decoded.json", &decoded);
+    let o = sim(&["link", &f2]);
+    assert_eq!(stdout(&o).trim(), l);
+    let o = sim(&["link", &f2, "--base", "https://example.org/play/"]);
+    let l2 = stdout(&o).trim().to_string();
+    assert_eq!(
+        l2.split_once('#').unwrap(),
+        ("https://example.org/play/", l.split_once('#').unwrap().1)
+    );
+    // A bare fragment decodes too; a broken link is status 1.
+    let frag = l.split_once('#').unwrap().1;
+    assert_eq!(stdout(&sim(&["decode", frag])), decoded);
+    let o = sim(&["decode", "#s=1.!!!"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("base64"), "{}", stderr(&o));
+}
+
+fn assert_72(name: &str, text: &str) {
+    for (i, l) in text.lines().enumerate() {
+        assert!(
+            l.chars().count() <= 72,
+            "{name} line {i} is {} columns: {l:?}",
+            l.chars().count()
+        );
+    }
+}
+
+#[test]
+fn text_report_fits_72_columns_for_every_preset() {
+    for p in presets::all() {
+        let o = if p.name == "huge-initrd" {
+            // The big one, once, as it is.
+            sim(&["run", "--preset", p.name])
+        } else {
+            sim(&[
+                "run",
+                "--preset",
+                p.name,
+                "--variant",
+                "pointer",
+                "--variant",
+                "highmem-zone",
+                "--variant",
+                "rfc-posted",
+                "--variant",
+                "rfc-fixed",
+                "--relocate",
+                "--unload",
+            ])
+        };
+        let out = stdout(&o);
+        assert!(
+            out.starts_with(&format!("kexec-sim: {} (", p.scenario.arch.name())),
+            "{}",
+            p.name
+        );
+        assert!(out.contains("verdict:"), "{}", p.name);
+        assert_72(p.name, &out);
+    }
+}
+
+#[test]
+fn json_format_parses() {
+    // (preset, process status, each run's exit_status)
+    for (name, want, each) in [
+        ("swap-path", 0, [0, 0]),
+        ("bad-enomem", 2, [2, 2]),
+        ("rfc-i386-pae", 3, [0, 3]),
+    ] {
+        let o = sim(&[
+            "run",
+            "--preset",
+            name,
+            "--format",
+            "json",
+            "--relocate",
+            "--unload",
+        ]);
+        assert_eq!(status(&o), want, "{name}");
+        let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+        let p = presets::find(name).unwrap();
+        let runs = v["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), p.scenario.variants.len());
+        for ((r, variant), st) in runs.iter().zip(&p.scenario.variants).zip(each) {
+            assert_eq!(r["variant"], variant.name());
+            assert_eq!(r["exit_status"], st, "{name} {variant}");
+            assert!(r["verdict"].is_string());
+            assert!(r["counters"]["alloc_calls"].is_u64());
+        }
+        // The scenario inside reads back as the preset.
+        let sc = Scenario::from_json(&v["scenario"].to_string()).unwrap();
+        assert_eq!(sc, p.scenario);
+    }
+    let o = sim(&[
+        "run",
+        "--preset",
+        "swap-path",
+        "--format",
+        "json",
+        "--relocate",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["runs"][0]["head"], "0x2002002");
+    assert_eq!(v["runs"][0]["entries"], 5);
+    assert_eq!(v["runs"][0]["relocation"], "relocate: ok");
+    assert_eq!(v["runs"][1]["outcome"]["kind"], "loaded");
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .args(["run", "-", "--format", "entries"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(GOOD.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(status(&o), 0);
+    assert!(stdout(&o).starts_with("0x02002002\n"));
+}
