@@ -73,11 +73,11 @@ impl PositionList {
         let landing = if self.arch.word_bits == 64 {
             // __va() wraps: PAGE_OFFSET - 4096 + byte offset.
             format!(
-                "; through the direct map it lands on physical 0x{:x}",
+                ": through the direct map it lands on physical 0x{:x}",
                 byte.wrapping_sub(4096)
             )
         } else {
-            " past the single kmap_atomic slot, corrupting a neighbouring fixmap mapping"
+            ": it lands past the single kmap_atomic slot, in a neighbouring fixmap mapping"
                 .to_string()
         };
         Fault {
