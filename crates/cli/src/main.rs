@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kexec_model::design::{Variant, ALL_VARIANTS};
 use kexec_model::run::{self, RunOptions};
 use kexec_model::scenario::Scenario;
-use kexec_model::{link, presets, report};
+use kexec_model::{explore, link, presets, report};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
@@ -18,8 +18,10 @@ const AFTER_HELP: &str = "\
 Variants: pointer (upstream), highmem-zone (PageHighMemZone on the swap path),
           rfc-posted (Biederman's RFC as posted), rfc-fixed (RFC + head fix)
 Arches:   i386, i386-pae, x86_64
+Goals (explore): fault:VARIANT, differ:A,B, verdict:A,B
 Exit status: 0 ok, 1 malformed input, 2 kernel errno, 3 fault,
-             4 relocation FAIL, 5 replay error, 6 unload leak";
+             4 relocation FAIL, 5 replay error, 6 unload leak;
+             explore: 0 found, 1 budget ran out";
 
 /// Run Linux's kexec image loading on a simulated machine.
 #[derive(Parser)]
@@ -74,6 +76,29 @@ enum Cmd {
         #[arg(long, default_value = link::DEFAULT_BASE)]
         base: String,
     },
+    /// Search for a failing or diverging load, shrink it, print it.
+    Explore {
+        /// Base scenario file (`-` for standard input).
+        file: Option<String>,
+        /// Use a preset as the base instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        preset: Option<String>,
+        /// fault:VARIANT, differ:A,B (entry lists) or verdict:A,B.
+        #[arg(long)]
+        goal: String,
+        /// Candidates to try at most.
+        #[arg(long, default_value_t = 20_000)]
+        budget: u64,
+        /// Seed of the candidate stream.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Base URL of the playground for the link.
+        #[arg(long, default_value = link::DEFAULT_BASE)]
+        base: String,
+    },
     /// Print the scenario JSON a share link holds.
     Decode {
         /// The link (or its `#s=…` fragment).
@@ -116,6 +141,76 @@ fn load(file: Option<String>, preset: Option<String>) -> Result<Scenario, String
     };
     read.map_err(|e| format!("{file}: {e}"))?;
     Scenario::from_json(&text).map_err(|e| format!("{file}: {e}"))
+}
+
+/// Search `budget` candidates in chunks, `jobs` threads per chunk; the hit
+/// with the lowest index wins, so the result does not depend on `jobs`.
+fn explore_cmd(
+    sc: &Scenario,
+    goal: &explore::Goal,
+    budget: u64,
+    seed: u64,
+    jobs: usize,
+    base: &str,
+) -> ExitCode {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let chunk = 256 * jobs as u64;
+    let mut start = 0;
+    let mut hit = None;
+    while start < budget && hit.is_none() {
+        let end = (start + chunk).min(budget);
+        let per = (end - start).div_ceil(jobs as u64);
+        hit = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..jobs as u64)
+                .map(|t| {
+                    let lo = (start + t * per).min(end);
+                    let hi = (lo + per).min(end);
+                    s.spawn(move || explore::search_range(sc, goal, seed, lo..hi))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok().flatten())
+                .min()
+        });
+        start = end;
+        if tty {
+            let width = 40;
+            let done = (start * width / budget) as usize;
+            eprint!(
+                "\r[{}{}] {start}/{budget} candidates",
+                "#".repeat(done),
+                " ".repeat(width as usize - done)
+            );
+        } else {
+            eprintln!("explore: {start}/{budget} candidates tried");
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    let Some(i) = hit else {
+        eprintln!("explore: no candidate met {goal} within the budget of {budget}");
+        return ExitCode::from(1);
+    };
+    eprintln!("explore: candidate {i} meets {goal}; shrinking");
+    let small = explore::shrink(goal, &explore::candidate(sc, goal, seed, i));
+    let runs = run::run(
+        &small,
+        RunOptions {
+            relocate: true,
+            unload: false,
+            trace: false,
+        },
+    );
+    out(&format!(
+        "{}\n{}\n\n{}",
+        small.to_json_pretty(),
+        link::encode(&small, base),
+        report::text(&small, &runs)
+    ));
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
@@ -207,6 +302,37 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Cmd::Explore {
+            file,
+            preset,
+            goal,
+            budget,
+            seed,
+            jobs,
+            base,
+        } => {
+            let sc = match load(file, preset) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            let goal = match explore::Goal::parse(&goal) {
+                Ok(g) => g,
+                Err(e) => return fail(e),
+            };
+            let budget = if budget == 0 {
+                eprintln!("kexec-sim: a budget of 0 tries nothing; using 1");
+                1
+            } else if budget > explore::MAX_BUDGET {
+                eprintln!("kexec-sim: budget capped at {}", explore::MAX_BUDGET);
+                explore::MAX_BUDGET
+            } else {
+                budget
+            };
+            let jobs = jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .clamp(1, 256);
+            explore_cmd(&sc, &goal, budget, seed, jobs, &base)
+        }
         Cmd::Decode { link: l } => match link::decode(&l) {
             Ok(sc) => {
                 out(&format!("{}\n", sc.to_json_pretty()));

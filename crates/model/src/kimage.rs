@@ -219,6 +219,8 @@ pub struct Kimage {
     /// [`PROGRESS_EVERY`] pages (the web worker's progress bar).
     pub progress: Option<Box<dyn FnMut(u64)>>,
     loaded_pages: u64,
+    /// Pages kimage_load_normal_segment started (the timeline's steps).
+    pub pages_started: u64,
 }
 
 /// How often the progress hook runs, in loaded pages.
@@ -275,6 +277,7 @@ impl Kimage {
             bad_segment: None,
             progress: None,
             loaded_pages: 0,
+            pages_started: 0,
         }
     }
 
@@ -534,6 +537,7 @@ impl Kimage {
             )));
         }
         self.build_indexes();
+        self.store.reserve(pages as usize);
         let order = self.machine.arch.control_order;
         let Some(code) = self.alloc_control_pages(order, false)? else {
             return Err(errno(
@@ -743,6 +747,7 @@ impl Kimage {
         let mut page: u32 = 0;
         let gfp = self.design.source_gfp();
         while mbytes > 0 {
+            self.pages_started += 1;
             self.trace.push(Event::LoadPage {
                 seg: i as u8,
                 page,

@@ -25,6 +25,7 @@ pub mod arch;
 pub mod design;
 pub mod entry;
 pub mod errno;
+pub mod explore;
 pub mod gfp;
 pub mod kimage;
 pub mod link;

@@ -21,7 +21,7 @@ pub const MAX_DMA_PFN: u64 = (16 << 20) >> PAGE_SHIFT;
 pub const MAX_DMA32_PFN: u64 = 1 << 20;
 
 /// The simulated machine's physical memory layout.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Machine {
     /// The arch profile.
     pub arch: &'static ArchProfile,
@@ -236,6 +236,11 @@ impl PageStore {
             Some(w) => Some(Content::Entries(w.clone())),
             None => self.data.get(&pfn).cloned(),
         }
+    }
+
+    /// Make room for `pages` data pages (a load knows its size up front).
+    pub fn reserve(&mut self, pages: usize) {
+        self.data.reserve(pages);
     }
 
     /// Whether `pfn` is an entry page.

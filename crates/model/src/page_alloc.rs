@@ -536,7 +536,7 @@ impl PageAllocator {
                     let allowed: Vec<_> = zones.iter().map(|z| z.name()).collect();
                     return Some(format!(
                         "pfn 0x{p:x} is in ZONE_{}, which this gfp cannot reach (allowed: {})",
-                        z.name().to_uppercase(),
+                        z.name().to_ascii_uppercase(),
                         allowed.join(", ")
                     ));
                 }

@@ -71,7 +71,7 @@ pub fn size(b: u64) -> String {
             return if b.is_multiple_of(n) {
                 format!("{} {u}", b / n)
             } else {
-                format!("{:.1} {u}", b as f64 / n as f64)
+                format!("{}.{} {u}", b / n, (b % n) * 10 / n)
             };
         }
     }

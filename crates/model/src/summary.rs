@@ -154,7 +154,7 @@ pub fn summarize(r: &VariantRun) -> RunSummary {
         head: k.head(),
         pages,
         map: mem_map(k),
-        steps: step_starts(&k.trace.events).len() + 1,
+        steps: k.pages_started as usize + 1,
         entry_bytes: m.arch.entry_bytes(),
     }
 }
