@@ -180,6 +180,17 @@ fn test() -> Result {
     if has_web() {
         ensure_web_tools()?;
         ensure_chromium()?;
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "kexec-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
         let webdriver = root().join("crates/web/webdriver.json");
         run(with_tool_path(
             cargo()

@@ -1,0 +1,50 @@
+//! The Web Worker that runs the model: receives [`Request`]s as JSON text,
+//! posts back JSON text plus transferable entry buffers.
+
+use js_sys::{Array, BigUint64Array, Object, Reflect};
+use kexec_web::protocol::{Request, Response};
+use kexec_web::worker::{handle, Post, WorkerState};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+fn main() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let state = Rc::new(RefCell::new(WorkerState::default()));
+    let poster = scope.clone();
+    let post: Post = Rc::new(move |resp: Response, words: Vec<Vec<u64>>| {
+        let msg = Object::new();
+        let json = serde_json::to_string(&resp).unwrap_or_default();
+        let _ = Reflect::set(&msg, &"json".into(), &json.into());
+        let bufs = Array::new();
+        let transfer = Array::new();
+        for w in &words {
+            let arr = BigUint64Array::from(&w[..]);
+            transfer.push(&arr.buffer());
+            bufs.push(&arr);
+        }
+        let _ = Reflect::set(&msg, &"words".into(), &bufs);
+        let _ = poster.post_message_with_transfer(&msg, &transfer);
+    });
+    let ready = post.clone();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let Some(text) = ev.data().as_string() else {
+            return;
+        };
+        match serde_json::from_str::<Request>(&text) {
+            Ok(req) => handle(&mut state.borrow_mut(), req, post.clone()),
+            Err(e) => post(
+                Response::Error {
+                    id: 0,
+                    message: format!("bad request: {e}"),
+                },
+                vec![],
+            ),
+        }
+    });
+    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    ready(Response::Ready, vec![]);
+}

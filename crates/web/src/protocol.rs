@@ -1,0 +1,85 @@
+//! Messages between the page and the model's Web Worker.
+//!
+//! The page posts a [`Request`] as JSON text; the worker answers with
+//! [`Response`]s: progress while a large image loads, then the result. The
+//! entry words of each run travel beside the JSON as transferable
+//! `BigUint64Array`s (a copy of memory each way, no per-word work), which a
+//! 1 GiB image (262,144 entries) makes worth it. Physical addresses never
+//! become JS numbers.
+
+use kexec_model::summary::Summaries;
+use serde::{Deserialize, Serialize};
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Request {
+    /// Run a scenario (canonical JSON) with its variants.
+    Run {
+        /// Request id, echoed back.
+        id: u32,
+        /// The scenario file text.
+        scenario: String,
+    },
+    /// The events of timeline step `step` of the last run, in words.
+    Step {
+        /// Request id.
+        id: u32,
+        /// The step.
+        step: usize,
+    },
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Response {
+    /// The worker's wasm is instantiated and listening (messages posted
+    /// before this would be lost, so the page queues them until it comes).
+    Ready,
+    /// Pages loaded so far, of all variants together.
+    Progress {
+        /// Request id.
+        id: u32,
+        /// Pages loaded.
+        done: u64,
+        /// Pages to load.
+        total: u64,
+    },
+    /// The runs (entry words travel beside, one buffer per run).
+    Result {
+        /// Request id.
+        id: u32,
+        /// Summaries and the email report.
+        summaries: Summaries,
+    },
+    /// A step's events, one list per run.
+    Step {
+        /// Request id.
+        id: u32,
+        /// The step.
+        step: usize,
+        /// Events in words, per run.
+        texts: Vec<Vec<String>>,
+    },
+    /// The request could not be served.
+    Error {
+        /// Request id.
+        id: u32,
+        /// Why.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_json_shape() {
+        let r = Request::Step { id: 3, step: 9 };
+        let j = serde_json::to_string(&r).unwrap();
+        assert_eq!(j, r#"{"step":{"id":3,"step":9}}"#);
+        assert_eq!(serde_json::from_str::<Request>(&j).unwrap(), r);
+    }
+}

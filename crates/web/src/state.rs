@@ -1,0 +1,448 @@
+//! The page's state: one reducer (Yew `use_reducer`), pure, no side effects.
+//! Running the model, the URL and storage are effects in the components.
+
+use crate::form::{Form, SegmentForm};
+use kexec_model::arch::Arch;
+use kexec_model::design::Variant;
+use kexec_model::presets;
+use kexec_model::scenario::{InputError, Scenario};
+use kexec_model::summary::Summaries;
+use std::rc::Rc;
+use yew::Reducible;
+
+const CANCELLED: &str = "Run cancelled.";
+const CANCELLED_KEPT: &str = "Run cancelled: the panes show the previous result.";
+
+/// A finished run of both variants.
+#[derive(Debug, PartialEq)]
+pub struct RunResult {
+    /// The request id.
+    pub id: u32,
+    /// The scenario it ran.
+    pub scenario: Scenario,
+    /// Summaries and the email report.
+    pub summaries: Summaries,
+    /// Entry words per run.
+    pub words: Vec<Rc<Vec<u64>>>,
+}
+
+/// What the worker is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Nothing asked.
+    Idle,
+    /// A run is going.
+    Running {
+        /// Request id.
+        id: u32,
+        /// Pages loaded.
+        done: u64,
+        /// Pages to load.
+        total: u64,
+    },
+    /// The last run was cancelled.
+    Cancelled,
+    /// The last request failed.
+    Failed(String),
+}
+
+/// A segment field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegField {
+    /// bufsz.
+    Bufsz,
+    /// mem.
+    Mem,
+    /// memsz.
+    Memsz,
+}
+
+/// An edit of the scenario bar.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// Pick the arch.
+    Arch(Arch),
+    /// RAM ranges text.
+    Ram(String),
+    /// ZONE_MOVABLE ranges text.
+    Movable(String),
+    /// One segment field.
+    Segment(usize, SegField, String),
+    /// Append a segment after the last one.
+    AddSegment,
+    /// Remove a segment.
+    RemoveSegment(usize),
+    /// Allocator policy.
+    Policy(String),
+    /// Allocator seed.
+    Seed(String),
+    /// Replay list text.
+    Replay(String),
+    /// Variant of the left (0) or right (1) pane.
+    Variant(usize, Variant),
+}
+
+/// Everything that changes the state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Edit the scenario.
+    Edit(Edit),
+    /// Show a whole scenario (preset, link), with a notice if any.
+    Load {
+        /// The scenario.
+        scenario: Scenario,
+        /// The preset it is, if one.
+        preset: Option<String>,
+    },
+    /// A run was sent to the worker.
+    Started(u32),
+    /// Progress of a run.
+    Progress {
+        /// Request id.
+        id: u32,
+        /// Pages loaded.
+        done: u64,
+        /// Pages to load.
+        total: u64,
+    },
+    /// A run finished.
+    Finished(Rc<RunResult>),
+    /// A request failed.
+    Failed(u32, String),
+    /// The user cancelled the run.
+    Cancel,
+    /// Move the timeline to a step (clamped to the last).
+    StepTo(usize),
+    /// Move the timeline by some steps.
+    StepBy(isize),
+    /// Step texts arrived.
+    StepTexts(usize, Vec<Vec<String>>),
+    /// Fold runs of consecutive SOURCE pages.
+    ToggleFold,
+    /// Open or close the keyboard help.
+    Help(bool),
+    /// Show or clear the notice line.
+    Notice(Option<String>),
+}
+
+/// The page state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// The scenario bar.
+    pub form: Form,
+    /// The form's first problem.
+    pub input_error: Option<InputError>,
+    /// The last valid scenario.
+    pub scenario: Scenario,
+    /// Bumped whenever `scenario` changes (the run effect watches it).
+    pub revision: u64,
+    /// The preset picked, if the scenario still is one.
+    pub preset: Option<String>,
+    /// The worker's status.
+    pub status: Status,
+    /// The last result.
+    pub result: Option<Rc<RunResult>>,
+    /// The timeline step.
+    pub step: usize,
+    /// The step's events per run, when they have arrived.
+    pub step_texts: Option<(usize, Vec<Vec<String>>)>,
+    /// Fold SOURCE runs.
+    pub fold: bool,
+    /// Keyboard help open.
+    pub help: bool,
+    /// A notice (bad link, cancelled run).
+    pub notice: Option<String>,
+}
+
+impl State {
+    /// The state showing `scenario`.
+    pub fn new(scenario: Scenario, preset: Option<String>, notice: Option<String>) -> State {
+        State {
+            form: Form::from_scenario(&scenario),
+            input_error: None,
+            scenario: two_variants(scenario),
+            revision: 1,
+            preset,
+            status: Status::Idle,
+            result: None,
+            step: 0,
+            step_texts: None,
+            fold: true,
+            help: false,
+            notice,
+        }
+    }
+
+    /// The default scenario: the RFC on an 8 GiB PAE box.
+    pub fn default_scenario() -> Scenario {
+        presets::find("rfc-i386-pae")
+            .expect("the RFC preset")
+            .scenario
+    }
+
+    /// Steps of the timeline (the longest run's).
+    pub fn steps(&self) -> usize {
+        self.result.as_ref().map_or(1, |r| {
+            r.summaries.runs.iter().map(|s| s.steps).max().unwrap_or(1)
+        })
+    }
+}
+
+/// The page compares exactly two variants.
+pub fn two_variants(mut sc: Scenario) -> Scenario {
+    let f = Form::from_scenario(&sc);
+    sc.variants = f.variants.to_vec();
+    sc
+}
+
+fn apply(form: &mut Form, e: Edit) {
+    match e {
+        Edit::Arch(a) => form.arch = a,
+        Edit::Ram(t) => form.ram = t,
+        Edit::Movable(t) => form.movable = t,
+        Edit::Segment(i, f, t) => {
+            if let Some(s) = form.segments.get_mut(i) {
+                match f {
+                    SegField::Bufsz => s.bufsz = t,
+                    SegField::Mem => s.mem = t,
+                    SegField::Memsz => s.memsz = t,
+                }
+            }
+        }
+        Edit::AddSegment => {
+            let next = form
+                .segments
+                .iter()
+                .filter_map(|s| {
+                    let m = kexec_model::scenario::parse_num(&s.mem).ok()?;
+                    let z = kexec_model::scenario::parse_num(&s.memsz).ok()?;
+                    Some((m + z + 0xfffff) & !0xfffff)
+                })
+                .max()
+                .unwrap_or(0x100_0000);
+            form.segments.push(SegmentForm {
+                bufsz: "0x1000".into(),
+                mem: format!("0x{next:x}"),
+                memsz: "0x1000".into(),
+            });
+        }
+        Edit::RemoveSegment(i) => {
+            if i < form.segments.len() {
+                form.segments.remove(i);
+            }
+        }
+        Edit::Policy(p) => {
+            if (p == "random" || p == "adversarial") && form.seed.trim().is_empty() {
+                form.seed = "1".into();
+            }
+            form.policy = p;
+        }
+        Edit::Seed(s) => form.seed = s,
+        Edit::Replay(r) => form.replay = r,
+        Edit::Variant(side, v) => form.variants[side.min(1)] = v,
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::Edit(e) => {
+                apply(&mut s.form, e);
+                match s.form.to_scenario() {
+                    Ok(sc) => {
+                        s.input_error = None;
+                        if sc != s.scenario {
+                            s.preset = presets::all()
+                                .into_iter()
+                                .find(|p| two_variants(p.scenario.clone()) == sc)
+                                .map(|p| p.name.to_string());
+                            s.scenario = sc;
+                            s.revision += 1;
+                        }
+                    }
+                    Err(e) => s.input_error = Some(e),
+                }
+            }
+            Action::Load { scenario, preset } => {
+                let keep = s.notice.take();
+                s = State::new(scenario, preset, keep);
+                s.revision = self.revision + 1;
+                s.result = self.result.clone();
+                s.fold = self.fold;
+            }
+            Action::Started(id) => {
+                s.status = Status::Running {
+                    id,
+                    done: 0,
+                    total: 0,
+                }
+            }
+            Action::Progress { id, done, total } => match s.status {
+                Status::Running { id: cur, .. } if cur == id => {
+                    s.status = Status::Running { id, done, total }
+                }
+                _ => return self,
+            },
+            Action::Finished(r) => {
+                if !matches!(s.status, Status::Running { id, .. } if id == r.id) {
+                    return self;
+                }
+                s.status = Status::Idle;
+                s.result = Some(r);
+                if matches!(s.notice.as_deref(), Some(CANCELLED | CANCELLED_KEPT)) {
+                    s.notice = None;
+                }
+                s.step = s.step.min(s.steps().saturating_sub(1));
+                s.step_texts = None;
+            }
+            Action::Failed(id, m) => match s.status {
+                Status::Running { id: cur, .. } if cur == id => s.status = Status::Failed(m),
+                _ => return self,
+            },
+            Action::Cancel => {
+                s.status = Status::Cancelled;
+                s.notice = Some(if s.result.is_some() {
+                    CANCELLED_KEPT.into()
+                } else {
+                    CANCELLED.into()
+                });
+            }
+            Action::StepTo(k) => {
+                let k = k.min(s.steps().saturating_sub(1));
+                if k == s.step {
+                    return self;
+                }
+                s.step = k;
+            }
+            Action::StepBy(d) => {
+                let k = s
+                    .step
+                    .saturating_add_signed(d)
+                    .min(s.steps().saturating_sub(1));
+                if k == s.step {
+                    return self;
+                }
+                s.step = k;
+            }
+            Action::StepTexts(k, t) => {
+                if k != s.step {
+                    return self;
+                }
+                s.step_texts = Some((k, t));
+            }
+            Action::ToggleFold => s.fold = !s.fold,
+            Action::Help(open) => {
+                if open == s.help {
+                    return self;
+                }
+                s.help = open;
+            }
+            Action::Notice(n) => s.notice = n,
+        }
+        Rc::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> Rc<State> {
+        Rc::new(State::new(
+            presets::find("swap-path").unwrap().scenario,
+            Some("swap-path".into()),
+            None,
+        ))
+    }
+
+    #[test]
+    fn edits_recheck_and_bump_revision() {
+        let s = state();
+        let s2 = s.clone().reduce(Action::Edit(Edit::Segment(
+            0,
+            SegField::Memsz,
+            "0x3000".into(),
+        )));
+        assert_eq!(s2.scenario.segments[0].memsz, 0x3000);
+        assert_eq!(s2.revision, s.revision + 1);
+        assert_eq!(s2.preset, None);
+        let s3 = s2
+            .clone()
+            .reduce(Action::Edit(Edit::Segment(0, SegField::Mem, "nope".into())));
+        assert_eq!(s3.input_error.as_ref().unwrap().field, "segments[0].mem");
+        assert_eq!(s3.revision, s2.revision, "an invalid form does not rerun");
+        assert_eq!(s3.scenario, s2.scenario, "the last valid scenario stays");
+    }
+
+    #[test]
+    fn editing_back_to_a_preset_names_it_again() {
+        let s = state();
+        let s2 = s.clone().reduce(Action::Edit(Edit::Segment(
+            0,
+            SegField::Memsz,
+            "0x3000".into(),
+        )));
+        assert_eq!(s2.preset, None);
+        let s3 = s2.reduce(Action::Edit(Edit::Segment(
+            0,
+            SegField::Memsz,
+            "0x2000".into(),
+        )));
+        assert_eq!(s3.preset.as_deref(), Some("swap-path"));
+    }
+
+    #[test]
+    fn cancel_notice_says_what_is_shown_and_goes_with_the_next_result() {
+        let s = state().reduce(Action::Started(1)).reduce(Action::Cancel);
+        assert_eq!(s.notice.as_deref(), Some(CANCELLED));
+        let s = s.reduce(Action::Started(2));
+        let sc = s.scenario.clone();
+        let r = Rc::new(RunResult {
+            id: 2,
+            scenario: sc,
+            summaries: Summaries {
+                runs: vec![],
+                report: String::new(),
+            },
+            words: vec![],
+        });
+        let s = s.reduce(Action::Finished(r));
+        assert_eq!(s.notice, None);
+    }
+
+    #[test]
+    fn stale_progress_is_ignored() {
+        let s = state().reduce(Action::Started(4));
+        let s2 = s.clone().reduce(Action::Progress {
+            id: 3,
+            done: 1,
+            total: 2,
+        });
+        assert!(Rc::ptr_eq(&s, &s2));
+        let s3 = s.reduce(Action::Progress {
+            id: 4,
+            done: 1,
+            total: 2,
+        });
+        assert_eq!(
+            s3.status,
+            Status::Running {
+                id: 4,
+                done: 1,
+                total: 2
+            }
+        );
+    }
+
+    #[test]
+    fn add_and_remove_segments() {
+        let s = state().reduce(Action::Edit(Edit::AddSegment));
+        assert_eq!(s.scenario.segments.len(), 2);
+        assert_eq!(s.scenario.segments[1].mem, 0x110_0000);
+        let s = s.reduce(Action::Edit(Edit::RemoveSegment(0)));
+        assert_eq!(s.scenario.segments.len(), 1);
+    }
+}

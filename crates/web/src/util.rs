@@ -1,0 +1,98 @@
+//! Small browser helpers: URL, history, clipboard, downloads, guarded
+//! storage. Everything here fails soft: a sandboxed iframe may refuse
+//! storage or the clipboard, and the page must go on.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
+
+/// The window (always there on the main thread).
+pub fn window() -> web_sys::Window {
+    web_sys::window().expect("a window")
+}
+
+/// The page's full URL.
+pub fn href() -> String {
+    window().location().href().unwrap_or_default()
+}
+
+/// A query parameter of the page's URL.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// Replace the URL's fragment (no history entry, no reload).
+pub fn set_fragment(fragment: &str) {
+    let w = window();
+    let loc = w.location();
+    let path = loc.pathname().unwrap_or_default();
+    let search = if query_param("embed").is_some() {
+        "?embed=1".to_string()
+    } else {
+        String::new()
+    };
+    let url = format!("{path}{search}#{fragment}");
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The playground URL for a fragment (no `?embed`, no `?preset`).
+pub fn playground_url(fragment: &str) -> String {
+    let loc = window().location();
+    let origin = loc.origin().unwrap_or_default();
+    let path = loc.pathname().unwrap_or_default();
+    format!("{origin}{path}#{fragment}")
+}
+
+/// Copy text to the clipboard (best effort).
+pub fn copy(text: &str) {
+    let _ = window().navigator().clipboard().write_text(text);
+}
+
+/// Offer `text` as a file download.
+pub fn download(name: &str, mime: &str, text: &str) {
+    let parts = js_sys::Array::of1(&text.into());
+    let opts = BlobPropertyBag::new();
+    opts.set_type(mime);
+    let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(doc) = window().document() {
+        if let Ok(a) = doc.create_element("a") {
+            let a: HtmlAnchorElement = a.unchecked_into();
+            a.set_href(&url);
+            a.set_download(name);
+            a.click();
+        }
+    }
+    let _ = Url::revoke_object_url(&url);
+}
+
+/// localStorage get, `None` where storage is unavailable.
+pub fn load_pref(key: &str) -> Option<String> {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()?
+        .get_item(key)
+        .ok()
+        .flatten()
+}
+
+/// localStorage set, ignored where storage is unavailable.
+pub fn save_pref(key: &str, value: &str) {
+    if let Ok(Some(s)) = window().local_storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+/// Milliseconds since the page started.
+pub fn now() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
+}

@@ -1,0 +1,245 @@
+//! The model side of the Web Worker: runs scenarios and answers step queries.
+//!
+//! Pure logic over [`Request`]/[`Response`] so it can be tested without a
+//! worker; `src/bin/worker.rs` wires it to `postMessage`.
+
+use crate::protocol::{Request, Response};
+use kexec_model::report;
+use kexec_model::run::{run_variant_observed, RunOptions, VariantRun};
+use kexec_model::scenario::Scenario;
+use kexec_model::summary::{entry_words, step_starts, step_text, summarize, Summaries};
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Images up to this many pages per run are traced at once; larger ones
+/// are run untraced first (the verdicts come twice as fast) and traced again
+/// when the timeline first asks for a step (the model is deterministic, so
+/// the traced run is the same run).
+pub const TRACE_AT_ONCE_PAGES: u64 = 65_536;
+
+/// What the worker keeps between requests: the last runs, for step queries.
+pub struct WorkerState {
+    runs: Vec<(VariantRun, Vec<usize>)>,
+    untraced: Option<Scenario>,
+    trace_at_once: u64,
+}
+
+impl Default for WorkerState {
+    fn default() -> Self {
+        WorkerState::with_trace_threshold(TRACE_AT_ONCE_PAGES)
+    }
+}
+
+impl WorkerState {
+    /// A worker that traces images of up to `pages` pages per run at once.
+    pub fn with_trace_threshold(pages: u64) -> Self {
+        WorkerState {
+            runs: Vec::new(),
+            untraced: None,
+            trace_at_once: pages,
+        }
+    }
+}
+
+/// Where responses go: the response and, for a result, each run's entry words.
+pub type Post = Rc<dyn Fn(Response, Vec<Vec<u64>>)>;
+
+/// Serve one request.
+pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
+    match req {
+        Request::Run { id, scenario } => {
+            let sc = match Scenario::from_json(&scenario) {
+                Ok(s) => s,
+                Err(e) => {
+                    return post(
+                        Response::Error {
+                            id,
+                            message: e.to_string(),
+                        },
+                        vec![],
+                    )
+                }
+            };
+            let per_run: u64 = sc.segments.iter().map(|s| s.memsz.div_ceil(4096)).sum();
+            let total = per_run.saturating_mul(sc.variants.len() as u64);
+            let base = Rc::new(Cell::new(0u64));
+            state.runs.clear();
+            let trace = per_run <= state.trace_at_once;
+            state.untraced = (!trace).then(|| sc.clone());
+            let opts = RunOptions {
+                relocate: true,
+                unload: false,
+                trace,
+            };
+            let mut runs = Vec::new();
+            for &v in &sc.variants {
+                let (p, b) = (post.clone(), base.clone());
+                let progress: Box<dyn FnMut(u64)> = Box::new(move |done| {
+                    p(
+                        Response::Progress {
+                            id,
+                            done: b.get() + done,
+                            total,
+                        },
+                        vec![],
+                    )
+                });
+                let r = run_variant_observed(&sc, v, opts, Some(progress));
+                base.set(base.get() + per_run);
+                runs.push(r);
+            }
+            let summaries = Summaries {
+                runs: runs.iter().map(summarize).collect(),
+                report: report::text(&sc, &runs),
+            };
+            let words = runs.iter().map(entry_words).collect();
+            state.runs = runs
+                .into_iter()
+                .map(|r| {
+                    let s = step_starts(&r.kimage.trace.events);
+                    (r, s)
+                })
+                .collect();
+            post(Response::Result { id, summaries }, words);
+        }
+        Request::Step { id, step } => {
+            if let Some(sc) = state.untraced.take() {
+                let opts = RunOptions {
+                    relocate: false,
+                    unload: false,
+                    trace: true,
+                };
+                state.runs = sc
+                    .variants
+                    .iter()
+                    .map(|&v| {
+                        let r = run_variant_observed(&sc, v, opts, None);
+                        let s = step_starts(&r.kimage.trace.events);
+                        (r, s)
+                    })
+                    .collect();
+            }
+            let texts = state
+                .runs
+                .iter()
+                .map(|(r, s)| step_text(&r.kimage, s, step))
+                .collect();
+            post(Response::Step { id, step, texts }, vec![]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kexec_model::presets;
+    use std::cell::RefCell;
+
+    fn collect(state: &mut WorkerState, req: Request) -> Vec<(Response, Vec<Vec<u64>>)> {
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let o = out.clone();
+        handle(state, req, Rc::new(move |r, w| o.borrow_mut().push((r, w))));
+        let v = out.borrow().clone();
+        v
+    }
+
+    #[test]
+    fn runs_a_preset_and_serves_steps() {
+        let mut st = WorkerState::default();
+        let sc = presets::find("swap-path").unwrap().scenario.to_json();
+        let out = collect(
+            &mut st,
+            Request::Run {
+                id: 1,
+                scenario: sc,
+            },
+        );
+        let (Response::Result { id, summaries }, words) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(*id, 1);
+        assert_eq!(summaries.runs.len(), 2);
+        assert_eq!(
+            words[0],
+            vec![0x0200_2002, 0x0100_0001, 0x0100_0008, 0x0200_3008, 4]
+        );
+        assert!(summaries.report.contains("== pointer"));
+        let out = collect(&mut st, Request::Step { id: 2, step: 2 });
+        let Response::Step { texts, .. } = &out[0].0 else {
+            panic!()
+        };
+        assert!(
+            texts[0]
+                .iter()
+                .any(|t| t.contains("kimage_dst_used") || t.contains("copy_highpage")),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn large_images_are_traced_when_the_timeline_asks() {
+        let mut st = WorkerState::with_trace_threshold(1);
+        let sc = presets::find("swap-path").unwrap().scenario.to_json();
+        let out = collect(
+            &mut st,
+            Request::Run {
+                id: 1,
+                scenario: sc,
+            },
+        );
+        let Response::Result { summaries, .. } = &out[0].0 else {
+            panic!()
+        };
+        assert_eq!(summaries.runs[0].steps, 3, "alloc_init, two pages");
+        let out = collect(&mut st, Request::Step { id: 2, step: 2 });
+        let Response::Step { texts, .. } = &out[0].0 else {
+            panic!()
+        };
+        assert!(
+            texts[0].iter().any(|t| t.contains("copy_highpage")),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn bad_scenario_is_an_error() {
+        let mut st = WorkerState::default();
+        let out = collect(
+            &mut st,
+            Request::Run {
+                id: 5,
+                scenario: "{".into(),
+            },
+        );
+        assert!(
+            matches!(&out[0].0, Response::Error { id: 5, message } if message.contains("JSON"))
+        );
+    }
+
+    #[test]
+    fn progress_for_large_images() {
+        let mut st = WorkerState::default();
+        let mut sc = presets::find("long-list").unwrap().scenario;
+        sc.segments[0].memsz = 9000 * 4096;
+        sc.segments[0].bufsz = 9000 * 4096;
+        let out = collect(
+            &mut st,
+            Request::Run {
+                id: 7,
+                scenario: sc.to_json(),
+            },
+        );
+        let progress: Vec<_> = out
+            .iter()
+            .filter_map(|(r, _)| match r {
+                Response::Progress { done, total, .. } => Some((*done, *total)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            progress,
+            vec![(4096, 18000), (8192, 18000), (13096, 18000), (17192, 18000)]
+        );
+        assert!(matches!(out.last().unwrap().0, Response::Result { .. }));
+    }
+}

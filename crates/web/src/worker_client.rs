@@ -1,0 +1,90 @@
+//! The page's end of the model worker: spawn, send, receive, terminate.
+//!
+//! Cancelling a run terminates the worker (the model runs synchronously, so
+//! nothing short of that stops it) and spawns a fresh one.
+
+use crate::protocol::{Request, Response};
+use js_sys::{Array, BigUint64Array, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
+use yew::Callback;
+
+/// The script Trunk writes for the worker binary.
+pub const WORKER_URL: &str = "./worker_loader.js";
+
+/// A running model worker.
+pub struct WorkerClient {
+    worker: Worker,
+    /// Requests waiting for the worker's Ready; `None` once it came.
+    queue: Rc<RefCell<Option<Vec<String>>>>,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl WorkerClient {
+    /// Start a worker; every response goes to `on_response`.
+    pub fn spawn(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
+        let worker =
+            Worker::new(WORKER_URL).map_err(|e| format!("cannot start the model worker: {e:?}"))?;
+        let queue: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+        let (q, w) = (queue.clone(), worker.clone());
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let data = ev.data();
+            let json = Reflect::get(&data, &"json".into())
+                .ok()
+                .and_then(|j| j.as_string())
+                .unwrap_or_default();
+            let Ok(resp) = serde_json::from_str::<Response>(&json) else {
+                return;
+            };
+            if resp == Response::Ready {
+                for text in q.borrow_mut().take().unwrap_or_default() {
+                    let _ = w.post_message(&text.into());
+                }
+                return;
+            }
+            let words = Reflect::get(&data, &"words".into())
+                .ok()
+                .map(|w| w.unchecked_into::<Array>())
+                .map(|arr| {
+                    arr.iter()
+                        .map(|b| b.unchecked_into::<BigUint64Array>().to_vec())
+                        .collect()
+                })
+                .unwrap_or_default();
+            on_response.emit((resp, words));
+        });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        Ok(WorkerClient {
+            worker,
+            queue,
+            _onmessage: onmessage,
+        })
+    }
+
+    /// Send a request.
+    pub fn send(&self, req: &Request) {
+        let Ok(text) = serde_json::to_string(req) else {
+            return;
+        };
+        match self.queue.borrow_mut().as_mut() {
+            Some(waiting) => waiting.push(text),
+            None => {
+                let _ = self.worker.post_message(&text.into());
+            }
+        }
+    }
+
+    /// Stop the worker at once.
+    pub fn terminate(&self) {
+        self.worker.terminate();
+    }
+}
+
+impl Drop for WorkerClient {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}

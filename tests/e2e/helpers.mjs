@@ -1,0 +1,140 @@
+// Shared helpers of the e2e tests and the bench: page probes and DOM reads.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Screenshots of the tests' final states. */
+export const SHOT_DIR = path.resolve(here, '../../target/e2e');
+
+/** The screenshot path of a test. */
+export function shotPath(name) {
+  fs.mkdirSync(SHOT_DIR, { recursive: true });
+  return path.join(SHOT_DIR, `${name}.png`);
+}
+
+/**
+ * Installed with page.addInitScript before navigation: records main-thread
+ * long tasks (PerformanceObserver 'longtask'), the progress bar (when it first
+ * shows, the largest value it shows) and when both verdicts of a finished,
+ * non-stale result are first on screen. Times are performance.now() (ms since
+ * navigation start). Everything lands in window.__e2e.
+ */
+export function installProbes() {
+  const e2e = (window.__e2e = {
+    longtasks: [],
+    longtaskError: null,
+    progressShownAt: null,
+    progressGoneAt: null,
+    progressMax: 0,
+    progressSamples: 0,
+    verdictsAt: null,
+  });
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) e2e.longtasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch (err) {
+    e2e.longtaskError = String(err);
+  }
+  const check = () => {
+    const p = document.querySelector('div.progress, main.embed p.progress');
+    const now = performance.now();
+    if (p) {
+      if (e2e.progressShownAt === null) e2e.progressShownAt = now;
+      const bar = p.querySelector('progress');
+      const v = bar ? Number(bar.value) : 0;
+      e2e.progressSamples += 1;
+      if (v > e2e.progressMax) e2e.progressMax = v;
+    } else if (e2e.progressShownAt !== null && e2e.progressGoneAt === null) {
+      e2e.progressGoneAt = now;
+    }
+    const main = document.querySelector('main.panes, main.embed');
+    if (
+      e2e.verdictsAt === null &&
+      !p &&
+      main &&
+      !main.classList.contains('stale') &&
+      main.querySelectorAll('section.pane p.verdict').length === 2
+    ) {
+      e2e.verdictsAt = now;
+    }
+  };
+  new MutationObserver(check).observe(document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    characterData: true,
+  });
+}
+
+/** Wait until the full playground shows a finished, current result in both panes. */
+export async function settled(page, timeout = 30_000) {
+  await page.waitForFunction(
+    () => {
+      const m = document.querySelector('main.panes');
+      return (
+        m &&
+        !m.classList.contains('stale') &&
+        m.getAttribute('aria-busy') === 'false' &&
+        !document.querySelector('div.progress') &&
+        m.querySelectorAll('section.pane p.verdict').length === 2
+      );
+    },
+    null,
+    { timeout },
+  );
+}
+
+/** Wait until the URL fragment holds a scenario (`#s=1.`) other than `not`. */
+export async function fragmentSettled(page, not = null, timeout = 10_000) {
+  await page.waitForFunction(
+    (not) => location.hash.startsWith('#s=1.') && location.hash !== not,
+    not,
+    { timeout },
+  );
+  return page.evaluate(() => location.hash);
+}
+
+/** Each pane: variant, verdict class list, data-kind, verdict text. */
+export function panes(page, scope = 'main') {
+  return page.$$eval(`${scope} section.pane`, (ps) =>
+    ps.map((p) => {
+      const v = p.querySelector('p.verdict');
+      return {
+        side: p.classList.contains('left') ? 'left' : p.classList.contains('right') ? 'right' : null,
+        variant: p.querySelector('h2.variant')?.textContent.trim(),
+        classes: v ? [...v.classList] : [],
+        kind: v?.getAttribute('data-kind') ?? null,
+        verdict: v?.textContent.trim(),
+        counters: p.querySelector('dl.counters')?.textContent.replace(/\s+/g, ' ').trim() ?? null,
+      };
+    }),
+  );
+}
+
+/** Every field of the scenario bar, keyed by id / data-field. */
+export function scenarioInputs(page) {
+  return page.$$eval('form.scenario-bar input, form.scenario-bar select, form.scenario-bar textarea', (els) => {
+    const out = {};
+    for (const el of els) {
+      if (el.type === 'checkbox') continue;
+      out[el.id || el.dataset.field || el.getAttribute('aria-label')] = el.value;
+    }
+    return out;
+  });
+}
+
+/** A `s=1.…` fragment (no `#`) holding this scenario JSON text, as the app's codec writes it. */
+export function fragmentFor(jsonText) {
+  return 's=1.' + zlib.deflateRawSync(Buffer.from(jsonText)).toString('base64url');
+}
+
+/** Median of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -1,0 +1,544 @@
+// End-to-end tests of the built playground (dist/), served under /play/ and
+// driven in Debian's headless Chromium through playwright-core.
+//
+//   cd /work/main && node --test tests/e2e/
+//
+// Each test gets its own browser context and page; its final state is saved
+// as target/e2e/<test-name>.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { start, launch } from './server.mjs';
+import {
+  installProbes,
+  settled,
+  fragmentSettled,
+  panes,
+  scenarioInputs,
+  fragmentFor,
+  shotPath,
+} from './helpers.mjs';
+
+const WAIT = 30_000; // waitForSelector / waitForFunction ceiling
+const TEST_TIMEOUT = 90_000;
+
+let srv;
+let browser;
+
+before(async () => {
+  srv = await start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+/**
+ * Run `fn` with a fresh context and page; screenshot the final page (the
+ * page `fn` returns, else the first) and close the context. Fails on any
+ * uncaught page error or wasm panic.
+ */
+async function withPage(name, fn, { permissions = [] } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+  context.setDefaultTimeout(WAIT);
+  if (permissions.length) await context.grantPermissions(permissions, { origin: srv.origin });
+  const problems = [];
+  const watch = (p) => {
+    p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && /panicked|RuntimeError|unreachable/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+  };
+  context.on('page', watch);
+  const page = await context.newPage();
+  let final = page;
+  try {
+    final = (await fn({ page, context })) || page;
+    assert.deepEqual(problems, [], 'no uncaught errors or panics in the page');
+  } finally {
+    await final.screenshot({ path: shotPath(name), fullPage: true }).catch(() => {});
+    await context.close();
+  }
+}
+
+function pane(page, variant) {
+  return page.locator('main section.pane').filter({
+    has: page.locator('h2.variant', { hasText: new RegExp(`^\\s*${variant}\\s*$`) }),
+  });
+}
+
+test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOUT }, () =>
+  withPage('a-default-page', async ({ page }) => {
+    const resp = await page.goto(srv.base);
+    assert.equal(resp.status(), 200);
+    await settled(page);
+    const ps = await panes(page);
+    assert.equal(ps.length, 2, 'two panes');
+    assert.deepEqual(ps.map((p) => p.side), ['left', 'right']);
+    for (const p of ps) {
+      assert.ok(p.variant, 'each pane names its variant');
+      assert.ok(p.verdict.length > 10, `a verdict sentence in ${p.variant}: ${p.verdict}`);
+      assert.equal(p.classes.filter((c) => ['ok', 'fail', 'fault', 'error'].includes(c)).length, 1, `one verdict class: ${p.classes}`);
+      assert.ok(p.kind, 'data-kind');
+      assert.ok(p.counters.includes('alloc calls'), 'counters');
+    }
+    // The default scenario is the RFC preset; the URL holds it.
+    assert.deepEqual(ps.map((p) => p.variant), ['pointer', 'rfc-posted']);
+    await fragmentSettled(page);
+    assert.equal(await page.locator('#preset').inputValue(), 'rfc-i386-pae');
+    assert.equal(await page.locator('#notice').count(), 0, 'no notice on a clean load');
+  }));
+
+test('b. the RFC preset: rfc-posted faults, pointer relocates', { timeout: TEST_TIMEOUT }, () =>
+  withPage('b-rfc-preset', async ({ page }) => {
+    await page.goto(srv.base + '?preset=swap-path');
+    await settled(page);
+    assert.deepEqual((await panes(page)).map((p) => p.variant), ['pointer', 'rfc-fixed']);
+    await page.selectOption('#preset', 'rfc-i386-pae');
+    await page.waitForFunction(() => document.querySelector('main.panes section.pane.right h2.variant')?.textContent.trim() === 'rfc-posted');
+    await settled(page);
+
+    const posted = pane(page, 'rfc-posted').locator('p.verdict');
+    await posted.waitFor();
+    assert.ok(await posted.evaluate((e) => e.classList.contains('fault')), 'rfc-posted verdict has class fault');
+    assert.equal(await posted.getAttribute('data-kind'), 'fault');
+    const postedText = await posted.textContent();
+    assert.match(postedText, /kimage_add_entry/);
+    assert.match(postedText, /KIMAGE_ENTRY_POS_INVALID/);
+
+    const pointer = pane(page, 'pointer').locator('p.verdict');
+    assert.ok(await pointer.evaluate((e) => e.classList.contains('ok')), 'pointer verdict has class ok');
+    assert.equal(await pointer.getAttribute('data-kind'), 'loaded');
+    assert.match(await pointer.textContent(), /relocation ok/);
+
+    // The scenario is in the URL again (the ?preset short link was for the first load only).
+    await fragmentSettled(page);
+    const inputs = await scenarioInputs(page);
+    assert.equal(inputs.arch, 'i386-pae');
+    assert.equal(inputs['segments[1].mem'], '0x4000000');
+  }));
+
+test('c. an invalid segment shows the errno; an unparsable value names the field', { timeout: TEST_TIMEOUT }, () =>
+  withPage('c-segment-errors', async ({ page }) => {
+    await page.goto(srv.base + '?preset=swap-path');
+    await settled(page);
+    await page.getByRole('button', { name: '+ segment' }).click();
+    const mem1 = page.locator('input[data-field="segments[1].mem"]');
+    await mem1.waitFor();
+    assert.equal(await mem1.inputValue(), '0x1100000', 'the new segment goes after the last one');
+    await settled(page);
+    assert.equal(await page.locator('table.segments tr.row-error').count(), 0, 'no segment error for a valid second segment');
+    // (The preset's replay list has no page left for it: -ENOMEM, not a segment error.)
+    const valid = await panes(page);
+
+    // Segment 1 overlapping segment 0 (0x1000000-0x1002000).
+    await mem1.fill('0x1001000');
+    await settled(page);
+    const rowError = page.locator('table.segments tr.row-error [role="alert"]');
+    await rowError.first().waitFor();
+    const kernelMsg = await rowError.first().textContent();
+    assert.match(kernelMsg, /^kexec_load returns -EINVAL/);
+    assert.match(kernelMsg, /overlaps/);
+    assert.equal(await page.locator('table.segments tbody tr.rejected').count(), 1, 'the offending row is marked');
+    const rejectedNo = await page.locator('table.segments tbody tr.rejected td.segno').textContent();
+    assert.equal(rejectedNo.trim(), '1', 'the errno is on segment 1');
+    for (const p of await panes(page)) {
+      assert.ok(p.classes.includes('error'), `${p.variant}: an error verdict (${p.classes})`);
+      assert.match(p.verdict, /-EINVAL/);
+    }
+    await page.screenshot({ path: shotPath('c-segment-errors-overlap'), fullPage: true });
+
+    // An unparsable value: an input error naming the field; the last valid result stays.
+    const mem0 = page.locator('input[data-field="segments[0].mem"]');
+    await mem0.fill('0xzz');
+    const inputErr = page.locator('table.segments tr.row-error [role="alert"]', { hasText: 'segments[0].mem' });
+    await inputErr.waitFor();
+    assert.match(await inputErr.textContent(), /0xzz/);
+    assert.equal(await mem0.getAttribute('aria-invalid'), 'true');
+    assert.ok(await mem0.evaluate((e) => e.classList.contains('invalid')));
+    await page.screenshot({ path: shotPath('c-segment-errors-unparsable'), fullPage: true });
+
+    // Fixing both brings a clean, relocating result back.
+    await mem0.fill('0x1000000');
+    await mem1.fill('0x1100000');
+    await page.waitForFunction(() => !document.querySelector('table.segments tr.row-error'));
+    await settled(page);
+    assert.deepEqual(await panes(page), valid, 'the valid two-segment result is back');
+    assert.equal(await page.locator('table.segments tbody tr.rejected').count(), 0);
+    // And the single-segment preset relocates again once the extra row is removed.
+    await page.getByRole('button', { name: 'remove segment 1' }).click();
+    await settled(page);
+    for (const p of await panes(page)) {
+      assert.ok(p.classes.includes('ok'), `${p.variant} ok: ${p.verdict}`);
+      assert.match(p.verdict, /relocation ok/);
+    }
+  }));
+
+test('d. copy link, open it in a new page: same scenario, same verdicts', { timeout: TEST_TIMEOUT }, () =>
+  withPage(
+    'd-copy-link',
+    async ({ page, context }) => {
+      await page.goto(srv.base + '?preset=rfc-i386-pae');
+      await settled(page);
+      // Make it a scenario no preset has: another allocator seed.
+      await page.locator('#seed').fill('9');
+      await settled(page);
+      const hash = await fragmentSettled(page);
+      await page.click('#copy-link');
+      await page.locator('.share-bar .feedback', { hasText: 'link copied' }).waitFor();
+      const link = await page.evaluate(() => navigator.clipboard.readText());
+      assert.ok(link.startsWith(srv.base + '#s=1.'), `a playground link on the sub-path: ${link.slice(0, 80)}`);
+      assert.equal(new URL(link).hash, hash, 'the link holds the scenario in the URL');
+      const before = { inputs: await scenarioInputs(page), panes: await panes(page) };
+      assert.equal(before.inputs.seed, '9');
+
+      const page2 = await context.newPage();
+      await page2.goto(link);
+      await settled(page2);
+      const afterOpen = { inputs: await scenarioInputs(page2), panes: await panes(page2) };
+      assert.deepEqual(afterOpen.inputs, before.inputs, 'same input values');
+      assert.deepEqual(afterOpen.panes, before.panes, 'same variants, verdicts and counters');
+      assert.equal(await page2.locator('#notice').count(), 0);
+      return page2;
+    },
+    { permissions: ['clipboard-read', 'clipboard-write'] },
+  ));
+
+test('e. embed: compact view, "open in playground" carries the scenario', { timeout: TEST_TIMEOUT }, () =>
+  withPage('e-embed', async ({ page, context }) => {
+    await page.goto(srv.base + '?embed=1&preset=swap-path');
+    await page.waitForFunction(() => document.querySelectorAll('main.embed section.pane p.verdict').length === 2, null, { timeout: WAIT });
+    assert.equal(await page.locator('form.scenario-bar').count(), 0, 'no scenario bar in the embed');
+    assert.equal(await page.locator('.entry-list').count(), 0, 'no entry lists in the embed');
+    const embedPanes = await panes(page, 'main.embed');
+    assert.deepEqual(embedPanes.map((p) => p.variant), ['pointer', 'rfc-fixed']);
+    for (const p of embedPanes) assert.ok(p.classes.includes('ok'), `${p.variant}: ${p.verdict}`);
+    await page.screenshot({ path: shotPath('e-embed-compact') });
+
+    const open = page.locator('a#open-in-playground');
+    const href = await open.getAttribute('href');
+    assert.ok(href.startsWith(srv.base + '#s=1.'), `full playground, same sub-path, no ?embed: ${href.slice(0, 80)}`);
+    const [full] = await Promise.all([context.waitForEvent('page'), open.click()]);
+    await full.waitForLoadState();
+    await settled(full);
+    assert.equal(full.url(), href);
+    const inputs = await scenarioInputs(full);
+    assert.equal(inputs['segments[0].bufsz'], '0x2000');
+    assert.equal(inputs['segments[0].mem'], '0x1000000');
+    assert.equal(inputs['segments[0].memsz'], '0x2000');
+    assert.equal(await full.locator('input[data-field^="segments["][data-field$=".mem"]').count(), 1, 'one segment');
+    assert.equal(inputs.arch, 'i386');
+    assert.equal(inputs.ram, '0x0-0x4000000');
+    assert.equal(inputs.policy, 'replay');
+    assert.equal(inputs.replay, '0x2000 0x2001 0x2002 0x2003 0x1000');
+    const fullPanes = await panes(full);
+    assert.deepEqual(
+      fullPanes.map(({ variant, verdict }) => ({ variant, verdict })),
+      embedPanes.map(({ variant, verdict }) => ({ variant, verdict })),
+      'same verdicts as the embed',
+    );
+    return full;
+  }));
+
+test('f. keyboard stepping, help overlay, keys ignored in fields', { timeout: TEST_TIMEOUT }, () =>
+  withPage('f-keyboard', async ({ page }) => {
+    await page.goto(srv.base);
+    await settled(page);
+    const slider = page.locator('#step-slider');
+    const stepIs = (v) =>
+      page.waitForFunction((v) => document.querySelector('#step-slider')?.value === String(v), v, { timeout: WAIT });
+    assert.equal(await slider.inputValue(), '0');
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.locator('h1').click();
+
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await stepIs(2);
+    assert.match(await page.locator('#step-label').textContent(), /^step 2 /);
+    await page.waitForFunction(() => /kimage_load_normal_segment/.test(document.querySelector('.step-log')?.textContent || ''), null, { timeout: WAIT });
+    assert.equal(await page.locator('.step-log').getAttribute('aria-live'), 'polite');
+    const lists = await page.locator('.step-log ol').count();
+    assert.equal(lists, 2, 'one event list per pane');
+
+    await page.keyboard.press('ArrowLeft');
+    await stepIs(1);
+
+    const max = await slider.getAttribute('max');
+    assert.ok(Number(max) > 2);
+    await page.keyboard.press('End');
+    await stepIs(max);
+    assert.match(await page.locator('#step-label').textContent(), /kimage_terminate/);
+    await page.keyboard.press('Home');
+    await stepIs(0);
+
+    await page.keyboard.press('?');
+    const overlay = page.locator('.overlay[role="dialog"]');
+    await overlay.waitFor({ state: 'visible' });
+    assert.match(await overlay.textContent(), /Home \/ End/);
+    await page.keyboard.press('Escape');
+    await overlay.waitFor({ state: 'detached' });
+
+    // Inside a field the keys edit the field, not the timeline.
+    await page.keyboard.press('ArrowRight');
+    await stepIs(1);
+    const seed = page.locator('#seed');
+    await seed.click();
+    for (const k of ['ArrowRight', 'ArrowRight', 'End', 'Home', 'ArrowLeft']) await page.keyboard.press(k);
+    await page.keyboard.press('?');
+    await page.waitForTimeout(300); // give a wrongly handled key time to show
+    assert.equal(await slider.inputValue(), '1', 'keys typed in an input do not move the step');
+    assert.equal(await overlay.count(), 0, '? typed in an input does not open the help');
+    assert.equal(await seed.inputValue(), '?7', 'the ? went into the field (typed at Home)');
+    await seed.fill('7');
+    // Out of the field again, the keys work.
+    await page.locator('h1').click();
+    await page.keyboard.press('ArrowRight');
+    await stepIs(2);
+  }));
+
+test('g. huge-initrd (1 GiB): progress, verdicts, no main-thread task over 50 ms', { timeout: TEST_TIMEOUT }, async (t) => {
+  let probe;
+  await withPage('g-huge-initrd', async ({ page }) => {
+    await page.addInitScript(installProbes);
+    await page.goto(srv.base + '?preset=huge-initrd');
+    await settled(page, WAIT);
+    await page.waitForTimeout(500); // let trailing long-task entries arrive
+    probe = await page.evaluate(() => window.__e2e);
+    const ps = await panes(page);
+    await t.test('progress bar shown while the worker runs', () => {
+      assert.ok(probe.progressShownAt !== null, 'div.progress appeared');
+      assert.ok(probe.progressMax > 0, `a progress value > 0 was shown (max ${probe.progressMax})`);
+    });
+    await t.test('both verdicts: relocation ok', () => {
+      assert.deepEqual(ps.map((p) => p.variant), ['pointer', 'rfc-fixed']);
+      for (const p of ps) {
+        assert.ok(p.classes.includes('ok'), `${p.variant}: ${p.verdict}`);
+        assert.match(p.verdict, /relocation ok/);
+        assert.match(p.verdict, /262144 pages copied/);
+      }
+    });
+  });
+  await t.test('no main-thread task over 50 ms during the run (longtask observer)', () => {
+    assert.equal(probe.longtaskError, null, 'longtask observer installed');
+    const from = probe.progressShownAt;
+    const to = probe.verdictsAt;
+    const fmt = (l) => `${l.duration.toFixed(0)} ms at +${(l.start - from).toFixed(0)} ms`;
+    const during = probe.longtasks.filter((l) => l.start + l.duration >= from && l.start <= to);
+    const later = probe.longtasks.filter((l) => l.start > to);
+    const worst = Math.max(0, ...during.map((l) => l.duration));
+    assert.ok(
+      worst <= 50,
+      `BUDGET EXCEEDED (DESIGN.md §6: no main-thread task over 50 ms while a 1 GiB run is going): ` +
+        `longest main-thread task during the huge-initrd run was ${worst.toFixed(0)} ms. ` +
+        `Run from progress shown to verdicts on screen: ${(to - from).toFixed(0)} ms. ` +
+        `Long tasks in the run: [${during.map(fmt).join(', ')}]; after the verdicts: [${later.map(fmt).join(', ')}].`,
+    );
+  });
+});
+
+test('h. cancel a 1 GiB run: notice, page stays usable', { timeout: TEST_TIMEOUT }, () =>
+  withPage('h-cancel', async ({ page }) => {
+    await page.goto(srv.base + '?preset=huge-initrd');
+    const cancel = page.locator('div.progress button#cancel');
+    await cancel.waitFor({ state: 'visible' });
+    assert.equal(await page.locator('div.progress progress').count(), 1);
+    await cancel.click({ timeout: 5_000 });
+    const notice = page.locator('#notice[role="alert"]');
+    await notice.waitFor();
+    assert.match(await notice.textContent(), /cancelled/i);
+    await page.locator('div.progress').waitFor({ state: 'detached' });
+    assert.equal(await page.locator('main.panes').getAttribute('aria-busy'), 'false');
+    assert.ok(await page.locator('header.top h1').isVisible(), 'not a blank page');
+    // Nothing was running before, so no result is shown yet; the form is still live.
+    assert.equal(await page.locator('main.panes section.pane').count(), 0);
+
+    // Editing a field afterwards runs again (a fresh worker) and shows a result.
+    await page.locator('input[data-field="segments[1].bufsz"]').fill('0x100000');
+    await page.locator('input[data-field="segments[1].memsz"]').fill('0x100000');
+    await settled(page);
+    const ps = await panes(page);
+    assert.deepEqual(ps.map((p) => p.variant), ['pointer', 'rfc-fixed']);
+    for (const p of ps) {
+      assert.ok(p.classes.includes('ok'), `${p.variant}: ${p.verdict}`);
+      assert.match(p.verdict, /relocation ok: 4352 pages copied/, 'the edited scenario (16 MiB + 1 MiB) ran');
+    }
+  }));
+
+test('i. first difference: highmem-retry differs from entry #1024, jump shows it in both lists', { timeout: TEST_TIMEOUT }, () =>
+  withPage('i-first-diff', async ({ page }) => {
+    await page.goto(srv.base + '?preset=highmem-retry');
+    await settled(page);
+    assert.equal((await page.locator('#diff-note').textContent()).trim(), 'lists differ from entry #1024');
+    assert.ok(await page.locator('#first-diff').isEnabled());
+
+    const rowInView = () =>
+      page.$$eval('main section.pane', (ps) =>
+        ps.map((p) => {
+          const list = p.querySelector('div.entry-list');
+          const row = list?.querySelector('div.row.diff[data-index="1024"]');
+          if (!row) return { found: false, scrollTop: list?.scrollTop };
+          const a = list.getBoundingClientRect();
+          const b = row.getBoundingClientRect();
+          return { found: true, inView: b.top >= a.top && b.bottom <= a.bottom && b.height > 0, scrollTop: list.scrollTop };
+        }),
+      );
+    // Folded (the default), entry #1024 sits right after the folded SOURCE run,
+    // near the top; unfolded it is ~1000 rows down: unfold so the jump must scroll.
+    const fold = page.locator('label.fold input[type="checkbox"]');
+    assert.ok(await fold.isChecked(), 'SOURCE runs are folded by default');
+    await fold.uncheck();
+    await page.waitForFunction(() => !document.querySelector('div.entry-list div.row.fold'));
+    const before = await rowInView();
+    assert.ok(before.every((r) => !r.found || !r.inView), `entry #1024 is not in view at first: ${JSON.stringify(before)}`);
+
+    await page.click('#first-diff');
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('main section.pane div.entry-list')].filter((l) =>
+          l.querySelector('div.row.diff[data-index="1024"]'),
+        ).length === 2,
+      null,
+      { timeout: WAIT },
+    );
+    const afterJump = await rowInView();
+    assert.equal(afterJump.length, 2);
+    for (const r of afterJump) assert.ok(r.found && r.inView, `row #1024 (class diff) visible in each list: ${JSON.stringify(afterJump)}`);
+
+    // The 'd' key does the same after scrolling the lists away.
+    await page.$$eval('main section.pane div.entry-list', (ls) => ls.forEach((l) => l.scrollTo(0, 0)));
+    await page.waitForFunction(() => !document.querySelector('div.row[data-index="1024"]'));
+    await page.locator('h1').click();
+    await page.keyboard.press('d');
+    await page.waitForFunction(() => document.querySelectorAll('div.entry-list div.row.diff[data-index="1024"]').length === 2, null, { timeout: WAIT });
+    for (const r of await rowInView()) assert.ok(r.found && r.inView, 'd jumps too');
+  }));
+
+test('j. bad links show a notice and the default scenario; text is never HTML', { timeout: TEST_TIMEOUT }, () =>
+  withPage('j-bad-links', async ({ page, context }) => {
+    const defaultPanes = async (p) => {
+      await settled(p);
+      const ps = await panes(p);
+      assert.deepEqual(ps.map((x) => x.variant), ['pointer', 'rfc-posted'], 'the default scenario');
+      assert.ok(ps[0].classes.includes('ok') && ps[1].classes.includes('fault'), 'its verdicts');
+      assert.ok(await p.locator('header.top h1').isVisible(), 'never a blank page');
+    };
+    const noticeOf = async (p) => {
+      const n = p.locator('#notice[role="alert"]');
+      await n.waitFor();
+      return n.textContent();
+    };
+    // A fresh document for every link (a fragment-only change would not reload).
+    const open = async (suffix) => {
+      await page.goto('about:blank');
+      await page.goto(srv.base + suffix);
+    };
+
+    await open('#s=1.garbage');
+    assert.match(await noticeOf(page), /could not be opened.*base64/);
+    await defaultPanes(page);
+
+    await open('#s=2.AAAA');
+    assert.match(await noticeOf(page), /could not be opened.*codec version "2"/);
+    await defaultPanes(page);
+
+    // Chromium will not navigate to a URL over 2 MB, so the 10 MB fragment is
+    // put in place with history.replaceState before the app boots (the app
+    // reads location.href at boot, exactly as for a navigation).
+    const big = await context.newPage();
+    await big.addInitScript(() => {
+      if (!location.hash) history.replaceState(null, '', location.pathname + '#s=1.' + 'A'.repeat(10 * 1024 * 1024));
+    });
+    await big.goto(srv.base);
+    assert.match(await noticeOf(big), /could not be opened.*links of at most 4194304 bytes/);
+    await defaultPanes(big);
+    await big.screenshot({ path: shotPath('j-bad-links-10MB') });
+    await big.close();
+
+    // Markup in a link is text, never HTML.
+    await open('?preset=' + encodeURIComponent('<b>x</b>'));
+    let text = await noticeOf(page);
+    assert.match(text, /There is no preset "<b>x<\/b>"/);
+    assert.equal(await page.locator('#notice b').count(), 0, 'no <b> element');
+    await defaultPanes(page);
+
+    await open('?preset=' + encodeURIComponent('<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'));
+    text = await noticeOf(page);
+    assert.ok(text.includes('<script>window.__pwned=1</script>'), text);
+    assert.equal(await page.locator('#notice script, #notice img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    await defaultPanes(page);
+
+    // A scenario whose own text carries markup (an unknown field named with it).
+    const json = JSON.stringify({
+      version: 1,
+      arch: 'i386',
+      ram: [{ start: '0x0', end: '0x4000000' }],
+      segments: [{ bufsz: 4096, mem: '0x1000000', memsz: 4096 }],
+      allocator: { policy: 'lowest-first' },
+      variants: ['pointer', 'rfc-fixed'],
+      '<img src=x onerror="window.__pwned=3"><b>bold</b>': 1,
+    });
+    await open('#' + fragmentFor(json));
+    text = await noticeOf(page);
+    assert.ok(text.includes('unknown field `<img src=x onerror="window.__pwned=3"><b>bold</b>`'), text);
+    assert.equal(await page.locator('#notice img, #notice b').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    await defaultPanes(page);
+  }));
+
+test('k. memory map: one strip per pane; export SVG downloads an .svg', { timeout: TEST_TIMEOUT }, () =>
+  withPage('k-memory-map', async ({ page }) => {
+    await page.goto(srv.base + '?preset=swap-path');
+    await settled(page);
+    const map = page.locator('svg.memory-map');
+    await map.waitFor();
+    const variants = (await panes(page)).map((p) => p.variant);
+    const strips = await map.locator('g.strip').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-variant')));
+    assert.deepEqual(strips, variants, 'one strip per pane, in pane order');
+    assert.ok((await map.locator('g.strip rect[data-role]').count()) > 0, 'pages coloured by role');
+
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), page.click('#export-svg')]);
+    assert.match(download.suggestedFilename(), /\.svg$/);
+    assert.equal(await download.failure(), null);
+    const svg = fs.readFileSync(await download.path(), 'utf8');
+    assert.match(svg, /^<svg[\s>]/);
+    assert.match(svg, /xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.equal((svg.match(/class="strip"/g) || []).length, 2);
+    // It is a well-formed SVG document on its own.
+    const parsed = await page.evaluate((t) => {
+      const d = new DOMParser().parseFromString(t, 'image/svg+xml');
+      const err = d.querySelector('parsererror');
+      return err ? `parsererror: ${err.textContent}` : `${d.documentElement.localName}:${d.querySelectorAll('g.strip').length}`;
+    }, svg);
+    assert.equal(parsed, 'svg:2');
+  }));
+
+// Known app bug (reported, not worked around): opening a share link in a tab
+// that already shows the playground on the same path is a fragment-only
+// navigation; the app reads the URL only at boot, so the old scenario stays on
+// screen under the new link. Runs as a todo: reported, does not fail the run.
+test('l. a link opened over the playground (fragment-only navigation) shows its scenario', {
+  timeout: TEST_TIMEOUT,
+
+}, () =>
+  withPage('l-hashchange', async ({ page }) => {
+    await page.goto(srv.base + '?preset=swap-path');
+    await settled(page);
+    // ?preset= keeps the short link; make the full #s= link by an edit round trip.
+    await page.locator('input[data-field="segments[0].memsz"]').fill('0x3000');
+    await settled(page);
+    await page.locator('input[data-field="segments[0].memsz"]').fill('0x2000');
+    await settled(page);
+    const link = srv.base + (await fragmentSettled(page));
+    await page.goto('about:blank');
+    await page.goto(srv.base); // the default (RFC) scenario
+    await settled(page);
+    await page.goto(link); // same document: only the fragment changes
+    await page.waitForTimeout(1000);
+    await settled(page);
+    assert.equal((await scenarioInputs(page))['segments[0].memsz'], '0x2000', 'the linked scenario is shown');
+    assert.deepEqual((await panes(page)).map((p) => p.variant), ['pointer', 'rfc-fixed']);
+  }));
