@@ -207,10 +207,28 @@ fn test() -> Result {
         ))?;
         dist()?;
         run(Command::new("node")
-            .args(["--test", "tests/e2e/"])
+            .arg("--test")
+            .args(e2e_tests()?)
             .current_dir(root()))?;
     }
     Ok(())
+}
+
+/// The end-to-end test files (`tests/e2e/*.test.mjs`).
+fn e2e_tests() -> Result<Vec<String>> {
+    let dir = root().join("tests/e2e");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".test.mjs"))
+        .map(|n| format!("tests/e2e/{n}"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err("no end-to-end tests in tests/e2e".into());
+    }
+    Ok(files)
 }
 
 fn bench() -> Result {

@@ -51,5 +51,19 @@ fn small(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, huge, small);
+/// The explorer's unit of work: candidates per second (one core).
+fn explore_rate(c: &mut Criterion) {
+    use kexec_model::explore::{search_range, Goal};
+    let base = presets::find("swap-path").expect("preset").scenario;
+    let goal = Goal::parse("verdict:pointer,rfc-fixed").expect("goal");
+    let mut g = c.benchmark_group("explore");
+    g.sample_size(10);
+    g.throughput(criterion::Throughput::Elements(500));
+    g.bench_function("500-candidates-verdict-pointer-rfc-fixed", |b| {
+        b.iter(|| black_box(search_range(&base, &goal, 1, 0..500)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, huge, small, explore_rate);
 criterion_main!(benches);
