@@ -537,7 +537,6 @@ impl Kimage {
             )));
         }
         self.build_indexes();
-        self.store.reserve(pages as usize);
         let order = self.machine.arch.control_order;
         let Some(code) = self.alloc_control_pages(order, false)? else {
             return Err(errno(

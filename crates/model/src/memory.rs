@@ -219,28 +219,69 @@ pub fn pattern_word(seg: u8, page: u32, slot: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Pages per chunk of the content store.
+const STORE_CHUNK: u64 = 4096;
+const TAG_ZERO: u64 = 1 << 62;
+const TAG_DATA: u64 = 2 << 62;
+
+fn pack(c: &Content) -> u64 {
+    match *c {
+        Content::Zero => TAG_ZERO,
+        Content::Data { seg, page, len } => {
+            TAG_DATA | u64::from(seg) << 48 | u64::from(page) << 16 | u64::from(len)
+        }
+        Content::Entries(_) => unreachable!("entry pages live in their own map"),
+    }
+}
+
+fn unpack(x: u64) -> Option<Content> {
+    match x & (3 << 62) {
+        TAG_ZERO => Some(Content::Zero),
+        TAG_DATA => Some(Content::Data {
+            seg: (x >> 48) as u8,
+            page: (x >> 16) as u32,
+            len: x as u16,
+        }),
+        _ => None,
+    }
+}
+
 /// Page contents, stored sparsely by pfn. A pfn absent from the store still
-/// holds whatever the running kernel had there ("old contents"). Entry pages
-/// live in a map of their own: there are few of them and every entry write
-/// touches one, so that map stays in cache.
+/// holds whatever the running kernel had there ("old contents"). Data pages
+/// are packed into 8 bytes each, in 4096-page chunks made on first use (one
+/// cache miss per page instead of a hash probe); entry pages live in a map
+/// of their own: there are few of them and every entry write touches one.
 #[derive(Debug, Clone, Default)]
 pub struct PageStore {
-    data: FxHashMap<u64, Content>,
+    data: FxHashMap<u64, Box<[u64]>>,
     entries: FxHashMap<u64, Box<[u64]>>,
 }
 
 impl PageStore {
+    fn slot(&self, pfn: u64) -> u64 {
+        self.data
+            .get(&(pfn / STORE_CHUNK))
+            .map_or(0, |c| c[(pfn % STORE_CHUNK) as usize])
+    }
+
+    fn put_slot(&mut self, pfn: u64, x: u64) {
+        let chunk = pfn / STORE_CHUNK;
+        if x == 0 && !self.data.contains_key(&chunk) {
+            return;
+        }
+        let c = self
+            .data
+            .entry(chunk)
+            .or_insert_with(|| vec![0; STORE_CHUNK as usize].into_boxed_slice());
+        c[(pfn % STORE_CHUNK) as usize] = x;
+    }
+
     /// Content of `pfn`, `None` for old contents.
     pub fn get(&self, pfn: u64) -> Option<Content> {
         match self.entries.get(&pfn) {
             Some(w) => Some(Content::Entries(w.clone())),
-            None => self.data.get(&pfn).cloned(),
+            None => unpack(self.slot(pfn)),
         }
-    }
-
-    /// Make room for `pages` data pages (a load knows its size up front).
-    pub fn reserve(&mut self, pages: usize) {
-        self.data.reserve(pages);
     }
 
     /// Whether `pfn` is an entry page.
@@ -255,34 +296,17 @@ impl PageStore {
         }
         match c {
             Content::Entries(w) => {
-                self.data.remove(&pfn);
+                self.put_slot(pfn, 0);
                 self.entries.insert(pfn, w);
             }
-            other => {
-                self.data.insert(pfn, other);
-            }
+            other => self.put_slot(pfn, pack(&other)),
         }
     }
 
     /// Forget what kexec wrote to `pfn` (the page went back to the allocator).
     pub fn forget(&mut self, pfn: u64) {
-        self.data.remove(&pfn);
+        self.put_slot(pfn, 0);
         self.entries.remove(&pfn);
-    }
-
-    /// Number of pages with known content.
-    pub fn len(&self) -> usize {
-        self.data.len() + self.entries.len()
-    }
-
-    /// Whether no page has known content.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The data (non-entry) pages, for the relocation check to move around.
-    pub fn data_pages(&self) -> &FxHashMap<u64, Content> {
-        &self.data
     }
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
@@ -296,14 +320,15 @@ impl PageStore {
         if let Some(w) = self.entries.get(&pfn) {
             return Some(w.get(slot as usize).copied().unwrap_or(0) & mask);
         }
-        content_word(self.data.get(&pfn)?, slot, width)
+        content_word(&unpack(self.slot(pfn))?, slot, width)
     }
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
         if !self.entries.contains_key(&pfn) {
-            let old = self.data.remove(&pfn);
+            let old = unpack(self.slot(pfn));
+            self.put_slot(pfn, 0);
             let words: Box<[u64]> = (0..slots)
                 .map(|s| {
                     old.as_ref()
@@ -403,6 +428,34 @@ mod tests {
             vec![(0, 2), (3, 5), (7, 10)]
         );
         assert_eq!(intersect(&[(0, 10)], &[(5, 20)]), vec![(5, 10)]);
+    }
+
+    #[test]
+    fn contents_pack_and_unpack() {
+        let mut s = PageStore::default();
+        for c in [
+            Content::Zero,
+            Content::Data {
+                seg: 15,
+                page: 0xffff_ffff,
+                len: 4096,
+            },
+            Content::Data {
+                seg: 0,
+                page: 0,
+                len: 1,
+            },
+        ] {
+            s.set(0x12345, c.clone());
+            assert_eq!(s.get(0x12345), Some(c));
+        }
+        s.set(7, Content::Entries(vec![1, 2].into_boxed_slice()));
+        assert!(s.is_entries(7));
+        s.set(7, Content::Zero);
+        assert!(!s.is_entries(7) && s.get(7) == Some(Content::Zero));
+        s.forget(7);
+        assert_eq!(s.get(7), None);
+        assert_eq!(s.get(99_999_999), None);
     }
 
     #[test]

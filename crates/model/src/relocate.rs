@@ -14,8 +14,7 @@
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::entry::{decode, EntryKind};
 use crate::kimage::Kimage;
-use crate::memory::Content;
-use rustc_hash::FxHashMap;
+use crate::memory::{Content, PageStore};
 
 /// Outcome of the relocation check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,34 +30,19 @@ pub enum Relocation {
 
 struct Phys<'a> {
     k: &'a Kimage,
-    /// Data pages as the copies leave them (entry pages are never moved in
-    /// a correct list; when one is, it is moved into here).
-    data: FxHashMap<u64, Content>,
-    /// Pages whose contents moved to where nothing kexec knows was.
-    emptied: rustc_hash::FxHashSet<u64>,
+    /// Memory as the copies leave it (a copy of the loaded image's).
+    mem: PageStore,
 }
 
 impl Phys<'_> {
     fn content(&self, pfn: u64) -> Option<Content> {
-        if let Some(c) = self.data.get(&pfn) {
-            return Some(c.clone());
-        }
-        if self.emptied.contains(&pfn) {
-            return None;
-        }
-        self.k.store.get(pfn)
+        self.mem.get(pfn)
     }
 
     fn put(&mut self, pfn: u64, c: Option<Content>) {
         match c {
-            Some(c) => {
-                self.data.insert(pfn, c);
-                self.emptied.remove(&pfn);
-            }
-            None => {
-                self.data.remove(&pfn);
-                self.emptied.insert(pfn);
-            }
+            Some(c) => self.mem.set(pfn, c),
+            None => self.mem.forget(pfn),
         }
     }
 
@@ -85,11 +69,8 @@ impl Phys<'_> {
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
         let slot = (p & !PAGE_MASK) / width;
-        if !self.data.contains_key(&pfn)
-            && !self.emptied.contains(&pfn)
-            && self.k.store.is_entries(pfn)
-        {
-            return Ok(self.k.store.word(pfn, slot, width).unwrap_or(0));
+        if self.mem.is_entries(pfn) {
+            return Ok(self.mem.word(pfn, slot, width).unwrap_or(0));
         }
         match self.content(pfn) {
             Some(Content::Entries(w)) => Ok(w[slot as usize]),
@@ -126,8 +107,7 @@ fn run(k: &Kimage) -> Result<u64, String> {
     let width = arch.entry_bytes();
     let mut ph = Phys {
         k,
-        data: k.store.data_pages().clone(),
-        emptied: Default::default(),
+        mem: k.store.clone(),
     };
     let control: Vec<u64> = match k.control_code_page {
         Some(p) => (p..p + (1 << k.order_of(p))).collect(),
