@@ -266,12 +266,12 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
         if let Some(u) = &r.unload {
             s.push_str(&wrap(&unload_line(u), "", 4));
         }
-        let counters = format!(
-            "alloc calls {}, source {}, indirection {}, dest_pages {} (reused {}), unusable {}, swaps {}, highmem frees {}, control rejected {}, kmap {} ({} highmem), entry writes {}, kimage_dst_used walk {} entries, held {} lowmem + {} highmem pages",
-            c.alloc_calls, c.source_pages, c.indirection_pages, c.dest_pages, c.dest_pages_reused, c.unusable_pages,
-            c.swaps, c.highmem_frees, c.control_rejected, c.kmap, c.kmap_highmem, c.entry_writes,
-            c.kernel_walk_steps, c.lowmem_held, c.highmem_held
-        );
+        let counters: Vec<String> = c
+            .rows()
+            .iter()
+            .map(|r| format!("{} {}", r.name, r.value))
+            .collect();
+        let counters = counters.join(", ");
         s.push_str(&wrap(&counters, "counters:", 4));
         if r.outcome == Outcome::Loaded {
             let _ = writeln!(s, "list (head first, walk order):");

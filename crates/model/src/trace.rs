@@ -165,6 +165,96 @@ pub struct Counters {
     pub highmem_held: u64,
 }
 
+/// One counter as reports and the page show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterRow {
+    /// Short name.
+    pub name: &'static str,
+    /// The value, as text.
+    pub value: String,
+    /// What it counts, in the kernel's terms.
+    pub about: &'static str,
+}
+
+impl Counters {
+    /// The counters in display order, named and explained.
+    pub fn rows(&self) -> Vec<CounterRow> {
+        let row = |name, value: String, about| CounterRow { name, value, about };
+        vec![
+            row(
+                "alloc calls",
+                self.alloc_calls.to_string(),
+                "calls to the page allocator (kimage_alloc_pages)",
+            ),
+            row(
+                "source",
+                self.source_pages.to_string(),
+                "IND_SOURCE entries added",
+            ),
+            row(
+                "indirection",
+                self.indirection_pages.to_string(),
+                "pages linked by IND_INDIRECTION",
+            ),
+            row(
+                "dest_pages",
+                format!("{} (reused {})", self.dest_pages, self.dest_pages_reused),
+                "pages parked on image->dest_pages, and taken back",
+            ),
+            row(
+                "unusable",
+                self.unusable_pages.to_string(),
+                "pages above KEXEC_SOURCE_MEMORY_LIMIT",
+            ),
+            row(
+                "swaps",
+                self.swaps.to_string(),
+                "kimage_dst_used hits: data moved to its destination page",
+            ),
+            row(
+                "highmem frees",
+                self.highmem_frees.to_string(),
+                "old pages freed by the swap path's highmem test",
+            ),
+            row(
+                "control rejected",
+                self.control_rejected.to_string(),
+                "control blocks put on the extra list",
+            ),
+            row(
+                "kmap",
+                format!("{} ({} highmem)", self.kmap, self.kmap_highmem),
+                "kmap_local_page / kmap_atomic / clear_highpage / copy_highpage",
+            ),
+            row(
+                "entry writes",
+                self.entry_writes.to_string(),
+                "entry words written",
+            ),
+            row(
+                "entry reads",
+                self.entry_reads.to_string(),
+                "entry words read by list walks",
+            ),
+            row(
+                "kimage_dst_used walk",
+                self.kernel_walk_steps.to_string(),
+                "entries the kernel's linear kimage_dst_used walks would read",
+            ),
+            row(
+                "held lowmem",
+                self.lowmem_held.to_string(),
+                "pages the image holds in lowmem",
+            ),
+            row(
+                "held highmem",
+                self.highmem_held.to_string(),
+                "pages the image holds in highmem",
+            ),
+        ]
+    }
+}
+
 /// The events of a run, when recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Trace {

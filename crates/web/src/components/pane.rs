@@ -40,78 +40,7 @@ fn verdict_class(s: &RunSummary) -> &'static str {
 pub fn Pane(props: &PaneProps) -> Html {
     let s = &props.summary;
     let c = &s.counters;
-    let counters: [(&str, String, &str); 14] = [
-        (
-            "alloc calls",
-            c.alloc_calls.to_string(),
-            "calls to the page allocator (kimage_alloc_pages)",
-        ),
-        (
-            "source pages",
-            c.source_pages.to_string(),
-            "IND_SOURCE entries added",
-        ),
-        (
-            "indirection pages",
-            c.indirection_pages.to_string(),
-            "pages linked by IND_INDIRECTION",
-        ),
-        (
-            "dest_pages",
-            format!("{} (reused {})", c.dest_pages, c.dest_pages_reused),
-            "pages parked on image->dest_pages",
-        ),
-        (
-            "unusable_pages",
-            c.unusable_pages.to_string(),
-            "pages above KEXEC_SOURCE_MEMORY_LIMIT",
-        ),
-        (
-            "swaps",
-            c.swaps.to_string(),
-            "kimage_dst_used hits: data moved to its destination page",
-        ),
-        (
-            "highmem frees",
-            c.highmem_frees.to_string(),
-            "old pages freed by the swap path's highmem test",
-        ),
-        (
-            "control rejected",
-            c.control_rejected.to_string(),
-            "control blocks put on the extra list",
-        ),
-        (
-            "kmap",
-            format!("{} ({} highmem)", c.kmap, c.kmap_highmem),
-            "kmap_local_page / kmap_atomic / clear_highpage / copy_highpage",
-        ),
-        (
-            "entry writes",
-            c.entry_writes.to_string(),
-            "entry words written",
-        ),
-        (
-            "entry reads",
-            c.entry_reads.to_string(),
-            "entry words read by list walks",
-        ),
-        (
-            "kimage_dst_used walk",
-            c.kernel_walk_steps.to_string(),
-            "entries the kernel's linear walks would read",
-        ),
-        (
-            "held lowmem",
-            c.lowmem_held.to_string(),
-            "pages the image holds in lowmem",
-        ),
-        (
-            "held highmem",
-            c.highmem_held.to_string(),
-            "pages the image holds in highmem",
-        ),
-    ];
+    let counters = c.rows();
     let digits = (s.entry_bytes * 2) as usize;
     let side = if props.side == 0 { "left" } else { "right" };
     html! {
@@ -124,8 +53,8 @@ pub fn Pane(props: &PaneProps) -> Html {
                 <p class="relocation">{ r }</p>
             }
             <dl class="counters">
-                { for counters.iter().map(|(k, v, t)| html! {
-                    <div title={*t}><dt>{ *k }</dt><dd>{ v }</dd></div>
+                { for counters.iter().map(|r| html! {
+                    <div title={r.about}><dt>{ r.name }</dt><dd>{ r.value.clone() }</dd></div>
                 }) }
             </dl>
             if props.words.0.is_empty() {
