@@ -157,12 +157,19 @@ async function huge(browser, base) {
 // (d) the worker alone
 async function workerTime(browser, base, scenarioJson) {
   const { context, page } = await newPage(browser);
-  // Any document of the site's origin will do: the loader script itself.
-  await page.goto(base + 'worker_loader.js');
+  // Any document of the site's origin will do (not the app itself, whose own
+  // worker would compete for the cores): the worker's boot script.
+  await page.goto(base + 'worker.js');
   const runs = async (variants) =>
     withTimeout(120_000, 'the worker benchmark', page.evaluate(
       async ({ scenario, runs }) => {
-        const w = new Worker('./worker_loader.js');
+        // The worker loads the page's own module: find its JS glue and wasm
+        // in index.html's preload links and send them, as the page does.
+        const html = await (await fetch('./')).text();
+        const js = new URL(html.match(/rel="modulepreload" href="([^"]+)"/)[1], location.href).href;
+        const wasm = new URL(html.match(/rel="preload" href="([^"]+)"/)[1], location.href).href;
+        const w = new Worker('./worker.js', { type: 'module' });
+        w.postMessage({ js, wasm });
         // The protocol is internal to the app and has been both internally
         // tagged ({"kind":"ready"}) and externally tagged ("ready",
         // {"result":{…}}): read either, and answer in the style Ready came in.

@@ -13,3 +13,5 @@ pub mod components;
 pub mod util;
 #[cfg(target_arch = "wasm32")]
 pub mod worker_client;
+#[cfg(target_arch = "wasm32")]
+pub mod worker_main;

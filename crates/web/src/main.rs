@@ -1,6 +1,20 @@
-//! The playground's page (Trunk's main binary).
+//! The playground's wasm module (Trunk's main binary). On the page it
+//! renders the app; in the model worker (`www/worker.js`) the same module is
+//! loaded and `worker_main` serves the model instead.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::prelude::*;
 
 fn main() {
     #[cfg(target_arch = "wasm32")]
-    yew::Renderer::<kexec_web::components::app::App>::new().render();
+    if web_sys::window().is_some() {
+        yew::Renderer::<kexec_web::components::app::App>::new().render();
+    }
+}
+
+/// Entry point of the model worker.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+pub fn worker_main() {
+    kexec_web::worker_main::serve();
 }

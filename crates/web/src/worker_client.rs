@@ -9,11 +9,27 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker};
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
 
-/// The script Trunk writes for the worker binary.
-pub const WORKER_URL: &str = "./worker_loader.js";
+/// The worker's boot script (a module worker; `www/worker.js`).
+pub const WORKER_URL: &str = "./worker.js";
+
+/// The URLs of the page's own JS glue and wasm, from the preload links
+/// Trunk writes into index.html.
+fn module_urls() -> Result<(String, String), String> {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let href = |sel: &str| -> Option<String> {
+        let el = doc.query_selector(sel).ok()??;
+        Some(el.unchecked_into::<web_sys::HtmlLinkElement>().href())
+    };
+    let js = href("link[rel=modulepreload]").ok_or("the page's module preload link is missing")?;
+    let wasm =
+        href("link[rel=preload][as=fetch]").ok_or("the page's wasm preload link is missing")?;
+    Ok((js, wasm))
+}
 
 /// A running model worker.
 pub struct WorkerClient {
@@ -26,8 +42,11 @@ pub struct WorkerClient {
 impl WorkerClient {
     /// Start a worker; every response goes to `on_response`.
     pub fn spawn(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
-        let worker =
-            Worker::new(WORKER_URL).map_err(|e| format!("cannot start the model worker: {e:?}"))?;
+        let (js, wasm) = module_urls()?;
+        let opts = WorkerOptions::new();
+        opts.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_URL, &opts)
+            .map_err(|e| format!("cannot start the model worker: {e:?}"))?;
         let queue: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let (q, w) = (queue.clone(), worker.clone());
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -57,6 +76,12 @@ impl WorkerClient {
             on_response.emit((resp, words));
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        let boot = js_sys::Object::new();
+        let _ = Reflect::set(&boot, &"js".into(), &js.into());
+        let _ = Reflect::set(&boot, &"wasm".into(), &wasm.into());
+        worker
+            .post_message(&boot)
+            .map_err(|e| format!("cannot start the model worker: {e:?}"))?;
         Ok(WorkerClient {
             worker,
             queue,

@@ -1,16 +1,22 @@
-//! The Web Worker that runs the model: receives [`Request`]s as JSON text,
-//! posts back JSON text plus transferable entry buffers.
+//! The model's side of the Web Worker, in the page's own wasm module.
+//!
+//! The worker (`www/worker.js`, a module worker) imports the page's JS glue
+//! and wasm — the same files the page loaded, so the model is shipped once —
+//! and calls the exported `worker_main`, which lands here: requests arrive
+//! as JSON text, responses go back as JSON text plus transferable entry
+//! buffers.
 
+use crate::protocol::{Request, Response};
+use crate::worker::{handle, Post, WorkerState};
 use js_sys::{Array, BigUint64Array, Object, Reflect};
-use kexec_web::protocol::{Request, Response};
-use kexec_web::worker::{handle, Post, WorkerState};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-fn main() {
+/// Serve requests in this worker until it is terminated.
+pub fn serve() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let state = Rc::new(RefCell::new(WorkerState::default()));
     let poster = scope.clone();
