@@ -542,3 +542,53 @@ test('l. a link opened over the playground (fragment-only navigation) shows its 
     assert.equal((await scenarioInputs(page))['segments[0].memsz'], '0x2000', 'the linked scenario is shown');
     assert.deepEqual((await panes(page)).map((p) => p.variant), ['pointer', 'rfc-fixed']);
   }));
+
+test('m. explore: progress, then the shrunk case in the panes, and its link opens it', { timeout: TEST_TIMEOUT }, () =>
+  withPage('m-explore', async ({ page, context }) => {
+    await page.goto(srv.base + '?preset=swap-path');
+    await settled(page);
+    await page.click('#explore summary');
+
+    // A goal no candidate meets (pointer and rfc-fixed reach the same verdict
+    // on every candidate): the progress bar runs through the budget.
+    await page.selectOption('#explore-goal', 'verdict');
+    await page.selectOption('#explore-a', 'pointer');
+    await page.selectOption('#explore-b', 'rfc-fixed');
+    await page.fill('#explore-budget', '1500');
+    await page.click('#explore-start');
+    await page.waitForSelector('#explore-status progress', { timeout: WAIT });
+    const seen = await page.$eval('#explore-status', (e) => e.textContent);
+    assert.match(seen, /of 1500 candidates, \d+ workers/);
+    await page.waitForFunction(() => /no candidate among 1500/.test(document.querySelector('#explore-status')?.textContent || ''), null, { timeout: 60_000 });
+
+    // A budget of 0 is capped with a message.
+    await page.selectOption('#explore-goal', 'fault');
+    await page.selectOption('#explore-a', 'rfc-posted');
+    await page.fill('#explore-budget', '0');
+    await page.click('#explore-start');
+    await page.waitForSelector('#explore-note', { timeout: WAIT });
+    assert.match(await page.textContent('#explore-note'), /budget of 0 tries nothing/);
+
+    // rfc-posted faults on the first candidate: shrunk to one page, in the panes.
+    await page.fill('#explore-budget', '200');
+    await page.click('#explore-start');
+    await page.waitForSelector('#explore-link', { timeout: 60_000 });
+    await settled(page);
+    const ps = await panes(page);
+    const posted = ps.find((p) => p.variant === 'rfc-posted');
+    assert.ok(posted, 'the shrunk case shows rfc-posted');
+    assert.equal(posted.kind, 'fault');
+    const inputs = await scenarioInputs(page);
+    assert.equal(inputs['segments[0].memsz'], '0x1000', 'shrunk to one page');
+    assert.equal(inputs['segments[1].mem'], undefined, 'and one segment');
+    assert.ok(inputs.replay && inputs.replay.trim().split(/\s+/).length >= 1, 'a replay allocator');
+
+    // Its link opens the same case.
+    const href = await page.getAttribute('#explore-link', 'href');
+    const other = await context.newPage();
+    await other.goto(href);
+    await settled(other);
+    assert.deepEqual(await scenarioInputs(other), inputs);
+    assert.deepEqual((await panes(other)).map((p) => p.verdict), ps.map((p) => p.verdict));
+    return other;
+  }));

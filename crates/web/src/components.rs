@@ -3,6 +3,7 @@
 pub mod app;
 pub mod embed;
 pub mod entry_list;
+pub mod explore;
 pub mod help;
 pub mod memory_map;
 pub mod pane;

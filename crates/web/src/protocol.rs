@@ -21,6 +21,34 @@ pub enum Request {
         /// The scenario file text.
         scenario: String,
     },
+    /// Search candidates `start..end` of the explorer's stream.
+    Explore {
+        /// Request id.
+        id: u32,
+        /// The base scenario (JSON).
+        base: String,
+        /// The goal (`fault:V`, `differ:A,B`, `verdict:A,B`).
+        goal: String,
+        /// The stream's seed.
+        seed: u64,
+        /// First candidate.
+        start: u64,
+        /// End of the range (exclusive).
+        end: u64,
+    },
+    /// Shrink candidate `index` of the stream.
+    Shrink {
+        /// Request id.
+        id: u32,
+        /// The base scenario (JSON).
+        base: String,
+        /// The goal.
+        goal: String,
+        /// The stream's seed.
+        seed: u64,
+        /// The candidate that met the goal.
+        index: u64,
+    },
     /// The events of timeline step `step` of the last run, in words.
     Step {
         /// Request id.
@@ -61,6 +89,22 @@ pub enum Response {
         step: usize,
         /// Events in words, per run.
         texts: Vec<Vec<String>>,
+    },
+    /// An exploration range is done: the first hit in it, if any.
+    Explored {
+        /// Request id.
+        id: u32,
+        /// Candidates tried.
+        tried: u64,
+        /// The first candidate that met the goal.
+        hit: Option<u64>,
+    },
+    /// The shrunk case, as scenario JSON.
+    Shrunk {
+        /// Request id.
+        id: u32,
+        /// The scenario.
+        scenario: String,
     },
     /// The request could not be served.
     Error {

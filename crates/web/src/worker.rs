@@ -4,10 +4,10 @@
 //! worker; `src/bin/worker.rs` wires it to `postMessage`.
 
 use crate::protocol::{Request, Response};
-use kexec_model::report;
 use kexec_model::run::{run_variant_observed, RunOptions, VariantRun};
 use kexec_model::scenario::Scenario;
 use kexec_model::summary::{entry_words, step_starts, step_text, summarize, Summaries};
+use kexec_model::{explore, report};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -43,6 +43,11 @@ impl WorkerState {
 
 /// Where responses go: the response and, for a result, each run's entry words.
 pub type Post = Rc<dyn Fn(Response, Vec<Vec<u64>>)>;
+
+fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
+    let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
+    Ok((sc, explore::Goal::parse(goal)?))
+}
 
 /// Serve one request.
 pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
@@ -101,6 +106,43 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 })
                 .collect();
             post(Response::Result { id, summaries }, words);
+        }
+        Request::Explore {
+            id,
+            base,
+            goal,
+            seed,
+            start,
+            end,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let end = end.min(start.saturating_add(explore::MAX_BUDGET));
+            let hit = explore::search_range(&sc, &goal, seed, start..end);
+            let tried = hit.map_or(end - start, |h| h - start + 1);
+            post(Response::Explored { id, tried, hit }, vec![]);
+        }
+        Request::Shrink {
+            id,
+            base,
+            goal,
+            seed,
+            index,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let small = explore::shrink(&goal, &explore::candidate(&sc, &goal, seed, index));
+            post(
+                Response::Shrunk {
+                    id,
+                    scenario: small.to_json(),
+                },
+                vec![],
+            );
         }
         Request::Step { id, step } => {
             if let Some(sc) = state.untraced.take() {
@@ -199,6 +241,60 @@ mod tests {
             texts[0].iter().any(|t| t.contains("copy_highpage")),
             "{texts:?}"
         );
+    }
+
+    #[test]
+    fn explores_and_shrinks() {
+        let mut st = WorkerState::default();
+        let base = presets::find("swap-path").unwrap().scenario.to_json();
+        let goal = "fault:rfc-posted".to_string();
+        let out = collect(
+            &mut st,
+            Request::Explore {
+                id: 3,
+                base: base.clone(),
+                goal: goal.clone(),
+                seed: 1,
+                start: 0,
+                end: 50,
+            },
+        );
+        assert_eq!(
+            out[0].0,
+            Response::Explored {
+                id: 3,
+                tried: 1,
+                hit: Some(0)
+            }
+        );
+        let out = collect(
+            &mut st,
+            Request::Shrink {
+                id: 4,
+                base,
+                goal,
+                seed: 1,
+                index: 0,
+            },
+        );
+        let Response::Shrunk { scenario, .. } = &out[0].0 else {
+            panic!("{out:?}")
+        };
+        let sc = Scenario::from_json(scenario).unwrap();
+        assert_eq!(sc.segments.len(), 1);
+        assert_eq!(sc.segments[0].memsz, 4096);
+        let bad = collect(
+            &mut st,
+            Request::Explore {
+                id: 5,
+                base: "{}".into(),
+                goal: "x".into(),
+                seed: 1,
+                start: 0,
+                end: 1,
+            },
+        );
+        assert!(matches!(&bad[0].0, Response::Error { id: 5, .. }));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! with the scenario, and lays the components out.
 
 use super::embed::EmbedView;
+use super::explore::ExplorePanel;
 use super::help::Help;
 use super::memory_map::MemoryMap;
 use super::pane::Pane;
@@ -127,7 +128,7 @@ pub fn App() -> Html {
             }
             Response::Step { step, texts, .. } => dispatch.dispatch(Action::StepTexts(step, texts)),
             Response::Error { id, message } => dispatch.dispatch(Action::Failed(id, message)),
-            Response::Ready => {}
+            Response::Ready | Response::Explored { .. } | Response::Shrunk { .. } => {}
         })
     };
     let ensure_worker = {
@@ -432,6 +433,8 @@ pub fn App() -> Html {
         if let Status::Failed(m) = &state.status {
             <p class="notice" role="alert">{ m }</p>
         }
+        <ExplorePanel base={state.scenario.clone()}
+            on_found={act.reform(|scenario| Action::Load { scenario, preset: None })} />
         <ShareBar {difference} fold={state.fold} feedback={(*feedback).clone()} on_action={on_share} />
         <main class={classes!("panes", stale.then_some("stale"))} aria-busy={matches!(state.status, Status::Running { .. }).to_string()}>
             if let (Some(r), Some(m)) = (&result, machine.as_ref().as_ref()) {
