@@ -44,6 +44,12 @@ impl WorkerState {
 /// Where responses go: the response and, for a result, each run's entry words.
 pub type Post = Rc<dyn Fn(Response, Vec<Vec<u64>>)>;
 
+/// A run with the index of each timeline step's first event.
+fn with_steps(r: VariantRun) -> (VariantRun, Vec<usize>) {
+    let s = step_starts(&r.kimage.trace.events);
+    (r, s)
+}
+
 fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
     let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
     Ok((sc, explore::Goal::parse(goal)?))
@@ -98,13 +104,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 report: report::text(&sc, &runs),
             };
             let words = runs.iter().map(entry_words).collect();
-            state.runs = runs
-                .into_iter()
-                .map(|r| {
-                    let s = step_starts(&r.kimage.trace.events);
-                    (r, s)
-                })
-                .collect();
+            state.runs = runs.into_iter().map(with_steps).collect();
             post(Response::Result { id, summaries }, words);
         }
         Request::Explore {
@@ -154,11 +154,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 state.runs = sc
                     .variants
                     .iter()
-                    .map(|&v| {
-                        let r = run_variant_observed(&sc, v, opts, None);
-                        let s = step_starts(&r.kimage.trace.events);
-                        (r, s)
-                    })
+                    .map(|&v| with_steps(run_variant_observed(&sc, v, opts, None)))
                     .collect();
             }
             let texts = state
