@@ -124,6 +124,40 @@ impl Goal {
     }
 }
 
+/// A search in general form: the variants its candidates name, whether a
+/// scenario meets it, and the allocation orders worth trying as a replay
+/// when shrinking. [`Goal::search`] makes one; a test can make one around a
+/// design that is not among the variants.
+pub struct Search {
+    /// The variants the candidates name.
+    pub variants: Vec<Variant>,
+    /// Whether a scenario meets the search's goal.
+    pub holds: Holds,
+    /// Allocation orders (one per design run) to try as a replay list.
+    pub orders: Orders,
+}
+
+/// Whether a scenario meets a goal.
+pub type Holds = Box<dyn Fn(&Scenario) -> bool>;
+/// The allocation orders of a scenario, one per design run.
+pub type Orders = Box<dyn Fn(&Scenario) -> Vec<Vec<u64>>>;
+
+impl Goal {
+    /// The goal as a [`Search`].
+    pub fn search(self) -> Search {
+        Search {
+            variants: self.variants(),
+            holds: Box::new(move |sc| self.holds(sc)),
+            orders: Box::new(move |sc| {
+                self.variants()
+                    .into_iter()
+                    .map(|v| allocation_order(sc, v))
+                    .collect()
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
     Ok,
@@ -151,10 +185,15 @@ fn pick<T: Copy>(r: &mut SplitMix64, xs: &[T]) -> T {
 }
 
 /// The `index`-th candidate derived from `base` and `seed` (index 0 is the
-/// base itself).
+/// base itself), naming the goal's variants.
 pub fn candidate(base: &Scenario, goal: &Goal, seed: u64, index: u64) -> Scenario {
+    candidate_for(base, &goal.variants(), seed, index)
+}
+
+/// The `index`-th candidate, naming `variants`.
+pub fn candidate_for(base: &Scenario, variants: &[Variant], seed: u64, index: u64) -> Scenario {
     let mut sc = base.clone();
-    sc.variants = goal.variants();
+    sc.variants = variants.to_vec();
     if index == 0 {
         return sc;
     }
@@ -277,9 +316,19 @@ pub fn search_range(
     seed: u64,
     range: std::ops::Range<u64>,
 ) -> Option<u64> {
+    search_range_with(base, &goal.search(), seed, range)
+}
+
+/// The first index in `range` whose candidate meets the search.
+pub fn search_range_with(
+    base: &Scenario,
+    s: &Search,
+    seed: u64,
+    range: std::ops::Range<u64>,
+) -> Option<u64> {
     range
         .into_iter()
-        .find(|&i| goal.holds(&candidate(base, goal, seed, i)))
+        .find(|&i| (s.holds)(&candidate_for(base, &s.variants, seed, i)))
 }
 
 /// The allocator stream of `v` on `sc`: the pfn each allocator call got.
@@ -309,7 +358,7 @@ fn pages(sc: &Scenario) -> u64 {
 
 /// Drop list elements while the goal holds, until no single element can go
 /// (1-minimal), trying halves, quarters, … first.
-fn minimize_list(goal: &Goal, sc: &mut Scenario) {
+fn minimize_list(holds: &dyn Fn(&Scenario) -> bool, sc: &mut Scenario) {
     let Policy::Replay(list) = &sc.policy else {
         return;
     };
@@ -317,7 +366,7 @@ fn minimize_list(goal: &Goal, sc: &mut Scenario) {
     let try_list = |l: &[u64], sc: &Scenario| {
         let mut t = sc.clone();
         t.policy = Policy::Replay(l.to_vec());
-        goal.holds(&t)
+        holds(&t)
     };
     let mut chunk = list.len() / 2;
     while chunk >= 1 {
@@ -340,9 +389,15 @@ fn minimize_list(goal: &Goal, sc: &mut Scenario) {
 /// Reduce a scenario on which `goal` holds to a small one on which it
 /// still holds. Deterministic; every accepted step makes the case smaller.
 pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
+    shrink_with(&goal.search(), found)
+}
+
+/// [`shrink`] for any [`Search`].
+pub fn shrink_with(search: &Search, found: &Scenario) -> Scenario {
+    let holds = |sc: &Scenario| (search.holds)(sc);
     let mut cur = found.clone();
-    cur.variants = goal.variants();
-    debug_assert!(goal.holds(&cur));
+    cur.variants = search.variants.clone();
+    debug_assert!(holds(&cur));
     for _round in 0..4 {
         let before = (
             cur.segments.len(),
@@ -355,7 +410,7 @@ pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
         while i < cur.segments.len() && cur.segments.len() > 1 {
             let mut t = cur.clone();
             t.segments.remove(i);
-            if goal.holds(&t) {
+            if holds(&t) {
                 cur = t;
             } else {
                 i += 1;
@@ -374,7 +429,7 @@ pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
                     let mut t = cur.clone();
                     t.segments[i].memsz = smaller * PAGE_SIZE;
                     t.segments[i].bufsz = s.bufsz.min(smaller * PAGE_SIZE);
-                    if goal.holds(&t) {
+                    if holds(&t) {
                         cur = t;
                         done = false;
                         break;
@@ -391,7 +446,7 @@ pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
         while cur.ram.len() > 1 && i < cur.ram.len() {
             let mut t = cur.clone();
             t.ram.remove(i);
-            if goal.holds(&t) {
+            if holds(&t) {
                 cur = t;
             } else {
                 i += 1;
@@ -414,7 +469,7 @@ pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
             let n = t.ram.len();
             t.ram[n - 1].1 = half;
             t.movable.retain(|m| m.1 <= half);
-            if goal.holds(&t) {
+            if holds(&t) {
                 cur = t;
             } else {
                 break;
@@ -422,16 +477,16 @@ pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
         }
         // The exact allocation order as a replay list, then shorten it.
         if !matches!(cur.policy, Policy::Replay(_)) {
-            for v in goal.variants() {
+            for order in (search.orders)(&cur) {
                 let mut t = cur.clone();
-                t.policy = Policy::Replay(allocation_order(&cur, v));
-                if goal.holds(&t) {
+                t.policy = Policy::Replay(order);
+                if holds(&t) {
                     cur = t;
                     break;
                 }
             }
         }
-        minimize_list(goal, &mut cur);
+        minimize_list(&holds, &mut cur);
         if (
             cur.segments.len(),
             pages(&cur),

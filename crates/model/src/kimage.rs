@@ -235,6 +235,19 @@ impl Kimage {
         policy: Policy,
         trace: bool,
     ) -> Self {
+        let design = variant.build(&machine);
+        Kimage::with_design(machine, segments, design, policy, trace)
+    }
+
+    /// A kimage whose list is kept by `design` (any [`EntryList`], also one
+    /// that is not among the [`Variant`]s).
+    pub fn with_design(
+        machine: Machine,
+        segments: Vec<Segment>,
+        design: Box<dyn EntryList>,
+        policy: Policy,
+        trace: bool,
+    ) -> Self {
         let dest_ranges = segments
             .iter()
             .filter(|s| s.memsz > 0)
@@ -248,7 +261,6 @@ impl Kimage {
         let mut dest_sorted = dest_ranges;
         dest_sorted.sort_unstable();
         let alloc = PageAllocator::new(&machine, policy, dest_sorted);
-        let design = variant.build(&machine);
         Kimage {
             machine,
             segments,
@@ -619,7 +631,7 @@ impl Kimage {
             let Some(pfn) = self.alloc_pages(gfp, 0)? else {
                 return Ok(None);
             };
-            if pfn > source_limit_pfn {
+            if pfn > source_limit_pfn && self.design.parks_unusable() {
                 self.unusable_pages.push(pfn);
                 self.roles.insert(pfn, Role::Unusable);
                 self.counters.unusable_pages += 1;

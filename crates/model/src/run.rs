@@ -2,7 +2,7 @@
 //! allocator policy, then the relocation and unload checks.
 
 use crate::arch::{KEXEC_SEGMENT_MAX, PAGE_SHIFT};
-use crate::design::Variant;
+use crate::design::{EntryList, Variant};
 use crate::errno::Errno;
 use crate::kimage::{Kimage, Role, Stop};
 use crate::memory::Machine;
@@ -105,10 +105,29 @@ pub fn run_variant_observed(
     opts: RunOptions,
     progress: Option<Box<dyn FnMut(u64)>>,
 ) -> VariantRun {
-    let mut k = Kimage::new(
-        machine(sc),
+    let m = machine(sc);
+    let design = variant.build(&m);
+    run_with(sc, m, design, opts, progress)
+}
+
+/// Run a design that is not one of the [`Variant`]s (a test's deliberately
+/// wrong one, say); the run reports the variant the design names.
+pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {
+    run_with(sc, machine(sc), design, opts, None)
+}
+
+fn run_with(
+    sc: &Scenario,
+    m: Machine,
+    design: Box<dyn EntryList>,
+    opts: RunOptions,
+    progress: Option<Box<dyn FnMut(u64)>>,
+) -> VariantRun {
+    let variant = design.variant();
+    let mut k = Kimage::with_design(
+        m,
         sc.segments.clone(),
-        variant,
+        design,
         sc.policy.clone(),
         opts.trace,
     );

@@ -221,4 +221,10 @@ pub trait EntryList {
     fn next_pos(&self, pos: Pos) -> Result<Pos, Fault>;
     /// `pos` in the design's own terms (a pointer or an entry_pos value).
     fn fmt_pos(&self, pos: Pos) -> String;
+    /// Whether kimage_alloc_page files pages above KEXEC_SOURCE_MEMORY_LIMIT
+    /// on unusable_pages. Every kernel design does; a deliberately wrong
+    /// design (in tests of the explorer) may not.
+    fn parks_unusable(&self) -> bool {
+        true
+    }
 }
