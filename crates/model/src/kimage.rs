@@ -76,9 +76,9 @@ impl Role {
     }
 }
 
-const ROLE_CHUNK: u64 = 4096;
+const ROLE_CHUNK: u64 = 64;
 
-/// The role of every page handed out, one byte per pfn in 4096-page chunks
+/// The role of every page handed out, one byte per pfn in 64-page chunks
 /// made on first use: cache-friendly where a hash map of half a million
 /// pages is not.
 #[derive(Debug, Clone, Default)]

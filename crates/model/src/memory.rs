@@ -220,7 +220,7 @@ pub fn pattern_word(seg: u8, page: u32, slot: u64) -> u64 {
 }
 
 /// Pages per chunk of the content store.
-const STORE_CHUNK: u64 = 4096;
+const STORE_CHUNK: u64 = 64;
 const TAG_ZERO: u64 = 1 << 62;
 const TAG_DATA: u64 = 2 << 62;
 
@@ -248,7 +248,7 @@ fn unpack(x: u64) -> Option<Content> {
 
 /// Page contents, stored sparsely by pfn. A pfn absent from the store still
 /// holds whatever the running kernel had there ("old contents"). Data pages
-/// are packed into 8 bytes each, in 4096-page chunks made on first use (one
+/// are packed into 8 bytes each, in 64-page chunks made on first use (one
 /// cache miss per page instead of a hash probe); entry pages live in a map
 /// of their own: there are few of them and every entry write touches one.
 #[derive(Debug, Clone, Default)]
