@@ -561,6 +561,15 @@ test('m. explore: progress, then the shrunk case in the panes, and its link open
     assert.match(seen, /of 1500 candidates, \d+ workers/);
     await page.waitForFunction(() => /no candidate among 1500/.test(document.querySelector('#explore-status')?.textContent || ''), null, { timeout: 60_000 });
 
+    // Cancel leaves the page usable.
+    await page.fill('#explore-budget', '200000');
+    await page.click('#explore-start');
+    await page.waitForSelector('#explore-cancel', { timeout: WAIT });
+    await page.click('#explore-cancel');
+    await page.waitForFunction(() => /exploration cancelled/.test(document.querySelector('#explore-status')?.textContent || ''), null, { timeout: WAIT });
+    await page.fill('input[data-field="segments[0].memsz"]', '0x3000');
+    await settled(page);
+
     // A budget of 0 is capped with a message.
     await page.selectOption('#explore-goal', 'fault');
     await page.selectOption('#explore-a', 'rfc-posted');

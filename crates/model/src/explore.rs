@@ -570,6 +570,11 @@ mod tests {
             small,
             "deterministic"
         );
+        // Monotone: never bigger than what it started from.
+        let found = candidate(&base, &g, 1, i);
+        assert!(small.segments.len() <= found.segments.len());
+        assert!(pages(&small) <= pages(&found));
+        assert!(small.ram_bytes() <= found.ram_bytes());
     }
 
     #[test]
