@@ -31,6 +31,7 @@ pub mod kimage;
 pub mod link;
 pub mod memory;
 pub mod page_alloc;
+pub mod placement;
 pub mod presets;
 pub mod relocate;
 pub mod report;
