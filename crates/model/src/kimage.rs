@@ -211,8 +211,6 @@ pub struct Kimage {
     pub roles: RoleMap,
     /// Pages dropped without being freed, with why.
     pub dropped: FxHashMap<u64, String>,
-    /// Whether kimage_terminate ran.
-    pub terminated: bool,
     /// The segment sanity_check_segment_list rejected, if it did.
     pub bad_segment: Option<usize>,
     /// Called with the number of source pages loaded so far, every
@@ -285,7 +283,6 @@ impl Kimage {
             orders: FxHashMap::default(),
             roles: RoleMap::default(),
             dropped: FxHashMap::default(),
-            terminated: false,
             bad_segment: None,
             progress: None,
             loaded_pages: 0,
@@ -320,11 +317,6 @@ impl Kimage {
     /// The allocator calls made.
     pub fn alloc_calls(&self) -> u64 {
         self.alloc.calls()
-    }
-
-    /// Whether the allocator considers `[pfn, pfn + 2^order)` free.
-    pub fn is_free(&self, pfn: u64, order: u32) -> bool {
-        self.alloc.is_free(pfn, order)
     }
 
     fn split(&mut self) -> (&mut dyn EntryList, Ctx<'_>) {
@@ -816,7 +808,6 @@ impl Kimage {
     pub fn terminate(&mut self) -> Result<(), Stop> {
         let (design, mut cx) = self.split();
         let pos = design.terminate(&mut cx).map_err(Stop::Fault)?;
-        self.terminated = true;
         self.trace.push(Event::Terminate { pos });
         Ok(())
     }

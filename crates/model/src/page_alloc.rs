@@ -97,17 +97,6 @@ pub struct FreeSet {
 }
 
 impl FreeSet {
-    /// A set holding the given ranges.
-    pub fn from_ranges(r: &[(u64, u64)]) -> Self {
-        let mut s = FreeSet::default();
-        for &(a, b) in r {
-            if a < b {
-                s.insert(a, b - a);
-            }
-        }
-        s
-    }
-
     /// Whether all of `[p, p+n)` is free.
     pub fn contains(&self, p: u64, n: u64) -> bool {
         match self.iv.range(..=p).next_back() {
@@ -385,7 +374,6 @@ impl fmt::Display for ReplayError {
 #[derive(Debug, Clone)]
 pub struct PageAllocator {
     used: PageBitmap,
-    ram_pages: u64,
     policy: Policy,
     rng: SplitMix64,
     replay_next: usize,
@@ -425,7 +413,6 @@ impl PageAllocator {
         .collect();
         PageAllocator {
             used: PageBitmap::default(),
-            ram_pages: m.totalram_pages(),
             policy,
             rng: SplitMix64::new(seed),
             replay_next: 0,
@@ -439,16 +426,6 @@ impl PageAllocator {
     /// Allocator calls made so far.
     pub fn calls(&self) -> u64 {
         self.calls
-    }
-
-    /// Free pages left.
-    pub fn free_pages(&self) -> u64 {
-        self.ram_pages - self.used.allocated()
-    }
-
-    /// Whether `[pfn, pfn + 2^order)` is free (the caller checks it is RAM).
-    pub fn is_free(&self, pfn: u64, order: u32) -> bool {
-        self.used.is_free(pfn, 1 << order)
     }
 
     fn zone_ranges(&self, z: Zone) -> &[(u64, u64)] {
@@ -638,7 +615,8 @@ mod tests {
 
     #[test]
     fn freeset_ops() {
-        let mut f = FreeSet::from_ranges(&[(0, 10)]);
+        let mut f = FreeSet::default();
+        f.insert(0, 10);
         f.remove(3, 2);
         assert!(!f.contains(3, 1));
         assert!(f.contains(5, 5));
