@@ -601,3 +601,18 @@ test('m. explore: progress, then the shrunk case in the panes, and its link open
     assert.deepEqual((await panes(other)).map((p) => p.verdict), ps.map((p) => p.verdict));
     return other;
   }));
+
+test('n. CMA what-if: ticked, pointer and highmem-zone differ; unticked, identical', { timeout: TEST_TIMEOUT }, () =>
+  withPage('n-cma-what-if', async ({ page }) => {
+    await page.goto(srv.base + '?preset=highmem-vs-zone-cma');
+    await settled(page);
+    assert.ok(await page.locator('#source-movable').isChecked());
+    assert.match((await page.locator('#diff-note').textContent()).trim(), /^lists differ from entry #\d+$/);
+    const frag = await page.evaluate(() => location.hash);
+    await page.locator('#source-movable').uncheck();
+    await page.waitForFunction((f) => location.hash !== f, frag, { timeout: WAIT });
+    await settled(page);
+    // GFP_HIGHUSER source pages never come from ZONE_MOVABLE: no difference
+    // (or a replay refusal both sides share); the verdicts show it.
+    await page.waitForFunction(() => document.querySelector('#diff-note')?.textContent.trim() === 'identical entry lists', null, { timeout: WAIT });
+  }));

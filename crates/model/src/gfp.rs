@@ -69,6 +69,8 @@ pub const GFP_HIGHUSER: Gfp = Gfp(GFP_HARDWALL_BIT | GFP_HIGHMEM_BIT);
 pub const KEXEC_CONTROL_MEMORY_GFP: Gfp = Gfp(GFP_NORETRY_BIT);
 /// GFP_KERNEL | __GFP_DMA32.
 pub const GFP_DMA32: Gfp = Gfp(GFP_DMA32_BIT);
+/// GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE (what user pages use).
+pub const GFP_HIGHUSER_MOVABLE: Gfp = Gfp(GFP_HARDWALL_BIT | GFP_HIGHMEM_BIT | GFP_MOVABLE_BIT);
 
 impl Gfp {
     /// Whether __GFP_HIGHMEM is set.
@@ -83,6 +85,7 @@ impl Gfp {
             GFP_HIGHUSER => "GFP_HIGHUSER".into(),
             KEXEC_CONTROL_MEMORY_GFP => "GFP_KERNEL|__GFP_NORETRY".into(),
             GFP_DMA32 => "GFP_DMA32".into(),
+            GFP_HIGHUSER_MOVABLE => "GFP_HIGHUSER_MOVABLE".into(),
             Gfp(bits) => format!("gfp 0x{bits:x}"),
         }
     }

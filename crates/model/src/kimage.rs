@@ -219,6 +219,10 @@ pub struct Kimage {
     loaded_pages: u64,
     /// Pages kimage_load_normal_segment started (the timeline's steps).
     pub pages_started: u64,
+    /// What-if (not in any kernel): source pages are asked with
+    /// __GFP_MOVABLE added (GFP_HIGHUSER_MOVABLE), so they may come from
+    /// ZONE_MOVABLE.
+    pub source_movable: bool,
 }
 
 /// How often the progress hook runs, in loaded pages.
@@ -287,6 +291,7 @@ impl Kimage {
             progress: None,
             loaded_pages: 0,
             pages_started: 0,
+            source_movable: false,
         }
     }
 
@@ -748,7 +753,10 @@ impl Kimage {
         let mut mbytes = seg.memsz;
         let mut ubytes = seg.bufsz;
         let mut page: u32 = 0;
-        let gfp = self.design.source_gfp();
+        let mut gfp = self.design.source_gfp();
+        if self.source_movable {
+            gfp = Gfp(gfp.0 | crate::gfp::GFP_MOVABLE_BIT);
+        }
         while mbytes > 0 {
             self.pages_started += 1;
             self.trace.push(Event::LoadPage {

@@ -40,6 +40,7 @@ fn sc(
             .collect(),
         policy,
         variants: variants.to_vec(),
+        source_movable: false,
     }
 }
 
@@ -109,6 +110,19 @@ pub fn all() -> Vec<Preset> {
         &[Pointer, HighmemZone],
     );
     movable.movable = vec![(256 * MIB, 512 * MIB)];
+    // Joonsoo Kim's plan put CMA areas, possibly in lowmem, into
+    // ZONE_MOVABLE; with source pages that may use them, the swapped-out
+    // old page can be a lowmem ZONE_MOVABLE page, where the two tests
+    // disagree.
+    let mut cma = sc(
+        Arch::I386,
+        &[(0, 2 * GIB)],
+        &[(1100 * 4096, 0x400_0000, 1100 * 4096)],
+        Policy::Adversarial(3),
+        &[Pointer, HighmemZone],
+    );
+    cma.movable = vec![(256 * MIB, 512 * MIB)];
+    cma.source_movable = true;
     let many: Vec<(u64, u64, u64)> = (0..16)
         .map(|i| (0x2000 + 100 * i, 0x100_0000 + i * MIB, 0x3000))
         .collect();
@@ -148,6 +162,12 @@ pub fn all() -> Vec<Preset> {
             title: "PageHighMem vs PageHighMemZone",
             expect: "256-512 MiB is lowmem in ZONE_MOVABLE, where PageHighMem (no direct map) and PageHighMemZone disagree; the swapped-out old page is a GFP_HIGHUSER source page, which never comes from ZONE_MOVABLE, so both checks give the same answer and the lists are identical",
             scenario: movable,
+        },
+        Preset {
+            name: "highmem-vs-zone-cma",
+            title: "PageHighMem vs PageHighMemZone, CMA what-if",
+            expect: "what-if (not in any kernel): source pages asked with GFP_HIGHUSER_MOVABLE on the machine with lowmem ZONE_MOVABLE at 256-512 MiB; when the second indirection page is asked, the swap path hands back a lowmem ZONE_MOVABLE old page: pointer (PageHighMem, no direct map) takes it, highmem-zone (PageHighMemZone) frees it and retries, so the lists differ; both relocate fine",
+            scenario: cma,
         },
         Preset {
             name: "many-small-segments",

@@ -240,6 +240,13 @@ pub fn header(sc: &Scenario) -> String {
         s.push_str(&wrap(&mv.join(" "), "ZONE_MOVABLE", 4));
     }
     s.push_str(&wrap(&policy_text(&sc.policy), "allocator:", 4));
+    if sc.source_movable {
+        s.push_str(&wrap(
+            "source pages asked with GFP_HIGHUSER_MOVABLE (not in any kernel)",
+            "what-if:",
+            4,
+        ));
+    }
     let _ = writeln!(s, "seg  mem                 memsz       bufsz");
     for (i, g) in sc.segments.iter().enumerate() {
         let _ = writeln!(

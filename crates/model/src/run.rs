@@ -132,6 +132,7 @@ fn run_with(
         opts.trace,
     );
     k.progress = progress;
+    k.source_movable = sc.source_movable;
     let outcome = load(&mut k);
     k.count_held();
     let counters = k.counters.clone();

@@ -123,6 +123,11 @@ pub struct AllocatorSpec {
     /// The pfns to hand out, one per allocator call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Vec<Num>>,
+    /// What-if: the gfp of source pages, "GFP_HIGHUSER" (the kernel's, the
+    /// default) or "GFP_HIGHUSER_MOVABLE" (Joonsoo Kim's CMA-in-ZONE_MOVABLE
+    /// machine, where a source page may be a lowmem ZONE_MOVABLE page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_gfp: Option<String>,
 }
 
 fn ser_opt_dec<S: Serializer>(n: &Option<Num>, s: S) -> Result<S::Ok, S::Error> {
@@ -173,6 +178,9 @@ pub struct Scenario {
     pub policy: Policy,
     /// Variants to run, in order.
     pub variants: Vec<Variant>,
+    /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE instead of
+    /// GFP_HIGHUSER (`allocator.source_gfp`).
+    pub source_movable: bool,
 }
 
 /// A problem with a scenario's input, naming the field.
@@ -295,6 +303,16 @@ impl Scenario {
             });
         }
         let policy = check_allocator(&f.allocator)?;
+        let source_movable = match f.allocator.source_gfp.as_deref() {
+            None | Some("GFP_HIGHUSER") => false,
+            Some("GFP_HIGHUSER_MOVABLE") => true,
+            Some(other) => {
+                return Err(err(
+                    "allocator.source_gfp",
+                    format!("unknown gfp \"{other}\" (valid: GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE)"),
+                ))
+            }
+        };
         if f.variants.is_empty() {
             return Err(err("variants", "name at least one variant"));
         }
@@ -322,6 +340,7 @@ impl Scenario {
             segments,
             policy,
             variants,
+            source_movable,
         })
     }
 
@@ -335,7 +354,7 @@ impl Scenario {
                 })
                 .collect()
         };
-        let allocator = match &self.policy {
+        let mut allocator = match &self.policy {
             Policy::Replay(pfns) => AllocatorSpec {
                 replay: Some(pfns.iter().map(|&p| Num(p)).collect()),
                 ..Default::default()
@@ -343,13 +362,16 @@ impl Scenario {
             Policy::Random(s) | Policy::Adversarial(s) => AllocatorSpec {
                 policy: Some(self.policy.name().into()),
                 seed: Some(Num(*s)),
-                replay: None,
+                ..Default::default()
             },
             p => AllocatorSpec {
                 policy: Some(p.name().into()),
                 ..Default::default()
             },
         };
+        if self.source_movable {
+            allocator.source_gfp = Some("GFP_HIGHUSER_MOVABLE".into());
+        }
         ScenarioFile {
             version: SCENARIO_VERSION,
             arch: self.arch.name().into(),

@@ -1,12 +1,15 @@
 //! The explorer against a deliberately wrong design: upstream's pointer list
 //! without kimage_alloc_page's KEXEC_SOURCE_MEMORY_LIMIT step, so a page
 //! above 4 GiB on a PAE box becomes a source page its 32-bit entry cannot
-//! name. The explorer must find that, and shrink it.
+//! name. The explorer must find that, and shrink it. Also the one
+//! difference between the two highmem tests, on the CMA what-if machine.
 
 use kexec_model::arch::ArchProfile;
 use kexec_model::design::pointer::Pointer;
 use kexec_model::design::{Ctx, EntryList, Fault, HighmemCheck, Variant};
-use kexec_model::explore::{candidate_for, search_range_with, shrink_with, Search};
+use kexec_model::explore::{
+    candidate, candidate_for, search_range, search_range_with, shrink, shrink_with, Goal, Search,
+};
 use kexec_model::gfp::Gfp;
 use kexec_model::kimage::Stop;
 use kexec_model::page_alloc::Policy;
@@ -161,4 +164,25 @@ fn the_explorer_catches_a_design_that_skips_unusable_pages() {
         "{}",
         real.verdict()
     );
+}
+
+/// pointer vs highmem-zone on the machine where the two tests disagree
+/// (lowmem ZONE_MOVABLE, source pages allowed there by the CMA what-if):
+/// found from the preset and shrunk to one segment that still differs.
+#[test]
+fn the_explorer_finds_pointer_and_highmem_zone_differing() {
+    let base = presets::find("highmem-vs-zone-cma").unwrap().scenario;
+    let g = Goal::Differ(Variant::Pointer, Variant::HighmemZone);
+    let hit = search_range(&base, &g, 1, 0..200).expect("a difference");
+    let found = candidate(&base, &g, 1, hit);
+    let small = shrink(&g, &found);
+    assert!(g.holds(&small), "the shrunk case still differs");
+    assert_eq!(small.segments.len(), 1);
+    assert!(small.source_movable, "the what-if is part of the case");
+    assert!(matches!(small.policy, Policy::Replay(_)));
+    // Without the what-if the same case no longer differs: GFP_HIGHUSER
+    // source pages never come from ZONE_MOVABLE.
+    let mut real = small.clone();
+    real.source_movable = false;
+    assert!(!g.holds(&real));
 }

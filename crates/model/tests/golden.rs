@@ -54,6 +54,7 @@ fn scenario(
             .collect(),
         policy: Policy::Replay(replay),
         variants: vec![Variant::Pointer, Variant::RfcFixed],
+        source_movable: false,
     }
 }
 

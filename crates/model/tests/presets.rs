@@ -251,6 +251,34 @@ fn highmem_vs_zone() {
 }
 
 #[test]
+fn highmem_vs_zone_cma() {
+    let p = preset("highmem-vs-zone-cma");
+    assert!(p.scenario.source_movable);
+    let rs = runs(
+        "highmem-vs-zone-cma",
+        &[Variant::Pointer, Variant::HighmemZone],
+    );
+    for r in &rs {
+        assert_good(r, 1100);
+    }
+    let (pt, hz) = (&rs[0], &rs[1]);
+    assert_ne!(pt.entries, hz.entries, "the two checks disagree");
+    // pointer links a lowmem ZONE_MOVABLE page as its second indirection
+    // page: the old page the swap path handed back.
+    let movable_ind = |r: &VariantRun| {
+        r.entries.iter().any(|&(_, e)| {
+            matches!(decode(e), EntryKind::Indirection(a) if (0x10000..0x20000).contains(&(a >> 12)))
+        })
+    };
+    assert!(movable_ind(pt));
+    assert!(
+        !movable_ind(hz),
+        "highmem-zone frees such a page and retries"
+    );
+    assert!(hz.kimage.counters.highmem_frees > pt.kimage.counters.highmem_frees);
+}
+
+#[test]
 fn many_small_segments() {
     let p = preset("many-small-segments");
     assert_eq!(p.scenario.segments.len(), 16);
@@ -423,6 +451,7 @@ fn every_preset_is_covered() {
         "highmem-retry",
         "long-list",
         "highmem-vs-zone",
+        "highmem-vs-zone-cma",
         "many-small-segments",
         "huge-initrd",
         "past-end-of-ram",

@@ -149,6 +149,7 @@ impl Params {
             segments,
             policy: self.policy.clone(),
             variants: PAIR.to_vec(),
+            source_movable: false,
         }
     }
 }

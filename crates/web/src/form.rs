@@ -40,6 +40,8 @@ pub struct Form {
     pub replay: String,
     /// The two variants compared (left, right).
     pub variants: [Variant; 2],
+    /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE.
+    pub source_movable: bool,
 }
 
 fn ranges_text(r: &[(u64, u64)]) -> String {
@@ -119,6 +121,7 @@ impl Form {
             seed,
             replay,
             variants: [a, b],
+            source_movable: sc.source_movable,
         }
     }
 
@@ -138,7 +141,7 @@ impl Form {
                 memsz: num("memsz", &s.memsz)?,
             });
         }
-        let allocator = if self.policy == "replay" {
+        let mut allocator = if self.policy == "replay" {
             let mut pfns = Vec::new();
             for (i, p) in self
                 .replay
@@ -167,9 +170,12 @@ impl Form {
             AllocatorSpec {
                 policy: Some(self.policy.clone()),
                 seed,
-                replay: None,
+                ..Default::default()
             }
         };
+        if self.source_movable {
+            allocator.source_gfp = Some("GFP_HIGHUSER_MOVABLE".into());
+        }
         let file = ScenarioFile {
             version: SCENARIO_VERSION,
             arch: self.arch.name().to_string(),
@@ -197,6 +203,7 @@ mod tests {
             assert_eq!(back.policy, p.scenario.policy, "{}", p.name);
             assert_eq!(back.ram, p.scenario.ram);
             assert_eq!(back.movable, p.scenario.movable);
+            assert_eq!(back.source_movable, p.scenario.source_movable);
         }
     }
 

@@ -80,6 +80,8 @@ pub enum Edit {
     Replay(String),
     /// Variant of the left (0) or right (1) pane.
     Variant(usize, Variant),
+    /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE.
+    SourceMovable(bool),
 }
 
 /// Everything that changes the state.
@@ -240,6 +242,7 @@ fn apply(form: &mut Form, e: Edit) {
         Edit::Seed(s) => form.seed = s,
         Edit::Replay(r) => form.replay = r,
         Edit::Variant(side, v) => form.variants[side.min(1)] = v,
+        Edit::SourceMovable(b) => form.source_movable = b,
     }
 }
 

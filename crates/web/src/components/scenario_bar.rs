@@ -61,6 +61,12 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
     let on_policy = props
         .on_edit
         .reform(|e: Event| Edit::Policy(select_value(&e)));
+    let on_source_movable = props.on_edit.reform(|e: Event| {
+        Edit::SourceMovable(
+            e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                .checked(),
+        )
+    });
     let on_seed = props
         .on_edit
         .reform(|e: InputEvent| Edit::Seed(input_value(&e)));
@@ -151,6 +157,10 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
                         <textarea id="replay" rows="3" value={f.replay.clone()} oninput={on_replay} spellcheck="false" />
                     </label>
                 }
+                <label title="not in any kernel: source pages asked with __GFP_MOVABLE added, as on Joonsoo Kim's CMA-in-ZONE_MOVABLE machine, so they may come from ZONE_MOVABLE">
+                    <input type="checkbox" id="source-movable" checked={f.source_movable} onchange={on_source_movable} />
+                    { " what-if: source pages GFP_HIGHUSER_MOVABLE" }
+                </label>
                 { err_for("allocator").unwrap_or_default() }
             </fieldset>
             <fieldset class="variants">
