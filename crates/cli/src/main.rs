@@ -8,8 +8,9 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kexec_model::design::{Variant, ALL_VARIANTS};
+use kexec_model::placement_lab::{self, PlaceVariant, ALL_PLACE_VARIANTS};
 use kexec_model::run::{self, RunOptions};
-use kexec_model::scenario::Scenario;
+use kexec_model::scenario::{Document, Scenario};
 use kexec_model::{explore, link, presets, report};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ Variants: pointer (upstream), highmem-zone (PageHighMemZone on the swap path),
           rfc-posted (Biederman's RFC as posted), rfc-fixed (RFC + head fix)
 Arches:   i386, i386-pae, x86_64
 Goals (explore): fault:VARIANT, differ:A,B, verdict:A,B
+Placement variants (place): top-down (6.1), top-down-fixed, bottom-up,
+          reverse-walk; x86_64 only
 Exit status: 0 ok, 1 malformed input, 2 kernel errno, 3 fault,
              4 relocation FAIL, 5 replay error, 6 unload leak;
              explore: 0 found, 1 budget ran out";
@@ -41,8 +44,32 @@ enum Format {
     Entries,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum PlaceFormat {
+    /// The 72-column report for email.
+    Text,
+    /// Machine-readable JSON (every memory block).
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
+    /// Place a kexec_file load (scenario kind "placement") with each
+    /// variant and judge every memory block for hot-remove.
+    Place {
+        /// Placement scenario file (`-` for standard input).
+        file: Option<String>,
+        /// Use a placement preset instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        preset: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PlaceFormat,
+        /// Print instead the kimage scenario of this variant's normal load
+        /// (for `kexec-sim run -`).
+        #[arg(long, value_name = "VARIANT")]
+        to_kimage: Option<String>,
+    },
     /// Load a scenario with each variant and report.
     Run {
         /// Scenario file (`-` for standard input).
@@ -118,13 +145,24 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn load(file: Option<String>, preset: Option<String>) -> Result<Scenario, String> {
+    match load_document(file, preset)? {
+        Document::Kimage(s) => Ok(s),
+        Document::Placement(_) => Err("that is a placement scenario: use kexec-sim place".into()),
+    }
+}
+
+fn load_document(file: Option<String>, preset: Option<String>) -> Result<Document, String> {
     if let Some(name) = preset {
-        return presets::find(&name).map(|p| p.scenario).ok_or_else(|| {
-            format!(
-                "no preset \"{name}\" (valid: {})",
-                presets::names().join(", ")
-            )
-        });
+        if let Some(p) = placement_lab::find_preset(&name) {
+            return Ok(Document::Placement(p.scenario));
+        }
+        return presets::find(&name)
+            .map(|p| Document::Kimage(p.scenario))
+            .ok_or_else(|| {
+                let mut names = presets::names();
+                names.extend(placement_lab::presets().iter().map(|p| p.name));
+                format!("no preset \"{name}\" (valid: {})", names.join(", "))
+            });
     }
     let Some(file) = file else {
         return Err("give a scenario FILE or --preset NAME".into());
@@ -140,7 +178,7 @@ fn load(file: Option<String>, preset: Option<String>) -> Result<Scenario, String
             .and_then(|f| f.take(1 << 26).read_to_string(&mut text).map(|_| ()))
     };
     read.map_err(|e| format!("{file}: {e}"))?;
-    Scenario::from_json(&text).map_err(|e| format!("{file}: {e}"))
+    Document::from_json(&text).map_err(|e| format!("{file}: {e}"))
 }
 
 /// Search `budget` candidates in chunks, `jobs` threads per chunk; the hit
@@ -292,12 +330,75 @@ fn main() -> ExitCode {
                 s += &report::wrap(&what, "    ", 4);
                 s += &report::wrap(p.expect, "    ", 4);
             }
+            s += "\nplacement lab (kexec-sim place):\n";
+            for p in placement_lab::presets() {
+                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
+                s += &format!("{}: {}\n", p.name, p.title);
+                s += &report::wrap(&format!("x86_64; {}", vs.join(" vs ")), "    ", 4);
+                s += &report::wrap(p.expect, "    ", 4);
+            }
             out(&s);
             ExitCode::SUCCESS
         }
-        Cmd::Link { file, preset, base } => match load(file, preset) {
-            Ok(sc) => {
-                out(&format!("{}\n", link::encode(&sc, &base)));
+        Cmd::Place {
+            file,
+            preset,
+            format,
+            to_kimage,
+        } => {
+            let sc = match load_document(file, preset) {
+                Ok(Document::Placement(p)) => p,
+                Ok(Document::Kimage(_)) => {
+                    return fail("that is a kimage scenario: use kexec-sim run")
+                }
+                Err(e) => return fail(e),
+            };
+            let r = placement_lab::run(&sc);
+            if let Some(name) = to_kimage {
+                let Some(v) = PlaceVariant::from_name(&name) else {
+                    let valid: Vec<_> = ALL_PLACE_VARIANTS.iter().map(|v| v.name()).collect();
+                    return fail(format!(
+                        "unknown variant \"{name}\" (valid: {})",
+                        valid.join(", ")
+                    ));
+                };
+                let Some(vp) = r.results.iter().find(|x| x.variant == v) else {
+                    return fail(format!("the scenario does not run {name}"));
+                };
+                return match placement_lab::to_kimage(&sc, &r, vp) {
+                    Some(k) => {
+                        out(&format!("{}\n", k.to_json_pretty()));
+                        ExitCode::SUCCESS
+                    }
+                    None => fail(format!(
+                        "{name}: {}",
+                        vp.error.as_ref().map_or(
+                            "a kdump load is copied straight into crashk_res: no kimage entry list"
+                                .to_string(),
+                            |e| e.to_string()
+                        )
+                    )),
+                };
+            }
+            let text = match format {
+                PlaceFormat::Text => placement_lab::report_text(&sc, &r),
+                PlaceFormat::Json => {
+                    serde_json::to_string_pretty(&placement_lab::report_json(&sc, &r))
+                        .unwrap_or_default()
+                        + "\n"
+                }
+            };
+            out(&text);
+            if r.results.iter().any(|v| v.error.is_some()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Cmd::Link { file, preset, base } => match load_document(file, preset) {
+            Ok(d) => {
+                let base = base.split('#').next().unwrap_or(&base).to_string();
+                out(&format!("{base}#{}\n", link::encode_document_fragment(&d)));
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
@@ -333,7 +434,7 @@ fn main() -> ExitCode {
                 .clamp(1, 256);
             explore_cmd(&sc, &goal, budget, seed, jobs, &base)
         }
-        Cmd::Decode { link: l } => match link::decode(&l) {
+        Cmd::Decode { link: l } => match link::decode_document(&l) {
             Ok(sc) => {
                 out(&format!("{}\n", sc.to_json_pretty()));
                 ExitCode::SUCCESS

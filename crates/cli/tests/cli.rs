@@ -362,10 +362,12 @@ fn presets_lists_every_preset() {
     let out = stdout(&o);
     let names: Vec<&str> = out
         .lines()
-        .filter(|l| !l.starts_with(' '))
+        .filter(|l| !l.starts_with(' ') && !l.is_empty() && !l.starts_with("placement lab"))
         .map(|l| l.split(':').next().unwrap())
         .collect();
-    assert_eq!(names, presets::names());
+    let mut want = presets::names();
+    want.extend(kexec_model::placement_lab::presets().iter().map(|p| p.name));
+    assert_eq!(names, want);
     for p in presets::all() {
         assert!(
             out.contains(&format!("{}: {}", p.name, p.title)),
@@ -530,4 +532,90 @@ fn stdin_is_read_with_dash() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(status(&o), 0);
     assert!(stdout(&o).starts_with("0x02002002\n"));
+}
+
+#[test]
+fn place_reports_every_preset_in_72_columns_and_links_round_trip() {
+    for p in kexec_model::placement_lab::presets() {
+        let o = sim(&["place", "--preset", p.name]);
+        assert_eq!(status(&o), 0, "{}: {}", p.name, stderr(&o));
+        let text = stdout(&o);
+        assert_72(p.name, &text);
+        assert!(text.contains("hot-remove:"), "{}", p.name);
+        let o = sim(&["place", "--preset", p.name, "--format", "json"]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["variants"].as_array().unwrap().len(), 2);
+        let link = stdout(&sim(&["link", "--preset", p.name]));
+        let o = sim(&["decode", link.trim()]);
+        assert_eq!(status(&o), 0);
+        assert!(stdout(&o).contains("\"kind\": \"placement\""));
+    }
+    // 6.1's top-down keeps the kernel under 4 GiB; the reverse walk takes it
+    // to the top of the movable node.
+    let text = stdout(&sim(&["place", "--preset", "movable-node-top"]));
+    assert!(
+        text.contains("kernel       0x0bce00000-0x0bfdfffff"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kernel       0x3fce00000-0x3ffdfffff"),
+        "{text}"
+    );
+    assert!(text.contains("second kernel will run from hot-pluggable memory"));
+}
+
+#[test]
+fn place_feeds_the_kimage_model_and_rejects_the_wrong_kind() {
+    let o = sim(&[
+        "place",
+        "--preset",
+        "movable-node-top",
+        "--to-kimage",
+        "reverse-walk",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let k = Scenario::from_json(&stdout(&o)).unwrap();
+    assert_eq!(k.segments.len(), 4);
+    let o = sim(&[
+        "place",
+        "--preset",
+        "crashkernel-high",
+        "--to-kimage",
+        "top-down",
+    ]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("no kimage entry list"));
+    let o = sim(&["place", "--preset", "swap-path"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("use kexec-sim run"));
+    let o = sim(&["run", "--preset", "movable-node-top"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("use kexec-sim place"));
+    let o = sim(&[
+        "place",
+        "--preset",
+        "movable-node-top",
+        "--to-kimage",
+        "sideways",
+    ]);
+    assert!(stderr(&o).contains("valid: top-down"));
+}
+
+#[test]
+fn place_errors_are_status_2_with_the_errno() {
+    let p = kexec_model::placement_lab::find_preset("movable-node-top").unwrap();
+    let mut f = p.scenario.to_file();
+    f.buffers.initrd = kexec_model::scenario::Num(64 << 30);
+    let dir = std::env::temp_dir().join(format!("kexec-sim-place-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.json");
+    std::fs::write(&path, serde_json::to_string(&f).unwrap()).unwrap();
+    let o = sim(&["place", path.to_str().unwrap()]);
+    assert_eq!(status(&o), 2);
+    assert!(stdout(&o).contains("EADDRNOTAVAIL"));
+    f.ram.push(f.ram[1].clone());
+    std::fs::write(&path, serde_json::to_string(&f).unwrap()).unwrap();
+    let o = sim(&["place", path.to_str().unwrap()]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("-EBUSY"), "{}", stderr(&o));
 }

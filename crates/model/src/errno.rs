@@ -11,6 +11,8 @@ pub enum Errno {
     EADDRNOTAVAIL,
     /// -ENOMEM (12).
     ENOMEM,
+    /// -EBUSY (16).
+    EBUSY,
 }
 
 impl Errno {
@@ -20,6 +22,7 @@ impl Errno {
             Errno::EINVAL => "EINVAL",
             Errno::EADDRNOTAVAIL => "EADDRNOTAVAIL",
             Errno::ENOMEM => "ENOMEM",
+            Errno::EBUSY => "EBUSY",
         }
     }
 
@@ -29,6 +32,7 @@ impl Errno {
             Errno::EINVAL => 22,
             Errno::EADDRNOTAVAIL => 99,
             Errno::ENOMEM => 12,
+            Errno::EBUSY => 16,
         }
     }
 }

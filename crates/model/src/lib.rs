@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod crashkernel;
 pub mod design;
 pub mod entry;
 pub mod errno;
@@ -29,9 +30,12 @@ pub mod explore;
 pub mod gfp;
 pub mod kimage;
 pub mod link;
+pub mod memblock;
 pub mod memory;
+pub mod memory_block;
 pub mod page_alloc;
 pub mod placement;
+pub mod placement_lab;
 pub mod presets;
 pub mod relocate;
 pub mod report;

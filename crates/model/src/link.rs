@@ -7,7 +7,7 @@
 //! is an error, never a hang or a panic. The web app uses this same code.
 
 use crate::presets;
-use crate::scenario::{InputError, Scenario};
+use crate::scenario::{Document, InputError, Scenario};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use flate2::read::DeflateDecoder;
@@ -31,7 +31,15 @@ fn err(message: impl Into<String>) -> InputError {
 
 /// The fragment (without `#`) holding a scenario.
 pub fn encode_fragment(sc: &Scenario) -> String {
-    let json = sc.to_json();
+    fragment_of_json(&sc.to_json())
+}
+
+/// The fragment (without `#`) holding a scenario of any kind.
+pub fn encode_document_fragment(d: &Document) -> String {
+    fragment_of_json(&d.to_json())
+}
+
+fn fragment_of_json(json: &str) -> String {
     let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
     enc.write_all(json.as_bytes()).expect("writing to a Vec");
     let bytes = enc.finish().expect("deflating to a Vec");
@@ -44,8 +52,19 @@ pub fn encode(sc: &Scenario, base: &str) -> String {
     format!("{base}#{}", encode_fragment(sc))
 }
 
-/// Decode a link, a fragment (`#s=…` or `s=…`) or a `?preset=NAME` link.
+/// Decode a link holding a kimage scenario.
 pub fn decode(link: &str) -> Result<Scenario, InputError> {
+    match decode_document(link)? {
+        Document::Kimage(s) => Ok(s),
+        Document::Placement(_) => Err(err(
+            "the link holds a placement scenario (the page's Placement view, or kexec-sim place)",
+        )),
+    }
+}
+
+/// Decode a link, a fragment (`#s=…` or `s=…`) or a `?preset=NAME` link,
+/// of any scenario kind.
+pub fn decode_document(link: &str) -> Result<Document, InputError> {
     if link.len() > MAX_LINK_BYTES {
         return Err(err(format!(
             "{} bytes; links of at most {MAX_LINK_BYTES} bytes are decoded",
@@ -67,18 +86,25 @@ pub fn decode(link: &str) -> Result<Scenario, InputError> {
     }
     if let Some(q) = before.split_once('?').map(|x| x.1) {
         if let Some(name) = q.split('&').find_map(|kv| kv.strip_prefix("preset=")) {
-            return presets::find(name).map(|p| p.scenario).ok_or_else(|| {
-                err(format!(
-                    "no preset \"{name}\" (valid: {})",
-                    presets::names().join(", ")
-                ))
-            });
+            if let Some(p) = crate::placement_lab::find_preset(name) {
+                return Ok(Document::Placement(p.scenario));
+            }
+            return presets::find(name)
+                .map(|p| Document::Kimage(p.scenario))
+                .ok_or_else(|| {
+                    let mut names = presets::names();
+                    names.extend(crate::placement_lab::presets().iter().map(|p| p.name));
+                    err(format!(
+                        "no preset \"{name}\" (valid: {})",
+                        names.join(", ")
+                    ))
+                });
         }
     }
     Err(err("no #s= scenario and no ?preset= in the link"))
 }
 
-fn decode_data(data: &str) -> Result<Scenario, InputError> {
+fn decode_data(data: &str) -> Result<Document, InputError> {
     let (version, payload) = data
         .split_once('.')
         .ok_or_else(|| err("no codec version before the data"))?;
@@ -101,7 +127,7 @@ fn decode_data(data: &str) -> Result<Scenario, InputError> {
         )));
     }
     let text = String::from_utf8(out).map_err(|_| err("the scenario is not UTF-8"))?;
-    Scenario::from_json(&text)
+    Document::from_json(&text)
 }
 
 #[cfg(test)]
@@ -118,6 +144,18 @@ mod tests {
                 decode(&format!("#{}", encode_fragment(&p.scenario))).unwrap(),
                 p.scenario
             );
+        }
+    }
+
+    #[test]
+    fn placement_links_round_trip_and_kimage_decode_refuses_them() {
+        for p in crate::placement_lab::presets() {
+            let d = Document::Placement(p.scenario.clone());
+            let f = format!("#{}", encode_document_fragment(&d));
+            assert_eq!(decode_document(&f).unwrap(), d);
+            assert!(decode(&f).unwrap_err().message.contains("placement"));
+            let q = format!("https://x.example/?preset={}", p.name);
+            assert_eq!(decode_document(&q).unwrap(), d);
         }
     }
 

@@ -143,6 +143,9 @@ fn ser_opt_dec<S: Serializer>(n: &Option<Num>, s: S) -> Result<S::Ok, S::Error> 
 pub struct ScenarioFile {
     /// Format version (1).
     pub version: u32,
+    /// "kimage" (the default; see [`Document`] for the other kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// i386, i386-pae or x86_64.
     pub arch: String,
     /// RAM ranges, sorted, non-overlapping, page aligned.
@@ -251,6 +254,17 @@ impl Scenario {
                     f.version
                 ),
             ));
+        }
+        match f.kind.as_deref() {
+            None | Some("kimage") => {}
+            Some(k) => {
+                return Err(err(
+                    "kind",
+                    format!(
+                    "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\")"
+                ),
+                ))
+            }
         }
         let arch = Arch::from_name(&f.arch).ok_or_else(|| {
             err(
@@ -374,6 +388,7 @@ impl Scenario {
         }
         ScenarioFile {
             version: SCENARIO_VERSION,
+            kind: None,
             arch: self.arch.name().into(),
             ram: ranges(&self.ram),
             movable: ranges(&self.movable),
@@ -608,5 +623,71 @@ mod tests {
         assert!(bad(&t).contains("valid: pointer, highmem-zone, rfc-posted, rfc-fixed"));
         let t = EXAMPLE.replace("\"rfc-fixed\"", "\"pointer\"");
         assert!(bad(&t).contains("listed twice"));
+    }
+}
+
+/// Any scenario the versioned format holds, told apart by `"kind"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Document {
+    /// kind "kimage" (or no kind: every version-1 file before kinds).
+    Kimage(Scenario),
+    /// kind "placement": the placement lab.
+    Placement(crate::placement_lab::PlacementScenario),
+}
+
+/// The kinds a file may name.
+pub const KINDS: [&str; 2] = ["kimage", "placement"];
+
+impl Document {
+    /// Parse and check JSON text of any kind.
+    pub fn from_json(text: &str) -> Result<Document, InputError> {
+        if text.len() > MAX_SCENARIO_BYTES {
+            return Scenario::from_json(text).map(Document::Kimage);
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        match v.get("kind") {
+            None => Scenario::from_json(text).map(Document::Kimage),
+            Some(serde_json::Value::String(k)) if k == "kimage" => {
+                Scenario::from_json(text).map(Document::Kimage)
+            }
+            Some(serde_json::Value::String(k)) if k == "placement" => {
+                match v.get("version") {
+                    Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
+                    None => return Err(err("version", "missing (this build reads version 1)")),
+                    Some(other) => {
+                        return Err(err(
+                            "version",
+                            format!("{other} is not a version this build reads (it reads 1)"),
+                        ))
+                    }
+                }
+                crate::placement_lab::PlacementScenario::from_json(text).map(Document::Placement)
+            }
+            Some(other) => Err(err(
+                "kind",
+                format!(
+                    "{other} is not a kind this build reads (valid: {})",
+                    KINDS.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Compact JSON of the file form.
+    pub fn to_json(&self) -> String {
+        match self {
+            Document::Kimage(s) => s.to_json(),
+            Document::Placement(p) => p.to_json(),
+        }
+    }
+
+    /// Pretty JSON of the file form.
+    pub fn to_json_pretty(&self) -> String {
+        match self {
+            Document::Kimage(s) => s.to_json_pretty(),
+            Document::Placement(p) => p.to_json_pretty(),
+        }
     }
 }

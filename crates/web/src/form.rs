@@ -178,6 +178,7 @@ impl Form {
         }
         let file = ScenarioFile {
             version: SCENARIO_VERSION,
+            kind: None,
             arch: self.arch.name().to_string(),
             ram: parse_ranges("ram", &self.ram)?,
             movable: parse_ranges("movable", &self.movable)?,
