@@ -616,3 +616,76 @@ test('n. CMA what-if: ticked, pointer and highmem-zone differ; unticked, identic
     // (or a replay refusal both sides share); the verdicts show it.
     await page.waitForFunction(() => document.querySelector('#diff-note')?.textContent.trim() === 'identical entry lists', null, { timeout: WAIT });
   }));
+
+/** The placement panes as text rows: variant, verdict, placed buffers. */
+async function placementPanes(page) {
+  return page.$$eval('section.placement-pane', (ps) =>
+    ps.map((p) => ({
+      variant: p.dataset.variant,
+      verdict: p.querySelector('p.verdict')?.textContent.trim(),
+      placed: [...p.querySelectorAll('table.placed tbody tr')].map((r) => r.textContent),
+      counts: p.querySelector('p.counts')?.textContent,
+    })),
+  );
+}
+
+test('o. placement lab: movable node at the top, reverse walk, link round trip, load into the kimage view', { timeout: TEST_TIMEOUT }, () =>
+  withPage(
+    'o-placement',
+    async ({ page, context }) => {
+      await page.goto(srv.base + '?preset=movable-node-top');
+      await page.waitForSelector('section.placement-pane');
+      assert.equal(await page.locator('#tab-placement').getAttribute('aria-pressed'), 'true');
+      let ps = await placementPanes(page);
+      assert.deepEqual(ps.map((p) => p.variant), ['top-down', 'reverse-walk']);
+      assert.ok(ps[0].placed.some((r) => r.startsWith('kernel0xbce00000')), JSON.stringify(ps[0].placed));
+      assert.ok(ps[1].placed.some((r) => r.startsWith('kernel0x3fce00000')), JSON.stringify(ps[1].placed));
+      // The reverse walk leaves a block in the movable node that must be reloaded after hot-remove.
+      assert.equal(await page.locator('g[data-variant="top-down"] rect.block.reload').count(), 0);
+      assert.equal(await page.locator('g[data-variant="reverse-walk"] rect.block.reload').count(), 1);
+      assert.match(await page.locator('section.placement-pane[data-variant="reverse-walk"]').textContent(), /second kernel will run from hot-pluggable memory/);
+
+      // Edit: bottom-up on the right, and a bad RAM line names the field.
+      await page.selectOption('#place-variant-1', 'bottom-up');
+      await page.waitForSelector('section.placement-pane[data-variant="bottom-up"]');
+      await page.locator('#place-ram').fill('0x1000-0xa0000\n0x80000-0xc0000000');
+      await page.locator('.field-error', { hasText: 'ram[1]' }).waitFor();
+      assert.match(await page.locator('.field-error').textContent(), /-EBUSY/);
+      await page.locator('#place-ram').fill('0x1000-0xa0000\n0x100000-0xc0000000\n0x100000000-0x200000000\n0x200000000-0x400000000 node=1 hotpluggable');
+      await page.waitForFunction(() => !document.querySelector('.field-error'));
+      ps = await placementPanes(page);
+      assert.equal(ps[1].variant, 'bottom-up');
+
+      // Copy link, open it: same scenario.
+      await page.click('#place-copy-link');
+      const link = await page.evaluate(() => navigator.clipboard.readText());
+      assert.ok(link.startsWith(srv.base + '#s=1.'), link.slice(0, 80));
+      const page2 = await context.newPage();
+      await page2.goto(link);
+      await page2.waitForSelector('section.placement-pane[data-variant="bottom-up"]');
+      assert.deepEqual(await placementPanes(page2), ps, 'same placements and verdicts');
+
+      // Load the bottom-up placement into the kimage view.
+      await page2.click('section.placement-pane[data-variant="bottom-up"] button.load-kimage');
+      await settled(page2);
+      assert.equal(await page2.locator('#tab-kimage').getAttribute('aria-pressed'), 'true');
+      assert.equal(await page2.locator('#arch').inputValue(), 'x86_64');
+      const rows = await page2.locator('table.segments tbody tr').count();
+      assert.equal(rows, 4, 'purgatory, boot_params, kernel, initrd');
+      const verdicts = await page2.locator('main.panes section.pane p.verdict').allTextContents();
+      assert.ok(verdicts.every((v) => /relocation ok/.test(v)), verdicts.join(' | '));
+      return page2;
+    },
+    { permissions: ['clipboard-read', 'clipboard-write'] },
+  ));
+
+test('p. placement lab: crashkernel=512M,high lands in the hot-pluggable node unless movable_node', { timeout: TEST_TIMEOUT }, () =>
+  withPage('p-crashkernel', async ({ page }) => {
+    await page.goto(srv.base + '?preset=crashkernel-high');
+    await page.waitForSelector('section.placement-pane');
+    assert.match(await page.locator('.crash-log').textContent(), /Reserving 512MB of memory at 15872MB/);
+    assert.ok((await page.locator('g[data-variant="top-down"] rect.block.refused').count()) >= 2);
+    await page.locator('#place-movable-node').check();
+    await page.locator('.crash-log', { hasText: 'at 7680MB' }).waitFor();
+    assert.equal(await page.locator('button.load-kimage').count(), 0, 'a kdump load has no entry list');
+  }));

@@ -897,8 +897,8 @@ pub fn run(sc: &PlacementScenario) -> PlacementRun {
     }
 }
 
-/// The normal load of `v` as an ordinary kimage scenario (x86_64, System
-/// RAM minus the reservations, ZONE_MOVABLE as computed, one segment per
+/// The normal load of `v` as an ordinary kimage scenario (x86_64, boot
+/// System RAM, ZONE_MOVABLE as computed, one segment per
 /// buffer, a seeded random allocator), so the entry-list designs can run
 /// it; `None` for a kdump load (copied straight into crashk_res, no list)
 /// or a failed one.
@@ -910,32 +910,15 @@ pub fn to_kimage(
     if sc.mode != Mode::Normal || v.error.is_some() {
         return None;
     }
-    let mut reserved: Vec<(u64, u64)> = sc.reserved.iter().map(|l| (l.start, l.end)).collect();
-    if let Some(c) = &r.crash {
-        reserved.extend(c.crash);
-        reserved.extend(c.low);
-    }
-    let mut ram = Vec::new();
+    // All boot RAM: destinations may lie in reserved RAM (the first MiB,
+    // crashk_res), which relocate_kernel copies into at reboot. The kimage
+    // model's allocator does not know the running kernel's reservations.
+    let mut ram: Vec<(u64, u64)> = Vec::new();
     for x in sc.ram.iter().filter(|x| !x.driver_managed) {
-        let mut pieces = vec![(x.start, x.end)];
-        for &(s, e) in &reserved {
-            let s = s & !(PAGE_SIZE - 1);
-            let e = e.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-            pieces = pieces
-                .into_iter()
-                .flat_map(|(a, b)| {
-                    if e <= a || s >= b {
-                        vec![(a, b)]
-                    } else {
-                        [(a, s.max(a)), (e.min(b), b)]
-                            .into_iter()
-                            .filter(|p| p.0 < p.1)
-                            .collect()
-                    }
-                })
-                .collect();
+        match ram.last_mut() {
+            Some(l) if l.1 == x.start => l.1 = x.end,
+            _ => ram.push((x.start, x.end)),
         }
-        ram.extend(pieces);
     }
     ram.truncate(MAX_RANGES);
     let movable: Vec<(u64, u64)> = r
@@ -1349,8 +1332,29 @@ mod tests {
         let k = to_kimage(&p.scenario, &r, &r.results[1]).unwrap();
         assert_eq!(k.segments.len(), 4);
         assert!(!k.movable.is_empty());
-        // The reservations are not RAM the page allocator hands out.
-        assert!(k.ram.iter().all(|&(s, e)| e <= 16 * MIB || s >= 80 * MIB));
+        assert_eq!(
+            k.ram,
+            vec![(0x1000, 0xA_0000), (MIB, 3 * GIB), (4 * GIB, 16 * GIB)]
+        );
+        // Bottom-up puts purgatory at 0x3000, in the reserved first MiB:
+        // still RAM, so it relocates.
+        let bu = PlacementScenario::from_file(&PlacementFile {
+            variants: vec!["bottom-up".into()],
+            ..p.scenario.to_file()
+        })
+        .unwrap();
+        let rb = run(&bu);
+        let kb = to_kimage(&bu, &rb, &rb.results[0]).unwrap();
+        assert_eq!(kb.segments[0].mem, 0x3000);
+        for v in crate::run::run(
+            &kb,
+            crate::run::RunOptions {
+                relocate: true,
+                ..Default::default()
+            },
+        ) {
+            assert_eq!(v.exit_status(), 0, "{}: {}", v.variant, v.verdict());
+        }
         let again = Scenario::from_json(&k.to_json()).unwrap();
         assert_eq!(again, k);
         let runs = crate::run::run(

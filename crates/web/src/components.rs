@@ -7,6 +7,7 @@ pub mod explore;
 pub mod help;
 pub mod memory_map;
 pub mod pane;
+pub mod placement;
 pub mod progress;
 pub mod scenario_bar;
 pub mod segments_table;

@@ -7,6 +7,7 @@ use super::explore::ExplorePanel;
 use super::help::Help;
 use super::memory_map::MemoryMap;
 use super::pane::Pane;
+use super::placement::PlacementView;
 use super::progress::Progress;
 use super::scenario_bar::ScenarioBar;
 use super::share_bar::{ShareAction, ShareBar};
@@ -18,6 +19,8 @@ use crate::util;
 use crate::worker_client::WorkerClient;
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
+use kexec_model::placement_lab::{self, PlacementScenario};
+use kexec_model::scenario::Document;
 use kexec_model::{link, presets, run};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,12 +40,28 @@ fn comparable(r: &RunResult) -> Option<(&[u64], &[u64])> {
     }
 }
 
+/// The placement scenario the URL opens, if it names one.
+pub fn boot_placement() -> Option<PlacementScenario> {
+    let href = util::href();
+    if href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
+        return match link::decode_document(&href) {
+            Ok(Document::Placement(p)) => Some(p),
+            _ => None,
+        };
+    }
+    util::query_param("preset")
+        .and_then(|n| placement_lab::find_preset(&n))
+        .map(|p| p.scenario)
+}
+
 /// The initial state from the URL, and whether this is an embed.
 pub fn boot() -> (State, bool) {
     let embed = util::query_param("embed").is_some_and(|v| v == "1");
     let href = util::href();
     let default = || State::new(State::default_scenario(), Some("rfc-i386-pae".into()), None);
-    let state = if href.contains('#') && href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
+    let state = if boot_placement().is_some() {
+        default()
+    } else if href.contains('#') && href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
         match link::decode(&href) {
             Ok(sc) => State::new(sc, None, None),
             Err(e) => {
@@ -105,6 +124,11 @@ pub fn App() -> Html {
     // The memory map of a new result renders one task after the panes, so a
     // 1 GiB result does not become one long main-thread task.
     let map_for = use_state(|| None::<u32>);
+    // The Placement view, when shown (its scenario), and a flag the
+    // kimage side reads before it writes the URL.
+    let placement = use_state(|| boot_placement().map(Rc::new));
+    let placement_shown = use_mut_ref(|| false);
+    *placement_shown.borrow_mut() = placement.is_some();
 
     // Responses from the worker become actions.
     let on_response = {
@@ -159,6 +183,7 @@ pub fn App() -> Html {
         );
         let preset_ok = store.preset.is_some() && store.preset == util::query_param("preset");
         let embed = *embed;
+        let placement_shown = placement_shown.clone();
         use_effect_with(store.revision, move |_| {
             let initial = std::mem::replace(&mut *first.borrow_mut(), false);
             let delay = if initial { 0 } else { DEBOUNCE_MS };
@@ -178,7 +203,7 @@ pub fn App() -> Html {
                     dispatch.dispatch(Action::Started(id));
                 }
                 let keep_short_link = initial && util::query_param("preset").is_some() && preset_ok;
-                if !keep_short_link && !embed {
+                if !keep_short_link && !embed && !*placement_shown.borrow() {
                     util::set_fragment(&link::encode_fragment(&scenario));
                 }
             });
@@ -215,13 +240,18 @@ pub fn App() -> Html {
     // so the page's own URL updates do not come back here.
     {
         let dispatch = store.dispatcher();
+        let placement = placement.setter();
         use_effect_with((), move |_| {
             let listener = EventListener::new(&util::window(), "hashchange", move |_| {
-                match link::decode(&util::href()) {
-                    Ok(sc) => dispatch.dispatch(Action::Load {
-                        scenario: sc,
-                        preset: None,
-                    }),
+                match link::decode_document(&util::href()) {
+                    Ok(Document::Placement(p)) => placement.set(Some(Rc::new(p))),
+                    Ok(Document::Kimage(sc)) => {
+                        placement.set(None);
+                        dispatch.dispatch(Action::Load {
+                            scenario: sc,
+                            preset: None,
+                        })
+                    }
                     Err(e) => dispatch.dispatch(Action::Notice(Some(format!(
                         "This link could not be opened ({e})."
                     )))),
@@ -318,6 +348,64 @@ pub fn App() -> Html {
         let sc = result.as_ref().map(|r| r.scenario.clone());
         move |_| sc.as_ref().map(run::machine).map(Rc::new)
     });
+    let tabs = {
+        let shown = placement.is_some();
+        let to_kimage = {
+            let (placement, fragment) = (placement.clone(), fragment.clone());
+            Callback::from(move |_| {
+                placement.set(None);
+                util::set_fragment(&fragment);
+            })
+        };
+        let to_placement = {
+            let placement = placement.clone();
+            Callback::from(move |_| {
+                if placement.is_none() {
+                    placement.set(
+                        placement_lab::find_preset("movable-node-top").map(|p| Rc::new(p.scenario)),
+                    );
+                }
+            })
+        };
+        html! {
+            <nav class="tabs" aria-label="views">
+                <button id="tab-kimage" aria-pressed={(!shown).to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
+                <button id="tab-placement" aria-pressed={shown.to_string()} onclick={to_placement}>{ "placement lab (kexec_file)" }</button>
+            </nav>
+        }
+    };
+    if let Some(p) = (*placement).clone() {
+        let on_change = {
+            let placement = placement.clone();
+            Callback::from(move |sc: PlacementScenario| placement.set(Some(Rc::new(sc))))
+        };
+        let on_load = {
+            let (placement, dispatch) = (placement.clone(), store.dispatcher());
+            Callback::from(move |scenario| {
+                placement.set(None);
+                dispatch.dispatch(Action::Load {
+                    scenario,
+                    preset: None,
+                });
+            })
+        };
+        return html! {
+            <>
+            <header class="top">
+                <h1>{ "kexec playground" }</h1>
+                <p class="tagline">{ "kernel/kexec_file.c placement on an x86_64 machine with NUMA nodes and hot-pluggable memory: where each buffer lands, and which memory blocks can still be hot-removed" }</p>
+            </header>
+            { tabs }
+            if let Some(n) = &state.notice {
+                <p class="notice" role="alert" id="notice">{ n }</p>
+            }
+            <PlacementView scenario={p} {on_change} {on_load} />
+            <footer>
+                { "the model: kexec-model (also kexec-sim place) · nothing leaves this page" }
+            </footer>
+            </>
+        };
+    }
     if *embed {
         return html! { <EmbedView state={Rc::new(state)} open_url={util::playground_url(&fragment)} /> };
     }
@@ -419,6 +507,7 @@ pub fn App() -> Html {
             <h1>{ "kexec playground" }</h1>
             <p class="tagline">{ "kernel/kexec_core.c image loading on a simulated machine: today's pointer-based kimage list against the 2020 position-based RFC, same segments, same allocator stream" }</p>
         </header>
+        { tabs }
         if let Some(n) = &state.notice {
             <p class="notice" role="alert" id="notice">
                 { n }
