@@ -27,7 +27,7 @@ use crate::memory_block::{self, BlockInputs, BlockVerdict, Labelled, Removal};
 use crate::page_alloc::Policy;
 use crate::placement::{kexec_add_buffer, KexecBuf, PlaceOptions, Placed, SystemRam};
 use crate::report::wrap;
-use crate::scenario::{InputError, Num, Scenario, MAX_RANGES, SCENARIO_VERSION};
+use crate::scenario::{check_variants, InputError, Num, Scenario, MAX_RANGES, SCENARIO_VERSION};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -523,26 +523,8 @@ impl PlacementScenario {
                 ))
             }
         };
-        if f.variants.is_empty() {
-            return Err(err("variants", "name at least one variant"));
-        }
-        let mut variants = Vec::new();
-        for (i, name) in f.variants.iter().enumerate() {
-            let v = PlaceVariant::from_name(name).ok_or_else(|| {
-                let valid: Vec<_> = ALL_PLACE_VARIANTS.iter().map(|v| v.name()).collect();
-                err(
-                    format!("variants[{i}]"),
-                    format!("unknown variant \"{name}\" (valid: {})", valid.join(", ")),
-                )
-            })?;
-            if variants.contains(&v) {
-                return Err(err(
-                    format!("variants[{i}]"),
-                    format!("\"{name}\" is listed twice"),
-                ));
-            }
-            variants.push(v);
-        }
+        let valid: Vec<_> = ALL_PLACE_VARIANTS.iter().map(|v| v.name()).collect();
+        let variants = check_variants(&f.variants, PlaceVariant::from_name, &valid)?;
         Ok(PlacementScenario {
             ram,
             reserved,

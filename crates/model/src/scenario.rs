@@ -207,6 +207,35 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The `variants` list of a file of any kind: at least one, each known
+/// (else the valid names are listed), none twice.
+pub(crate) fn check_variants<V: PartialEq>(
+    names: &[String],
+    from_name: impl Fn(&str) -> Option<V>,
+    valid: &[&str],
+) -> Result<Vec<V>, InputError> {
+    if names.is_empty() {
+        return Err(err("variants", "name at least one variant"));
+    }
+    let mut variants = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let v = from_name(name).ok_or_else(|| {
+            err(
+                format!("variants[{i}]"),
+                format!("unknown variant \"{name}\" (valid: {})", valid.join(", ")),
+            )
+        })?;
+        if variants.contains(&v) {
+            return Err(err(
+                format!("variants[{i}]"),
+                format!("\"{name}\" is listed twice"),
+            ));
+        }
+        variants.push(v);
+    }
+    Ok(variants)
+}
+
 fn err(field: impl Into<String>, message: impl Into<String>) -> InputError {
     InputError {
         field: field.into(),
@@ -327,26 +356,8 @@ impl Scenario {
                 ))
             }
         };
-        if f.variants.is_empty() {
-            return Err(err("variants", "name at least one variant"));
-        }
-        let mut variants = Vec::new();
-        for (i, name) in f.variants.iter().enumerate() {
-            let v = Variant::from_name(name).ok_or_else(|| {
-                let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-                err(
-                    format!("variants[{i}]"),
-                    format!("unknown variant \"{name}\" (valid: {})", valid.join(", ")),
-                )
-            })?;
-            if variants.contains(&v) {
-                return Err(err(
-                    format!("variants[{i}]"),
-                    format!("\"{name}\" is listed twice"),
-                ));
-            }
-            variants.push(v);
-        }
+        let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+        let variants = check_variants(&f.variants, Variant::from_name, &valid)?;
         Ok(Scenario {
             arch,
             ram,
