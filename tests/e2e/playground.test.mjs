@@ -689,3 +689,91 @@ test('p. placement lab: crashkernel=512M,high lands in the hot-pluggable node un
     await page.locator('.crash-log', { hasText: 'at 7680MB' }).waitFor();
     assert.equal(await page.locator('button.load-kimage').count(), 0, 'a kdump load has no entry list');
   }));
+
+/** The Hotplug view's columns: variant, verdict, counters, stepper text. */
+async function hotplugPanes(page) {
+  return page.$$eval('section.hotplug-pane', (els) =>
+    els.map((el) => ({
+      variant: el.dataset.variant,
+      verdict: el.querySelector('p.verdict').textContent.trim(),
+      inRange: el.querySelector('.n-in-range').textContent,
+      ordinary: el.querySelector('.n-ordinary').textContent,
+      marked: el.querySelector('.n-marked').textContent,
+      buddy: el.querySelector('.n-buddy').textContent,
+      head: el.querySelector('.rfc-head')?.textContent ?? null,
+      step: el.querySelector('.step-no')?.textContent ?? null,
+    })),
+  );
+}
+
+test('q. hotplug lab: the RFC example, the teardown stepper forwards, link round trip, wrong granularity', { timeout: TEST_TIMEOUT }, () =>
+  withPage(
+    'q-hotplug',
+    async ({ page, context }) => {
+      await page.goto(srv.base + '?preset=hotplug-rfc-10g');
+      await page.waitForSelector('section.hotplug-pane');
+      assert.equal(await page.locator('#tab-hotplug').getAttribute('aria-pressed'), 'true');
+      let ps = await hotplugPanes(page);
+      assert.deepEqual(ps.map((p) => p.variant), ['rfc-2018', 'memmap-on-memory']);
+      assert.equal(ps[0].verdict, 'ok');
+      assert.equal(ps[0].inRange, '40960');
+      assert.match(ps[0].head, /refcount 80 at 0xffffea0004000000/);
+      assert.match(ps[0].head, /struct pages 0xffffea0004000000-0xffffea000427ffc0/);
+      assert.equal(ps[1].ordinary, '40960', '10 GiB is not one block: ordinary memmap');
+      // 80 sections drawn per strategy; section 0x20 holds nothing but memmap.
+      assert.equal(await page.locator('.hotplug-map-row[data-variant="rfc-2018"] g.sec').count(), 80);
+      assert.equal(await page.locator('.hotplug-map-row[data-variant="rfc-2018"] g.sec[data-section="0x20"] rect.buddy').count(), 0);
+
+      // Forwards: the RFC faults; the stepper opens at the fault.
+      await page.selectOption('#hp-teardown', 'forwards');
+      await page.locator('section.hotplug-pane[data-variant="rfc-2018"] p.verdict', { hasText: 'page fault' }).waitFor();
+      ps = await hotplugPanes(page);
+      assert.equal(ps[0].verdict, 'page fault at 0xffffea0004008000');
+      assert.equal(ps[0].step, 'call 82 of 82');
+      assert.equal(ps[1].verdict, 'ok', '6.1 does not care about the order');
+      const rfc = page.locator('#hp-stepper-0');
+      assert.match(await rfc.locator('.reads li.fault').textContent(), /0xffffea0004008000 \(pfn 0x100200\)/);
+      assert.match(await rfc.locator('.fault-box').textContent(), /section 0x20/);
+      assert.equal(await page.locator('.hotplug-map-row[data-variant="rfc-2018"] .read.fault').count(), 1);
+      // Step back: before the fault, section 0x20's PMD is cleared, no fault shown.
+      await rfc.locator('button.prev').click();
+      await rfc.locator('.step-no', { hasText: 'call 81 of 82' }).waitFor();
+      assert.equal(await rfc.locator('.fault-box').count(), 0);
+      assert.match(await rfc.locator('.step code.call').textContent(), /vmemmap_free\(section 0x20\)/);
+      assert.equal(await page.locator('.hotplug-map-row[data-variant="rfc-2018"] rect.chunk.cleared').count(), 1);
+      await rfc.locator('button.first').click();
+      await rfc.locator('.step-no', { hasText: 'call 0 of 82' }).waitFor();
+      assert.equal(await page.locator('.hotplug-map-row[data-variant="rfc-2018"] rect.chunk.cleared').count(), 0);
+      await rfc.locator('button.to-fault').click();
+      await rfc.locator('.fault-box').waitFor();
+
+      // A bad hot-add line names its field; an unaligned one gets -EINVAL.
+      await page.locator('#hp-add').fill('0x100000000 10G online=sideways');
+      await page.locator('.field-error', { hasText: 'add[0]' }).waitFor();
+      await page.locator('#hp-add').fill('0x100001000 128M online=movable');
+      await page.waitForFunction(() => !document.querySelector('.field-error'));
+      await page.locator('section.hotplug-pane[data-variant="rfc-2018"] .ops li.error', { hasText: '-EINVAL' }).first().waitFor();
+
+      // Copy link, open it: the same scenario and results.
+      await page.locator('#hp-add').fill('0x100000000 10G online=movable');
+      await page.locator('section.hotplug-pane[data-variant="rfc-2018"] p.verdict', { hasText: 'page fault' }).waitFor();
+      ps = await hotplugPanes(page);
+      await page.click('#hp-copy-link');
+      const link = await page.evaluate(() => navigator.clipboard.readText());
+      assert.ok(link.startsWith(srv.base + '#s=1.'), link.slice(0, 80));
+      const page2 = await context.newPage();
+      await page2.goto(link);
+      await page2.waitForSelector('section.hotplug-pane');
+      assert.deepEqual(await hotplugPanes(page2), ps, 'same results, stepper at the fault');
+      assert.equal(await page2.locator('#hp-teardown').inputValue(), 'forwards');
+
+      // The wrong-granularity preset: 6.1 refuses the 256 MiB removal.
+      await page2.selectOption('#hp-preset', 'hotplug-wrong-granularity');
+      await page2.locator('section.hotplug-pane[data-variant="memmap-on-memory"] .ops li.error', { hasText: '-EINVAL (22)' }).waitFor();
+      const ps2 = await hotplugPanes(page2);
+      assert.equal(ps2[0].verdict, 'ok');
+      assert.equal(ps2[1].marked, '1024');
+      return page2;
+    },
+    { permissions: ['clipboard-read', 'clipboard-write'] },
+  ));

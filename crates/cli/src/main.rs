@@ -8,6 +8,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kexec_model::design::{Variant, ALL_VARIANTS};
+use kexec_model::hotplug;
 use kexec_model::placement_lab::{self, PlaceVariant, ALL_PLACE_VARIANTS};
 use kexec_model::run::{self, RunOptions};
 use kexec_model::scenario::{Document, Scenario};
@@ -22,6 +23,8 @@ Arches:   i386, i386-pae, x86_64
 Goals (explore): fault:VARIANT, differ:A,B, verdict:A,B
 Placement variants (place): top-down (6.1), top-down-fixed, bottom-up,
           reverse-walk; x86_64 only
+Hotplug variants (hotplug): ordinary (6.1 default), rfc-2018 (Salvador's
+          RFC), memmap-on-memory (6.1 memmap_on_memory=1); x86_64 only
 Exit status: 0 ok, 1 malformed input, 2 kernel errno, 3 fault,
              4 relocation FAIL, 5 replay error, 6 unload leak;
              explore: 0 found, 1 budget ran out";
@@ -54,6 +57,18 @@ enum PlaceFormat {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Hot-add and remove memory (scenario kind "hotplug") with each
+    /// memmap strategy: sections, vmem_altmap, teardown.
+    Hotplug {
+        /// Hotplug scenario file (`-` for standard input).
+        file: Option<String>,
+        /// Use a hotplug preset instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        preset: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PlaceFormat,
+    },
     /// Place a kexec_file load (scenario kind "placement") with each
     /// variant and judge every memory block for hot-remove.
     Place {
@@ -148,21 +163,18 @@ fn load(file: Option<String>, preset: Option<String>) -> Result<Scenario, String
     match load_document(file, preset)? {
         Document::Kimage(s) => Ok(s),
         Document::Placement(_) => Err("that is a placement scenario: use kexec-sim place".into()),
+        Document::Hotplug(_) => Err("that is a hotplug scenario: use kexec-sim hotplug".into()),
     }
 }
 
 fn load_document(file: Option<String>, preset: Option<String>) -> Result<Document, String> {
     if let Some(name) = preset {
-        if let Some(p) = placement_lab::find_preset(&name) {
-            return Ok(Document::Placement(p.scenario));
-        }
-        return presets::find(&name)
-            .map(|p| Document::Kimage(p.scenario))
-            .ok_or_else(|| {
-                let mut names = presets::names();
-                names.extend(placement_lab::presets().iter().map(|p| p.name));
-                format!("no preset \"{name}\" (valid: {})", names.join(", "))
-            });
+        return presets::find_document(&name).ok_or_else(|| {
+            format!(
+                "no preset \"{name}\" (valid: {})",
+                presets::all_names().join(", ")
+            )
+        });
     }
     let Some(file) = file else {
         return Err("give a scenario FILE or --preset NAME".into());
@@ -337,8 +349,43 @@ fn main() -> ExitCode {
                 s += &report::wrap(&format!("x86_64; {}", vs.join(" vs ")), "    ", 4);
                 s += &report::wrap(p.expect, "    ", 4);
             }
+            s += "\nhotplug lab (kexec-sim hotplug):\n";
+            for p in hotplug::presets() {
+                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
+                s += &format!("{}: {}\n", p.name, p.title);
+                s += &report::wrap(&format!("x86_64; {}", vs.join(" vs ")), "    ", 4);
+                s += &report::wrap(p.expect, "    ", 4);
+            }
             out(&s);
             ExitCode::SUCCESS
+        }
+        Cmd::Hotplug {
+            file,
+            preset,
+            format,
+        } => {
+            let sc = match load_document(file, preset) {
+                Ok(Document::Hotplug(h)) => h,
+                Ok(Document::Kimage(_)) => {
+                    return fail("that is a kimage scenario: use kexec-sim run")
+                }
+                Ok(Document::Placement(_)) => {
+                    return fail("that is a placement scenario: use kexec-sim place")
+                }
+                Err(e) => return fail(e),
+            };
+            let lab = hotplug::run(&sc);
+            let text = match format {
+                PlaceFormat::Text => hotplug::report_text(&sc, &lab),
+                PlaceFormat::Json => {
+                    serde_json::to_string_pretty(&hotplug::report_json(&sc, &lab))
+                        .unwrap_or_default()
+                        + "\n"
+                }
+            };
+            out(&text);
+            let status = lab.runs.iter().map(|r| r.exit_status()).max().unwrap_or(0);
+            ExitCode::from(status as u8)
         }
         Cmd::Place {
             file,
@@ -350,6 +397,9 @@ fn main() -> ExitCode {
                 Ok(Document::Placement(p)) => p,
                 Ok(Document::Kimage(_)) => {
                     return fail("that is a kimage scenario: use kexec-sim run")
+                }
+                Ok(Document::Hotplug(_)) => {
+                    return fail("that is a hotplug scenario: use kexec-sim hotplug")
                 }
                 Err(e) => return fail(e),
             };

@@ -362,12 +362,10 @@ fn presets_lists_every_preset() {
     let out = stdout(&o);
     let names: Vec<&str> = out
         .lines()
-        .filter(|l| !l.starts_with(' ') && !l.is_empty() && !l.starts_with("placement lab"))
+        .filter(|l| !l.starts_with(' ') && !l.is_empty() && !l.ends_with("):"))
         .map(|l| l.split(':').next().unwrap())
         .collect();
-    let mut want = presets::names();
-    want.extend(kexec_model::placement_lab::presets().iter().map(|p| p.name));
-    assert_eq!(names, want);
+    assert_eq!(names, presets::all_names());
     for p in presets::all() {
         assert!(
             out.contains(&format!("{}: {}", p.name, p.title)),
@@ -618,4 +616,44 @@ fn place_errors_are_status_2_with_the_errno() {
     let o = sim(&["place", path.to_str().unwrap()]);
     assert_eq!(status(&o), 1);
     assert!(stderr(&o).contains("-EBUSY"), "{}", stderr(&o));
+}
+
+#[test]
+fn hotplug_reports_every_preset_and_links_round_trip() {
+    for p in kexec_model::hotplug::presets() {
+        let o = sim(&["hotplug", "--preset", p.name]);
+        let text = stdout(&o);
+        assert_72(p.name, &text);
+        assert!(text.contains("verdict:"), "{}", p.name);
+        let o = sim(&["hotplug", "--preset", p.name, "--format", "json"]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+        let link = stdout(&sim(&["link", "--preset", p.name]));
+        let o = sim(&["decode", link.trim()]);
+        assert_eq!(status(&o), 0);
+        assert!(stdout(&o).contains("\"kind\": \"hotplug\""));
+    }
+    // The worked example, as a reviewer would grep it.
+    let o = sim(&["hotplug", "--preset", "hotplug-rfc-10g"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("RFC head 0xffffea0004000000: refcount 80, nr_sects 1"));
+    assert!(text.contains("their struct pages 0xffffea0004000000-0xffffea000427ffc0"));
+    // Forwards: the RFC oopses, exit 2.
+    let o = sim(&["hotplug", "--preset", "hotplug-rfc-forwards"]);
+    assert_eq!(status(&o), 2);
+    assert!(stdout(&o).contains("page fault for address: ffffea0004008000"));
+    // The wrong-granularity removal: -EINVAL, exit 2.
+    let o = sim(&["hotplug", "--preset", "hotplug-wrong-granularity"]);
+    assert_eq!(status(&o), 2);
+    assert!(stdout(&o).contains("remove[0] 0x100000000 +256 MiB: -EINVAL"));
+    // Wrong kinds are sent to the right command.
+    let o = sim(&["hotplug", "--preset", "swap-path"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("use kexec-sim run"));
+    let o = sim(&["run", "--preset", "hotplug-rfc-10g"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("use kexec-sim hotplug"));
+    let o = sim(&["presets"]);
+    assert!(stdout(&o).contains("hotplug-per-block"));
 }

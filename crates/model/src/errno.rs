@@ -13,6 +13,8 @@ pub enum Errno {
     ENOMEM,
     /// -EBUSY (16).
     EBUSY,
+    /// -EEXIST (17).
+    EEXIST,
 }
 
 impl Errno {
@@ -23,6 +25,7 @@ impl Errno {
             Errno::EADDRNOTAVAIL => "EADDRNOTAVAIL",
             Errno::ENOMEM => "ENOMEM",
             Errno::EBUSY => "EBUSY",
+            Errno::EEXIST => "EEXIST",
         }
     }
 
@@ -33,6 +36,7 @@ impl Errno {
             Errno::EADDRNOTAVAIL => 99,
             Errno::ENOMEM => 12,
             Errno::EBUSY => 16,
+            Errno::EEXIST => 17,
         }
     }
 }

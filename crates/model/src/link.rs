@@ -59,6 +59,9 @@ pub fn decode(link: &str) -> Result<Scenario, InputError> {
         Document::Placement(_) => Err(err(
             "the link holds a placement scenario (the page's Placement view, or kexec-sim place)",
         )),
+        Document::Hotplug(_) => Err(err(
+            "the link holds a hotplug scenario (the page's Hotplug view, or kexec-sim hotplug)",
+        )),
     }
 }
 
@@ -86,19 +89,12 @@ pub fn decode_document(link: &str) -> Result<Document, InputError> {
     }
     if let Some(q) = before.split_once('?').map(|x| x.1) {
         if let Some(name) = q.split('&').find_map(|kv| kv.strip_prefix("preset=")) {
-            if let Some(p) = crate::placement_lab::find_preset(name) {
-                return Ok(Document::Placement(p.scenario));
-            }
-            return presets::find(name)
-                .map(|p| Document::Kimage(p.scenario))
-                .ok_or_else(|| {
-                    let mut names = presets::names();
-                    names.extend(crate::placement_lab::presets().iter().map(|p| p.name));
-                    err(format!(
-                        "no preset \"{name}\" (valid: {})",
-                        names.join(", ")
-                    ))
-                });
+            return presets::find_document(name).ok_or_else(|| {
+                err(format!(
+                    "no preset \"{name}\" (valid: {})",
+                    presets::all_names().join(", ")
+                ))
+            });
         }
     }
     Err(err("no #s= scenario and no ?preset= in the link"))
@@ -154,6 +150,18 @@ mod tests {
             let f = format!("#{}", encode_document_fragment(&d));
             assert_eq!(decode_document(&f).unwrap(), d);
             assert!(decode(&f).unwrap_err().message.contains("placement"));
+            let q = format!("https://x.example/?preset={}", p.name);
+            assert_eq!(decode_document(&q).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn hotplug_links_round_trip_and_kimage_decode_refuses_them() {
+        for p in crate::hotplug::presets() {
+            let d = Document::Hotplug(p.scenario.clone());
+            let f = format!("#{}", encode_document_fragment(&d));
+            assert_eq!(decode_document(&f).unwrap(), d);
+            assert!(decode(&f).unwrap_err().message.contains("hotplug"));
             let q = format!("https://x.example/?preset={}", p.name);
             assert_eq!(decode_document(&q).unwrap(), d);
         }

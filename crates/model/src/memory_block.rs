@@ -27,11 +27,25 @@ pub const MAX_BLOCK_SIZE: u64 = 2 * GIB;
 /// probe_memory_block_size on bare metal, for boot memory ending at
 /// `boot_mem_end`.
 pub fn probe_memory_block_size(boot_mem_end: u64) -> u64 {
+    probe_memory_block_size_on(boot_mem_end, false)
+}
+
+/// probe_memory_block_size without an override: one section below 64 GiB
+/// of boot memory; from there 2 GiB on bare metal, and under a hypervisor
+/// the largest power of two from 2 GiB down to 128 MiB that divides the
+/// end of boot memory.
+pub fn probe_memory_block_size_on(boot_mem_end: u64, hypervisor: bool) -> u64 {
     if boot_mem_end < 64 * GIB {
-        MIN_MEMORY_BLOCK_SIZE
-    } else {
-        MAX_BLOCK_SIZE
+        return MIN_MEMORY_BLOCK_SIZE;
     }
+    if !hypervisor {
+        return MAX_BLOCK_SIZE;
+    }
+    let mut bz = MAX_BLOCK_SIZE;
+    while bz > MIN_MEMORY_BLOCK_SIZE && boot_mem_end & (bz - 1) != 0 {
+        bz >>= 1;
+    }
+    bz
 }
 
 /// Whether a block can be hot-removed.

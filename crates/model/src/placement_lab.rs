@@ -26,7 +26,7 @@ use crate::memblock::{Memblock, Region};
 use crate::memory_block::{self, BlockInputs, BlockVerdict, Labelled, Removal};
 use crate::page_alloc::Policy;
 use crate::placement::{kexec_add_buffer, KexecBuf, PlaceOptions, Placed, SystemRam};
-use crate::report::wrap;
+use crate::report::{size_text, wrap};
 use crate::scenario::{check_variants, InputError, Num, Scenario, MAX_RANGES, SCENARIO_VERSION};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -933,18 +933,6 @@ pub fn to_kimage(
         variants: vec![Variant::Pointer, Variant::RfcFixed],
         source_movable: false,
     })
-}
-
-fn size_text(b: u64) -> String {
-    if b >= GIB && b & (GIB - 1) == 0 {
-        format!("{} GiB", b / GIB)
-    } else if b >= MIB && b & (MIB - 1) == 0 {
-        format!("{} MiB", b / MIB)
-    } else if b & 1023 == 0 {
-        format!("{} KiB", b / 1024)
-    } else {
-        format!("{b} B")
-    }
 }
 
 /// The 72-column text report.

@@ -271,3 +271,24 @@ pub fn find(name: &str) -> Option<Preset> {
 pub fn names() -> Vec<&'static str> {
     all().iter().map(|p| p.name).collect()
 }
+
+/// The preset called `name`, of any scenario kind (kimage, placement lab,
+/// hotplug lab).
+pub fn find_document(name: &str) -> Option<crate::scenario::Document> {
+    use crate::scenario::Document;
+    if let Some(p) = crate::placement_lab::find_preset(name) {
+        return Some(Document::Placement(p.scenario));
+    }
+    if let Some(p) = crate::hotplug::find_preset(name) {
+        return Some(Document::Hotplug(p.scenario));
+    }
+    find(name).map(|p| Document::Kimage(p.scenario))
+}
+
+/// Every preset's name, of every kind.
+pub fn all_names() -> Vec<&'static str> {
+    let mut v = names();
+    v.extend(crate::placement_lab::presets().iter().map(|p| p.name));
+    v.extend(crate::hotplug::presets().iter().map(|p| p.name));
+    v
+}

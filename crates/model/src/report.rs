@@ -339,6 +339,19 @@ pub fn json(sc: &Scenario, runs: &[VariantRun]) -> Value {
     })
 }
 
+/// A byte count as the largest exact unit (GiB, MiB, KiB, B).
+pub(crate) fn size_text(b: u64) -> String {
+    if b >= (1u64 << 30) && b & ((1u64 << 30) - 1) == 0 {
+        format!("{} GiB", b / (1u64 << 30))
+    } else if b >= (1u64 << 20) && b & ((1u64 << 20) - 1) == 0 {
+        format!("{} MiB", b / (1u64 << 20))
+    } else if b & 1023 == 0 {
+        format!("{} KiB", b / 1024)
+    } else {
+        format!("{b} B")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

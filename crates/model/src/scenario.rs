@@ -290,7 +290,7 @@ impl Scenario {
                 return Err(err(
                     "kind",
                     format!(
-                    "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\")"
+                    "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\", kexec-sim hotplug kind \"hotplug\")"
                 ),
                 ))
             }
@@ -645,10 +645,12 @@ pub enum Document {
     Kimage(Scenario),
     /// kind "placement": the placement lab.
     Placement(crate::placement_lab::PlacementScenario),
+    /// kind "hotplug": the hotplug (memmap_on_memory) lab.
+    Hotplug(crate::hotplug::HotplugScenario),
 }
 
 /// The kinds a file may name.
-pub const KINDS: [&str; 2] = ["kimage", "placement"];
+pub const KINDS: [&str; 3] = ["kimage", "placement", "hotplug"];
 
 impl Document {
     /// Parse and check JSON text of any kind.
@@ -663,7 +665,7 @@ impl Document {
             Some(serde_json::Value::String(k)) if k == "kimage" => {
                 Scenario::from_json(text).map(Document::Kimage)
             }
-            Some(serde_json::Value::String(k)) if k == "placement" => {
+            Some(serde_json::Value::String(k)) if k == "placement" || k == "hotplug" => {
                 match v.get("version") {
                     Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
                     None => return Err(err("version", "missing (this build reads version 1)")),
@@ -674,7 +676,12 @@ impl Document {
                         ))
                     }
                 }
-                crate::placement_lab::PlacementScenario::from_json(text).map(Document::Placement)
+                if k == "placement" {
+                    crate::placement_lab::PlacementScenario::from_json(text)
+                        .map(Document::Placement)
+                } else {
+                    crate::hotplug::HotplugScenario::from_json(text).map(Document::Hotplug)
+                }
             }
             Some(other) => Err(err(
                 "kind",
@@ -691,6 +698,7 @@ impl Document {
         match self {
             Document::Kimage(s) => s.to_json(),
             Document::Placement(p) => p.to_json(),
+            Document::Hotplug(h) => h.to_json(),
         }
     }
 
@@ -699,6 +707,7 @@ impl Document {
         match self {
             Document::Kimage(s) => s.to_json_pretty(),
             Document::Placement(p) => p.to_json_pretty(),
+            Document::Hotplug(h) => h.to_json_pretty(),
         }
     }
 }

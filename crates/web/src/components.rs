@@ -5,6 +5,7 @@ pub mod embed;
 pub mod entry_list;
 pub mod explore;
 pub mod help;
+pub mod hotplug;
 pub mod memory_map;
 pub mod pane;
 pub mod placement;

@@ -5,6 +5,7 @@
 use super::embed::EmbedView;
 use super::explore::ExplorePanel;
 use super::help::Help;
+use super::hotplug::HotplugView;
 use super::memory_map::MemoryMap;
 use super::pane::Pane;
 use super::placement::PlacementView;
@@ -19,6 +20,7 @@ use crate::util;
 use crate::worker_client::WorkerClient;
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
+use kexec_model::hotplug::{self, HotplugScenario};
 use kexec_model::placement_lab::{self, PlacementScenario};
 use kexec_model::scenario::Document;
 use kexec_model::{link, presets, run};
@@ -54,12 +56,26 @@ pub fn boot_placement() -> Option<PlacementScenario> {
         .map(|p| p.scenario)
 }
 
+/// The hotplug scenario the URL opens, if it names one.
+pub fn boot_hotplug() -> Option<HotplugScenario> {
+    let href = util::href();
+    if href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
+        return match link::decode_document(&href) {
+            Ok(Document::Hotplug(h)) => Some(h),
+            _ => None,
+        };
+    }
+    util::query_param("preset")
+        .and_then(|n| hotplug::find_preset(&n))
+        .map(|p| p.scenario)
+}
+
 /// The initial state from the URL, and whether this is an embed.
 pub fn boot() -> (State, bool) {
     let embed = util::query_param("embed").is_some_and(|v| v == "1");
     let href = util::href();
     let default = || State::new(State::default_scenario(), Some("rfc-i386-pae".into()), None);
-    let state = if boot_placement().is_some() {
+    let state = if boot_placement().is_some() || boot_hotplug().is_some() {
         default()
     } else if href.contains('#') && href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
         match link::decode(&href) {
@@ -127,8 +143,9 @@ pub fn App() -> Html {
     // The Placement view, when shown (its scenario), and a flag the
     // kimage side reads before it writes the URL.
     let placement = use_state(|| boot_placement().map(Rc::new));
+    let hotplug_lab = use_state(|| boot_hotplug().map(Rc::new));
     let placement_shown = use_mut_ref(|| false);
-    *placement_shown.borrow_mut() = placement.is_some();
+    *placement_shown.borrow_mut() = placement.is_some() || hotplug_lab.is_some();
 
     // Responses from the worker become actions.
     let on_response = {
@@ -241,12 +258,21 @@ pub fn App() -> Html {
     {
         let dispatch = store.dispatcher();
         let placement = placement.setter();
+        let hotplug_lab = hotplug_lab.setter();
         use_effect_with((), move |_| {
             let listener = EventListener::new(&util::window(), "hashchange", move |_| {
                 match link::decode_document(&util::href()) {
-                    Ok(Document::Placement(p)) => placement.set(Some(Rc::new(p))),
+                    Ok(Document::Placement(p)) => {
+                        hotplug_lab.set(None);
+                        placement.set(Some(Rc::new(p)))
+                    }
+                    Ok(Document::Hotplug(h)) => {
+                        placement.set(None);
+                        hotplug_lab.set(Some(Rc::new(h)))
+                    }
                     Ok(Document::Kimage(sc)) => {
                         placement.set(None);
+                        hotplug_lab.set(None);
                         dispatch.dispatch(Action::Load {
                             scenario: sc,
                             preset: None,
@@ -349,17 +375,21 @@ pub fn App() -> Html {
         move |_| sc.as_ref().map(run::machine).map(Rc::new)
     });
     let tabs = {
-        let shown = placement.is_some();
+        let place_shown = placement.is_some();
+        let hotplug_shown = hotplug_lab.is_some();
         let to_kimage = {
-            let (placement, fragment) = (placement.clone(), fragment.clone());
+            let (placement, hotplug_lab, fragment) =
+                (placement.clone(), hotplug_lab.clone(), fragment.clone());
             Callback::from(move |_| {
                 placement.set(None);
+                hotplug_lab.set(None);
                 util::set_fragment(&fragment);
             })
         };
         let to_placement = {
-            let placement = placement.clone();
+            let (placement, hotplug_lab) = (placement.clone(), hotplug_lab.clone());
             Callback::from(move |_| {
+                hotplug_lab.set(None);
                 if placement.is_none() {
                     placement.set(
                         placement_lab::find_preset("movable-node-top").map(|p| Rc::new(p.scenario)),
@@ -367,13 +397,46 @@ pub fn App() -> Html {
                 }
             })
         };
+        let to_hotplug = {
+            let (placement, hotplug_lab) = (placement.clone(), hotplug_lab.clone());
+            Callback::from(move |_| {
+                placement.set(None);
+                if hotplug_lab.is_none() {
+                    hotplug_lab
+                        .set(hotplug::find_preset("hotplug-rfc-10g").map(|p| Rc::new(p.scenario)));
+                }
+            })
+        };
         html! {
             <nav class="tabs" aria-label="views">
-                <button id="tab-kimage" aria-pressed={(!shown).to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
-                <button id="tab-placement" aria-pressed={shown.to_string()} onclick={to_placement}>{ "placement lab (kexec_file)" }</button>
+                <button id="tab-kimage" aria-pressed={(!place_shown && !hotplug_shown).to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
+                <button id="tab-placement" aria-pressed={place_shown.to_string()} onclick={to_placement}>{ "placement lab (kexec_file)" }</button>
+                <button id="tab-hotplug" aria-pressed={hotplug_shown.to_string()} onclick={to_hotplug}>{ "hotplug lab (memmap_on_memory)" }</button>
             </nav>
         }
     };
+    if let Some(h) = (*hotplug_lab).clone() {
+        let on_change = {
+            let hotplug_lab = hotplug_lab.clone();
+            Callback::from(move |sc: HotplugScenario| hotplug_lab.set(Some(Rc::new(sc))))
+        };
+        return html! {
+            <>
+            <header class="top">
+                <h1>{ "kexec playground" }</h1>
+                <p class="tagline">{ "memory hot-add on x86_64 with SPARSEMEM_VMEMMAP: where each section's memmap comes from (ordinary memory, Oscar Salvador's 2018 RFC, 6.1's memmap_on_memory), what reaches the buddy allocator, and the vmemmap teardown" }</p>
+            </header>
+            { tabs }
+            if let Some(n) = &state.notice {
+                <p class="notice" role="alert" id="notice">{ n }</p>
+            }
+            <HotplugView scenario={h} {on_change} />
+            <footer>
+                { "the model: kexec-model (also kexec-sim hotplug) · nothing leaves this page" }
+            </footer>
+            </>
+        };
+    }
     if let Some(p) = (*placement).clone() {
         let on_change = {
             let placement = placement.clone();
