@@ -777,3 +777,82 @@ test('q. hotplug lab: the RFC example, the teardown stepper forwards, link round
     },
     { permissions: ['clipboard-read', 'clipboard-write'] },
   ));
+
+/** The Page tables view's columns. */
+async function pgtablePanes(page) {
+  return page.$$eval('section.pt-pane', (els) =>
+    els.map((el) => ({
+      variant: el.dataset.variant,
+      verdict: el.querySelector('p.verdict').textContent.trim(),
+      step: el.querySelector('.pt-step code.call')?.textContent ?? null,
+      access: el.querySelector('.pt-step .access-line')?.textContent ?? null,
+      tables: [...el.querySelectorAll('.pt-tree li')].map((li) => li.textContent),
+      pde1: el.querySelector('table.pt-caches tr[data-cpu="1"] td.pde')?.textContent ?? null,
+      probe: [...el.querySelectorAll('.pt-probe .access-line')].map((p) => p.textContent),
+    })),
+  );
+}
+
+test('r. page tables: the stale PDE with and without the flush, stepping, translations, link round trip', { timeout: TEST_TIMEOUT }, () =>
+  withPage(
+    'r-pgtable',
+    async ({ page, context }) => {
+      await page.goto(srv.base + '?preset=pgtable-stale-pde');
+      await page.waitForSelector('section.pt-pane');
+      assert.equal(await page.locator('#tab-pgtable').getAttribute('aria-pressed'), 'true');
+      let ps = await pgtablePanes(page);
+      assert.deepEqual(ps.map((p) => p.variant), ['flush', 'no-flush']);
+      assert.equal(ps[0].verdict, 'every access agrees with the page table');
+      assert.match(ps[1].verdict, /cpu1 translates 0xffffc90000200000 to 0xfee00000: BOGUS/);
+      // Opened at the bogus access: cpu1 walks from its cached PDE into the reused page.
+      assert.equal(await page.locator('#pt-stepper .step-no').textContent(), 'step 7 of 7');
+      assert.match(ps[1].access, /walk from the cached PDE: 0xfee00000 \(4 KiB\): BOGUS/);
+      assert.match(ps[0].access, /walk from CR3: 0xfe000000 \(2 MiB\)/);
+      assert.ok(ps[1].probe.some((t) => /cpu1 .*BOGUS/.test(t)), ps[1].probe.join(' | '));
+
+      // Step back to the 2 MiB ioremap: without the flush cpu1 still caches the PDE for page 0x1003.
+      await page.locator('#pt-stepper button.prev').click();
+      await page.locator('#pt-stepper button.prev').click();
+      await page.locator('#pt-stepper .step-no', { hasText: 'step 5 of 7' }).waitFor();
+      ps = await pgtablePanes(page);
+      assert.match(ps[1].pde1, /page 0x1003/);
+      assert.equal(ps[0].pde1, '—', 'the flush dropped it');
+      assert.match(await page.locator('section.pt-pane[data-variant="no-flush"] .pt-log').textContent(), /no flush/);
+      // A script line can be chosen directly.
+      await page.locator('.pt-script li', { hasText: 'iounmap' }).click();
+      await page.locator('#pt-stepper .step-no', { hasText: 'step 3 of 7' }).waitFor();
+
+      // Edits: Joerg's page list on the right agrees; a bad line names its field.
+      await page.selectOption('#pt-variant-1', 'page-list');
+      await page.locator('section.pt-pane[data-variant="page-list"]').waitFor();
+      ps = await pgtablePanes(page);
+      assert.equal(ps[1].verdict, 'every access agrees with the page table');
+      const script = await page.locator('#pt-script').inputValue();
+      await page.locator('#pt-script').fill(script + '\nremap 0x1');
+      await page.locator('.field-error', { hasText: 'script[7]' }).waitFor();
+      await page.locator('#pt-script').fill(script + '\nioremap 0xffffc90000200800 0xfe000000 4K');
+      await page.waitForFunction(() => !document.querySelector('form .field-error'));
+      // A new scenario opens at its first disagreement, else at its end.
+      await page.locator('#pt-stepper .step-no', { hasText: 'step 8 of 8' }).waitFor();
+      assert.match(await page.locator('section.pt-pane[data-variant="flush"] .pt-step').textContent(), /page aligned.*the table is unchanged/);
+
+      // Copy link, open it: the same columns.
+      await page.click('#pt-copy-link');
+      const link = await page.evaluate(() => navigator.clipboard.readText());
+      assert.ok(link.startsWith(srv.base + '#s=1.'), link.slice(0, 80));
+      ps = await pgtablePanes(page);
+      const page2 = await context.newPage();
+      await page2.goto(link);
+      await page2.waitForSelector('section.pt-pane[data-variant="page-list"]');
+      await page2.locator('#pt-stepper .step-no', { hasText: 'step 8 of 8' }).waitFor();
+      assert.deepEqual(await pgtablePanes(page2), ps);
+
+      // PAE: nothing is freed; the reused range stays 4 KiB.
+      await page2.selectOption('#pt-preset', 'pgtable-pae');
+      await page2.locator('#pt-stepper .step-no', { hasText: 'step 8 of 8' }).waitFor();
+      const pae = await pgtablePanes(page2);
+      assert.ok(pae.every((p) => p.verdict === 'every access agrees with the page table'));
+      return page2;
+    },
+    { permissions: ['clipboard-read', 'clipboard-write'] },
+  ));

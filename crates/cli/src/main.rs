@@ -9,6 +9,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use kexec_model::design::{Variant, ALL_VARIANTS};
 use kexec_model::hotplug;
+use kexec_model::pgtable_lab;
 use kexec_model::placement_lab::{self, PlaceVariant, ALL_PLACE_VARIANTS};
 use kexec_model::run::{self, RunOptions};
 use kexec_model::scenario::{Document, Scenario};
@@ -25,6 +26,8 @@ Placement variants (place): top-down (6.1), top-down-fixed, bottom-up,
           reverse-walk; x86_64 only
 Hotplug variants (hotplug): ordinary (6.1 default), rfc-2018 (Salvador's
           RFC), memmap-on-memory (6.1 memmap_on_memory=1); x86_64 only
+Page-table variants (pgtable): flush (6.1), no-flush, page-list, no-free,
+          no-free-no-check; arches x86_64, i386-pae
 Exit status: 0 ok, 1 malformed input, 2 kernel errno, 3 fault,
              4 relocation FAIL, 5 replay error, 6 unload leak;
              explore: 0 found, 1 budget ran out";
@@ -57,6 +60,19 @@ enum PlaceFormat {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run a script of ioremap/iounmap/access operations on the kernel page
+    /// table (scenario kind "pgtable") with each way of freeing page-table
+    /// pages; exit 3 when a CPU's translation disagrees with the table.
+    Pgtable {
+        /// Page-table scenario file (`-` for standard input).
+        file: Option<String>,
+        /// Use a page-table preset instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        preset: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: PlaceFormat,
+    },
     /// Hot-add and remove memory (scenario kind "hotplug") with each
     /// memmap strategy: sections, vmem_altmap, teardown.
     Hotplug {
@@ -164,6 +180,7 @@ fn load(file: Option<String>, preset: Option<String>) -> Result<Scenario, String
         Document::Kimage(s) => Ok(s),
         Document::Placement(_) => Err("that is a placement scenario: use kexec-sim place".into()),
         Document::Hotplug(_) => Err("that is a hotplug scenario: use kexec-sim hotplug".into()),
+        Document::Pgtable(_) => Err("that is a page-table scenario: use kexec-sim pgtable".into()),
     }
 }
 
@@ -356,8 +373,42 @@ fn main() -> ExitCode {
                 s += &report::wrap(&format!("x86_64; {}", vs.join(" vs ")), "    ", 4);
                 s += &report::wrap(p.expect, "    ", 4);
             }
+            s += "\npage-table lab (kexec-sim pgtable):\n";
+            for p in pgtable_lab::presets() {
+                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
+                s += &format!("{}: {}\n", p.name, p.title);
+                let arch = match p.scenario.paging {
+                    kexec_model::pgtable::Paging::FourLevel => "x86_64",
+                    kexec_model::pgtable::Paging::Pae => "i386-pae",
+                };
+                s += &report::wrap(&format!("{arch}; {}", vs.join(" vs ")), "    ", 4);
+                s += &report::wrap(p.expect, "    ", 4);
+            }
             out(&s);
             ExitCode::SUCCESS
+        }
+        Cmd::Pgtable {
+            file,
+            preset,
+            format,
+        } => {
+            let sc = match load_document(file, preset) {
+                Ok(Document::Pgtable(p)) => p,
+                Ok(_) => return fail("that is not a page-table scenario (kind \"pgtable\")"),
+                Err(e) => return fail(e),
+            };
+            let runs = pgtable_lab::run(&sc);
+            let text = match format {
+                PlaceFormat::Text => pgtable_lab::report_text(&sc, &runs),
+                PlaceFormat::Json => {
+                    serde_json::to_string_pretty(&pgtable_lab::report_json(&sc, &runs))
+                        .unwrap_or_default()
+                        + "\n"
+                }
+            };
+            out(&text);
+            let status = runs.iter().map(|r| r.exit_status()).max().unwrap_or(0);
+            ExitCode::from(status as u8)
         }
         Cmd::Hotplug {
             file,
@@ -371,6 +422,9 @@ fn main() -> ExitCode {
                 }
                 Ok(Document::Placement(_)) => {
                     return fail("that is a placement scenario: use kexec-sim place")
+                }
+                Ok(Document::Pgtable(_)) => {
+                    return fail("that is a page-table scenario: use kexec-sim pgtable")
                 }
                 Err(e) => return fail(e),
             };
@@ -400,6 +454,9 @@ fn main() -> ExitCode {
                 }
                 Ok(Document::Hotplug(_)) => {
                     return fail("that is a hotplug scenario: use kexec-sim hotplug")
+                }
+                Ok(Document::Pgtable(_)) => {
+                    return fail("that is a page-table scenario: use kexec-sim pgtable")
                 }
                 Err(e) => return fail(e),
             };

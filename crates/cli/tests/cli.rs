@@ -657,3 +657,27 @@ fn hotplug_reports_every_preset_and_links_round_trip() {
     let o = sim(&["presets"]);
     assert!(stdout(&o).contains("hotplug-per-block"));
 }
+
+#[test]
+fn pgtable_reports_every_preset_and_the_stale_walk_exits_3() {
+    for p in kexec_model::pgtable_lab::presets() {
+        let o = sim(&["pgtable", "--preset", p.name]);
+        let text = stdout(&o);
+        assert_72(p.name, &text);
+        assert!(text.contains("verdict:"), "{}", p.name);
+        let o = sim(&["pgtable", "--preset", p.name, "--format", "json"]);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+        let link = stdout(&sim(&["link", "--preset", p.name]));
+        let o = sim(&["decode", link.trim()]);
+        assert!(stdout(&o).contains("\"kind\": \"pgtable\""));
+    }
+    let o = sim(&["pgtable", "--preset", "pgtable-stale-pde"]);
+    assert_eq!(status(&o), 3);
+    assert!(stdout(&o).contains("to 0xfee00000: BOGUS"));
+    let o = sim(&["pgtable", "--preset", "pgtable-1g-fallback"]);
+    assert_eq!(status(&o), 0);
+    let o = sim(&["pgtable", "--preset", "swap-path"]);
+    assert_eq!(status(&o), 1);
+    assert!(stderr(&o).contains("not a page-table scenario"));
+}

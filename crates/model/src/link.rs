@@ -62,6 +62,9 @@ pub fn decode(link: &str) -> Result<Scenario, InputError> {
         Document::Hotplug(_) => Err(err(
             "the link holds a hotplug scenario (the page's Hotplug view, or kexec-sim hotplug)",
         )),
+        Document::Pgtable(_) => Err(err(
+            "the link holds a page-table scenario (the page's Page tables view, or kexec-sim pgtable)",
+        )),
     }
 }
 
@@ -162,6 +165,18 @@ mod tests {
             let f = format!("#{}", encode_document_fragment(&d));
             assert_eq!(decode_document(&f).unwrap(), d);
             assert!(decode(&f).unwrap_err().message.contains("hotplug"));
+            let q = format!("https://x.example/?preset={}", p.name);
+            assert_eq!(decode_document(&q).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn pgtable_links_round_trip_and_kimage_decode_refuses_them() {
+        for p in crate::pgtable_lab::presets() {
+            let d = Document::Pgtable(p.scenario.clone());
+            let f = format!("#{}", encode_document_fragment(&d));
+            assert_eq!(decode_document(&f).unwrap(), d);
+            assert!(decode(&f).unwrap_err().message.contains("page-table"));
             let q = format!("https://x.example/?preset={}", p.name);
             assert_eq!(decode_document(&q).unwrap(), d);
         }

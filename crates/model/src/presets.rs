@@ -273,7 +273,7 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The preset called `name`, of any scenario kind (kimage, placement lab,
-/// hotplug lab).
+/// hotplug lab, page-table lab).
 pub fn find_document(name: &str) -> Option<crate::scenario::Document> {
     use crate::scenario::Document;
     if let Some(p) = crate::placement_lab::find_preset(name) {
@@ -281,6 +281,9 @@ pub fn find_document(name: &str) -> Option<crate::scenario::Document> {
     }
     if let Some(p) = crate::hotplug::find_preset(name) {
         return Some(Document::Hotplug(p.scenario));
+    }
+    if let Some(p) = crate::pgtable_lab::find_preset(name) {
+        return Some(Document::Pgtable(p.scenario));
     }
     find(name).map(|p| Document::Kimage(p.scenario))
 }
@@ -290,5 +293,6 @@ pub fn all_names() -> Vec<&'static str> {
     let mut v = names();
     v.extend(crate::placement_lab::presets().iter().map(|p| p.name));
     v.extend(crate::hotplug::presets().iter().map(|p| p.name));
+    v.extend(crate::pgtable_lab::presets().iter().map(|p| p.name));
     v
 }

@@ -290,7 +290,7 @@ impl Scenario {
                 return Err(err(
                     "kind",
                     format!(
-                    "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\", kexec-sim hotplug kind \"hotplug\")"
+                    "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\", hotplug \"hotplug\", pgtable \"pgtable\")"
                 ),
                 ))
             }
@@ -647,10 +647,12 @@ pub enum Document {
     Placement(crate::placement_lab::PlacementScenario),
     /// kind "hotplug": the hotplug (memmap_on_memory) lab.
     Hotplug(crate::hotplug::HotplugScenario),
+    /// kind "pgtable": the page-table (huge ioremap) lab.
+    Pgtable(crate::pgtable_lab::PgtableScenario),
 }
 
 /// The kinds a file may name.
-pub const KINDS: [&str; 3] = ["kimage", "placement", "hotplug"];
+pub const KINDS: [&str; 4] = ["kimage", "placement", "hotplug", "pgtable"];
 
 impl Document {
     /// Parse and check JSON text of any kind.
@@ -665,7 +667,9 @@ impl Document {
             Some(serde_json::Value::String(k)) if k == "kimage" => {
                 Scenario::from_json(text).map(Document::Kimage)
             }
-            Some(serde_json::Value::String(k)) if k == "placement" || k == "hotplug" => {
+            Some(serde_json::Value::String(k))
+                if k == "placement" || k == "hotplug" || k == "pgtable" =>
+            {
                 match v.get("version") {
                     Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
                     None => return Err(err("version", "missing (this build reads version 1)")),
@@ -676,11 +680,15 @@ impl Document {
                         ))
                     }
                 }
-                if k == "placement" {
-                    crate::placement_lab::PlacementScenario::from_json(text)
-                        .map(Document::Placement)
-                } else {
-                    crate::hotplug::HotplugScenario::from_json(text).map(Document::Hotplug)
+                match k.as_str() {
+                    "placement" => crate::placement_lab::PlacementScenario::from_json(text)
+                        .map(Document::Placement),
+                    "hotplug" => {
+                        crate::hotplug::HotplugScenario::from_json(text).map(Document::Hotplug)
+                    }
+                    _ => {
+                        crate::pgtable_lab::PgtableScenario::from_json(text).map(Document::Pgtable)
+                    }
                 }
             }
             Some(other) => Err(err(
@@ -699,6 +707,7 @@ impl Document {
             Document::Kimage(s) => s.to_json(),
             Document::Placement(p) => p.to_json(),
             Document::Hotplug(h) => h.to_json(),
+            Document::Pgtable(p) => p.to_json(),
         }
     }
 
@@ -708,6 +717,7 @@ impl Document {
             Document::Kimage(s) => s.to_json_pretty(),
             Document::Placement(p) => p.to_json_pretty(),
             Document::Hotplug(h) => h.to_json_pretty(),
+            Document::Pgtable(p) => p.to_json_pretty(),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod help;
 pub mod hotplug;
 pub mod memory_map;
 pub mod pane;
+pub mod pgtable;
 pub mod placement;
 pub mod progress;
 pub mod scenario_bar;

@@ -8,6 +8,7 @@ use super::help::Help;
 use super::hotplug::HotplugView;
 use super::memory_map::MemoryMap;
 use super::pane::Pane;
+use super::pgtable::PgtableView;
 use super::placement::PlacementView;
 use super::progress::Progress;
 use super::scenario_bar::ScenarioBar;
@@ -20,8 +21,9 @@ use crate::util;
 use crate::worker_client::WorkerClient;
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
-use kexec_model::hotplug::{self, HotplugScenario};
-use kexec_model::placement_lab::{self, PlacementScenario};
+use kexec_model::hotplug::HotplugScenario;
+use kexec_model::pgtable_lab::PgtableScenario;
+use kexec_model::placement_lab::PlacementScenario;
 use kexec_model::scenario::Document;
 use kexec_model::{link, presets, run};
 use std::cell::RefCell;
@@ -42,32 +44,39 @@ fn comparable(r: &RunResult) -> Option<(&[u64], &[u64])> {
     }
 }
 
-/// The placement scenario the URL opens, if it names one.
-pub fn boot_placement() -> Option<PlacementScenario> {
-    let href = util::href();
-    if href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
-        return match link::decode_document(&href) {
-            Ok(Document::Placement(p)) => Some(p),
-            _ => None,
-        };
-    }
-    util::query_param("preset")
-        .and_then(|n| placement_lab::find_preset(&n))
-        .map(|p| p.scenario)
+/// A lab view and its scenario (the kimage view is `None`).
+#[derive(Clone, PartialEq)]
+pub enum Lab {
+    /// The Placement view.
+    Placement(Rc<PlacementScenario>),
+    /// The Hotplug view.
+    Hotplug(Rc<HotplugScenario>),
+    /// The Page tables view.
+    Pgtable(Rc<PgtableScenario>),
 }
 
-/// The hotplug scenario the URL opens, if it names one.
-pub fn boot_hotplug() -> Option<HotplugScenario> {
+impl Lab {
+    fn of(d: Document) -> Option<Lab> {
+        match d {
+            Document::Kimage(_) => None,
+            Document::Placement(p) => Some(Lab::Placement(Rc::new(p))),
+            Document::Hotplug(h) => Some(Lab::Hotplug(Rc::new(h))),
+            Document::Pgtable(p) => Some(Lab::Pgtable(Rc::new(p))),
+        }
+    }
+
+    fn preset(name: &str) -> Option<Lab> {
+        presets::find_document(name).and_then(Lab::of)
+    }
+}
+
+/// The lab the URL opens, if it names one (a link or a lab preset).
+pub fn boot_lab() -> Option<Lab> {
     let href = util::href();
     if href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
-        return match link::decode_document(&href) {
-            Ok(Document::Hotplug(h)) => Some(h),
-            _ => None,
-        };
+        return link::decode_document(&href).ok().and_then(Lab::of);
     }
-    util::query_param("preset")
-        .and_then(|n| hotplug::find_preset(&n))
-        .map(|p| p.scenario)
+    util::query_param("preset").and_then(|n| Lab::preset(&n))
 }
 
 /// The initial state from the URL, and whether this is an embed.
@@ -75,7 +84,7 @@ pub fn boot() -> (State, bool) {
     let embed = util::query_param("embed").is_some_and(|v| v == "1");
     let href = util::href();
     let default = || State::new(State::default_scenario(), Some("rfc-i386-pae".into()), None);
-    let state = if boot_placement().is_some() || boot_hotplug().is_some() {
+    let state = if boot_lab().is_some() {
         default()
     } else if href.contains('#') && href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
         match link::decode(&href) {
@@ -142,10 +151,9 @@ pub fn App() -> Html {
     let map_for = use_state(|| None::<u32>);
     // The Placement view, when shown (its scenario), and a flag the
     // kimage side reads before it writes the URL.
-    let placement = use_state(|| boot_placement().map(Rc::new));
-    let hotplug_lab = use_state(|| boot_hotplug().map(Rc::new));
+    let lab = use_state(boot_lab);
     let placement_shown = use_mut_ref(|| false);
-    *placement_shown.borrow_mut() = placement.is_some() || hotplug_lab.is_some();
+    *placement_shown.borrow_mut() = lab.is_some();
 
     // Responses from the worker become actions.
     let on_response = {
@@ -257,27 +265,18 @@ pub fn App() -> Html {
     // so the page's own URL updates do not come back here.
     {
         let dispatch = store.dispatcher();
-        let placement = placement.setter();
-        let hotplug_lab = hotplug_lab.setter();
+        let lab = lab.setter();
         use_effect_with((), move |_| {
             let listener = EventListener::new(&util::window(), "hashchange", move |_| {
                 match link::decode_document(&util::href()) {
-                    Ok(Document::Placement(p)) => {
-                        hotplug_lab.set(None);
-                        placement.set(Some(Rc::new(p)))
-                    }
-                    Ok(Document::Hotplug(h)) => {
-                        placement.set(None);
-                        hotplug_lab.set(Some(Rc::new(h)))
-                    }
                     Ok(Document::Kimage(sc)) => {
-                        placement.set(None);
-                        hotplug_lab.set(None);
+                        lab.set(None);
                         dispatch.dispatch(Action::Load {
                             scenario: sc,
                             preset: None,
                         })
                     }
+                    Ok(d) => lab.set(Lab::of(d)),
                     Err(e) => dispatch.dispatch(Action::Notice(Some(format!(
                         "This link could not be opened ({e})."
                     )))),
@@ -375,99 +374,99 @@ pub fn App() -> Html {
         move |_| sc.as_ref().map(run::machine).map(Rc::new)
     });
     let tabs = {
-        let place_shown = placement.is_some();
-        let hotplug_shown = hotplug_lab.is_some();
+        let shown = |f: fn(&Lab) -> bool| lab.as_ref().is_some_and(f).to_string();
         let to_kimage = {
-            let (placement, hotplug_lab, fragment) =
-                (placement.clone(), hotplug_lab.clone(), fragment.clone());
+            let (lab, fragment) = (lab.clone(), fragment.clone());
             Callback::from(move |_| {
-                placement.set(None);
-                hotplug_lab.set(None);
+                lab.set(None);
                 util::set_fragment(&fragment);
             })
         };
-        let to_placement = {
-            let (placement, hotplug_lab) = (placement.clone(), hotplug_lab.clone());
+        let to = |preset: &'static str, same: fn(&Lab) -> bool| {
+            let lab = lab.clone();
             Callback::from(move |_| {
-                hotplug_lab.set(None);
-                if placement.is_none() {
-                    placement.set(
-                        placement_lab::find_preset("movable-node-top").map(|p| Rc::new(p.scenario)),
-                    );
+                if !lab.as_ref().is_some_and(same) {
+                    lab.set(Lab::preset(preset));
                 }
             })
         };
-        let to_hotplug = {
-            let (placement, hotplug_lab) = (placement.clone(), hotplug_lab.clone());
-            Callback::from(move |_| {
-                placement.set(None);
-                if hotplug_lab.is_none() {
-                    hotplug_lab
-                        .set(hotplug::find_preset("hotplug-rfc-10g").map(|p| Rc::new(p.scenario)));
-                }
-            })
-        };
+        let is_place: fn(&Lab) -> bool = |l| matches!(l, Lab::Placement(_));
+        let is_hotplug: fn(&Lab) -> bool = |l| matches!(l, Lab::Hotplug(_));
+        let is_pgtable: fn(&Lab) -> bool = |l| matches!(l, Lab::Pgtable(_));
         html! {
             <nav class="tabs" aria-label="views">
-                <button id="tab-kimage" aria-pressed={(!place_shown && !hotplug_shown).to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
-                <button id="tab-placement" aria-pressed={place_shown.to_string()} onclick={to_placement}>{ "placement lab (kexec_file)" }</button>
-                <button id="tab-hotplug" aria-pressed={hotplug_shown.to_string()} onclick={to_hotplug}>{ "hotplug lab (memmap_on_memory)" }</button>
+                <button id="tab-kimage" aria-pressed={lab.is_none().to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
+                <button id="tab-placement" aria-pressed={shown(is_place)} onclick={to("movable-node-top", is_place)}>{ "placement lab (kexec_file)" }</button>
+                <button id="tab-hotplug" aria-pressed={shown(is_hotplug)} onclick={to("hotplug-rfc-10g", is_hotplug)}>{ "hotplug lab (memmap_on_memory)" }</button>
+                <button id="tab-pgtable" aria-pressed={shown(is_pgtable)} onclick={to("pgtable-stale-pde", is_pgtable)}>{ "page tables (huge ioremap)" }</button>
             </nav>
         }
     };
-    if let Some(h) = (*hotplug_lab).clone() {
-        let on_change = {
-            let hotplug_lab = hotplug_lab.clone();
-            Callback::from(move |sc: HotplugScenario| hotplug_lab.set(Some(Rc::new(sc))))
-        };
-        return html! {
+    let lab_page = |tagline: &str, view: Html, cli: &str| {
+        html! {
             <>
             <header class="top">
                 <h1>{ "kexec playground" }</h1>
-                <p class="tagline">{ "memory hot-add on x86_64 with SPARSEMEM_VMEMMAP: where each section's memmap comes from (ordinary memory, Oscar Salvador's 2018 RFC, 6.1's memmap_on_memory), what reaches the buddy allocator, and the vmemmap teardown" }</p>
+                <p class="tagline">{ tagline.to_string() }</p>
             </header>
-            { tabs }
+            { tabs.clone() }
             if let Some(n) = &state.notice {
                 <p class="notice" role="alert" id="notice">{ n }</p>
             }
-            <HotplugView scenario={h} {on_change} />
+            { view }
             <footer>
-                { "the model: kexec-model (also kexec-sim hotplug) · nothing leaves this page" }
+                { format!("the model: kexec-model (also kexec-sim {cli}) · nothing leaves this page") }
             </footer>
             </>
-        };
-    }
-    if let Some(p) = (*placement).clone() {
-        let on_change = {
-            let placement = placement.clone();
-            Callback::from(move |sc: PlacementScenario| placement.set(Some(Rc::new(sc))))
-        };
-        let on_load = {
-            let (placement, dispatch) = (placement.clone(), store.dispatcher());
-            Callback::from(move |scenario| {
-                placement.set(None);
-                dispatch.dispatch(Action::Load {
-                    scenario,
-                    preset: None,
-                });
-            })
-        };
-        return html! {
-            <>
-            <header class="top">
-                <h1>{ "kexec playground" }</h1>
-                <p class="tagline">{ "kernel/kexec_file.c placement on an x86_64 machine with NUMA nodes and hot-pluggable memory: where each buffer lands, and which memory blocks can still be hot-removed" }</p>
-            </header>
-            { tabs }
-            if let Some(n) = &state.notice {
-                <p class="notice" role="alert" id="notice">{ n }</p>
-            }
-            <PlacementView scenario={p} {on_change} {on_load} />
-            <footer>
-                { "the model: kexec-model (also kexec-sim place) · nothing leaves this page" }
-            </footer>
-            </>
-        };
+        }
+    };
+    match (*lab).clone() {
+        Some(Lab::Hotplug(h)) => {
+            let on_change = {
+                let lab = lab.clone();
+                Callback::from(move |sc: HotplugScenario| lab.set(Some(Lab::Hotplug(Rc::new(sc)))))
+            };
+            return lab_page(
+                "memory hot-add on x86_64 with SPARSEMEM_VMEMMAP: where each section's memmap comes from (ordinary memory, Oscar Salvador's 2018 RFC, 6.1's memmap_on_memory), what reaches the buddy allocator, and the vmemmap teardown",
+                html! { <HotplugView scenario={h} {on_change} /> },
+                "hotplug",
+            );
+        }
+        Some(Lab::Pgtable(p)) => {
+            let on_change = {
+                let lab = lab.clone();
+                Callback::from(move |sc: PgtableScenario| lab.set(Some(Lab::Pgtable(Rc::new(sc)))))
+            };
+            return lab_page(
+                "ioremap and iounmap on the kernel page table of an x86_64 or PAE machine with several CPUs: huge mappings over stale page-table pages, pud_free_pmd_page / pmd_free_pte_page and the TLB's paging-structure caches",
+                html! { <PgtableView scenario={p} {on_change} /> },
+                "pgtable",
+            );
+        }
+        Some(Lab::Placement(p)) => {
+            let on_change = {
+                let lab = lab.clone();
+                Callback::from(move |sc: PlacementScenario| {
+                    lab.set(Some(Lab::Placement(Rc::new(sc))))
+                })
+            };
+            let on_load = {
+                let (lab, dispatch) = (lab.clone(), store.dispatcher());
+                Callback::from(move |scenario| {
+                    lab.set(None);
+                    dispatch.dispatch(Action::Load {
+                        scenario,
+                        preset: None,
+                    });
+                })
+            };
+            return lab_page(
+                "kernel/kexec_file.c placement on an x86_64 machine with NUMA nodes and hot-pluggable memory: where each buffer lands, and which memory blocks can still be hot-removed",
+                html! { <PlacementView scenario={p} {on_change} {on_load} /> },
+                "place",
+            );
+        }
+        None => {}
     }
     if *embed {
         return html! { <EmbedView state={Rc::new(state)} open_url={util::playground_url(&fragment)} /> };
