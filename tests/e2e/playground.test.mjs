@@ -856,3 +856,37 @@ test('r. page tables: the stale PDE with and without the flush, stepping, transl
     },
     { permissions: ['clipboard-read', 'clipboard-write'] },
   ));
+
+test('s. Xen and the what-ifs in the pickers: the Xen swap path, IND_ZERO rows, a refused combination, ARM LPAE', { timeout: TEST_TIMEOUT }, () =>
+  withPage('s-designs', async ({ page }) => {
+    await page.goto(srv.base + '?preset=xen-swap-path');
+    await settled(page);
+    let ps = await panes(page);
+    assert.deepEqual(ps.map((p) => p.variant), ['xen', 'xen-fixed']);
+    assert.match(ps[0].verdict, /relocation fails: destination 0x1000000/);
+    assert.match(ps[1].verdict, /relocation ok/);
+    assert.match(ps[0].counters, /zero entries 2|zero entries\s*2/);
+    // The list starts in head's page: no "head" row, two ZERO rows.
+    assert.equal(await pane(page, 'xen').locator('.entry-list .row.zero').count(), 2);
+    assert.equal(await pane(page, 'xen').locator('.entry-list .row[data-index="0"] .slot').textContent(), '0');
+    assert.match(await pane(page, 'xen').locator('.entry-list').textContent(), /0x0000000000000008/);
+
+    // Xen does not exist on i386: the field error names the valid combinations.
+    await page.selectOption('#arch', 'i386');
+    await page.locator('.field-error', { hasText: 'runs on x86_64 only' }).waitFor();
+    // The what-ifs do: skip-reuse on the right.
+    await page.selectOption('#preset', 'skip-reuse-swap');
+    await settled(page);
+    ps = await panes(page);
+    assert.deepEqual(ps.map((p) => p.variant), ['pointer', 'skip-reuse']);
+    assert.ok(ps.every((p) => /relocation ok/.test(p.verdict)), ps.map((p) => p.verdict).join(' | '));
+    assert.match(ps[1].counters, /reuse frees\s*1/);
+
+    // ARM LPAE: the RFC as posted faults, pointer parks pages above 4 GiB.
+    await page.selectOption('#preset', 'rfc-arm-lpae');
+    await settled(page);
+    assert.equal((await scenarioInputs(page)).arch, 'arm-lpae');
+    ps = await panes(page);
+    assert.match(ps[1].verdict, /kimage_add_entry/);
+    assert.match(ps[0].verdict, /relocation ok/);
+  }));

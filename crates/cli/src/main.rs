@@ -19,8 +19,10 @@ use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 Variants: pointer (upstream), highmem-zone (PageHighMemZone on the swap path),
-          rfc-posted (Biederman's RFC as posted), rfc-fixed (RFC + head fix)
-Arches:   i386, i386-pae, x86_64
+          rfc-posted (Biederman's RFC as posted), rfc-fixed (RFC + head fix),
+          xen, xen-fixed (Xen's kimage; x86_64 only); what-ifs: skip-reuse,
+          dma32, word-limit
+Arches:   i386, i386-pae, x86_64, arm-lpae
 Goals (explore): fault:VARIANT, differ:A,B, verdict:A,B
 Placement variants (place): top-down (6.1), top-down-fixed, bottom-up,
           reverse-walk; x86_64 only
@@ -309,6 +311,9 @@ fn main() -> ExitCode {
                         }
                     }
                 }
+                if let Err(e) = kexec_model::scenario::check_arch_variants(sc.arch, &vs) {
+                    return fail(e.message);
+                }
                 sc.variants = vs;
             }
             let runs = run::run(
@@ -523,7 +528,10 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            let goal = match explore::Goal::parse(&goal) {
+            let goal = match explore::Goal::parse(&goal).and_then(|g| {
+                g.check_arch(sc.arch)?;
+                Ok(g)
+            }) {
                 Ok(g) => g,
                 Err(e) => return fail(e),
             };

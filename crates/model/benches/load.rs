@@ -3,7 +3,7 @@
 //! the relocation check. Also a small scenario, the explorer's unit of work.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kexec_model::design::ALL_VARIANTS;
+use kexec_model::design::KERNEL_VARIANTS as ALL_VARIANTS;
 use kexec_model::presets;
 use kexec_model::run::{run_variant, RunOptions};
 use std::hint::black_box;

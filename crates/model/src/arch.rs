@@ -35,10 +35,14 @@ pub enum Arch {
     /// x86_64: 64-bit entries, no highmem, ZONE_DMA32 below 4 GiB.
     #[serde(rename = "x86_64")]
     X86_64,
+    /// ARM32 with LPAE: 32-bit entries, 768 MiB of lowmem above
+    /// PHYS_OFFSET, highmem above it including above 4 GiB.
+    #[serde(rename = "arm-lpae")]
+    ArmLpae,
 }
 
 /// Every arch, in the order the CLI and the page list them.
-pub const ALL_ARCHES: [Arch; 3] = [Arch::I386, Arch::I386Pae, Arch::X86_64];
+pub const ALL_ARCHES: [Arch; 4] = [Arch::I386, Arch::I386Pae, Arch::X86_64, Arch::ArmLpae];
 
 /// The per-arch numbers the model needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +74,12 @@ pub struct ArchProfile {
     pub relocate_reach: u64,
     /// Whether relocate_kernel's stub runs with paging (MMU) off.
     pub relocate_paging_off: bool,
-    /// PAGE_OFFSET: the virtual address of physical 0 in the direct map.
+    /// PAGE_OFFSET: the virtual address of PHYS_OFFSET in the direct map.
     pub page_offset: u64,
+    /// PHYS_OFFSET: where RAM starts (0 on x86).
+    pub phys_offset: u64,
+    /// MAX_DMA_PFN as an address: the end of ZONE_DMA (0: no ZONE_DMA).
+    pub dma_end: u64,
 }
 
 impl Arch {
@@ -81,6 +89,7 @@ impl Arch {
             Arch::I386 => &I386,
             Arch::I386Pae => &I386_PAE,
             Arch::X86_64 => &X86_64,
+            Arch::ArmLpae => &ARM_LPAE,
         }
     }
 
@@ -109,6 +118,8 @@ static I386: ArchProfile = ArchProfile {
     relocate_reach: 1 << 32,
     relocate_paging_off: true,
     page_offset: 0xC000_0000,
+    phys_offset: 0,
+    dma_end: 16 * MIB,
 };
 
 static I386_PAE: ArchProfile = ArchProfile {
@@ -125,6 +136,8 @@ static I386_PAE: ArchProfile = ArchProfile {
     relocate_reach: 1 << 32,
     relocate_paging_off: true,
     page_offset: 0xC000_0000,
+    phys_offset: 0,
+    dma_end: 16 * MIB,
 };
 
 static X86_64: ArchProfile = ArchProfile {
@@ -141,6 +154,32 @@ static X86_64: ArchProfile = ArchProfile {
     relocate_reach: 1 << 46,
     relocate_paging_off: false,
     page_offset: 0xffff_8880_0000_0000,
+    phys_offset: 0,
+    dma_end: 16 * MIB,
+};
+
+/// ARM32 LPAE on a platform whose RAM starts at 0x80000000 and that does
+/// not select ZONE_DMA: lowmem is 768 MiB (VMALLOC_END 0xff800000 − 240 MiB
+/// of vmalloc − 8 MiB offset from PAGE_OFFSET 0xc0000000), every kexec
+/// limit is 0xffffffff, and relocation runs with the MMU off, so only
+/// addresses below 4 GiB are reachable (the idmap alias of platforms like
+/// Keystone2 is not modelled).
+static ARM_LPAE: ArchProfile = ArchProfile {
+    name: "arm-lpae",
+    config: "ARM32 LPAE, VMSPLIT_3G, RAM at 2 GiB, no ZONE_DMA",
+    word_bits: 32,
+    max_phys: 1 << 40,
+    lowmem_end: Some(0x8000_0000 + 768 * MIB),
+    has_dma32: false,
+    source_limit: 0xFFFF_FFFF,
+    destination_limit: 0xFFFF_FFFF,
+    control_limit: 0xFFFF_FFFF,
+    control_order: 0,
+    relocate_reach: 1 << 32,
+    relocate_paging_off: true,
+    page_offset: 0xC000_0000,
+    phys_offset: 0x8000_0000,
+    dma_end: 0,
 };
 
 impl ArchProfile {
@@ -224,5 +263,11 @@ mod tests {
             assert_eq!(Arch::from_name(a.name()), Some(a));
         }
         assert_eq!(Arch::from_name("arm"), None);
+        let a = Arch::ArmLpae.profile();
+        assert_eq!(
+            (a.source_limit, a.control_limit, a.slots_per_page()),
+            (0xFFFF_FFFF, 0xFFFF_FFFF, 1024)
+        );
+        assert!(a.is_lowmem_pfn(0xaffff) && !a.is_lowmem_pfn(0xb0000));
     }
 }

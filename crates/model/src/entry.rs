@@ -10,11 +10,14 @@ pub const IND_INDIRECTION: u64 = 0x2;
 pub const IND_DONE: u64 = 0x4;
 /// IND_SOURCE: this page holds the data of the current destination page.
 pub const IND_SOURCE: u64 = 0x8;
+/// IND_ZERO (Xen only): the current destination page is all zeros; advance
+/// the destination by a page.
+pub const IND_ZERO: u64 = 0x10;
 /// KIMAGE_NO_DEST: the destination asked for indirection pages (-1UL).
 pub const KIMAGE_NO_DEST: u64 = u64::MAX;
 
 /// What an entry word means, decoded in the order relocate_kernel tests the
-/// bits (DESTINATION, INDIRECTION, DONE, SOURCE).
+/// bits (DESTINATION, INDIRECTION, DONE, SOURCE; then Xen's ZERO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     /// IND_DESTINATION with its page address.
@@ -25,6 +28,8 @@ pub enum EntryKind {
     Done,
     /// IND_SOURCE with the source page's address.
     Source(u64),
+    /// IND_ZERO (Xen's lists only).
+    Zero,
     /// Any other word (0 included): skipped by the stub.
     Other(u64),
 }
@@ -40,6 +45,8 @@ pub fn decode(e: u64) -> EntryKind {
         EntryKind::Done
     } else if e & IND_SOURCE != 0 {
         EntryKind::Source(a)
+    } else if e & IND_ZERO != 0 {
+        EntryKind::Zero
     } else {
         EntryKind::Other(e)
     }
@@ -53,6 +60,7 @@ pub fn describe(arch: &ArchProfile, e: u64) -> String {
         EntryKind::Indirection(a) => format!("IND  0x{a:0w$x}"),
         EntryKind::Done => "DONE".into(),
         EntryKind::Source(a) => format!("SRC  0x{a:0w$x}"),
+        EntryKind::Zero => "ZERO".into(),
         EntryKind::Other(v) => format!("0x{v:0w$x}"),
     }
 }

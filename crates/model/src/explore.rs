@@ -59,6 +59,12 @@ fn variant(name: &str) -> Result<Variant, String> {
 }
 
 impl Goal {
+    /// Whether the goal's variants exist on `arch` (Xen's kimage is x86_64
+    /// only); the message names the valid combinations.
+    pub fn check_arch(&self, arch: crate::arch::Arch) -> Result<(), String> {
+        crate::scenario::check_arch_variants(arch, &self.variants()).map_err(|e| e.message)
+    }
+
     /// Parse `fault:VARIANT`, `differ:A,B` or `verdict:A,B`.
     pub fn parse(s: &str) -> Result<Goal, String> {
         const USAGE: &str = "goals are fault:VARIANT, differ:A,B or verdict:A,B";
@@ -233,8 +239,20 @@ pub fn candidate_for(base: &Scenario, variants: &[Variant], seed: u64, index: u6
                 4 * GIB + 16 * MIB,
                 8 * GIB,
             ],
+            // From PHYS_OFFSET (2 GiB): lowmem ends 768 MiB in, 4 GiB is
+            // 2 GiB in.
+            Arch::ArmLpae => &[
+                256 * MIB,
+                752 * MIB,
+                768 * MIB,
+                784 * MIB,
+                2 * GIB - 16 * MIB,
+                2 * GIB,
+                2 * GIB + 16 * MIB,
+                6 * GIB,
+            ],
         };
-        sc.ram = vec![(0, pick(&mut r, sizes))];
+        sc.ram = vec![(p.phys_offset, p.phys_offset + pick(&mut r, sizes))];
         sc.movable.clear();
     }
     sc.policy = match r.below(20) {
@@ -265,15 +283,16 @@ pub fn candidate_for(base: &Scenario, variants: &[Variant], seed: u64, index: u6
             2 * last + 1,
         ];
         let ram_end = sc.ram.last().map_or(64 * MIB, |x| x.1);
+        let o = p.phys_offset;
         let places = [
-            MIB,
-            16 * MIB,
-            32 * MIB,
+            o + MIB,
+            o + 16 * MIB,
+            o + 32 * MIB,
             lowmem.saturating_sub(32 * MIB),
             lowmem,
-            GIB,
-            3 * GIB,
-            ram_end / 2,
+            o + GIB,
+            o + 3 * GIB,
+            o + (ram_end - o) / 2,
         ];
         let n = 1 + r.below(3) as usize;
         let mut next_free = 0u64;
@@ -291,7 +310,7 @@ pub fn candidate_for(base: &Scenario, variants: &[Variant], seed: u64, index: u6
                 let mem = if want + memsz <= ram_end {
                     want
                 } else {
-                    next_free.max(MIB)
+                    next_free.max(o + MIB)
                 };
                 if mem + memsz > ram_end {
                     return None;

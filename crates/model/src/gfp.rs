@@ -57,6 +57,10 @@ pub const GFP_HARDWALL_BIT: u32 = 0x100000;
 /// __GFP_NORETRY (part of KEXEC_CONTROL_MEMORY_GFP; no zone effect here).
 pub const GFP_NORETRY_BIT: u32 = 0x10000;
 
+/// What-if, not a kernel flag: only pages whose physical address fits in
+/// `unsigned long` (the allocation asked for in the 2020 thread).
+pub const GFP_WORD_LIMIT_BIT: u32 = 0x4000_0000;
+
 /// A gfp mask (only the bits the model needs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Gfp(pub u32);
@@ -86,8 +90,21 @@ impl Gfp {
             KEXEC_CONTROL_MEMORY_GFP => "GFP_KERNEL|__GFP_NORETRY".into(),
             GFP_DMA32 => "GFP_DMA32".into(),
             GFP_HIGHUSER_MOVABLE => "GFP_HIGHUSER_MOVABLE".into(),
+            Gfp(bits) if bits & GFP_WORD_LIMIT_BIT != 0 => {
+                format!(
+                    "{}+below-word-limit (what-if)",
+                    Gfp(bits & !GFP_WORD_LIMIT_BIT).name()
+                )
+            }
             Gfp(bits) => format!("gfp 0x{bits:x}"),
         }
+    }
+
+    /// The highest pfn + 1 this gfp may use on `arch` (the word-limit
+    /// what-if), if it is limited beyond its zones.
+    pub fn pfn_ceiling(self, arch: &ArchProfile) -> Option<u64> {
+        (self.0 & GFP_WORD_LIMIT_BIT != 0 && arch.word_bits < 64)
+            .then(|| (arch.word_mask() >> 12) + 1)
     }
 
     /// The zones this gfp may allocate from on `arch`, in the order the

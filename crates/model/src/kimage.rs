@@ -18,8 +18,10 @@
 //!   kimage_alloc_pages are not modelled.
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
-use crate::design::{Ctx, EntryList, Fault, HighmemCheck, Variant};
-use crate::entry::{IND_DESTINATION, IND_DONE, IND_INDIRECTION, IND_SOURCE, KIMAGE_NO_DEST};
+use crate::design::{Ctx, EntryList, Fault, HighmemCheck, Setup, Variant};
+use crate::entry::{
+    IND_DESTINATION, IND_DONE, IND_INDIRECTION, IND_SOURCE, IND_ZERO, KIMAGE_NO_DEST,
+};
 use crate::errno::Errno;
 use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
 use crate::memory::{Content, Machine, PageStore};
@@ -490,10 +492,21 @@ impl Kimage {
         });
     }
 
-    /// kimage_alloc_normal_control_pages.
+    /// kimage_alloc_normal_control_pages (Xen's
+    /// kimage_alloc_normal_control_page too, with its own limit).
     fn alloc_control_pages(&mut self, order: u32, swap: bool) -> Result<Option<u64>, Stop> {
+        let limit = self.machine.arch.control_limit;
+        self.alloc_control_pages_below(order, swap, limit)
+    }
+
+    fn alloc_control_pages_below(
+        &mut self,
+        order: u32,
+        swap: bool,
+        limit: u64,
+    ) -> Result<Option<u64>, Stop> {
         let count = 1u64 << order;
-        let limit_pfn = self.machine.arch.control_limit >> PAGE_SHIFT;
+        let limit_pfn = limit >> PAGE_SHIFT;
         let mut extra = Vec::new();
         let got = loop {
             let Some(pfn) = self.alloc_pages(KEXEC_CONTROL_MEMORY_GFP, order)? else {
@@ -546,6 +559,9 @@ impl Kimage {
             )));
         }
         self.build_indexes();
+        if self.design.setup() == Setup::Xen {
+            return self.alloc_init_xen();
+        }
         let order = self.machine.arch.control_order;
         let Some(code) = self.alloc_control_pages(order, false)? else {
             return Err(errno(
@@ -565,6 +581,37 @@ impl Kimage {
             ));
         };
         self.swap_page = Some(swap);
+        Ok(())
+    }
+
+    /// Xen's do_kimage_alloc: the control code page below 4 GiB
+    /// (MEMF_bits(32), one page), then the first indirection page as a
+    /// control page with no address limit; head is its address. No swap
+    /// page.
+    fn alloc_init_xen(&mut self) -> Result<(), Stop> {
+        let Some(code) = self.alloc_control_pages_below(0, false, 1 << 32)? else {
+            return Err(errno(
+                Errno::ENOMEM,
+                "kimage_alloc_control_page(MEMF_bits(32)) found no page below 4 GiB for the control code page (do_kimage_alloc)",
+            ));
+        };
+        self.control_code_page = Some(code);
+        let Some(first) = self.alloc_control_pages_below(0, false, u64::MAX)? else {
+            return Err(errno(
+                Errno::ENOMEM,
+                "kimage_alloc_control_page found no page for the first indirection page (do_kimage_alloc)",
+            ));
+        };
+        self.roles.insert(first, Role::Indirection);
+        self.counters.indirection_pages += 1;
+        let (design, mut cx) = self.split();
+        design.link_page(&mut cx, first).map_err(Stop::Fault)?;
+        self.trace.push(Event::Indirection { pfn: first });
+        self.ind_pages.push(IndPage {
+            start: 1,
+            highmem: self.machine.page_highmem(first),
+            cum_before: 0,
+        });
         Ok(())
     }
 
@@ -652,9 +699,12 @@ impl Kimage {
                         Some(c) => cx.store.set(pfn, c),
                         None => cx.store.forget(pfn),
                     }
-                    design
-                        .write(&mut cx, pos, addr | (old & !PAGE_MASK))
-                        .map_err(Stop::Fault)?;
+                    let rewritten = design.swap_entry(addr, old);
+                    design.write(&mut cx, pos, rewritten).map_err(Stop::Fault)?;
+                    if design.setup() == Setup::Xen {
+                        // Xen clears the old page before handing it back.
+                        cx.store.set(old_pfn, Content::Zero);
+                    }
                     self.counters.swaps += 1;
                     self.roles.insert(pfn, Role::Source);
                     self.trace.push(Event::Swap {
@@ -663,6 +713,12 @@ impl Kimage {
                         dest: addr,
                         pos,
                     });
+                    if self.design.swap_skips_reuse(destination) {
+                        self.counters.reuse_frees += 1;
+                        self.trace.push(Event::ReuseFree { pfn: old_pfn });
+                        self.free_pages(old_pfn);
+                        continue;
+                    }
                     if let Some(check) = self.design.old_page_check() {
                         if !gfp.highmem() && self.old_page_fails(check, old_pfn) {
                             self.counters.highmem_frees += 1;
@@ -740,6 +796,8 @@ impl Kimage {
                 self.dst_index[s][j] = Some((pos, self.ordinals - 1));
             }
             self.cur_dest += PAGE_SIZE;
+        } else if entry & IND_ZERO != 0 {
+            self.cur_dest += PAGE_SIZE;
         }
         self.trace.push(Event::Entry { pos, value: entry });
         Ok(())
@@ -757,7 +815,21 @@ impl Kimage {
         if self.source_movable {
             gfp = Gfp(gfp.0 | crate::gfp::GFP_MOVABLE_BIT);
         }
+        let zero_tail = self.design.zero_tail();
         while mbytes > 0 {
+            if zero_tail && ubytes == 0 {
+                // Xen: the rest of the destination is IND_ZERO entries, no
+                // page each; the add's result is not checked.
+                match self.add_entry(IND_ZERO) {
+                    Ok(()) => self.counters.zero_entries += 1,
+                    Err(Stop::Errno { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                maddr += PAGE_SIZE;
+                mbytes = mbytes.saturating_sub(PAGE_SIZE);
+                page += 1;
+                continue;
+            }
             self.pages_started += 1;
             self.trace.push(Event::LoadPage {
                 seg: i as u8,
@@ -843,6 +915,11 @@ impl Kimage {
         let mut pos = Pos::Head;
         let mut e = design.head();
         cx.counters.entry_reads += 1;
+        if design.head_is_page() && e != 0 {
+            // Xen: head names the first page; the walk starts inside it.
+            pos = design.next_pos(Pos::Head)?;
+            e = design.read(&mut cx, pos)?;
+        }
         let mut n = 0;
         while e != 0 && e & IND_DONE == 0 {
             visit(pos, e);
@@ -898,7 +975,18 @@ impl Kimage {
                 }
                 ind = e;
             } else if e & IND_SOURCE != 0 {
-                self.free_pages((e & PAGE_MASK) >> PAGE_SHIFT);
+                let pfn = (e & PAGE_MASK) >> PAGE_SHIFT;
+                if !matches!(self.roles.get(pfn), Some(r) if r != Role::Freed) {
+                    return Err(Fault {
+                        function: "kimage_free",
+                        pfn: Some(pfn),
+                        reason: format!(
+                            "frees the SOURCE entry's page 0x{:x}, which the image does not hold: a page someone else owns goes back to the allocator",
+                            pfn << PAGE_SHIFT
+                        ),
+                    });
+                }
+                self.free_pages(pfn);
             }
         }
         if ind & IND_INDIRECTION != 0 {

@@ -98,7 +98,7 @@ impl Machine {
     }
 
     fn static_zone(&self, pfn: u64) -> Zone {
-        if pfn < MAX_DMA_PFN {
+        if pfn < self.arch.dma_end >> PAGE_SHIFT {
             Zone::Dma
         } else if self.arch.has_dma32 && pfn < MAX_DMA32_PFN {
             Zone::Dma32
@@ -116,11 +116,11 @@ impl Machine {
         }
         let low = self.arch.lowmem_end.map(|e| e >> PAGE_SHIFT);
         let (s, e) = match zone {
-            Zone::Dma => (0, MAX_DMA_PFN),
+            Zone::Dma => (0, self.arch.dma_end >> PAGE_SHIFT),
             Zone::Dma32 if self.arch.has_dma32 => (MAX_DMA_PFN, MAX_DMA32_PFN),
             Zone::Dma32 => (0, 0),
             Zone::Normal if self.arch.has_dma32 => (MAX_DMA32_PFN, u64::MAX),
-            Zone::Normal => (MAX_DMA_PFN, low.unwrap_or(u64::MAX)),
+            Zone::Normal => (self.arch.dma_end >> PAGE_SHIFT, low.unwrap_or(u64::MAX)),
             Zone::HighMem => match low {
                 Some(l) => (l, u64::MAX),
                 None => (0, 0),

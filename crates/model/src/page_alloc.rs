@@ -387,6 +387,10 @@ pub struct PageAllocator {
 #[derive(Debug, Clone)]
 struct GfpPlan {
     zones: Vec<Zone>,
+    /// Each zone's ranges, cut at the gfp's pfn ceiling if it has one.
+    ranges: Vec<Vec<(u64, u64)>>,
+    /// The pfn ceiling (the word-limit what-if).
+    ceiling: Option<u64>,
     /// Allowed ranges inside segment destinations.
     in_dest: Vec<(u64, u64)>,
     /// Allowed ranges above KEXEC_SOURCE_MEMORY_LIMIT.
@@ -445,14 +449,13 @@ impl PageAllocator {
         self.calls += 1;
         let n = 1u64 << order;
         let plan = self.plan(m, gfp);
-        let zones = &plan.zones;
         let pick = match &self.policy {
             Policy::Replay(list) => {
                 let Some(&pfn) = list.get(self.replay_next) else {
                     return Err(AllocError::NoMemory);
                 };
                 self.replay_next += 1;
-                if let Some(reason) = self.replay_problem(m, zones, pfn, n) {
+                if let Some(reason) = self.replay_problem(m, &plan, pfn, n) {
                     return Err(AllocError::Replay(ReplayError {
                         call: self.calls,
                         pfn,
@@ -463,9 +466,9 @@ impl PageAllocator {
                 }
                 Some(pfn)
             }
-            Policy::LowestFirst => self.by_zone(zones, n, false),
-            Policy::HighestFirst => self.by_zone(zones, n, true),
-            Policy::Random(_) => self.random_in_zones(zones, n),
+            Policy::LowestFirst => self.by_zone(&plan, n, false),
+            Policy::HighestFirst => self.by_zone(&plan, n, true),
+            Policy::Random(_) => self.random_in_zones(&plan, n),
             Policy::Adversarial(_) => self.adversarial(&plan, n),
         };
         match pick {
@@ -482,16 +485,26 @@ impl PageAllocator {
             return Rc::clone(p);
         }
         let zones = gfp.zonelist(m.arch);
-        let mut allowed: Vec<(u64, u64)> = zones
+        let ceiling = gfp.pfn_ceiling(m.arch);
+        let ranges: Vec<Vec<(u64, u64)>> = zones
             .iter()
-            .flat_map(|&z| self.zone_ranges(z).to_vec())
+            .map(|&z| {
+                let r = self.zone_ranges(z);
+                match ceiling {
+                    Some(c) => intersect(r, &[(0, c)]),
+                    None => r.to_vec(),
+                }
+            })
             .collect();
+        let mut allowed: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
         allowed.sort_unstable();
         let limit_pfn = (m.arch.source_limit >> 12) + 1;
         let plan = Rc::new(GfpPlan {
             in_dest: intersect(&allowed, &self.dest_ranges),
             above_limit: intersect(&allowed, &[(limit_pfn, u64::MAX)]),
             zones,
+            ranges,
+            ceiling,
         });
         self.gfp_cache.push((gfp, Rc::clone(&plan)));
         plan
@@ -502,9 +515,15 @@ impl PageAllocator {
         self.used.release(pfn, 1 << order);
     }
 
-    fn replay_problem(&self, m: &Machine, zones: &[Zone], pfn: u64, n: u64) -> Option<String> {
+    fn replay_problem(&self, m: &Machine, plan: &GfpPlan, pfn: u64, n: u64) -> Option<String> {
+        let zones = &plan.zones;
         if !pfn.is_multiple_of(n) {
             return Some(format!("not aligned to a block of {n} pages"));
+        }
+        if let Some(c) = plan.ceiling.filter(|&c| pfn + n > c) {
+            return Some(format!(
+                "pfn 0x{pfn:x} is at or above the word limit (pfn 0x{c:x}) this what-if allocates below"
+            ));
         }
         for p in pfn..pfn + n {
             match m.zone_of(p) {
@@ -526,9 +545,8 @@ impl PageAllocator {
         None
     }
 
-    fn by_zone(&self, zones: &[Zone], n: u64, highest: bool) -> Option<u64> {
-        zones.iter().find_map(|&z| {
-            let ranges = self.zone_ranges(z);
+    fn by_zone(&self, plan: &GfpPlan, n: u64, highest: bool) -> Option<u64> {
+        plan.ranges.iter().find_map(|ranges| {
             if highest {
                 ranges
                     .iter()
@@ -572,10 +590,9 @@ impl PageAllocator {
         self.used.lowest_in(s, r, n)
     }
 
-    fn random_in_zones(&mut self, zones: &[Zone], n: u64) -> Option<u64> {
-        for &z in zones {
-            let ranges = self.zone_ranges(z).to_vec();
-            if let Some(p) = self.random_in_ranges(&ranges, n) {
+    fn random_in_zones(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
+        for ranges in &plan.ranges {
+            if let Some(p) = self.random_in_ranges(ranges, n) {
                 return Some(p);
             }
         }
@@ -594,12 +611,13 @@ impl PageAllocator {
             if let Some(p) = self.random_in_ranges(&plan.above_limit, n) {
                 return Some(p);
             }
-            let top = self.zone_ranges(plan.zones[0]).to_vec();
-            if let Some(p) = self.random_in_ranges(&top, n) {
-                return Some(p);
+            if let Some(top) = plan.ranges.first() {
+                if let Some(p) = self.random_in_ranges(top, n) {
+                    return Some(p);
+                }
             }
         }
-        self.random_in_zones(&plan.zones, n)
+        self.random_in_zones(plan, n)
     }
 }
 

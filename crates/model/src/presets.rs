@@ -44,7 +44,9 @@ fn sc(
     }
 }
 
-use Variant::{HighmemZone, Pointer, RfcFixed, RfcPosted};
+use Variant::{
+    Dma32, HighmemZone, Pointer, RfcFixed, RfcPosted, SkipReuse, WordLimit, Xen, XenFixed,
+};
 
 /// The swap path: the second source page is the first one's destination.
 fn swap_path() -> Scenario {
@@ -54,6 +56,38 @@ fn swap_path() -> Scenario {
         &[(0x2000, 0x100_0000, 0x2000)],
         Policy::Replay(vec![0x2000, 0x2001, 0x2002, 0x2003, 0x1000]),
         &[Pointer, RfcFixed],
+    )
+}
+
+/// Xen's swap path on x86_64: the control code page, the first
+/// indirection page (allocated up front), page 0's source, then pfn 0x1000
+/// (page 0's destination) for page 1: kimage_dst_used finds page 0's
+/// SOURCE entry and the swap path rewrites it. Two more pages past the
+/// buffer are IND_ZERO.
+fn xen_swap_path() -> Scenario {
+    sc(
+        Arch::X86_64,
+        &[(0, 64 * MIB)],
+        &[(0x2000, 0x100_0000, 0x4000)],
+        Policy::Replay(vec![0x2000, 0x2001, 0x2002, 0x1000]),
+        &[Xen, XenFixed],
+    )
+}
+
+/// The second indirection page is asked for when the 1023rd SOURCE entry
+/// is added, and the allocator hands out pfn 0x1000, the destination of
+/// page 0, whose source 0x3000 is lowmem: pointer reuses 0x3000 as the
+/// indirection page, skip-reuse frees it and takes 0x2003.
+fn skip_reuse_swap() -> Scenario {
+    let mut replay = vec![0x2000, 0x2001, 0x2002];
+    replay.extend((0..1023).map(|j| 0x3000 + j));
+    replay.extend([0x1000, 0x2003, 0x2004]);
+    sc(
+        Arch::I386,
+        &[(0, 64 * MIB)],
+        &[(0x3ff000, 0x100_0000, 0x3ff000)],
+        Policy::Replay(replay),
+        &[Pointer, SkipReuse],
     )
 }
 
@@ -126,6 +160,16 @@ pub fn all() -> Vec<Preset> {
     let many: Vec<(u64, u64, u64)> = (0..16)
         .map(|i| (0x2000 + 100 * i, 0x100_0000 + i * MIB, 0x3000))
         .collect();
+    let mut word = rfc.clone();
+    word.variants = vec![RfcFixed, WordLimit];
+    let mut xen_long = sc(
+        Arch::X86_64,
+        &[(0, 2 * GIB)],
+        &[(1000 * 4096 + 100, 0x10_0000, 1100 * 4096)],
+        Policy::LowestFirst,
+        &[RfcFixed, XenFixed],
+    );
+    xen_long.policy = Policy::Random(7);
     vec![
         Preset {
             name: "rfc-i386-pae",
@@ -251,6 +295,54 @@ pub fn all() -> Vec<Preset> {
                 &(0..17).map(|i| (0x1000, 0x100_0000 + i * 0x1000, 0x1000)).collect::<Vec<_>>(),
                 Policy::LowestFirst,
                 &[Pointer, RfcFixed],
+            ),
+        },
+        Preset {
+            name: "xen-swap-path",
+            title: "Xen swap path (x86_64)",
+            expect: "the second source page is pfn 0x1000, page 0's destination: Xen rewrites page 0's SOURCE entry as 0x0000000000000008 (IND_SOURCE, address 0) and relocation copies machine page 0 into 0x1000000 (FAIL); xen-fixed writes 0x1000008 and relocates fine; both lists start at head's page and end in two IND_ZERO entries",
+            scenario: xen_swap_path(),
+        },
+        Preset {
+            name: "xen-long-list",
+            title: "Xen next to the RFC on the same segments",
+            expect: "1000 pages of buffer in a 1100-page destination: rfc-fixed loads 1100 source pages, xen-fixed 1001 source pages and 99 IND_ZERO entries, its first indirection page allocated up front as a control page; both relocate fine",
+            scenario: xen_long,
+        },
+        Preset {
+            name: "skip-reuse-swap",
+            title: "skip-reuse: the swap path on an indirection request",
+            expect: "the second indirection page is asked for and the allocator hands out pfn 0x1000, destination of page 0: pointer reuses the old source page 0x3000 as its indirection page, skip-reuse frees it (reuse frees 1) and takes 0x2003; both relocate fine, the lists differ",
+            scenario: skip_reuse_swap(),
+        },
+        Preset {
+            name: "dma32-i386-2g",
+            title: "DMA32 on a 2 GiB i386 box",
+            expect: "a 900 MiB image: pointer takes highmem source pages and loads; dma32 asks GFP_DMA32, which on i386 (no ZONE_DMA32) means lowmem only, and gets -ENOMEM when lowmem runs out",
+            scenario: sc(
+                Arch::I386,
+                &[(0, 2 * GIB)],
+                &[(900 * MIB, 0x100_0000, 900 * MIB)],
+                Policy::HighestFirst,
+                &[Pointer, Dma32],
+            ),
+        },
+        Preset {
+            name: "word-limit-rfc",
+            title: "word-limit on the RFC box (8 GiB PAE)",
+            expect: "rfc-fixed parks every page above 4 GiB on unusable_pages; word-limit allocates below 4 GiB only (highmem included), so nothing is parked; both relocate fine",
+            scenario: word,
+        },
+        Preset {
+            name: "rfc-arm-lpae",
+            title: "RFC on ARM LPAE, 8 GiB",
+            expect: "ARM32 LPAE with RAM at 0x80000000 crossing 4 GiB: rfc-posted faults in its first kimage_add_entry as on i386 PAE; pointer parks pages above 0xffffffff on unusable_pages and relocates fine",
+            scenario: sc(
+                Arch::ArmLpae,
+                &[(0x8000_0000, 0x8000_0000 + 8 * GIB)],
+                &[(16 * MIB, 0x8100_0000, 16 * MIB), (64 * MIB, 0x8400_0000, 64 * MIB)],
+                Policy::Adversarial(5),
+                &[Pointer, RfcPosted],
             ),
         },
         Preset {

@@ -8,6 +8,10 @@
 //! physical: on x86_32 the stub runs with paging off, so only addresses
 //! below 4 GiB are reachable; on x86_64 it runs on an identity map.
 //!
+//! Xen's stub (xen/arch/x86/x86_64/kexec_reloc.S) differs in two ways the
+//! check follows: it starts at head's page, and IND_ZERO clears the current
+//! destination page and advances the destination.
+//!
 //! Afterwards every segment's destination must hold its buffer followed by
 //! zeros up to memsz. The first thing wrong is the verdict.
 
@@ -94,6 +98,9 @@ fn describe(c: &Option<Content>) -> String {
     }
 }
 
+/// A word every stub skips (used to start a walk at a page).
+const EMPTY: u64 = 0;
+
 /// Run the relocation check on a loaded image.
 pub fn relocate(k: &Kimage) -> Relocation {
     match run(k) {
@@ -118,6 +125,12 @@ fn run(k: &Kimage) -> Result<u64, String> {
     let mut dest: Option<u64> = None;
     let mut ptr: Option<u64> = None;
     let mut e = k.head();
+    // Xen's stub starts by mapping head's page: head is the first page's
+    // bare address, not an entry.
+    if k.design().head_is_page() {
+        ptr = Some(e & PAGE_MASK);
+        e = EMPTY;
+    }
     let mut copies = 0;
     let mut reads = 0u64;
     loop {
@@ -150,6 +163,13 @@ fn run(k: &Kimage) -> Result<u64, String> {
                     ph.put(dpfn, s);
                 }
                 copies += 1;
+                dest = Some(d + PAGE_SIZE);
+            }
+            EntryKind::Zero => {
+                // Xen: clear the destination page, advance by a page.
+                let d = dest.ok_or("an IND_ZERO entry comes before any DESTINATION entry")?;
+                ph.check_addr("destination", d)?;
+                ph.put(d >> PAGE_SHIFT, Some(Content::Zero));
                 dest = Some(d + PAGE_SIZE);
             }
             EntryKind::Other(_) => {}

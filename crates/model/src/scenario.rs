@@ -207,6 +207,33 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// Every variant must exist on the arch (Xen's kimage is x86_64 only); the
+/// message names the valid combinations.
+pub fn check_arch_variants(arch: Arch, variants: &[Variant]) -> Result<(), InputError> {
+    for (i, v) in variants.iter().enumerate() {
+        if !v.arches().contains(&arch) {
+            let on: Vec<&str> = v.arches().iter().map(|a| a.name()).collect();
+            let here: Vec<&str> = ALL_VARIANTS
+                .iter()
+                .filter(|w| w.arches().contains(&arch))
+                .map(|w| w.name())
+                .collect();
+            return Err(err(
+                format!("variants[{i}]"),
+                format!(
+                    "{} does not exist on {}: it runs on {} only (Xen is 64-bit); on {} the variants are {}",
+                    v.name(),
+                    arch.name(),
+                    on.join(", "),
+                    arch.name(),
+                    here.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The `variants` list of a file of any kind: at least one, each known
 /// (else the valid names are listed), none twice.
 pub(crate) fn check_variants<V: PartialEq>(
@@ -358,6 +385,7 @@ impl Scenario {
         };
         let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
         let variants = check_variants(&f.variants, Variant::from_name, &valid)?;
+        check_arch_variants(arch, &variants)?;
         Ok(Scenario {
             arch,
             ram,
@@ -463,6 +491,16 @@ fn check_ranges(
                 field,
                 format!(
                     "end 0x{e:x} is beyond what {} can address (0x{max:x})",
+                    arch.name()
+                ),
+            ));
+        }
+        let floor = arch.profile().phys_offset;
+        if s < floor {
+            return Err(err(
+                field,
+                format!(
+                    "starts at 0x{s:x}, below PHYS_OFFSET 0x{floor:x}: RAM of the modelled {} platform starts there",
                     arch.name()
                 ),
             ));

@@ -131,6 +131,16 @@ pub fn summarize(r: &VariantRun) -> RunSummary {
         Outcome::Stopped(Stop::Limit(_)) => ("limit", None),
     };
     let mut pages = Vec::new();
+    if k.design().head_is_page() && k.head() != 0 {
+        // Xen: head names the first page; the list starts in it.
+        let pfn = k.head() >> PAGE_SHIFT;
+        pages.push(PageInfo {
+            pfn,
+            zone: m.zone_of(pfn).map_or("not RAM", |z| z.name()).to_string(),
+            highmem: m.page_highmem(pfn),
+            first: 0,
+        });
+    }
     for (i, &(_, e)) in r.entries.iter().enumerate() {
         if e & IND_INDIRECTION != 0 {
             let pfn = e >> PAGE_SHIFT;
@@ -294,11 +304,15 @@ pub fn describe(k: &Kimage, e: &Event) -> String {
             arch.source_limit
         ),
         Event::Swap { new_pfn, old_pfn, dest, pos } => format!(
-            "kimage_alloc_page: {} is destination 0x{dest:x}, whose source is {}: copy_highpage, the entry at {} becomes 0x{:x}|IND_SOURCE, the old page is handed out",
+            "kimage_alloc_page: {} is destination 0x{dest:x}, whose source is {}: copy_highpage, the entry at {} becomes {}, the old page is handed out",
             page(k, new_pfn),
             page(k, old_pfn),
             at(k, pos),
-            dest
+            describe_entry(arch, k.design().swap_entry(dest, crate::entry::IND_SOURCE))
+        ),
+        Event::ReuseFree { pfn } => format!(
+            "kimage_alloc_page (skip-reuse what-if): an indirection page was asked for, so the old page {} is freed, not handed back; try again",
+            page(k, pfn)
         ),
         Event::HighmemFree { pfn } => format!(
             "kimage_alloc_page: the old page {} fails the caller's highmem test (no __GFP_HIGHMEM): freed, try again",

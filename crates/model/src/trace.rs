@@ -99,6 +99,12 @@ pub enum Event {
         /// The page.
         pfn: u64,
     },
+    /// What-if skip-reuse: the swapped-out old page of an indirection-page
+    /// request was freed instead of handed back.
+    ReuseFree {
+        /// The page.
+        pfn: u64,
+    },
     /// A new indirection page was linked into the list.
     Indirection {
         /// The page.
@@ -146,6 +152,13 @@ pub struct Counters {
     pub swaps: u64,
     /// Swapped-out old pages freed by the highmem test.
     pub highmem_frees: u64,
+    /// Swapped-out old pages freed because an indirection page was asked
+    /// for (the skip-reuse what-if).
+    #[serde(default)]
+    pub reuse_frees: u64,
+    /// IND_ZERO entries (Xen): destination pages with no source page.
+    #[serde(default)]
+    pub zero_entries: u64,
     /// kmap-family calls (kmap_local_page, kmap_atomic, clear/copy_highpage).
     pub kmap: u64,
     /// Of those, calls on highmem pages (a real PTE set and TLB flush).
@@ -215,6 +228,16 @@ impl Counters {
                 "highmem frees",
                 self.highmem_frees.to_string(),
                 "old pages freed by the swap path's highmem test",
+            ),
+            row(
+                "reuse frees",
+                self.reuse_frees.to_string(),
+                "old pages freed because an indirection page was asked for (skip-reuse what-if)",
+            ),
+            row(
+                "zero entries",
+                self.zero_entries.to_string(),
+                "IND_ZERO entries: destination pages cleared with no source page (Xen)",
             ),
             row(
                 "control rejected",

@@ -1,7 +1,7 @@
 //! Every preset's documented outcome (its `expect` text), under all four
 //! designs where that means something, with the relocation and unload checks.
 
-use kexec_model::design::{Variant, ALL_VARIANTS};
+use kexec_model::design::{Variant, KERNEL_VARIANTS as ALL_VARIANTS};
 use kexec_model::entry::{decode, EntryKind};
 use kexec_model::errno::Errno;
 use kexec_model::kimage::Stop;
@@ -462,8 +462,15 @@ fn every_preset_is_covered() {
         "bad-bufsz",
         "bad-half-ram",
         "bad-too-many",
+        "xen-swap-path",
+        "xen-long-list",
+        "skip-reuse-swap",
+        "dma32-i386-2g",
+        "word-limit-rfc",
+        "rfc-arm-lpae",
         "bad-enomem",
     ];
+    // The Xen and what-if presets are asserted in tests/designs.rs.
     assert_eq!(presets::names(), tested);
     for p in presets::all() {
         assert!(!p.expect.is_empty() && !p.title.is_empty(), "{}", p.name);

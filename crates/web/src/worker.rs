@@ -52,7 +52,9 @@ fn with_steps(r: VariantRun) -> (VariantRun, Vec<usize>) {
 
 fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
     let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
-    Ok((sc, explore::Goal::parse(goal)?))
+    let goal = explore::Goal::parse(goal)?;
+    goal.check_arch(sc.arch)?;
+    Ok((sc, goal))
 }
 
 /// Serve one request.

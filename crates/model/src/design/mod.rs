@@ -8,19 +8,32 @@
 //!   zone-based `PageHighMemZone` (Joonsoo Kim's v2 03/10);
 //! * [`rfc_posted`]: Eric Biederman's May 2020 RFC exactly as posted;
 //! * [`rfc_fixed`]: the RFC with the minimal fix (the invalid position
-//!   stands for `image->head`).
+//!   stands for `image->head`);
+//! * [`xen`] / [`xen_fixed`]: Xen's position-based kimage (xen/common/
+//!   kimage.c), as Xen writes the swap path's entry and as Linux does;
+//! * the alternatives argued in the 2020 thread, what-ifs not in any kernel:
+//!   [`skip_reuse`] (the swap path never hands an old source page back as
+//!   an indirection page), [`dma32`] (every page GFP_DMA32) and
+//!   [`word_limit`] (the RFC's list with pages below the native word
+//!   limit).
 //!
 //! The kimage core ([`crate::kimage`]) runs the kernel's algorithm and asks
 //! the design only what differs: which gfp each page request uses, the test
 //! applied to a swapped-out old page, and how entries are stored, read and
 //! rewritten. What the kernel could not survive is returned as a [`Fault`].
 
+pub mod dma32;
 pub mod highmem_zone;
 pub mod pointer;
 pub mod position;
 pub mod rfc_fixed;
 pub mod rfc_posted;
+pub mod skip_reuse;
+pub mod word_limit;
+pub mod xen;
+pub mod xen_fixed;
 
+use crate::arch::{Arch, PAGE_MASK};
 use crate::gfp::Gfp;
 use crate::memory::{Machine, PageStore};
 use crate::trace::{Counters, Pos};
@@ -42,10 +55,40 @@ pub enum Variant {
     /// The RFC with the head fix.
     #[serde(rename = "rfc-fixed")]
     RfcFixed,
+    /// Xen's kimage as Xen has it.
+    #[serde(rename = "xen")]
+    Xen,
+    /// Xen's kimage with Linux's swap-path rewrite.
+    #[serde(rename = "xen-fixed")]
+    XenFixed,
+    /// What-if: the swap path frees an old page asked for as an
+    /// indirection page and loops.
+    #[serde(rename = "skip-reuse")]
+    SkipReuse,
+    /// What-if: indirection and source pages asked with GFP_DMA32.
+    #[serde(rename = "dma32")]
+    Dma32,
+    /// What-if: the RFC's list, pages from below the native word limit.
+    #[serde(rename = "word-limit")]
+    WordLimit,
 }
 
 /// Every variant, in the order lists show them.
-pub const ALL_VARIANTS: [Variant; 4] = [
+pub const ALL_VARIANTS: [Variant; 9] = [
+    Variant::Pointer,
+    Variant::HighmemZone,
+    Variant::RfcPosted,
+    Variant::RfcFixed,
+    Variant::Xen,
+    Variant::XenFixed,
+    Variant::SkipReuse,
+    Variant::Dma32,
+    Variant::WordLimit,
+];
+
+/// The four designs of Linux's own code and its 2020 patches (the budgets
+/// and the seed presets' documented verdicts are about these).
+pub const KERNEL_VARIANTS: [Variant; 4] = [
     Variant::Pointer,
     Variant::HighmemZone,
     Variant::RfcPosted,
@@ -60,6 +103,11 @@ impl Variant {
             Variant::HighmemZone => "highmem-zone",
             Variant::RfcPosted => "rfc-posted",
             Variant::RfcFixed => "rfc-fixed",
+            Variant::Xen => "xen",
+            Variant::XenFixed => "xen-fixed",
+            Variant::SkipReuse => "skip-reuse",
+            Variant::Dma32 => "dma32",
+            Variant::WordLimit => "word-limit",
         }
     }
 
@@ -70,6 +118,25 @@ impl Variant {
             Variant::HighmemZone => "pointer, swap-path test is PageHighMemZone (zone-based)",
             Variant::RfcPosted => "Biederman's RFC as posted: entry_pos + kmap, GFP_HIGHUSER",
             Variant::RfcFixed => "the RFC with KIMAGE_ENTRY_POS_INVALID standing for head",
+            Variant::Xen => "Xen's kimage: entry_page + next_entry, first page up front, IND_ZERO",
+            Variant::XenFixed => {
+                "Xen's kimage with Linux's swap-path rewrite (new address, old flags)"
+            }
+            Variant::SkipReuse => {
+                "what-if: pointer, the swap path never reuses an old page as an indirection page"
+            }
+            Variant::Dma32 => "what-if: pointer, indirection and source pages asked with GFP_DMA32",
+            Variant::WordLimit => {
+                "what-if: the RFC's list, pages anywhere below the native word limit"
+            }
+        }
+    }
+
+    /// The arches the design exists on.
+    pub fn arches(self) -> &'static [Arch] {
+        match self {
+            Variant::Xen | Variant::XenFixed => &[Arch::X86_64],
+            _ => &crate::arch::ALL_ARCHES,
         }
     }
 
@@ -85,6 +152,11 @@ impl Variant {
             Variant::HighmemZone => Box::new(highmem_zone::HighmemZone::new(machine.arch)),
             Variant::RfcPosted => Box::new(rfc_posted::RfcPosted::new(machine.arch)),
             Variant::RfcFixed => Box::new(rfc_fixed::RfcFixed::new(machine.arch)),
+            Variant::Xen => Box::new(xen::Xen::new(machine.arch)),
+            Variant::XenFixed => Box::new(xen_fixed::XenFixed::new(machine.arch)),
+            Variant::SkipReuse => Box::new(skip_reuse::SkipReuse::new(machine.arch)),
+            Variant::Dma32 => Box::new(dma32::Dma32::new(machine.arch)),
+            Variant::WordLimit => Box::new(word_limit::WordLimit::new(machine.arch)),
         }
     }
 }
@@ -187,6 +259,82 @@ impl Ctx<'_> {
     }
 }
 
+/// How kimage_alloc_init sets an image up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// Linux: the control code page (below KEXEC_CONTROL_MEMORY_LIMIT), then
+    /// the swap page; the list starts empty.
+    Linux,
+    /// Xen's do_kimage_alloc: a one-page control code page below 4 GiB
+    /// (MEMF_bits(32)), then the first indirection page as a control page;
+    /// no swap page.
+    Xen,
+}
+
+/// The list-keeping methods of an [`EntryList`] that wraps another design
+/// in a field: they go to the field.
+#[macro_export]
+macro_rules! delegate_list {
+    ($field:ident) => {
+        fn kmaps_entries(&self) -> bool {
+            self.$field.kmaps_entries()
+        }
+        fn needs_page(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+        ) -> Result<bool, $crate::design::Fault> {
+            self.$field.needs_page(cx)
+        }
+        fn link_page(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+            pfn: u64,
+        ) -> Result<(), $crate::design::Fault> {
+            self.$field.link_page(cx, pfn)
+        }
+        fn store(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+            entry: u64,
+        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
+            self.$field.store(cx, entry)
+        }
+        fn terminate(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
+            self.$field.terminate(cx)
+        }
+        fn head(&self) -> u64 {
+            self.$field.head()
+        }
+        fn read(
+            &self,
+            cx: &mut $crate::design::Ctx,
+            pos: $crate::trace::Pos,
+        ) -> Result<u64, $crate::design::Fault> {
+            self.$field.read(cx, pos)
+        }
+        fn write(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+            pos: $crate::trace::Pos,
+            v: u64,
+        ) -> Result<(), $crate::design::Fault> {
+            self.$field.write(cx, pos, v)
+        }
+        fn next_pos(
+            &self,
+            pos: $crate::trace::Pos,
+        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
+            self.$field.next_pos(pos)
+        }
+        fn fmt_pos(&self, pos: $crate::trace::Pos) -> String {
+            self.$field.fmt_pos(pos)
+        }
+    };
+}
+
 /// An entry-list design.
 ///
 /// The core calls, for each kimage_add_entry: [`EntryList::needs_page`]; if
@@ -226,5 +374,29 @@ pub trait EntryList {
     /// design (in tests of the explorer) may not.
     fn parks_unusable(&self) -> bool {
         true
+    }
+    /// How kimage_alloc_init sets the image up.
+    fn setup(&self) -> Setup {
+        Setup::Linux
+    }
+    /// Whether image->head holds the first indirection page's bare address
+    /// (Xen: the walk starts by mapping it) rather than an entry.
+    fn head_is_page(&self) -> bool {
+        false
+    }
+    /// Whether destination pages past a segment's buffer get IND_ZERO
+    /// entries and no source page (Xen).
+    fn zero_tail(&self) -> bool {
+        false
+    }
+    /// The swap path's new SOURCE entry for the page at `new_addr`, given
+    /// the old entry (Linux: the new address with the old flags).
+    fn swap_entry(&self, new_addr: u64, old: u64) -> u64 {
+        new_addr | (old & !PAGE_MASK)
+    }
+    /// Whether the swap path, for a request with this destination, frees
+    /// the old page and loops instead of handing it back.
+    fn swap_skips_reuse(&self, _destination: u64) -> bool {
+        false
     }
 }

@@ -167,7 +167,8 @@ pub fn EntryList(props: &EntryListProps) -> Html {
             }
             Row::Entry(i) => {
                 let e = words[i];
-                let slot = if i == 0 {
+                let head_in_list = props.pages.first().is_none_or(|p| p.first > 0);
+                let slot = if i == 0 && head_in_list {
                     "head".to_string()
                 } else {
                     let p = props.pages.partition_point(|pg| pg.first <= i);
@@ -187,6 +188,7 @@ pub fn EntryList(props: &EntryListProps) -> Html {
                         "src",
                         format!("SRC  0x{a:0w$x}  {}", page_text(m, a >> PAGE_SHIFT)),
                     ),
+                    EntryKind::Zero => ("zero", "ZERO (clear the destination page)".to_string()),
                     EntryKind::Other(v) => ("other", format!("0x{v:0w$x}")),
                 };
                 let cls = classes!("row", kind, differs(i).then_some("diff"));

@@ -1,0 +1,262 @@
+//! Xen's kimage entry list (xen/common/kimage.c).
+//!
+//! Position-based, as the 2020 RFC proposed for Linux: the state is the
+//! current indirection page (`entry_page`) and the index of the next free
+//! slot (`next_entry`); every access maps the page (map_domain_page). The
+//! first indirection page is allocated up front in do_kimage_alloc and
+//! `head` holds its bare machine address (no IND_INDIRECTION bit): the walk
+//! starts by mapping it. kimage_add_entry links a new page through the last
+//! slot (KIMAGE_LAST_ENTRY = 511) and writes no zero after an entry (pages
+//! come zeroed). Segments whose destination outruns the buffer end in
+//! IND_ZERO entries with no source page, and kimage_alloc_page has no
+//! unusable_pages step (Xen is 64-bit only).
+//!
+//! The swap path's entry rewrite is Xen's: `(new address & ~PAGE_MASK) |
+//! IND_SOURCE`, which keeps only the in-page bits of a page-aligned address
+//! and so names machine address 0 as the source. [`super::xen_fixed`]
+//! writes it as Linux does.
+
+use super::{Ctx, EntryList, Fault, Variant};
+use crate::arch::{ArchProfile, PAGE_MASK};
+use crate::entry::{IND_DONE, IND_INDIRECTION, IND_SOURCE};
+use crate::trace::Pos;
+
+/// The list state of a Xen kimage.
+#[derive(Debug, Clone)]
+pub struct XenList {
+    arch: &'static ArchProfile,
+    /// `image->head`: the first page's bare address.
+    pub head: u64,
+    /// `image->entry_page`.
+    pub entry_page: Option<u64>,
+    /// `image->next_entry`.
+    pub next_entry: u32,
+}
+
+impl XenList {
+    /// do_kimage_alloc before the first page: head = 0, no page.
+    pub fn new(arch: &'static ArchProfile) -> Self {
+        XenList {
+            arch,
+            head: 0,
+            entry_page: None,
+            next_entry: 0,
+        }
+    }
+
+    fn current(&self, function: &'static str) -> Result<u64, Fault> {
+        self.entry_page.ok_or(Fault {
+            function,
+            pfn: None,
+            reason: "no entry_page: do_kimage_alloc did not add the first indirection page".into(),
+        })
+    }
+
+    fn put(
+        &self,
+        cx: &mut Ctx,
+        function: &'static str,
+        pfn: u64,
+        idx: u32,
+        v: u64,
+    ) -> Result<(), Fault> {
+        cx.kmap(pfn);
+        cx.set_word(function, pfn, idx, v)
+    }
+}
+
+impl XenList {
+    /// kimage_add_entry's test: the cursor is at KIMAGE_LAST_ENTRY.
+    pub fn needs_page(&self) -> bool {
+        self.entry_page.is_none() || u64::from(self.next_entry) == self.arch.last_slot()
+    }
+
+    /// The first page (do_kimage_alloc: head = its address) or a new page
+    /// linked through the current page's last slot.
+    pub fn link_page(&mut self, cx: &mut Ctx, pfn: u64) -> Result<(), Fault> {
+        let addr = pfn << 12;
+        cx.kmap(pfn);
+        cx.store.set(pfn, crate::memory::Content::Zero);
+        match self.entry_page {
+            None => self.head = addr,
+            Some(cur) => {
+                let last = self.arch.last_slot() as u32;
+                self.put(cx, "kimage_add_entry", cur, last, addr | IND_INDIRECTION)?;
+            }
+        }
+        self.entry_page = Some(pfn);
+        self.next_entry = 0;
+        Ok(())
+    }
+
+    /// Map the current page, write at next_entry, next_entry + 1.
+    pub fn store(&mut self, cx: &mut Ctx, entry: u64) -> Result<Pos, Fault> {
+        let pfn = self.current("kimage_add_entry")?;
+        let idx = self.next_entry;
+        self.put(cx, "kimage_add_entry", pfn, idx, entry)?;
+        self.next_entry += 1;
+        Ok(Pos::Slot { pfn, idx })
+    }
+
+    /// kimage_terminate: IND_DONE at next_entry.
+    pub fn terminate(&mut self, cx: &mut Ctx) -> Result<Pos, Fault> {
+        let pfn = self.current("kimage_terminate")?;
+        let idx = self.next_entry;
+        self.put(cx, "kimage_terminate", pfn, idx, IND_DONE)?;
+        Ok(Pos::Slot { pfn, idx })
+    }
+
+    /// A mapped read.
+    pub fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault> {
+        match pos {
+            Pos::Head => Ok(self.head),
+            Pos::Slot { pfn, idx } => {
+                cx.kmap(pfn);
+                cx.word("for_each_kimage_entry", pfn, idx)
+            }
+        }
+    }
+
+    /// A mapped write (the swap path).
+    pub fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
+        match pos {
+            Pos::Head => {
+                self.head = v;
+                Ok(())
+            }
+            Pos::Slot { pfn, idx } => self.put(cx, "kimage_alloc_page", pfn, idx, v),
+        }
+    }
+
+    /// The walk's next slot; from head, slot 0 of head's page.
+    pub fn next_pos(&self, pos: Pos) -> Pos {
+        match pos {
+            Pos::Head => Pos::Slot {
+                pfn: self.head >> 12,
+                idx: 0,
+            },
+            Pos::Slot { pfn, idx } => Pos::Slot { pfn, idx: idx + 1 },
+        }
+    }
+
+    /// A position in Xen's terms.
+    pub fn fmt_pos(&self, pos: Pos) -> String {
+        match pos {
+            Pos::Head => "image->head (the first page's address)".into(),
+            Pos::Slot { pfn, idx } => format!("entry_page pfn 0x{pfn:x}, slot {idx}"),
+        }
+    }
+}
+
+/// Xen's kimage.
+#[derive(Debug, Clone)]
+pub struct Xen {
+    list: XenList,
+}
+
+impl Xen {
+    /// A fresh image.
+    pub fn new(arch: &'static ArchProfile) -> Self {
+        Xen {
+            list: XenList::new(arch),
+        }
+    }
+}
+
+/// The Xen-specific answers shared by [`Xen`] and [`super::xen_fixed`].
+#[macro_export]
+macro_rules! xen_common {
+    ($field:ident) => {
+        fn indirection_gfp(&self) -> $crate::gfp::Gfp {
+            $crate::gfp::GFP_KERNEL
+        }
+        fn source_gfp(&self) -> $crate::gfp::Gfp {
+            $crate::gfp::GFP_HIGHUSER
+        }
+        fn old_page_check(&self) -> Option<$crate::design::HighmemCheck> {
+            None
+        }
+        fn kmaps_entries(&self) -> bool {
+            true
+        }
+        fn needs_page(
+            &mut self,
+            _cx: &mut $crate::design::Ctx,
+        ) -> Result<bool, $crate::design::Fault> {
+            Ok(self.$field.needs_page())
+        }
+        fn link_page(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+            pfn: u64,
+        ) -> Result<(), $crate::design::Fault> {
+            self.$field.link_page(cx, pfn)
+        }
+        fn store(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+            entry: u64,
+        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
+            self.$field.store(cx, entry)
+        }
+        fn terminate(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
+            self.$field.terminate(cx)
+        }
+        fn head(&self) -> u64 {
+            self.$field.head
+        }
+        fn read(
+            &self,
+            cx: &mut $crate::design::Ctx,
+            pos: $crate::trace::Pos,
+        ) -> Result<u64, $crate::design::Fault> {
+            self.$field.read(cx, pos)
+        }
+        fn write(
+            &mut self,
+            cx: &mut $crate::design::Ctx,
+            pos: $crate::trace::Pos,
+            v: u64,
+        ) -> Result<(), $crate::design::Fault> {
+            self.$field.write(cx, pos, v)
+        }
+        fn next_pos(
+            &self,
+            pos: $crate::trace::Pos,
+        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
+            Ok(self.$field.next_pos(pos))
+        }
+        fn fmt_pos(&self, pos: $crate::trace::Pos) -> String {
+            self.$field.fmt_pos(pos)
+        }
+        fn parks_unusable(&self) -> bool {
+            false
+        }
+        fn setup(&self) -> $crate::design::Setup {
+            $crate::design::Setup::Xen
+        }
+        fn head_is_page(&self) -> bool {
+            true
+        }
+        fn zero_tail(&self) -> bool {
+            true
+        }
+    };
+}
+
+impl EntryList for Xen {
+    fn variant(&self) -> Variant {
+        Variant::Xen
+    }
+
+    crate::xen_common!(list);
+
+    /// Xen writes `(addr & ~PAGE_MASK) | IND_SOURCE`: the in-page bits of a
+    /// page-aligned address, 0.
+    fn swap_entry(&self, new_addr: u64, _old: u64) -> u64 {
+        (new_addr & !PAGE_MASK) | IND_SOURCE
+    }
+}
