@@ -285,3 +285,17 @@ proptest! {
         prop_assert!(matches!(x.unload, Some(Unload::Ok { .. })), "xen-fixed: {:?}", x.unload);
     }
 }
+
+#[test]
+fn the_explorer_finds_xens_swap_path() {
+    use kexec_model::explore::{candidate, search_range, shrink, Goal};
+    let base = presets::find("long-list").unwrap().scenario;
+    let goal = Goal::parse("verdict:xen,xen-fixed").unwrap();
+    goal.check_arch(base.arch).unwrap();
+    let i = search_range(&base, &goal, 1, 0..2000).expect("a swap within 2000 candidates");
+    let small = shrink(&goal, &candidate(&base, &goal, 1, i));
+    assert!(goal.holds(&small));
+    let xen = run_variant(&small, Variant::Xen, OPTS);
+    assert!(xen.kimage.counters.swaps > 0);
+    assert!(matches!(xen.relocation, Some(Relocation::Fail(_))));
+}
