@@ -890,3 +890,27 @@ test('s. Xen and the what-ifs in the pickers: the Xen swap path, IND_ZERO rows, 
     assert.match(ps[1].verdict, /kimage_add_entry/);
     assert.match(ps[0].verdict, /relocation ok/);
   }));
+
+test('t. the labs load on demand: not with the kimage view, then once for every lab tab; back returns to the kimage view', { timeout: TEST_TIMEOUT }, () =>
+  withPage('t-lab-tabs', async ({ page }) => {
+    const fetched = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    await page.goto(srv.base);
+    await settled(page);
+    assert.ok(!fetched.some((p) => p.endsWith('labs_bg.wasm')), 'the kimage view does not fetch the labs');
+    await page.click('#tab-hotplug');
+    await page.waitForSelector('section.hotplug-pane');
+    await page.click('#tab-pgtable');
+    await page.waitForSelector('section.pt-pane');
+    assert.equal(await page.locator('section.hotplug-pane').count(), 0);
+    await page.click('#tab-placement');
+    await page.waitForSelector('section.placement-pane');
+    assert.equal(fetched.filter((p) => p.endsWith('labs_bg.wasm')).length, 1, 'fetched once');
+    await page.click('#tab-kimage');
+    await page.waitForSelector('main.panes section.pane p.verdict');
+    assert.equal(await page.evaluate(() => document.getElementById('lab-root').hidden), true);
+    assert.equal(await page.locator('section.placement-pane').count(), 0);
+    await page.goBack();
+    await page.waitForSelector('section.placement-pane');
+    assert.equal(await page.locator('#tab-placement').getAttribute('aria-pressed'), 'true');
+  }));

@@ -52,25 +52,15 @@ pub fn encode(sc: &Scenario, base: &str) -> String {
     format!("{base}#{}", encode_fragment(sc))
 }
 
-/// Decode a link holding a kimage scenario.
-pub fn decode(link: &str) -> Result<Scenario, InputError> {
-    match decode_document(link)? {
-        Document::Kimage(s) => Ok(s),
-        Document::Placement(_) => Err(err(
-            "the link holds a placement scenario (the page's Placement view, or kexec-sim place)",
-        )),
-        Document::Hotplug(_) => Err(err(
-            "the link holds a hotplug scenario (the page's Hotplug view, or kexec-sim hotplug)",
-        )),
-        Document::Pgtable(_) => Err(err(
-            "the link holds a page-table scenario (the page's Page tables view, or kexec-sim pgtable)",
-        )),
-    }
+/// What a link holds, before any scenario in it is parsed.
+enum Source {
+    /// A fragment's scenario JSON text.
+    Json(String),
+    /// A `?preset=` name.
+    Preset(String),
 }
 
-/// Decode a link, a fragment (`#s=…` or `s=…`) or a `?preset=NAME` link,
-/// of any scenario kind.
-pub fn decode_document(link: &str) -> Result<Document, InputError> {
+fn source(link: &str) -> Result<Source, InputError> {
     if link.len() > MAX_LINK_BYTES {
         return Err(err(format!(
             "{} bytes; links of at most {MAX_LINK_BYTES} bytes are decoded",
@@ -88,22 +78,69 @@ pub fn decode_document(link: &str) -> Result<Document, InputError> {
             .split('&')
             .find_map(|kv| kv.strip_prefix("s="))
             .ok_or_else(|| err("the fragment holds no s= scenario"))?;
-        return decode_data(data);
+        return inflate(data).map(Source::Json);
     }
     if let Some(q) = before.split_once('?').map(|x| x.1) {
         if let Some(name) = q.split('&').find_map(|kv| kv.strip_prefix("preset=")) {
-            return presets::find_document(name).ok_or_else(|| {
-                err(format!(
-                    "no preset \"{name}\" (valid: {})",
-                    presets::all_names().join(", ")
-                ))
-            });
+            return Ok(Source::Preset(name.to_string()));
         }
     }
     Err(err("no #s= scenario and no ?preset= in the link"))
 }
 
-fn decode_data(data: &str) -> Result<Document, InputError> {
+fn no_preset(name: &str) -> InputError {
+    err(format!(
+        "no preset \"{name}\" (valid: {})",
+        presets::all_names().join(", ")
+    ))
+}
+
+/// The kind of scenario a link holds (one of [`crate::scenario::KINDS`]),
+/// found without parsing the scenario.
+pub fn kind(link: &str) -> Result<&'static str, InputError> {
+    match source(link)? {
+        Source::Preset(name) => presets::kind_of(&name).ok_or_else(|| no_preset(&name)),
+        Source::Json(text) => crate::scenario::kind_of_json(&text),
+    }
+}
+
+/// Decode a link holding a kimage scenario (other kinds are refused without
+/// being parsed).
+pub fn decode(link: &str) -> Result<Scenario, InputError> {
+    let (k, src) = match source(link)? {
+        Source::Preset(name) => match presets::find(&name) {
+            Some(p) => return Ok(p.scenario),
+            None => (
+                presets::kind_of(&name).ok_or_else(|| no_preset(&name))?,
+                None,
+            ),
+        },
+        Source::Json(text) => (crate::scenario::kind_of_json(&text)?, Some(text)),
+    };
+    match (k, src) {
+        ("kimage", Some(text)) => Scenario::from_json(&text),
+        ("placement", _) => Err(err(
+            "the link holds a placement scenario (the page's Placement view, or kexec-sim place)",
+        )),
+        ("hotplug", _) => Err(err(
+            "the link holds a hotplug scenario (the page's Hotplug view, or kexec-sim hotplug)",
+        )),
+        _ => Err(err(
+            "the link holds a page-table scenario (the page's Page tables view, or kexec-sim pgtable)",
+        )),
+    }
+}
+
+/// Decode a link, a fragment (`#s=…` or `s=…`) or a `?preset=NAME` link,
+/// of any scenario kind.
+pub fn decode_document(link: &str) -> Result<Document, InputError> {
+    match source(link)? {
+        Source::Preset(name) => presets::find_document(&name).ok_or_else(|| no_preset(&name)),
+        Source::Json(text) => Document::from_json(&text),
+    }
+}
+
+fn inflate(data: &str) -> Result<String, InputError> {
     let (version, payload) = data
         .split_once('.')
         .ok_or_else(|| err("no codec version before the data"))?;
@@ -125,8 +162,7 @@ fn decode_data(data: &str) -> Result<Document, InputError> {
             "the scenario inflates to more than {MAX_INFLATED_BYTES} bytes"
         )));
     }
-    let text = String::from_utf8(out).map_err(|_| err("the scenario is not UTF-8"))?;
-    Document::from_json(&text)
+    String::from_utf8(out).map_err(|_| err("the scenario is not UTF-8"))
 }
 
 #[cfg(test)]

@@ -380,11 +380,96 @@ pub fn find_document(name: &str) -> Option<crate::scenario::Document> {
     find(name).map(|p| Document::Kimage(p.scenario))
 }
 
+/// The lab presets' names by kind, without building their scenarios (the
+/// page's main module names them without carrying the labs).
+pub const LAB_PRESETS: [(&str, &[&str]); 3] = [
+    (
+        "placement",
+        &[
+            "movable-node-top",
+            "uefi-under-4g",
+            "crashkernel-high",
+            "crashkernel-high-movable-node",
+        ],
+    ),
+    (
+        "hotplug",
+        &[
+            "hotplug-rfc-10g",
+            "hotplug-rfc-forwards",
+            "hotplug-per-block",
+            "hotplug-wrong-granularity",
+            "hotplug-2g-blocks",
+        ],
+    ),
+    (
+        "pgtable",
+        &[
+            "pgtable-stale-pde",
+            "pgtable-1g-fallback",
+            "pgtable-pre-2018",
+            "pgtable-pae",
+        ],
+    ),
+];
+
+/// The kind of the preset called `name`, if there is one.
+pub fn kind_of(name: &str) -> Option<&'static str> {
+    if names().contains(&name) {
+        return Some("kimage");
+    }
+    LAB_PRESETS
+        .iter()
+        .find(|(_, names)| names.contains(&name))
+        .map(|(k, _)| *k)
+}
+
 /// Every preset's name, of every kind.
 pub fn all_names() -> Vec<&'static str> {
     let mut v = names();
-    v.extend(crate::placement_lab::presets().iter().map(|p| p.name));
-    v.extend(crate::hotplug::presets().iter().map(|p| p.name));
-    v.extend(crate::pgtable_lab::presets().iter().map(|p| p.name));
+    for (_, names) in LAB_PRESETS {
+        v.extend(names);
+    }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lab_preset_names_match_the_labs() {
+        let lab = |k: &str| {
+            super::LAB_PRESETS
+                .iter()
+                .find(|(kind, _)| *kind == k)
+                .unwrap()
+                .1
+                .to_vec()
+        };
+        let names = |v: Vec<&'static str>| v;
+        assert_eq!(
+            lab("placement"),
+            names(
+                crate::placement_lab::presets()
+                    .iter()
+                    .map(|p| p.name)
+                    .collect()
+            )
+        );
+        assert_eq!(
+            lab("hotplug"),
+            names(crate::hotplug::presets().iter().map(|p| p.name).collect())
+        );
+        assert_eq!(
+            lab("pgtable"),
+            names(
+                crate::pgtable_lab::presets()
+                    .iter()
+                    .map(|p| p.name)
+                    .collect()
+            )
+        );
+        assert_eq!(super::kind_of("swap-path"), Some("kimage"));
+        assert_eq!(super::kind_of("pgtable-pae"), Some("pgtable"));
+        assert_eq!(super::kind_of("nope"), None);
+    }
 }

@@ -692,6 +692,44 @@ pub enum Document {
 /// The kinds a file may name.
 pub const KINDS: [&str; 4] = ["kimage", "placement", "hotplug", "pgtable"];
 
+/// The kind named by scenario JSON text (no `kind`: "kimage"), without
+/// parsing the scenario.
+pub fn kind_of_json(text: &str) -> Result<&'static str, InputError> {
+    if text.len() > MAX_SCENARIO_BYTES {
+        return Err(err(
+            "",
+            format!("{} bytes; at most {MAX_SCENARIO_BYTES}", text.len()),
+        ));
+    }
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: Option<serde_json::Value>,
+    }
+    let k: Kind =
+        serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+    match k.kind {
+        None => Ok("kimage"),
+        Some(serde_json::Value::String(s)) => {
+            KINDS.iter().copied().find(|k| *k == s).ok_or_else(|| {
+                err(
+                    "kind",
+                    format!(
+                        "\"{s}\" is not a kind this build reads (valid: {})",
+                        KINDS.join(", ")
+                    ),
+                )
+            })
+        }
+        Some(other) => Err(err(
+            "kind",
+            format!(
+                "{other} is not a kind this build reads (valid: {})",
+                KINDS.join(", ")
+            ),
+        )),
+    }
+}
+
 impl Document {
     /// Parse and check JSON text of any kind.
     pub fn from_json(text: &str) -> Result<Document, InputError> {

@@ -7,8 +7,15 @@ use wasm_bindgen::prelude::*;
 
 fn main() {
     #[cfg(target_arch = "wasm32")]
-    if web_sys::window().is_some() {
-        yew::Renderer::<kexec_web::components::app::App>::new().render();
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        match doc.get_element_by_id("app") {
+            Some(root) => {
+                yew::Renderer::<kexec_web::components::app::App>::with_root(root).render();
+            }
+            None => {
+                yew::Renderer::<kexec_web::components::app::App>::new().render();
+            }
+        }
     }
 }
 

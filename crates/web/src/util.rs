@@ -39,6 +39,68 @@ pub fn set_fragment(fragment: &str) {
     }
 }
 
+/// Navigate to a fragment (a history entry and a `hashchange`, which the
+/// other page module follows).
+pub fn go_to_fragment(fragment: &str) {
+    let _ = window().location().set_hash(fragment);
+}
+
+/// Load the labs' module (`labs.js` and `labs_bg.wasm` next to the page),
+/// once; it mounts itself under `#lab-root`.
+pub fn load_labs() {
+    thread_local! {
+        static LOADED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if LOADED.with(|l| l.replace(true)) {
+        return;
+    }
+    let Some(doc) = window().document() else {
+        return;
+    };
+    let base = doc.base_uri().ok().flatten().unwrap_or_else(href);
+    let url = |name: &str| {
+        Url::new_with_base(name, &base)
+            .map(|u| u.href())
+            .unwrap_or_default()
+    };
+    let (js, wasm) = (url("labs.js"), url("labs_bg.wasm"));
+    let Ok(script) = doc.create_element("script") else {
+        return;
+    };
+    let _ = script.set_attribute("src", &js);
+    let onload = wasm_bindgen::closure::Closure::once(move || {
+        // The no-modules glue declares a global `wasm_bindgen` binding.
+        let init = js_sys::Function::new_no_args("return wasm_bindgen")
+            .call0(&wasm_bindgen::JsValue::NULL)
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(init) = init {
+            let arg = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&arg, &"module_or_path".into(), &wasm.into());
+            let _ = init.call1(&wasm_bindgen::JsValue::NULL, &arg);
+        }
+    });
+    let _ = script.add_event_listener_with_callback("load", onload.as_ref().unchecked_ref());
+    onload.forget();
+    if let Some(head) = doc.head() {
+        let _ = head.append_child(&script);
+    }
+}
+
+/// Show or hide `#lab-root`, the labs' module's mount point.
+pub fn show_lab_root(show: bool) {
+    if let Some(el) = window()
+        .document()
+        .and_then(|d| d.get_element_by_id("lab-root"))
+    {
+        if show {
+            let _ = el.remove_attribute("hidden");
+        } else {
+            let _ = el.set_attribute("hidden", "");
+        }
+    }
+}
+
 /// The playground URL for a fragment (no `?embed`, no `?preset`).
 pub fn playground_url(fragment: &str) -> String {
     let loc = window().location();

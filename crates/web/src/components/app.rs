@@ -5,11 +5,8 @@
 use super::embed::EmbedView;
 use super::explore::ExplorePanel;
 use super::help::Help;
-use super::hotplug::HotplugView;
 use super::memory_map::MemoryMap;
 use super::pane::Pane;
-use super::pgtable::PgtableView;
-use super::placement::PlacementView;
 use super::progress::Progress;
 use super::scenario_bar::ScenarioBar;
 use super::share_bar::{ShareAction, ShareBar};
@@ -21,10 +18,6 @@ use crate::util;
 use crate::worker_client::WorkerClient;
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
-use kexec_model::hotplug::HotplugScenario;
-use kexec_model::pgtable_lab::PgtableScenario;
-use kexec_model::placement_lab::PlacementScenario;
-use kexec_model::scenario::Document;
 use kexec_model::{link, presets, run};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -44,39 +37,22 @@ fn comparable(r: &RunResult) -> Option<(&[u64], &[u64])> {
     }
 }
 
-/// A lab view and its scenario (the kimage view is `None`).
-#[derive(Clone, PartialEq)]
-pub enum Lab {
-    /// The Placement view.
-    Placement(Rc<PlacementScenario>),
-    /// The Hotplug view.
-    Hotplug(Rc<HotplugScenario>),
-    /// The Page tables view.
-    Pgtable(Rc<PgtableScenario>),
+/// Which lab a URL opens, if any: "placement", "hotplug" or "pgtable"
+/// (found without parsing the lab's scenario; the labs' own module does
+/// that).
+pub fn lab_kind(href: &str) -> Option<&'static str> {
+    if let Some(kind) = href.split_once("#lab=").map(|x| x.1) {
+        return presets::LAB_PRESETS
+            .iter()
+            .map(|(k, _)| *k)
+            .find(|k| *k == kind);
+    }
+    link::kind(href).ok().filter(|k| *k != "kimage")
 }
 
-impl Lab {
-    fn of(d: Document) -> Option<Lab> {
-        match d {
-            Document::Kimage(_) => None,
-            Document::Placement(p) => Some(Lab::Placement(Rc::new(p))),
-            Document::Hotplug(h) => Some(Lab::Hotplug(Rc::new(h))),
-            Document::Pgtable(p) => Some(Lab::Pgtable(Rc::new(p))),
-        }
-    }
-
-    fn preset(name: &str) -> Option<Lab> {
-        presets::find_document(name).and_then(Lab::of)
-    }
-}
-
-/// The lab the URL opens, if it names one (a link or a lab preset).
-pub fn boot_lab() -> Option<Lab> {
-    let href = util::href();
-    if href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
-        return link::decode_document(&href).ok().and_then(Lab::of);
-    }
-    util::query_param("preset").and_then(|n| Lab::preset(&n))
+/// The lab the page's URL opens.
+pub fn boot_lab() -> Option<&'static str> {
+    lab_kind(&util::href())
 }
 
 /// The initial state from the URL, and whether this is an embed.
@@ -268,15 +244,19 @@ pub fn App() -> Html {
         let lab = lab.setter();
         use_effect_with((), move |_| {
             let listener = EventListener::new(&util::window(), "hashchange", move |_| {
-                match link::decode_document(&util::href()) {
-                    Ok(Document::Kimage(sc)) => {
+                let href = util::href();
+                if let Some(k) = lab_kind(&href) {
+                    lab.set(Some(k));
+                    return;
+                }
+                match link::decode(&href) {
+                    Ok(sc) => {
                         lab.set(None);
                         dispatch.dispatch(Action::Load {
                             scenario: sc,
                             preset: None,
                         })
                     }
-                    Ok(d) => lab.set(Lab::of(d)),
                     Err(e) => dispatch.dispatch(Action::Notice(Some(format!(
                         "This link could not be opened ({e})."
                     )))),
@@ -374,99 +354,60 @@ pub fn App() -> Html {
         move |_| sc.as_ref().map(run::machine).map(Rc::new)
     });
     let tabs = {
-        let shown = |f: fn(&Lab) -> bool| lab.as_ref().is_some_and(f).to_string();
         let to_kimage = {
             let (lab, fragment) = (lab.clone(), fragment.clone());
             Callback::from(move |_| {
                 lab.set(None);
-                util::set_fragment(&fragment);
+                // A navigation: the labs' module hides its view too.
+                util::go_to_fragment(&fragment);
             })
         };
-        let to = |preset: &'static str, same: fn(&Lab) -> bool| {
+        let to = |kind: &'static str| {
             let lab = lab.clone();
             Callback::from(move |_| {
-                if !lab.as_ref().is_some_and(same) {
-                    lab.set(Lab::preset(preset));
+                if *lab != Some(kind) {
+                    util::go_to_fragment(&format!("lab={kind}"));
                 }
             })
         };
-        let is_place: fn(&Lab) -> bool = |l| matches!(l, Lab::Placement(_));
-        let is_hotplug: fn(&Lab) -> bool = |l| matches!(l, Lab::Hotplug(_));
-        let is_pgtable: fn(&Lab) -> bool = |l| matches!(l, Lab::Pgtable(_));
+        let pressed = |kind: &str| (*lab == Some(kind)).to_string();
         html! {
             <nav class="tabs" aria-label="views">
                 <button id="tab-kimage" aria-pressed={lab.is_none().to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
-                <button id="tab-placement" aria-pressed={shown(is_place)} onclick={to("movable-node-top", is_place)}>{ "placement lab (kexec_file)" }</button>
-                <button id="tab-hotplug" aria-pressed={shown(is_hotplug)} onclick={to("hotplug-rfc-10g", is_hotplug)}>{ "hotplug lab (memmap_on_memory)" }</button>
-                <button id="tab-pgtable" aria-pressed={shown(is_pgtable)} onclick={to("pgtable-stale-pde", is_pgtable)}>{ "page tables (huge ioremap)" }</button>
+                <button id="tab-placement" aria-pressed={pressed("placement")} onclick={to("placement")}>{ "placement lab (kexec_file)" }</button>
+                <button id="tab-hotplug" aria-pressed={pressed("hotplug")} onclick={to("hotplug")}>{ "hotplug lab (memmap_on_memory)" }</button>
+                <button id="tab-pgtable" aria-pressed={pressed("pgtable")} onclick={to("pgtable")}>{ "page tables (huge ioremap)" }</button>
             </nav>
         }
     };
-    let lab_page = |tagline: &str, view: Html, cli: &str| {
-        html! {
+    // The labs live in their own module, under #lab-root.
+    {
+        let shown = *lab;
+        use_effect_with(shown, |shown| {
+            if shown.is_some() {
+                util::load_labs();
+            }
+            util::show_lab_root(shown.is_some());
+        });
+    }
+    if let Some(kind) = *lab {
+        let tagline = match kind {
+            "hotplug" => "memory hot-add on x86_64 with SPARSEMEM_VMEMMAP: where each section's memmap comes from (ordinary memory, Oscar Salvador's 2018 RFC, 6.1's memmap_on_memory), what reaches the buddy allocator, and the vmemmap teardown",
+            "pgtable" => "ioremap and iounmap on the kernel page table of an x86_64 or PAE machine with several CPUs: huge mappings over stale page-table pages, pud_free_pmd_page / pmd_free_pte_page and the TLB's paging-structure caches",
+            _ => "kernel/kexec_file.c placement on an x86_64 machine with NUMA nodes and hot-pluggable memory: where each buffer lands, and which memory blocks can still be hot-removed",
+        };
+        return html! {
             <>
             <header class="top">
                 <h1>{ "kexec playground" }</h1>
-                <p class="tagline">{ tagline.to_string() }</p>
+                <p class="tagline">{ tagline }</p>
             </header>
-            { tabs.clone() }
+            { tabs }
             if let Some(n) = &state.notice {
                 <p class="notice" role="alert" id="notice">{ n }</p>
             }
-            { view }
-            <footer>
-                { format!("the model: kexec-model (also kexec-sim {cli}) · nothing leaves this page") }
-            </footer>
             </>
-        }
-    };
-    match (*lab).clone() {
-        Some(Lab::Hotplug(h)) => {
-            let on_change = {
-                let lab = lab.clone();
-                Callback::from(move |sc: HotplugScenario| lab.set(Some(Lab::Hotplug(Rc::new(sc)))))
-            };
-            return lab_page(
-                "memory hot-add on x86_64 with SPARSEMEM_VMEMMAP: where each section's memmap comes from (ordinary memory, Oscar Salvador's 2018 RFC, 6.1's memmap_on_memory), what reaches the buddy allocator, and the vmemmap teardown",
-                html! { <HotplugView scenario={h} {on_change} /> },
-                "hotplug",
-            );
-        }
-        Some(Lab::Pgtable(p)) => {
-            let on_change = {
-                let lab = lab.clone();
-                Callback::from(move |sc: PgtableScenario| lab.set(Some(Lab::Pgtable(Rc::new(sc)))))
-            };
-            return lab_page(
-                "ioremap and iounmap on the kernel page table of an x86_64 or PAE machine with several CPUs: huge mappings over stale page-table pages, pud_free_pmd_page / pmd_free_pte_page and the TLB's paging-structure caches",
-                html! { <PgtableView scenario={p} {on_change} /> },
-                "pgtable",
-            );
-        }
-        Some(Lab::Placement(p)) => {
-            let on_change = {
-                let lab = lab.clone();
-                Callback::from(move |sc: PlacementScenario| {
-                    lab.set(Some(Lab::Placement(Rc::new(sc))))
-                })
-            };
-            let on_load = {
-                let (lab, dispatch) = (lab.clone(), store.dispatcher());
-                Callback::from(move |scenario| {
-                    lab.set(None);
-                    dispatch.dispatch(Action::Load {
-                        scenario,
-                        preset: None,
-                    });
-                })
-            };
-            return lab_page(
-                "kernel/kexec_file.c placement on an x86_64 machine with NUMA nodes and hot-pluggable memory: where each buffer lands, and which memory blocks can still be hot-removed",
-                html! { <PlacementView scenario={p} {on_change} {on_load} /> },
-                "place",
-            );
-        }
-        None => {}
+        };
     }
     if *embed {
         return html! { <EmbedView state={Rc::new(state)} open_url={util::playground_url(&fragment)} /> };
