@@ -281,7 +281,15 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
         let counters = counters.join(", ");
         s.push_str(&wrap(&counters, "counters:", 4));
         if r.outcome == Outcome::Loaded {
-            let _ = writeln!(s, "list (head first, walk order):");
+            if r.kimage.design().head_is_page() {
+                let _ = writeln!(
+                    s,
+                    "list (from head's page 0x{:x}, walk order):",
+                    r.kimage.head()
+                );
+            } else {
+                let _ = writeln!(s, "list (head first, walk order):");
+            }
             for l in condensed_list(r, MAX_LIST_LINES) {
                 let indent = l.len() - l.trim_start().len();
                 s.push_str(&wrap(l.trim_start(), &l[..indent], indent + 4));

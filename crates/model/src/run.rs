@@ -59,7 +59,8 @@ pub struct VariantRun {
     pub variant: Variant,
     /// How the load ended.
     pub outcome: Outcome,
-    /// The list as the walk sees it (loaded images): (position, word), head first.
+    /// The list as the walk sees it (loaded images): (position, word), head
+    /// first (Xen: slot 0 of head's page first).
     pub entries: Vec<(Pos, u64)>,
     /// The word that ended the walk (IND_DONE, or 0).
     pub end_word: u64,

@@ -107,8 +107,9 @@ pub struct RunSummary {
     pub entry_bytes: u64,
 }
 
-/// The word list of a run: head first, then every entry, then the word that
-/// ended the walk (IND_DONE for a loaded image); empty when nothing loaded.
+/// The word list of a run: head first (Xen: slot 0 of head's page), then
+/// every entry, then the word that ended the walk (IND_DONE for a loaded
+/// image); empty when nothing loaded.
 pub fn entry_words(r: &VariantRun) -> Vec<u64> {
     if r.outcome != Outcome::Loaded {
         return Vec::new();

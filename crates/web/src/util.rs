@@ -39,6 +39,16 @@ pub fn set_fragment(fragment: &str) {
     }
 }
 
+/// The lab kind a `#lab=KIND` URL asks for (the main module's tabs write
+/// it; the labs' module opens that lab's first preset).
+pub fn lab_request(href: &str) -> Option<&'static str> {
+    let kind = href.split_once("#lab=")?.1;
+    kexec_model::presets::LAB_PRESETS
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| *k == kind)
+}
+
 /// Navigate to a fragment (a history entry and a `hashchange`, which the
 /// other page module follows).
 pub fn go_to_fragment(fragment: &str) {

@@ -41,11 +41,8 @@ fn comparable(r: &RunResult) -> Option<(&[u64], &[u64])> {
 /// (found without parsing the lab's scenario; the labs' own module does
 /// that).
 pub fn lab_kind(href: &str) -> Option<&'static str> {
-    if let Some(kind) = href.split_once("#lab=").map(|x| x.1) {
-        return presets::LAB_PRESETS
-            .iter()
-            .map(|(k, _)| *k)
-            .find(|k| *k == kind);
+    if href.contains("#lab=") {
+        return util::lab_request(href);
     }
     link::kind(href).ok().filter(|k| *k != "kimage")
 }

@@ -43,7 +43,8 @@ impl Lab {
 /// The lab the URL names, if any.
 pub fn lab_of_url() -> Option<Lab> {
     let href = util::href();
-    if let Some(kind) = href.split_once("#lab=").map(|x| x.1) {
+    if href.contains("#lab=") {
+        let kind = util::lab_request(&href)?;
         let first = presets::LAB_PRESETS
             .iter()
             .find(|(k, _)| *k == kind)
