@@ -914,3 +914,16 @@ test('t. the labs load on demand: not with the kimage view, then once for every 
     await page.waitForSelector('section.placement-pane');
     assert.equal(await page.locator('#tab-placement').getAttribute('aria-pressed'), 'true');
   }));
+
+test('u. a lab link that does not check out says why, in the lab area', { timeout: TEST_TIMEOUT }, () =>
+  withPage('u-bad-lab-link', async ({ page }) => {
+    const bad = JSON.stringify({
+      version: 1, kind: 'hotplug', arch: 'i386', boot_mem_end: '0x100000000',
+      add: [{ start: '0x100000000', size: '0x8000000' }], variants: ['ordinary', 'rfc-2018'],
+    });
+    await page.goto(srv.base + '#' + fragmentFor(bad));
+    const notice = page.locator('#lab-notice');
+    await notice.waitFor();
+    assert.match(await notice.textContent(), /arch.*valid: x86_64/);
+    assert.equal(await page.locator('#tab-hotplug').getAttribute('aria-pressed'), 'true');
+  }));

@@ -40,18 +40,27 @@ impl Lab {
     }
 }
 
-/// The lab the URL names, if any.
-pub fn lab_of_url() -> Option<Lab> {
+/// The lab the URL names (`Ok(None)`: a kimage link), or why a lab link
+/// cannot be opened.
+pub fn lab_of_url() -> Result<Option<Lab>, String> {
     let href = util::href();
     if href.contains("#lab=") {
-        let kind = util::lab_request(&href)?;
-        let first = presets::LAB_PRESETS
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .and_then(|(_, names)| names.first())?;
-        return presets::find_document(first).and_then(Lab::of);
+        let first = util::lab_request(&href).and_then(|kind| {
+            presets::LAB_PRESETS
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .and_then(|(_, names)| names.first())
+        });
+        return Ok(first
+            .and_then(|f| presets::find_document(f))
+            .and_then(Lab::of));
     }
-    link::decode_document(&href).ok().and_then(Lab::of)
+    match link::kind(&href) {
+        Ok("kimage") | Err(_) => Ok(None),
+        Ok(_) => link::decode_document(&href)
+            .map(Lab::of)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// The labs' root component.
@@ -74,19 +83,33 @@ pub fn LabsApp() -> Html {
             </footer>
         }
     };
-    match (*lab).clone() {
+    let lab_now = match (*lab).clone() {
+        Ok(l) => l,
+        Err(e) => {
+            return html! {
+                <p class="notice" role="alert" id="lab-notice">
+                    { format!("This link could not be opened ({e}).") }
+                </p>
+            }
+        }
+    };
+    match lab_now {
         None => html! {},
         Some(Lab::Hotplug(h)) => {
             let on_change = {
                 let lab = lab.clone();
-                Callback::from(move |sc: HotplugScenario| lab.set(Some(Lab::Hotplug(Rc::new(sc)))))
+                Callback::from(move |sc: HotplugScenario| {
+                    lab.set(Ok(Some(Lab::Hotplug(Rc::new(sc)))))
+                })
             };
             html! { <><HotplugView scenario={h} {on_change} />{ footer("hotplug") }</> }
         }
         Some(Lab::Pgtable(p)) => {
             let on_change = {
                 let lab = lab.clone();
-                Callback::from(move |sc: PgtableScenario| lab.set(Some(Lab::Pgtable(Rc::new(sc)))))
+                Callback::from(move |sc: PgtableScenario| {
+                    lab.set(Ok(Some(Lab::Pgtable(Rc::new(sc)))))
+                })
             };
             html! { <><PgtableView scenario={p} {on_change} />{ footer("pgtable") }</> }
         }
@@ -94,7 +117,7 @@ pub fn LabsApp() -> Html {
             let on_change = {
                 let lab = lab.clone();
                 Callback::from(move |sc: PlacementScenario| {
-                    lab.set(Some(Lab::Placement(Rc::new(sc))))
+                    lab.set(Ok(Some(Lab::Placement(Rc::new(sc)))))
                 })
             };
             // "load this placement": the kimage link, as a navigation the
@@ -102,7 +125,7 @@ pub fn LabsApp() -> Html {
             let on_load = {
                 let lab = lab.clone();
                 Callback::from(move |scenario: kexec_model::scenario::Scenario| {
-                    lab.set(None);
+                    lab.set(Ok(None));
                     util::go_to_fragment(&link::encode_fragment(&scenario));
                 })
             };
