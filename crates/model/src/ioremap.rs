@@ -11,19 +11,22 @@
 //! argued in the 2018 thread are [`FreeVariant`]s.
 //!
 //! Deviations: the VA is given, not found by `get_vm_area`; iounmap's lazy
-//! purge (`purge_vmap_area_lazy`, which flushes before a freed VA range is
-//! handed out again) is done at once; the init_mm mmap trylock always
-//! succeeds; MTRRs are one switch for the whole machine.
+//! purge (`purge_vmap_area_lazy`, which flushes the freed area and its
+//! guard page before the range is handed out again) is done at once, so
+//! no stale TLB entry outlives an iounmap here; the init_mm mmap trylock
+//! always succeeds; MTRRs are one switch for the whole machine. The
+//! historical variants apply on PAE as they did on x86_64 (6.1's PAE
+//! `pmd_free_pte_page` only reports emptiness).
 
 use crate::errno::Errno;
 use crate::pgtable::{
-    index, walk_memory, Contents, CpuCaches, Level, Memory, Paging, WalkResult, FRAME,
-    KERNPG_TABLE, PAGE_SIZE, PRESENT, PSE, PTRS_PER_TABLE,
+    index, walk_memory, Contents, CpuCaches, Level, Memory, Paging, WalkResult, FRAME, PAGE_SIZE,
+    PAGE_TABLE, PRESENT, PSE, PTRS_PER_TABLE,
 };
 
-/// PAGE_KERNEL_IO's bits in a 4 KiB PTE (present, RW, accessed, dirty,
-/// global).
-pub const PTE_IO: u64 = 0x163;
+/// A 4 KiB ioremap PTE's flags: __PAGE_KERNEL_IO (present, RW, accessed,
+/// dirty, global, NX) with ioremap's UC- (PCD) and `pgprot_nx`.
+pub const PTE_IO: u64 = 0x8000_0000_0000_0173;
 /// flush_tlb_kernel_range's ceiling: more pages than this get a full flush.
 pub const TLB_SINGLE_PAGE_FLUSH_CEILING: u64 = 33;
 const PMD_SIZE: u64 = 1 << 21;
@@ -36,16 +39,17 @@ pub enum FreeVariant {
     /// clears, flushes on all CPUs, then frees; `pmd_free_pte_page` clears,
     /// flushes, frees.
     Flush,
-    /// The first 2018 form: clear and free, no TLB flush.
+    /// 28ee90fe6048 (March 2018): clear and free, no TLB flush.
     NoFlush,
     /// Joerg Roedel's suggestion: the PTE pages go on a list freed after the
     /// flush; no allocation, so it never fails.
     PageList,
-    /// Before 2018: nothing frees the tables; `pud/pmd_set_huge` refuse a
-    /// present table, so the range is mapped one level down.
+    /// b6bdb7517c3d (March 2018): `pud_free_pmd_page` / `pmd_free_pte_page`
+    /// only return `pud_none` / `pmd_none`, so a populated entry makes the
+    /// huge mapping fall back one level down.
     NoFree,
-    /// Before 2018 without the refusal: the huge entry overwrites the table
-    /// pointer (the table leaks; a cached pointer to it stays usable).
+    /// Before 2018: no free hook and no check; the huge entry overwrites the
+    /// table pointer (the table leaks; a cached pointer to it stays usable).
     NoFreeNoCheck,
 }
 
@@ -73,19 +77,11 @@ impl FreeVariant {
     /// One line on what it is.
     pub fn summary(self) -> &'static str {
         match self {
-            FreeVariant::Flush => {
-                "6.1: unlink, flush on all CPUs, then free (a temporary page for the PUD case)"
-            }
-            FreeVariant::NoFlush => "2018's first form: unlink and free without a TLB flush",
-            FreeVariant::PageList => {
-                "Joerg Roedel: free after the flush from a page list, no allocation"
-            }
-            FreeVariant::NoFree => {
-                "before 2018: tables never freed; a huge mapping over one is refused"
-            }
-            FreeVariant::NoFreeNoCheck => {
-                "before 2018 without the check: the huge entry overwrites the table pointer"
-            }
+            FreeVariant::Flush => "6.1: unlink, flush on all CPUs, then free (a temporary page for the PUD case)",
+            FreeVariant::NoFlush => "28ee90fe6048 (March 2018): unlink and free, no TLB flush",
+            FreeVariant::PageList => "Joerg Roedel: free after the flush from a page list, no allocation",
+            FreeVariant::NoFree => "b6bdb7517c3d (March 2018): the free hooks only report pud/pmd_none, so a huge mapping over a table falls back",
+            FreeVariant::NoFreeNoCheck => "before 2018: the huge entry overwrites the table pointer (the table leaks)",
         }
     }
 
@@ -140,8 +136,15 @@ pub struct KernelPageTable {
     pub leaked: Vec<u64>,
 }
 
-fn table_entry(pfn: u64) -> u64 {
-    (pfn * PAGE_SIZE) | KERNPG_TABLE
+/// The entry pointing at table page `pfn` from a table of `level`: a PAE
+/// PDPTE has only the present bit (`pud_populate`; the rest is reserved
+/// there), every other level _PAGE_TABLE.
+fn table_entry(paging: Paging, level: Level, pfn: u64) -> u64 {
+    if paging == Paging::Pae && level == Level::Pgd {
+        (pfn * PAGE_SIZE) | PRESENT
+    } else {
+        (pfn * PAGE_SIZE) | PAGE_TABLE
+    }
 }
 
 fn next_boundary(addr: u64, size: u64, end: u64) -> u64 {
@@ -189,7 +192,7 @@ impl KernelPageTable {
                     .mem
                     .alloc_table(level)
                     .expect("boot allocations do not fail");
-                t.mem.write(root, i, table_entry(p));
+                t.mem.write(root, i, table_entry(paging, Level::Pgd, p));
             }
         }
         t
@@ -269,23 +272,30 @@ impl KernelPageTable {
     /// `pmd_free_pte_page(pmd, addr)`.
     fn pmd_free_pte_page(&mut self, pmd: u64, i: usize, addr: u64, log: &mut Vec<String>) -> bool {
         let e = self.mem.read(pmd, i);
-        if self.paging == Paging::Pae {
-            let none = e == 0;
-            log.push(format!(
-                "pmd_free_pte_page (PAE): the PMD is {}: {}",
-                if none { "none" } else { "not none" },
-                if none {
-                    "1"
-                } else {
-                    "0, map with 4 KiB pages (kernel PMDs are copied into every pgd: no freeing)"
-                }
-            ));
-            return none;
-        }
         let pte = (e & FRAME) / PAGE_SIZE;
+        let pae_61 = self.paging == Paging::Pae
+            && matches!(self.variant, FreeVariant::Flush | FreeVariant::PageList);
+        let reports_none = pae_61 || self.variant == FreeVariant::NoFree;
         match self.variant {
-            FreeVariant::NoFree | FreeVariant::NoFreeNoCheck => true,
-            FreeVariant::Flush | FreeVariant::PageList => {
+            _ if reports_none => {
+                let none = e == 0;
+                log.push(format!(
+                    "pmd_free_pte_page ({}): returns pmd_none = {}{}",
+                    if pae_61 { "6.1, PAE" } else { "b6bdb7517c3d" },
+                    u8::from(none),
+                    if none {
+                        ""
+                    } else {
+                        ": the range is mapped with 4 KiB pages through the old table"
+                    }
+                ));
+                if pae_61 && !none {
+                    log.push("(freeing was turned off on PAE in 2018: with PTI or Xen PV the kernel PMDs are copied into every pgd, and vmalloc_sync_one would meet a freed table)".into());
+                }
+                none
+            }
+            FreeVariant::NoFreeNoCheck => true,
+            FreeVariant::NoFree | FreeVariant::Flush | FreeVariant::PageList => {
                 self.mem.write(pmd, i, 0);
                 log.push("pmd_free_pte_page: PMD entry cleared".into());
                 self.flush_tlb_kernel_range(addr, addr + PAGE_SIZE - 1, log);
@@ -316,7 +326,14 @@ impl KernelPageTable {
             .map(|x| (x & FRAME) / PAGE_SIZE)
             .collect();
         match self.variant {
-            FreeVariant::NoFree | FreeVariant::NoFreeNoCheck => true,
+            FreeVariant::NoFree => {
+                log.push(
+                    "pud_free_pmd_page (b6bdb7517c3d): returns pud_none = 0: the 1 GiB request is mapped with PMDs"
+                        .into(),
+                );
+                false
+            }
+            FreeVariant::NoFreeNoCheck => true,
             FreeVariant::Flush => {
                 let Some(tmp) = self
                     .mem
@@ -361,16 +378,21 @@ impl KernelPageTable {
                 true
             }
             FreeVariant::NoFlush => {
+                // 28ee90fe6048: each PMD entry cleared and its PTE page
+                // freed, then the PUD cleared, then the PMD page freed.
                 for k in 0..PTRS_PER_TABLE {
-                    self.mem.write(pmd, k, 0);
+                    let x = self.mem.read(pmd, k);
+                    if x != 0 {
+                        self.mem.write(pmd, k, 0);
+                        if x & PRESENT != 0 && x & PSE == 0 {
+                            self.mem.free((x & FRAME) / PAGE_SIZE);
+                        }
+                    }
                 }
-                for &p in &ptes {
-                    self.mem.free(p);
-                }
-                self.mem.free(pmd);
                 self.mem.write(pud, i, 0);
+                self.mem.free(pmd);
                 log.push(format!(
-                    "pud_free_pmd_page: {} PTE table page(s) and PMD table page 0x{pmd:x} freed, PUD cleared, no flush",
+                    "pud_free_pmd_page: {} PTE table page(s) freed, PUD cleared, PMD table page 0x{pmd:x} freed, no flush",
                     ptes.len()
                 ));
                 true
@@ -424,7 +446,12 @@ impl KernelPageTable {
             return Ok((e & FRAME) / PAGE_SIZE);
         }
         let p = self.mem.alloc_table(level).ok_or(Errno::ENOMEM)?;
-        self.mem.write(table, i, table_entry(p));
+        let above = match (self.paging, level) {
+            (_, Level::Pte) => Level::Pmd,
+            (Paging::FourLevel, Level::Pmd) => Level::Pud,
+            _ => Level::Pgd,
+        };
+        self.mem.write(table, i, table_entry(self.paging, above, p));
         Ok(p)
     }
 
@@ -550,7 +577,9 @@ impl KernelPageTable {
             "vunmap_range_noflush: {} PTE(s), {} huge PMD(s), {} huge PUD(s) cleared; table pages stay linked",
             cleared[0], cleared[1], cleared[2]
         ));
-        self.flush_tlb_kernel_range(va, end, log);
+        // The lazy purge flushes the area with its guard page before the
+        // range is handed out again.
+        self.flush_tlb_kernel_range(va, end + PAGE_SIZE, log);
     }
 
     /// What the page table itself maps `va` to now.
@@ -686,7 +715,7 @@ mod tests {
         );
         assert!(log
             .iter()
-            .any(|l| l.contains("pmd_free_pte_page (PAE): the PMD is not none")));
+            .any(|l| l.contains("pmd_free_pte_page (6.1, PAE): returns pmd_none = 0")));
         // A fresh 2 MiB-aligned range gets a 2 MiB leaf.
         t.ioremap(va + (2 << 20), 0xfe20_0000, 2 << 20, &mut log)
             .unwrap();

@@ -13,10 +13,21 @@
 //! translate, holding the physical address of the next table as it was
 //! when cached. A walk starts from the longest cached prefix, and reads
 //! memory as it is *now*: a cached PDE whose table page was freed and
-//! reused walks through the new contents. `INVLPG` drops the page's TLB
-//! entries and every paging-structure-cache entry; a full flush drops
-//! everything. Under PAE the four PDPTEs sit in registers loaded with CR3
-//! (SDM §4.4.1), and only PDEs are cached.
+//! reused walks through the new contents. A walk that ends in a page fault
+//! drops the cache entries it would use for that address (SDM §4.10.4.1);
+//! a speculative walk ([`CpuCaches::speculate`]) fills them and never
+//! faults, which is how a pointer to an empty table gets cached in the
+//! first place. `INVLPG` drops the page's TLB entries and every
+//! paging-structure-cache entry; a full flush drops everything. Under PAE
+//! the four PDPTEs sit in registers loaded with CR3 (SDM §4.4.1); the
+//! kernel's are fixed at boot, so reading them from the PDPT page is the
+//! same, and only PDEs are cached.
+//!
+//! Deviation: there are no PCIDs. INVLPG here drops every cached entry, as
+//! on a CPU without PCID (or one whose other ASIDs are flushed too); with
+//! PCID it only drops the current PCID's, so 6.1's single-page flush in
+//! `pud_free_pmd_page` / `pmd_free_pte_page` can leave another ASID's
+//! entry behind (fixed upstream in 2025 by flushing everything).
 
 use std::collections::BTreeMap;
 
@@ -30,8 +41,9 @@ pub const PRESENT: u64 = 1 << 0;
 pub const RW: u64 = 1 << 1;
 /// _PAGE_PSE: a leaf at the PUD or PMD level.
 pub const PSE: u64 = 1 << 7;
-/// _KERNPG_TABLE: present, writable, accessed, dirty.
-pub const KERNPG_TABLE: u64 = 0x63;
+/// _PAGE_TABLE: present, writable, user, accessed, dirty: what
+/// `pmd_populate_kernel` and `pud_populate` write for a table.
+pub const PAGE_TABLE: u64 = 0x67;
 /// The frame bits of an entry (bits 12–51).
 pub const FRAME: u64 = 0x000f_ffff_ffff_f000;
 
@@ -302,8 +314,25 @@ impl CpuCaches {
         self.len() == 0
     }
 
-    /// Translate `va` as the CPU does, filling the caches on the way.
+    /// Translate `va` as a load does, filling the caches on the way; a page
+    /// fault drops the paging-structure-cache entries for `va`.
     pub fn walk(&mut self, paging: Paging, root: u64, mem: &Memory, va: u64) -> Walk {
+        let w = self.walk_caching(paging, root, mem, va);
+        if matches!(w.result, WalkResult::NotPresent(_)) {
+            self.pml4e.remove(&(va >> 39));
+            self.pdpte.remove(&(va >> 30));
+            self.pde.remove(&(va >> 21));
+        }
+        w
+    }
+
+    /// A speculative walk of `va`: the caches are filled as far as the
+    /// walk gets, and nothing faults.
+    pub fn speculate(&mut self, paging: Paging, root: u64, mem: &Memory, va: u64) -> Walk {
+        self.walk_caching(paging, root, mem, va)
+    }
+
+    fn walk_caching(&mut self, paging: Paging, root: u64, mem: &Memory, va: u64) -> Walk {
         for (&(size, base), &pa) in &self.tlb {
             if va >= base && va - base < size {
                 return Walk {
@@ -410,18 +439,14 @@ mod tests {
         mem.write(
             pgd,
             index(p, Level::Pgd, va),
-            (pud * PAGE_SIZE) | KERNPG_TABLE,
+            (pud * PAGE_SIZE) | PAGE_TABLE,
         );
         mem.write(
             pud,
             index(p, Level::Pud, va),
-            (pmd * PAGE_SIZE) | KERNPG_TABLE,
+            (pmd * PAGE_SIZE) | PAGE_TABLE,
         );
-        mem.write(
-            pmd,
-            index(p, Level::Pmd, va),
-            (pt * PAGE_SIZE) | KERNPG_TABLE,
-        );
+        mem.write(pmd, index(p, Level::Pmd, va), (pt * PAGE_SIZE) | PAGE_TABLE);
         mem.write(pt, index(p, Level::Pte, va), 0xfe00_0000 | 0x163);
         let mut c = CpuCaches::default();
         let w = c.walk(p, pgd, &mem, va + 0x10);

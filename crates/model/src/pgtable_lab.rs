@@ -2,9 +2,10 @@
 //!
 //! A script of operations on the kernel page table of an x86_64 or PAE
 //! machine with a few CPUs ([`crate::ioremap`], [`crate::pgtable`]):
-//! `ioremap VA PA SIZE`, `iounmap VA`, `access VA cpu=N`, `reuse
-//! [fill=WORD]` (someone else gets the most recently freed page and fills
-//! it), `fail-next-alloc`. Each variant runs the same script; after every
+//! `ioremap VA PA SIZE`, `iounmap VA`, `access VA cpu=N` (a load),
+//! `speculate VA cpu=N` (a speculative walk: caches, never faults),
+//! `reuse [fill=WORD]` (someone else gets the most recently freed page and
+//! fills it), `fail-next-alloc`. Each variant runs the same script; after every
 //! step the lab keeps the table pages, the per-CPU caches, and for an
 //! access the CPU's translation next to what the page table says.
 
@@ -45,9 +46,17 @@ pub enum Op {
         /// The ioremap's VA.
         va: u64,
     },
-    /// `access VA cpu=N`: CPU N translates VA (a load, or a speculative
-    /// walk).
+    /// `access VA cpu=N`: CPU N loads from VA (a page fault drops the
+    /// paging-structure-cache entries for VA).
     Access {
+        /// Virtual address.
+        va: u64,
+        /// CPU.
+        cpu: usize,
+    },
+    /// `speculate VA cpu=N`: CPU N walks VA speculatively: it caches what
+    /// it walks through and never faults.
+    Speculate {
         /// Virtual address.
         va: u64,
         /// CPU.
@@ -76,6 +85,7 @@ impl Op {
             }
             Op::Iounmap { va } => format!("iounmap 0x{va:x}"),
             Op::Access { va, cpu } => format!("access 0x{va:x} cpu={cpu}"),
+            Op::Speculate { va, cpu } => format!("speculate 0x{va:x} cpu={cpu}"),
             Op::Reuse { fill } if fill == DEFAULT_FILL => "reuse".into(),
             Op::Reuse { fill } => format!("reuse fill=0x{fill:x}"),
             Op::FailNextAlloc => "fail-next-alloc".into(),
@@ -103,19 +113,23 @@ impl Op {
             "iounmap" => Op::Iounmap {
                 va: num(w.next(), "VA")?,
             },
-            "access" => {
+            "access" | "speculate" => {
                 let va = num(w.next(), "VA")?;
                 let cpu = match w.next() {
                     None => 0,
                     Some(c) => c
                         .strip_prefix("cpu=")
                         .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| format!("access: \"{c}\" (cpu=N)"))?,
+                        .ok_or_else(|| format!("{cmd}: \"{c}\" (cpu=N)"))?,
                 };
                 if cpu >= cpus {
-                    return Err(format!("access: cpu={cpu}, the machine has CPUs 0 to {}", cpus - 1));
+                    return Err(format!("{cmd}: cpu={cpu}, the machine has CPUs 0 to {}", cpus - 1));
                 }
-                Op::Access { va, cpu }
+                if cmd == "access" {
+                    Op::Access { va, cpu }
+                } else {
+                    Op::Speculate { va, cpu }
+                }
             }
             "reuse" => {
                 let fill = match w.next() {
@@ -132,7 +146,7 @@ impl Op {
             "fail-next-alloc" => Op::FailNextAlloc,
             other => {
                 return Err(format!(
-                    "\"{other}\" (valid: ioremap VA PA SIZE, iounmap VA, access VA cpu=N, reuse [fill=WORD], fail-next-alloc)"
+                    "\"{other}\" (valid: ioremap VA PA SIZE, iounmap VA, access VA cpu=N, speculate VA cpu=N, reuse [fill=WORD], fail-next-alloc)"
                 ))
             }
         };
@@ -221,9 +235,10 @@ pub fn vmalloc_area(paging: Paging) -> (u64, u64) {
     match paging {
         // VMALLOC_START, VMALLOC_END + 1 with 4-level paging, no KASLR.
         Paging::FourLevel => (0xffff_c900_0000_0000, 0xffff_e900_0000_0000),
-        // 896 MiB of lowmem: high_memory + VMALLOC_OFFSET up to the
-        // pkmap/fixmap area.
-        Paging::Pae => (0xf880_0000, 0xff80_0000),
+        // VMSPLIT_3G with HIGHMEM and PKMAP_BASE 0xff800000: VMALLOC_END
+        // = PKMAP_BASE - 2 pages; lowmem MAXMEM = VMALLOC_END -
+        // PAGE_OFFSET - 128 MiB; VMALLOC_START = high_memory + 8 MiB.
+        Paging::Pae => (0xf7ff_e000, 0xff7f_e000),
     }
 }
 
@@ -699,6 +714,23 @@ fn run_until(
                 access = Some(cpu_access(&t, &mut c, cpu, va));
                 t.cpus[cpu] = c;
             }
+            Op::Speculate { va, cpu } => {
+                let w = t.cpus[cpu].speculate(t.paging, t.root, &t.mem, va);
+                let cached: Vec<String> = w
+                    .reads
+                    .iter()
+                    .filter(|r| r.3 & PRESENT != 0 && r.0 != Level::Pte && r.3 & PSE == 0)
+                    .map(|r| format!("{}[{}] of page 0x{:x}", r.0.name(), r.2, r.1))
+                    .collect();
+                log.push(format!(
+                    "cpu{cpu} walks 0x{va:x} speculatively: {}; no fault is taken",
+                    if cached.is_empty() {
+                        "nothing new to cache".to_string()
+                    } else {
+                        format!("caches the pointers in {}", cached.join(", "))
+                    }
+                ));
+            }
             Op::Reuse { fill } => match t
                 .mem
                 .alloc("reused by another allocation", Contents::Data(fill))
@@ -904,14 +936,15 @@ fn scenario(
     }
 }
 
-/// The stale-PDE script: a 4 KiB ioremap, cpu1 caches the PDE, iounmap,
-/// cpu1 walks it again, a 2 MiB ioremap over the same VA, the freed PTE
-/// page reused, cpu1 translates.
+/// The stale-PDE script: a 4 KiB ioremap, cpu1 loads from it, iounmap,
+/// cpu1 walks the VA speculatively (caching the PDE that points to the
+/// now empty PTE page), a 2 MiB ioremap over the same VA, the freed PTE
+/// page reused, cpu1 loads.
 pub const STALE_PDE_SCRIPT: [&str; 7] = [
     "ioremap 0xffffc90000200000 0xfe000000 4K",
     "access 0xffffc90000200000 cpu=1",
     "iounmap 0xffffc90000200000",
-    "access 0xffffc90000200000 cpu=1",
+    "speculate 0xffffc90000200000 cpu=1",
     "ioremap 0xffffc90000200000 0xfe000000 2M",
     "reuse",
     "access 0xffffc90000200000 cpu=1",
@@ -945,14 +978,14 @@ pub fn presets() -> Vec<PgtablePreset> {
         },
         PgtablePreset {
             name: "pgtable-pre-2018",
-            title: "before 2018: the stale table is never freed",
-            expect: "no-free: pmd_set_huge refuses the populated entry and the range is mapped with 4 KiB pages; no-free-no-check: the 2 MiB entry overwrites the table pointer, the table leaks, and cpu1 faults on a mapped VA through its stale PDE",
+            title: "2018 and before: the stale table is never freed",
+            expect: "no-free (March 2018): pmd_free_pte_page only reports pmd_none, so the range is mapped with 4 KiB pages through the old table; no-free-no-check (before): the 2 MiB entry overwrites the table pointer, the table leaks, and cpu1 faults on a mapped VA through its speculatively cached PDE",
             scenario: scenario(Paging::FourLevel, 2, &STALE_PDE_SCRIPT, [FreeVariant::NoFree, FreeVariant::NoFreeNoCheck]),
         },
         PgtablePreset {
             name: "pgtable-pae",
-            title: "PAE: pmd_free_pte_page only reports emptiness",
-            expect: "both variants map the reused range with 4 KiB pages (the PMD is not none) and a fresh range with a 2 MiB leaf; nothing is freed, nothing goes stale",
+            title: "PAE: 6.1 reports emptiness, 2018's no-flush freed",
+            expect: "flush (6.1 on PAE): pmd_free_pte_page reports the PMD is not none, the reused range is mapped with 4 KiB pages, nothing goes stale; no-flush (28ee90fe6048, which freed on PAE until f967db0b9ed4): the PTE page is freed under cpu1's speculatively cached PDE, reused, and cpu1 translates to 0xfee00000; a fresh 2 MiB-aligned range gets a 2 MiB leaf in both",
             scenario: scenario(
                 Paging::Pae,
                 2,
@@ -960,6 +993,7 @@ pub fn presets() -> Vec<PgtablePreset> {
                     "ioremap 0xf8800000 0xfe000000 4K",
                     "access 0xf8800000 cpu=1",
                     "iounmap 0xf8800000",
+                    "speculate 0xf8800000 cpu=1",
                     "ioremap 0xf8800000 0xfe000000 2M",
                     "ioremap 0xf8a00000 0xfe200000 2M",
                     "reuse",
@@ -1039,7 +1073,10 @@ mod tests {
                 size: 4096
             })
         );
-        assert!(r.steps[4].log.iter().any(|l| l.contains("bail out")));
+        assert!(r.steps[4]
+            .log
+            .iter()
+            .any(|l| l.contains("returns pmd_none = 0")));
         // No check: the table leaks and cpu1 walks it: a fault on a mapped VA.
         let r = story(FreeVariant::NoFreeNoCheck);
         assert!(matches!(
@@ -1065,23 +1102,38 @@ mod tests {
             .iter()
             .any(|l| l.contains("__get_free_page(GFP_KERNEL) failed")));
         let runs = run(&find_preset("pgtable-pae").unwrap().scenario);
-        for r in &runs {
-            let acc: Vec<_> = r.steps.iter().filter_map(|s| s.access.as_ref()).collect();
+        let accs = |r: &PgtableRun| -> Vec<Outcome> {
+            r.steps
+                .iter()
+                .filter_map(|s| s.access.as_ref().map(|a| a.outcome.clone()))
+                .collect()
+        };
+        let (f, n) = (accs(&runs[0]), accs(&runs[1]));
+        assert_eq!(
+            f[1],
+            Outcome::Correct(Translation {
+                pa: 0xfe00_0000,
+                size: 4096
+            })
+        );
+        assert!(
+            matches!(n[1], Outcome::Bogus { got, .. } if got.pa == 0xfee0_0000),
+            "{:?}",
+            n[1]
+        );
+        for a in [&f, &n] {
             assert_eq!(
-                acc[1].outcome,
-                Outcome::Correct(Translation {
-                    pa: 0xfe00_0000,
-                    size: 4096
-                })
-            );
-            assert_eq!(
-                acc[2].outcome,
+                a[2],
                 Outcome::Correct(Translation {
                     pa: 0xfe20_0000,
                     size: 2 << 20
                 })
             );
         }
+        assert!(runs[0].steps[4]
+            .log
+            .iter()
+            .any(|l| l.contains("(6.1, PAE): returns pmd_none = 0")));
     }
 
     #[test]

@@ -357,7 +357,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
                 </fieldset>
                 <fieldset>
                     <legend>{ "script, one operation per line" }</legend>
-                    <label class="wide">{ "ioremap VA PA SIZE · iounmap VA · access VA cpu=N · reuse [fill=WORD] · fail-next-alloc" }
+                    <label class="wide">{ "ioremap VA PA SIZE · iounmap VA · access VA cpu=N · speculate VA cpu=N · reuse [fill=WORD] · fail-next-alloc" }
                         <textarea id="pt-script" rows="7" spellcheck="false" value={(*script).clone()}
                             oninput={edit.reform(|e: InputEvent| Field::Script(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()))} />
                     </label>
