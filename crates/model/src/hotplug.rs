@@ -29,6 +29,16 @@
 //! order-9 blocks top-down from the end of boot memory down to 64 MiB
 //! (the kernel's buddy allocator would pick from its free lists);
 //! offlining always succeeds (no page in the model is pinned).
+//!
+//! Configuration: CONFIG_HUGETLB_PAGE (pageblock order 9; without it the
+//! order is 10 and 128 MiB blocks are not eligible for memmap_on_memory),
+//! no CONFIG_DEBUG_VM. The RFC runs assume what its code leaves unsaid: a
+//! zeroed memmap before `mark_vmemmap_pages` (with DEBUG_VM,
+//! `page_init_poison` makes the first refcount wrap to 0 and the head
+//! lookup of later sections land 2 MiB low) and an altmap `reserve` of 0
+//! (its `__add_pages` leaves that field uninitialised). RFC runs are
+//! narrated with 6.1's removal path (`offline_and_remove_memory`); in the
+//! RFC's 4.20 tree `remove_memory` BUG()s on an online block instead.
 
 use crate::arch::PAGE_SIZE;
 use crate::errno::Errno;
@@ -145,7 +155,9 @@ pub enum Teardown {
     AsPosted,
     /// Lowest section first everywhere (the RFC's loop turned round).
     Forwards,
-    /// Highest section first everywhere.
+    /// Highest section first in `__remove_pages` (6.1). The RFC's removal
+    /// has only its posted order (ascending `__kfree_section_memmap`, then
+    /// `free_vmemmap_range` from the end), so for it this is as posted.
     Backwards,
 }
 
@@ -707,6 +719,9 @@ pub struct OpResult {
     pub errno: Option<Errno>,
     /// The call oopsed (a page fault in its teardown).
     pub oops: bool,
+    /// The lab refused the request (no kernel errno: the kernel would WARN
+    /// and go on).
+    pub refused: bool,
     /// What happened (one or more sentences).
     pub detail: String,
 }
@@ -786,7 +801,11 @@ impl HotplugRun {
         let errs: Vec<String> = self
             .ops
             .iter()
-            .filter_map(|o| o.errno.map(|e| format!("{} -{}", o.op, e.name())))
+            .filter_map(|o| match (o.errno, o.refused) {
+                (Some(e), _) => Some(format!("{} -{}", o.op, e.name())),
+                (None, true) => Some(format!("{} refused", o.op)),
+                _ => None,
+            })
             .collect();
         if errs.is_empty() {
             "ok".into()
@@ -797,7 +816,7 @@ impl HotplugRun {
 
     /// 0 ok, 2 errno or fault.
     pub fn exit_status(&self) -> i32 {
-        if self.fault.is_some() || self.ops.iter().any(|o| o.errno.is_some()) {
+        if self.fault.is_some() || self.ops.iter().any(|o| o.errno.is_some() || o.refused) {
             2
         } else {
             0
@@ -859,6 +878,10 @@ struct Machine {
     log: Vec<String>,
     /// The teardown step that cleared each section's vmemmap PMD.
     cleared_at: BTreeMap<u64, usize>,
+    /// Nodes with memory in a kernel zone (node 0's boot memory, and
+    /// blocks onlined to ZONE_NORMAL): where vmemmap_alloc_block finds
+    /// node-local pages.
+    kernel_nodes: BTreeSet<u32>,
 }
 
 impl Machine {
@@ -890,6 +913,7 @@ impl Machine {
             fault: None,
             log: vec![format!("x86/mm: Memory block size: {}MB", block >> 20)],
             cleared_at: BTreeMap::new(),
+            kernel_nodes: BTreeSet::from([0]),
         }
     }
 
@@ -987,28 +1011,42 @@ impl Machine {
             size,
             errno: None,
             oops: false,
+            refused: false,
             detail: String::new(),
         };
-        // check_hotplug_memory_range
-        if size == 0 || (start | size) & (self.block - 1) != 0 {
+        // register_memory_resource: __request_region.
+        if let Some(why) = self.overlaps_existing(start, start + size) {
+            op.errno = Some(Errno::EEXIST);
+            op.detail =
+                format!("register_memory_resource: __request_region fails, the range {why}");
+            self.ops.push(op);
+            return;
+        }
+        // add_memory_resource: check_hotplug_memory_range.
+        if (start | size) & (self.block - 1) != 0 {
             self.log.push(format!(
                 "Block size [0x{:x}] unaligned hotplug range: start 0x{start:x}, size 0x{size:x}",
                 self.block
             ));
             op.errno = Some(Errno::EINVAL);
             op.detail = format!(
-                "check_hotplug_memory_range: {} must be a non-zero multiple of the memory block size {} at a multiple of it",
-                if size == 0 { "the size".to_string() } else { format!("0x{start:x} + {}", size_text(size)) },
+                "check_hotplug_memory_range: 0x{start:x} + {} must be a multiple of the memory block size {} at a multiple of it",
+                size_text(size),
                 size_text(self.block)
             );
             self.ops.push(op);
             return;
         }
-        // register_memory_resource
-        if let Some(why) = self.overlaps_existing(start, start + size) {
+        // sparse_add_section → section_activate: sections a failed add left
+        // behind are still there.
+        let first_sec = start / SECTION_SIZE;
+        if let Some(nr) = (first_sec..first_sec + size / SECTION_SIZE)
+            .find(|nr| self.secs.get(nr).is_some_and(|s| !s.view.removed))
+        {
             op.errno = Some(Errno::EEXIST);
-            op.detail =
-                format!("register_memory_resource: __request_region fails, the range {why}");
+            op.detail = format!(
+                "section_activate: fill_subsection_map finds section 0x{nr:x} already present (left by an earlier failed add)"
+            );
             self.ops.push(op);
             return;
         }
@@ -1091,7 +1129,8 @@ impl Machine {
                 let head = (pfn_to_page(pfn) & !(PMD_SIZE - 1)) - PMD_SIZE * nr_sects;
                 // page_ref_inc(head). The first call then marks the head
                 // itself, and init_page_count sets its count to 1: the same
-                // as counting from 0. Other marked pages keep count 1.
+                // as counting from 0 on a zeroed memmap (the assumption in
+                // the module doc). Other marked pages keep count 1.
                 let count = self.refs.entry(head).or_insert(0);
                 *count += 1;
                 let c = *count;
@@ -1120,24 +1159,27 @@ impl Machine {
                 mapped: true,
             });
         }
+        self.counters.pgtable_pages += pgtables;
         if op.errno.is_some() {
-            // Unwind what this range populated.
-            for s in &new_secs {
-                if s.view.backing == Backing::Ordinary {
-                    self.ordinary_free.push(s.view.backing_pfn);
-                }
+            // __add_pages stops; add_pages WARNs; add_memory_resource fails
+            // and the resource is released, but nothing removes the
+            // sections populated so far: they stay present, offline.
+            if altmap.is_none() {
+                self.log.push("vmemmap alloc failure: order:9".into());
             }
-            if self.variant == MemmapVariant::Rfc2018 {
-                self.unmark(start_pfn, start_pfn + nr_pages);
-                self.refs.retain(|&va, _| {
-                    let p = page_to_pfn(va);
-                    p < start_pfn || p >= start_pfn + nr_pages
-                });
+            self.log
+                .push("WARNING: add_pages: __add_pages failed (WARN_ON_ONCE)".into());
+            let kept = new_secs.len();
+            for s in new_secs {
+                self.secs.insert(s.view.nr, s);
             }
+            op.detail = format!(
+                "{}; the {kept} section(s) populated before it stay present with their memmap",
+                op.detail
+            );
             self.ops.push(op);
             return;
         }
-        self.counters.pgtable_pages += pgtables;
         if pgtables > 0 {
             notes.push(format!(
                 "{pgtables} vmemmap PMD table page(s) from ordinary memory"
@@ -1171,9 +1213,11 @@ impl Machine {
             }
             MemmapVariant::Ordinary => {}
         }
-        if node != 0 && new_secs.iter().any(|s| s.view.backing == Backing::Ordinary) {
+        if !self.kernel_nodes.contains(&node)
+            && new_secs.iter().any(|s| s.view.backing == Backing::Ordinary)
+        {
             notes.push(format!(
-                "node {node} has no memory yet: its struct pages are on node 0 (off-node)"
+                "node {node} has no memory in a kernel zone: alloc_pages_node falls back, its struct pages are on another node (off-node)"
             ));
         }
         // Donated pages per section (the carved memmap lies at the start).
@@ -1214,9 +1258,6 @@ impl Machine {
                     online: Online::Offline,
                 },
             );
-        }
-        if self.variant == MemmapVariant::MemmapOnMemory && nr_vmemmap > 0 {
-            self.mark(start_pfn, start_pfn + nr_vmemmap);
         }
         for s in new_secs {
             self.secs.insert(s.view.nr, s);
@@ -1262,10 +1303,14 @@ impl Machine {
             };
             s.view.zone = Some(zone);
             let (b, p) = match self.variant {
+                // mhp_init_memmap_on_memory marks the block's first
+                // nr_vmemmap pages VmemmapSelfHosted in the block's zone;
                 // online_pages(start + nr_vmemmap, rest); present counts
                 // the vmemmap pages too (adjust_present_page_count).
                 MemmapVariant::MemmapOnMemory => {
-                    let v = marked_here.min(nr_vmemmap);
+                    let v = nr_vmemmap
+                        .saturating_sub(lo - block_pfn)
+                        .min(PAGES_PER_SECTION);
                     (PAGES_PER_SECTION - v, PAGES_PER_SECTION)
                 }
                 // online_pages_range strips PageVmemmap pages; a section
@@ -1283,6 +1328,14 @@ impl Machine {
         }
         if let Some(b) = self.blocks.get_mut(&block_pfn) {
             b.online = online;
+        }
+        if self.variant == MemmapVariant::MemmapOnMemory && nr_vmemmap > 0 {
+            self.mark(block_pfn, block_pfn + nr_vmemmap);
+        }
+        if online == Online::Kernel {
+            if let Some(s) = self.secs.get(&(block_pfn / PAGES_PER_SECTION)) {
+                self.kernel_nodes.insert(s.view.node);
+            }
         }
         self.counters.present += present;
         buddy
@@ -1349,6 +1402,7 @@ impl Machine {
             size,
             errno: None,
             oops: false,
+            refused: false,
             detail: String::new(),
         };
         if size == 0 || (start | size) & (self.block - 1) != 0 {
@@ -1367,9 +1421,9 @@ impl Machine {
             .map(|b| start_pfn + b * per_block)
             .collect();
         if let Some(missing) = block_pfns.iter().find(|p| !self.blocks.contains_key(p)) {
-            op.errno = Some(Errno::EINVAL);
+            op.refused = true;
             op.detail = format!(
-                "no hot-added memory block at 0x{:x}: the lab removes only what was hot-added and is still present (the kernel would WARN in __remove_section)",
+                "refused by the lab: no hot-added memory block at 0x{:x}; the lab removes only what was hot-added and is still present (the kernel would WARN in remove_memory_block_devices and __remove_section and return 0)",
                 missing * PAGE_SIZE
             );
             self.ops.push(op);
@@ -1377,15 +1431,22 @@ impl Machine {
         }
         // try_remove_memory's granularity check (memmap_on_memory on).
         if self.variant == MemmapVariant::MemmapOnMemory {
-            let nr_vmemmap: u64 = block_pfns.iter().map(|p| self.blocks[p].nr_vmemmap).sum();
+            // get_nr_vmemmap_pages_cb: the first block that has any.
+            let nr_vmemmap = block_pfns
+                .iter()
+                .map(|p| self.blocks[p].nr_vmemmap)
+                .find(|&n| n > 0)
+                .unwrap_or(0);
             if nr_vmemmap > 0 && size != self.block {
                 self.log.push(format!(
                     "Refuse to remove 0x{start:x} - 0x{:x},wrong granularity",
                     start + size
                 ));
+                self.log
+                    .push("offline_and_remove_memory: Failed to remove memory: -22".into());
                 op.errno = Some(Errno::EINVAL);
                 op.detail = format!(
-                    "try_remove_memory: the range holds {nr_vmemmap} self-hosted memmap pages and is {}, not one memory block ({}); the blocks are onlined again",
+                    "the blocks are offlined, then try_remove_memory finds {nr_vmemmap} self-hosted memmap pages in a range of {}, not one memory block ({}), and refuses; offline_and_remove_memory onlines the blocks again",
                     size_text(size),
                     size_text(self.block)
                 );
@@ -1441,7 +1502,35 @@ impl Machine {
         for p in &block_pfns {
             self.blocks.remove(p);
         }
-        self.unmark(start_pfn, start_pfn + nr_pages);
+        // 6.1: the self-hosted marks went at offline
+        // (mhp_deinit_memmap_on_memory). The RFC never clears PageVmemmap:
+        // the marks go only with the struct pages, when a section's
+        // vmemmap is freed.
+        for nr in first..last {
+            let lo = nr * PAGES_PER_SECTION;
+            let gone = self.secs.get(&nr).is_none_or(|s| !s.mapped);
+            if self.variant != MemmapVariant::Rfc2018 || gone {
+                self.unmark(lo, lo + PAGES_PER_SECTION);
+            }
+        }
+        // Pages of the removed range that still back the memmap of sections
+        // that stay: unplugged under live struct pages.
+        let live: Vec<u64> = self
+            .secs
+            .values()
+            .filter(|x| {
+                !x.view.removed
+                    && x.view.backing == Backing::Altmap
+                    && x.view.backing_pfn >= start_pfn
+                    && x.view.backing_pfn < start_pfn + nr_pages
+            })
+            .map(|x| x.view.nr)
+            .collect();
+        if let (Some(a), Some(b)) = (live.first(), live.last()) {
+            notes.push(format!(
+                "the removed range still backs the memmap of section(s) 0x{a:x}-0x{b:x}, which stay present: that memory is unplugged under live struct pages"
+            ));
+        }
         // free_pmd_table: a vmemmap PMD table left with no mapping.
         let boot_tables =
             (self.boot_end.div_ceil(SECTION_SIZE) * PMD_SIZE).div_ceil(PMD_TABLE_SPAN);
@@ -1690,6 +1779,23 @@ pub fn run(sc: &HotplugScenario) -> HotplugLab {
 pub fn run_variant(sc: &HotplugScenario, variant: MemmapVariant) -> HotplugRun {
     let mut m = Machine::new(sc, variant);
     for (i, a) in sc.adds.iter().enumerate() {
+        if a.size == 0 {
+            // acpi_memory_enable_device skips empty ranges; a device with
+            // none left is refused before __add_memory.
+            m.log
+                .push("acpi_memory_enable_device: device is empty".into());
+            m.ops.push(OpResult {
+                op: "add",
+                request: i,
+                start: a.start,
+                size: 0,
+                errno: Some(Errno::EINVAL),
+                oops: false,
+                refused: false,
+                detail: "acpi_memory_enable_device: the device's ranges add up to 0 bytes (\"device is empty\")".into(),
+            });
+            continue;
+        }
         for (s, n) in a.ranges() {
             m.add_range(i, s, n, a.node, a.online);
         }
@@ -1919,7 +2025,7 @@ pub fn report_json(sc: &HotplugScenario, lab: &HotplugLab) -> serde_json::Value 
                 "ops": r.ops.iter().map(|o| json!({
                     "op": o.op, "request": o.request,
                     "start": format!("0x{:x}", o.start), "size": format!("0x{:x}", o.size),
-                    "errno": o.errno.map(|e| e.name()), "oops": o.oops, "detail": o.detail,
+                    "errno": o.errno.map(|e| e.name()), "oops": o.oops, "refused": o.refused, "detail": o.detail,
                 })).collect::<Vec<_>>(),
                 "sections": r.sections.iter().map(|v| json!({
                     "nr": v.nr, "range": v.range, "node": v.node,
@@ -2247,11 +2353,67 @@ mod tests {
                     None,
                     Some(Errno::EEXIST),
                     Some(Errno::EINVAL),
-                    Some(Errno::EINVAL)
+                    None
                 ]
             );
+            assert!(
+                r.ops[6].refused,
+                "removing what is not there is the lab's refusal"
+            );
             assert!(r.ops.iter().all(|o| !o.detail.is_empty()));
+            assert!(r
+                .log
+                .iter()
+                .any(|l| l == "acpi_memory_enable_device: device is empty"));
         }
+        // register_memory_resource comes first: unaligned and overlapping
+        // boot RAM is -EEXIST, with no "Block size" line.
+        sc.adds = vec![add(3 * GIB + 4096, 128 * MIB, Online::Movable, None)];
+        sc.removes.clear();
+        let r = &run(&sc).runs[0];
+        assert_eq!(r.ops[0].errno, Some(Errno::EEXIST));
+        assert!(!r.log.iter().any(|l| l.contains("Block size")));
+    }
+
+    #[test]
+    fn a_failed_add_leaves_its_sections_behind() {
+        // 128 MiB of boot memory has 32 order-9 pages above 64 MiB: the
+        // memmap of the 33rd section of an ordinary add finds none.
+        let sc = HotplugScenario {
+            boot_mem_end: 128 * MIB,
+            hypervisor: false,
+            memory_block_size: None,
+            adds: vec![
+                add(GIB, 8 * GIB, Online::Movable, None),
+                add(GIB, 128 * MIB, Online::Movable, None),
+            ],
+            removes: vec![],
+            teardown: Teardown::AsPosted,
+            variants: vec![MemmapVariant::Ordinary],
+        };
+        let r = &run(&sc).runs[0];
+        assert_eq!(r.ops[0].errno, Some(Errno::ENOMEM));
+        assert!(r.ops[0]
+            .detail
+            .contains("32 section(s) populated before it stay present"));
+        assert!(r
+            .log
+            .iter()
+            .any(|l| l.contains("vmemmap alloc failure: order:9")));
+        assert_eq!(r.ops[1].errno, Some(Errno::EEXIST), "{}", r.ops[1].detail);
+    }
+
+    #[test]
+    fn self_hosted_marks_come_with_online() {
+        let mut sc = find_preset("hotplug-per-block").unwrap().scenario;
+        sc.adds[0].online = Online::Offline;
+        sc.removes.clear();
+        let m = &run(&sc).runs[1];
+        assert_eq!(
+            m.counters.marked, 0,
+            "mhp_init_memmap_on_memory runs at online"
+        );
+        assert_eq!(m.counters.memmap_in_range, 40960);
     }
 
     #[test]
@@ -2298,6 +2460,19 @@ mod tests {
             "{}",
             r.ops[1].detail
         );
+        assert!(
+            r.ops[1]
+                .detail
+                .contains("still backs the memmap of section(s) 0x28-0x6f"),
+            "{}",
+            r.ops[1].detail
+        );
+        // The RFC never clears PageVmemmap: removing the rest later frees
+        // nothing it does not own.
+        let mut sc2 = sc.clone();
+        sc2.removes.push((5 * GIB, 9 * GIB));
+        let r2 = &run(&sc2).runs[0];
+        assert!(r2.teardown.iter().all(|t| !t.note.contains("free_pages")));
         assert!(r.teardown.iter().all(|t| t.clears.is_none()));
     }
 

@@ -14,7 +14,8 @@ use crate::arch::PAGE_SIZE;
 pub struct VmemAltmap {
     /// First pfn of the donating range.
     pub base_pfn: u64,
-    /// One past the last pfn of the donating range.
+    /// One past the last pfn of the donating range (0 when unset, as in
+    /// memory hotplug's altmap).
     pub end_pfn: u64,
     /// Pages at the start that must not be handed out.
     pub reserve: u64,
@@ -28,11 +29,12 @@ pub struct VmemAltmap {
 
 impl VmemAltmap {
     /// The altmap `add_memory_resource` builds for a range of `nr_pages`
-    /// pages at `base_pfn`: everything free, nothing reserved.
+    /// pages at `base_pfn`: everything free, nothing reserved, `end_pfn`
+    /// left 0 as 6.1 leaves it (the 2018 struct had no `end_pfn`).
     pub fn new(base_pfn: u64, nr_pages: u64) -> VmemAltmap {
         VmemAltmap {
             base_pfn,
-            end_pfn: base_pfn + nr_pages,
+            end_pfn: 0,
             reserve: 0,
             free: nr_pages,
             align: 0,
