@@ -61,6 +61,9 @@ pub const GFP_NORETRY_BIT: u32 = 0x10000;
 /// `unsigned long` (the allocation asked for in the 2020 thread).
 pub const GFP_WORD_LIMIT_BIT: u32 = 0x4000_0000;
 
+/// Xen's MEMF_bits(32), not a Linux flag: only pages below 4 GiB.
+pub const MEMF_BITS_32_BIT: u32 = 0x2000_0000;
+
 /// A gfp mask (only the bits the model needs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Gfp(pub u32);
@@ -90,6 +93,12 @@ impl Gfp {
             KEXEC_CONTROL_MEMORY_GFP => "GFP_KERNEL|__GFP_NORETRY".into(),
             GFP_DMA32 => "GFP_DMA32".into(),
             GFP_HIGHUSER_MOVABLE => "GFP_HIGHUSER_MOVABLE".into(),
+            Gfp(bits) if bits & MEMF_BITS_32_BIT != 0 => {
+                format!(
+                    "{}+MEMF_bits(32) (Xen)",
+                    Gfp(bits & !MEMF_BITS_32_BIT).name()
+                )
+            }
             Gfp(bits) if bits & GFP_WORD_LIMIT_BIT != 0 => {
                 format!(
                     "{}+below-word-limit (what-if)",
@@ -103,6 +112,9 @@ impl Gfp {
     /// The highest pfn + 1 this gfp may use on `arch` (the word-limit
     /// what-if), if it is limited beyond its zones.
     pub fn pfn_ceiling(self, arch: &ArchProfile) -> Option<u64> {
+        if self.0 & MEMF_BITS_32_BIT != 0 {
+            return Some(1 << 20);
+        }
         (self.0 & GFP_WORD_LIMIT_BIT != 0 && arch.word_bits < 64)
             .then(|| (arch.word_mask() >> 12) + 1)
     }
@@ -125,7 +137,7 @@ impl Gfp {
             } else {
                 Zone::Normal
             }
-        } else if self.0 & GFP_DMA_BIT != 0 {
+        } else if self.0 & GFP_DMA_BIT != 0 && arch.dma_end > 0 {
             Zone::Dma
         } else {
             Zone::Normal
@@ -143,6 +155,7 @@ impl Gfp {
             .filter(|z| match z {
                 Zone::HighMem => has_highmem,
                 Zone::Dma32 => arch.has_dma32,
+                Zone::Dma => arch.dma_end > 0,
                 _ => true,
             })
             .collect()

@@ -16,6 +16,11 @@
 //!   page, the swap page, then the pages of each segment.
 //! * Crash (kdump) images, file-mode loads and a fatal signal during
 //!   kimage_alloc_pages are not modelled.
+//! * Xen's `machine_kexec_add_page` page-table pages (aux_page and its
+//!   L3/L2/L1 tables, allocated as control pages after the control code
+//!   page and as destinations are mapped) are not modelled either: Xen's
+//!   stream here is the control code page, the first indirection page,
+//!   then each segment's pages.
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::design::{Ctx, EntryList, Fault, HighmemCheck, Setup, Variant};
@@ -225,6 +230,8 @@ pub struct Kimage {
     /// __GFP_MOVABLE added (GFP_HIGHUSER_MOVABLE), so they may come from
     /// ZONE_MOVABLE.
     pub source_movable: bool,
+    /// Errors the loader dropped (Xen's kimage_load_segment).
+    pub ignored: Vec<String>,
 }
 
 /// How often the progress hook runs, in loaded pages.
@@ -294,6 +301,7 @@ impl Kimage {
             loaded_pages: 0,
             pages_started: 0,
             source_movable: false,
+            ignored: Vec::new(),
         }
     }
 
@@ -360,6 +368,9 @@ impl Kimage {
 
     fn sanity_rules_inner(&self, bad: &mut Option<usize>) -> Result<(), Stop> {
         let arch = self.machine.arch;
+        // Xen's do_kimage_alloc checks alignment, overlap and bufsz > memsz
+        // only.
+        let xen = self.design.setup() == Setup::Xen;
         let mask = arch.word_mask();
         let segs = &self.segments;
         for (i, s) in segs.iter().enumerate() {
@@ -380,6 +391,9 @@ impl Kimage {
                         "segment {i}: mem 0x{mstart:x} or mem + memsz 0x{mend:x} is not page aligned (sanity_check_segment_list)"
                     ),
                 ));
+            }
+            if xen {
+                continue;
             }
             if mend >= arch.destination_limit {
                 *bad = Some(i);
@@ -413,6 +427,9 @@ impl Kimage {
                     format!("segment {i}: bufsz 0x{:x} is larger than memsz 0x{:x} (sanity_check_segment_list)", s.bufsz, s.memsz),
                 ));
             }
+        }
+        if xen {
+            return Ok(());
         }
         let nr_pages = self.machine.totalram_pages();
         let mut total: u64 = 0;
@@ -505,11 +522,21 @@ impl Kimage {
         swap: bool,
         limit: u64,
     ) -> Result<Option<u64>, Stop> {
+        self.alloc_control_pages_with(order, swap, limit, KEXEC_CONTROL_MEMORY_GFP)
+    }
+
+    fn alloc_control_pages_with(
+        &mut self,
+        order: u32,
+        swap: bool,
+        limit: u64,
+        gfp: Gfp,
+    ) -> Result<Option<u64>, Stop> {
         let count = 1u64 << order;
         let limit_pfn = limit >> PAGE_SHIFT;
         let mut extra = Vec::new();
         let got = loop {
-            let Some(pfn) = self.alloc_pages(KEXEC_CONTROL_MEMORY_GFP, order)? else {
+            let Some(pfn) = self.alloc_pages(gfp, order)? else {
                 break None;
             };
             let epfn = pfn + count;
@@ -529,13 +556,15 @@ impl Kimage {
         };
         if let Some(pfn) = got {
             self.control_pages.push(pfn);
-            self.roles
-                .insert(pfn, if swap { Role::Swap } else { Role::ControlCode });
-            self.trace.push(Event::ControlPage {
-                pfn,
-                order: order as u8,
-                swap,
-            });
+            if limit != u64::MAX || self.design.setup() == Setup::Linux {
+                self.roles
+                    .insert(pfn, if swap { Role::Swap } else { Role::ControlCode });
+                self.trace.push(Event::ControlPage {
+                    pfn,
+                    order: order as u8,
+                    swap,
+                });
+            }
         }
         // kimage_free_page_list(&extra_pages): list_add order, newest first.
         for pfn in extra.into_iter().rev() {
@@ -589,14 +618,28 @@ impl Kimage {
     /// control page with no address limit; head is its address. No swap
     /// page.
     fn alloc_init_xen(&mut self) -> Result<(), Stop> {
-        let Some(code) = self.alloc_control_pages_below(0, false, 1 << 32)? else {
+        // MEMF_bits(32): the allocator itself stays below 4 GiB; the loop
+        // only rejects destination pages.
+        let below_4g = Gfp(KEXEC_CONTROL_MEMORY_GFP.0 | crate::gfp::MEMF_BITS_32_BIT);
+        let Some(code) = self.alloc_control_pages_with(0, false, u64::MAX, below_4g)? else {
             return Err(errno(
                 Errno::ENOMEM,
                 "kimage_alloc_control_page(MEMF_bits(32)) found no page below 4 GiB for the control code page (do_kimage_alloc)",
             ));
         };
         self.control_code_page = Some(code);
+        self.roles.insert(code, Role::ControlCode);
+        self.trace.push(Event::ControlPage {
+            pfn: code,
+            order: 0,
+            swap: false,
+        });
         let Some(first) = self.alloc_control_pages_below(0, false, u64::MAX)? else {
+            // do_kimage_alloc's out: kimage_free frees the control pages.
+            for pfn in std::mem::take(&mut self.control_pages).into_iter().rev() {
+                self.free_pages(pfn);
+            }
+            self.control_code_page = None;
             return Err(errno(
                 Errno::ENOMEM,
                 "kimage_alloc_control_page found no page for the first indirection page (do_kimage_alloc)",
@@ -630,7 +673,11 @@ impl Kimage {
         };
         self.counters.kernel_walk_steps += last + 1;
         self.counters.entry_reads += last + 1;
-        if self.design.kmaps_entries() {
+        if self.design.head_is_page() {
+            // Xen's walk maps each indirection page once.
+            let pages = self.ind_pages.partition_point(|p| p.start <= last.max(1)) as u64;
+            self.counters.kmap += pages;
+        } else if self.design.kmaps_entries() {
             self.counters.kmap += last;
             self.counters.kmap_highmem += self.highmem_reads(last);
         }
@@ -702,7 +749,9 @@ impl Kimage {
                     let rewritten = design.swap_entry(addr, old);
                     design.write(&mut cx, pos, rewritten).map_err(Stop::Fault)?;
                     if design.setup() == Setup::Xen {
-                        // Xen clears the old page before handing it back.
+                        // Xen clears the old page before handing it back
+                        // (clear_domain_page maps it).
+                        cx.kmap(old_pfn);
                         cx.store.set(old_pfn, Content::Zero);
                     }
                     self.counters.swaps += 1;
@@ -896,6 +945,22 @@ impl Kimage {
     /// error after kimage_alloc_init, kimage_free runs as in do_kexec_load.
     pub fn load(&mut self) -> Result<(), Stop> {
         self.alloc_init()?;
+        if self.design.setup() == Setup::Xen {
+            // kimage_load_segment overwrites the segment's result with
+            // machine_kexec_add_page's: an error of
+            // kimage_load_normal_segment is lost, the next segment loads
+            // and the list is terminated.
+            for i in 0..self.segments.len() {
+                match self.load_normal_segment(i) {
+                    Ok(()) => {}
+                    Err(Stop::Errno { errno, reason }) => self.ignored.push(format!(
+                        "segment {i}: -{errno} ({reason}) is lost: kimage_load_segment returns machine_kexec_add_page's result"
+                    )),
+                    Err(e) => return Err(e),
+                }
+            }
+            return self.terminate();
+        }
         let r = (0..self.segments.len()).try_for_each(|i| self.load_normal_segment(i));
         match r {
             Ok(()) => self.terminate(),
@@ -915,9 +980,14 @@ impl Kimage {
         let mut pos = Pos::Head;
         let mut e = design.head();
         cx.counters.entry_reads += 1;
-        if design.head_is_page() && e != 0 {
-            // Xen: head names the first page; the walk starts inside it.
+        let xen = design.head_is_page();
+        if xen && e != 0 {
+            // Xen: head names the first page; the walk maps it and starts
+            // inside it.
             pos = design.next_pos(Pos::Head)?;
+            if let Pos::Slot { pfn, .. } = pos {
+                cx.kmap(pfn);
+            }
             e = design.read(&mut cx, pos)?;
         }
         let mut n = 0;
@@ -932,6 +1002,9 @@ impl Kimage {
                 });
             }
             pos = if e & IND_INDIRECTION != 0 {
+                if xen {
+                    cx.kmap((e & PAGE_MASK) >> PAGE_SHIFT);
+                }
                 Pos::Slot {
                     pfn: (e & PAGE_MASK) >> PAGE_SHIFT,
                     idx: 0,

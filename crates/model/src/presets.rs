@@ -300,7 +300,7 @@ pub fn all() -> Vec<Preset> {
         Preset {
             name: "xen-swap-path",
             title: "Xen swap path (x86_64)",
-            expect: "the second source page is pfn 0x1000, page 0's destination: Xen rewrites page 0's SOURCE entry as 0x0000000000000008 (IND_SOURCE, address 0) and relocation copies machine page 0 into 0x1000000 (FAIL); xen-fixed writes 0x1000008 and relocates fine; both lists start at head's page and end in two IND_ZERO entries",
+            expect: "the second source page is pfn 0x1000, page 0's destination: Xen rewrites page 0's SOURCE entry as 0x0000000000000008 (IND_SOURCE, address 0): kexec_reloc copies from address 0, which its page tables do not map (FAIL), and kimage_free would free machine page 0; xen-fixed writes 0x1000008 and relocates fine; both lists start at head's page and end in two IND_ZERO entries",
             scenario: xen_swap_path(),
         },
         Preset {

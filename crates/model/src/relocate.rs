@@ -8,16 +8,18 @@
 //! physical: on x86_32 the stub runs with paging off, so only addresses
 //! below 4 GiB are reachable; on x86_64 it runs on an identity map.
 //!
-//! Xen's stub (xen/arch/x86/x86_64/kexec_reloc.S) differs in two ways the
-//! check follows: it starts at head's page, and IND_ZERO clears the current
-//! destination page and advances the destination.
+//! Xen's stub (xen/arch/x86/x86_64/kexec_reloc.S) differs in ways the
+//! check follows: it starts at head's page; IND_ZERO clears the current
+//! destination page and advances the destination; a SOURCE page is copied
+//! (no swap page), on page tables (aux_page) that map only the image's
+//! pages and the destinations.
 //!
 //! Afterwards every segment's destination must hold its buffer followed by
 //! zeros up to memsz. The first thing wrong is the verdict.
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::entry::{decode, EntryKind};
-use crate::kimage::Kimage;
+use crate::kimage::{Kimage, Role};
 use crate::memory::{Content, PageStore};
 
 /// Outcome of the relocation check.
@@ -127,7 +129,8 @@ fn run(k: &Kimage) -> Result<u64, String> {
     let mut e = k.head();
     // Xen's stub starts by mapping head's page: head is the first page's
     // bare address, not an entry.
-    if k.design().head_is_page() {
+    let xen = k.design().head_is_page();
+    if xen {
         ptr = Some(e & PAGE_MASK);
         e = EMPTY;
     }
@@ -145,6 +148,30 @@ fn run(k: &Kimage) -> Result<u64, String> {
                 let d = dest.ok_or("a SOURCE entry comes before any DESTINATION entry")?;
                 ph.check_addr("source page", src)?;
                 ph.check_addr("destination", d)?;
+                if xen {
+                    // kexec_reloc runs on aux_page's tables, which map the
+                    // pages machine_kexec_add_page was given: the image's
+                    // own pages and the destinations. It copies.
+                    let spfn = src >> PAGE_SHIFT;
+                    let held = matches!(k.roles.get(spfn), Some(r) if r != Role::Freed);
+                    if !held && !k.is_destination_range(src, src + PAGE_SIZE) {
+                        return Err(format!(
+                            "kexec_reloc copies from source 0x{src:x}, which aux_page's tables do not map (not a page of the image, not a destination): a page fault in the stub"
+                        ));
+                    }
+                    let c = ph.content(spfn);
+                    ph.put(d >> PAGE_SHIFT, c);
+                    copies += 1;
+                    dest = Some(d + PAGE_SIZE);
+                    let p = ptr.ok_or("no list pointer")?;
+                    e = ph.read_word(p)?;
+                    ptr = Some(p + width);
+                    reads += 1;
+                    if reads > budget {
+                        return Err("the list has no IND_DONE: the stub reads on past every page kexec wrote".into());
+                    }
+                    continue;
+                }
                 let dpfn = d >> PAGE_SHIFT;
                 if control.contains(&dpfn) {
                     return Err(format!(

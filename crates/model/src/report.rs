@@ -172,6 +172,7 @@ pub fn condensed_list(r: &VariantRun, max_lines: usize) -> Vec<String> {
                         ));
                     }
                     EntryKind::Destination(a) => lines.push(format!("    DEST 0x{a:0w$x}")),
+                    EntryKind::Zero => lines.push("    ZERO".into()),
                     _ => lines.push(format!("    {}", arch.fmt_entry(e))),
                 }
             }
@@ -267,6 +268,9 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
         let title = format!("== {} ", r.variant.name());
         let _ = writeln!(s, "{title}{}", "=".repeat(COLUMNS - title.len()));
         s.push_str(&wrap(&r.verdict(), "verdict:", 4));
+        for i in &r.kimage.ignored {
+            s.push_str(&wrap(i, "ignored:", 4));
+        }
         if let Some(rel) = &r.relocation {
             s.push_str(&wrap(&relocate_line(rel), "", 4));
         }
@@ -319,11 +323,17 @@ pub fn run_json(r: &VariantRun) -> Value {
         }),
         Outcome::Stopped(crate::kimage::Stop::Limit(l)) => json!({ "kind": "limit", "reason": l }),
     };
-    let ind: Vec<Value> = r
-        .entries
-        .iter()
-        .filter(|(_, e)| e & crate::entry::IND_INDIRECTION != 0)
-        .map(|(_, e)| hex((e & PAGE_MASK) >> PAGE_SHIFT))
+    // Xen's head names its first indirection page.
+    let head_page = (r.kimage.design().head_is_page() && r.kimage.head() != 0)
+        .then(|| hex(r.kimage.head() >> PAGE_SHIFT));
+    let ind: Vec<Value> = head_page
+        .into_iter()
+        .chain(
+            r.entries
+                .iter()
+                .filter(|(_, e)| e & crate::entry::IND_INDIRECTION != 0)
+                .map(|(_, e)| hex((e & PAGE_MASK) >> PAGE_SHIFT)),
+        )
         .collect();
     json!({
         "variant": r.variant.name(),

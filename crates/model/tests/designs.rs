@@ -134,7 +134,12 @@ fn xen_swap_path_preset() {
         ]
     );
     match &xen.relocation {
-        Some(Relocation::Fail(m)) => assert!(m.contains("destination 0x1000000"), "{m}"),
+        Some(Relocation::Fail(m)) => {
+            assert!(
+                m.contains("source 0x0") && m.contains("page fault in the stub"),
+                "{m}"
+            )
+        }
         other => panic!("{other:?}"),
     }
     assert!(
@@ -298,4 +303,66 @@ fn the_explorer_finds_xens_swap_path() {
     let xen = run_variant(&small, Variant::Xen, OPTS);
     assert!(xen.kimage.counters.swaps > 0);
     assert!(matches!(xen.relocation, Some(Relocation::Fail(_))));
+}
+
+#[test]
+fn xen_loses_a_segment_error_and_terminates() {
+    // The replay runs out at segment 0's second page: Xen's
+    // kimage_load_segment drops the -ENOMEM, segment 1 fails the same way,
+    // and the list is terminated: loaded, and relocation finds the hole.
+    let sc = x86_64(
+        64 << 20,
+        &[(0x2000, 0x10_0000, 0x2000), (0x1000, 0x20_0000, 0x1000)],
+        Policy::Replay(vec![0x2000, 0x2001, 0x2002]),
+    );
+    let r = run_variant(&sc, Variant::Xen, OPTS);
+    assert_eq!(r.outcome, Outcome::Loaded, "{}", r.verdict());
+    assert_eq!(r.kimage.ignored.len(), 2, "{:?}", r.kimage.ignored);
+    assert!(r.kimage.ignored[0].contains("machine_kexec_add_page"));
+    assert!(matches!(r.relocation, Some(Relocation::Fail(_))));
+}
+
+#[test]
+fn xen_frees_the_control_page_when_the_first_page_fails() {
+    let sc = x86_64(
+        64 << 20,
+        &[(0x1000, 0x10_0000, 0x1000)],
+        Policy::Replay(vec![0x2000]),
+    );
+    let r = run_variant(&sc, Variant::Xen, OPTS);
+    assert!(matches!(
+        r.outcome,
+        Outcome::Stopped(Stop::Errno {
+            errno: Errno::ENOMEM,
+            ..
+        })
+    ));
+    assert!(
+        matches!(r.unload, Some(Unload::Ok { .. })),
+        "{:?}",
+        r.unload
+    );
+}
+
+#[test]
+fn xen_maps_a_page_once_per_walk() {
+    // One kmap per entry stored (kimage_add_entry maps the current page),
+    // none for the link's new page, one per page for each walk.
+    let sc = x86_64(
+        64 << 20,
+        &[(0x1000, 0x10_0000, 0x3000)],
+        Policy::Replay(vec![0x2000, 0x2001, 0x2002]),
+    );
+    let r = run_variant(
+        &sc,
+        Variant::Xen,
+        RunOptions {
+            relocate: false,
+            unload: false,
+            trace: false,
+        },
+    );
+    // DEST, SOURCE, 2 ZERO, DONE: 5 stores; the source page's copy maps it
+    // once; the entries() walk maps the one page once.
+    assert_eq!(r.kimage.counters.kmap, 5 + 1 + 1);
 }

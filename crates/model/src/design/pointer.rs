@@ -183,8 +183,13 @@ impl EntryList for Pointer {
         match pos {
             Pos::Head => "&image->head".into(),
             Pos::Slot { pfn, idx } => {
-                let va = self.arch.page_offset.wrapping_add(pfn << 12)
-                    + u64::from(idx) * self.arch.entry_bytes();
+                // __va(): PAGE_OFFSET + (phys - PHYS_OFFSET), in unsigned long.
+                let va = self
+                    .arch
+                    .page_offset
+                    .wrapping_add((pfn << 12).wrapping_sub(self.arch.phys_offset))
+                    .wrapping_add(u64::from(idx) * self.arch.entry_bytes())
+                    & self.arch.word_mask();
                 format!("0x{va:x} (pfn 0x{pfn:x} slot {idx})")
             }
         }

@@ -75,7 +75,8 @@ impl XenList {
     /// linked through the current page's last slot.
     pub fn link_page(&mut self, cx: &mut Ctx, pfn: u64) -> Result<(), Fault> {
         let addr = pfn << 12;
-        cx.kmap(pfn);
+        // Zeroed by kimage_alloc_zeroed_page (a clear the model does not
+        // count for any allocation).
         cx.store.set(pfn, crate::memory::Content::Zero);
         match self.entry_page {
             None => self.head = addr,
@@ -106,25 +107,24 @@ impl XenList {
         Ok(Pos::Slot { pfn, idx })
     }
 
-    /// A mapped read.
+    /// A read through the page the walk has mapped (the walk counts one
+    /// mapping per page).
     pub fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault> {
         match pos {
             Pos::Head => Ok(self.head),
-            Pos::Slot { pfn, idx } => {
-                cx.kmap(pfn);
-                cx.word("for_each_kimage_entry", pfn, idx)
-            }
+            Pos::Slot { pfn, idx } => cx.word("for_each_kimage_entry", pfn, idx),
         }
     }
 
-    /// A mapped write (the swap path).
+    /// The swap path's rewrite, through the mapping kimage_dst_used
+    /// returned.
     pub fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
         match pos {
             Pos::Head => {
                 self.head = v;
                 Ok(())
             }
-            Pos::Slot { pfn, idx } => self.put(cx, "kimage_alloc_page", pfn, idx, v),
+            Pos::Slot { pfn, idx } => cx.set_word("kimage_alloc_page", pfn, idx, v),
         }
     }
 
