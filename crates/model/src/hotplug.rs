@@ -45,7 +45,7 @@ use crate::errno::Errno;
 use crate::gfp::Zone;
 use crate::memory_block::MIN_MEMORY_BLOCK_SIZE;
 use crate::report::{size_text, wrap};
-use crate::scenario::{check_variants, InputError, Num, SCENARIO_VERSION};
+use crate::scenario::{check_variants, check_version_kind, InputError, Num, SCENARIO_VERSION};
 use crate::vmem_altmap::VmemAltmap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -367,18 +367,7 @@ impl HotplugScenario {
     /// Check a parsed file. Requests the kernel itself refuses (unaligned,
     /// zero-size, overlapping) pass here and get their errno in the run.
     pub fn from_file(f: &HotplugFile) -> Result<HotplugScenario, InputError> {
-        if f.version != SCENARIO_VERSION {
-            return Err(err(
-                "version",
-                format!(
-                    "{} is not a version this build reads (it reads 1)",
-                    f.version
-                ),
-            ));
-        }
-        if f.kind != "hotplug" {
-            return Err(err("kind", format!("\"{}\" is not \"hotplug\"", f.kind)));
-        }
+        check_version_kind(f.version, &f.kind, "hotplug")?;
         if f.arch != "x86_64" {
             return Err(err(
                 "arch",

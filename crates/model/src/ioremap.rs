@@ -334,16 +334,23 @@ impl KernelPageTable {
                 false
             }
             FreeVariant::NoFreeNoCheck => true,
-            FreeVariant::Flush => {
-                let Some(tmp) = self
-                    .mem
-                    .alloc("pud_free_pmd_page pmd_sv", Contents::Data(0))
-                else {
-                    log.push(
-                        "pud_free_pmd_page: __get_free_page(GFP_KERNEL) failed: return 0, the 1 GiB request is mapped with PMDs"
-                            .into(),
-                    );
-                    return false;
+            FreeVariant::Flush | FreeVariant::PageList => {
+                // 6.1 remembers the PMD entries in a temporary page; Joerg's
+                // form keeps the PTE pages on a list instead.
+                let tmp = if self.variant == FreeVariant::Flush {
+                    let Some(t) = self
+                        .mem
+                        .alloc("pud_free_pmd_page pmd_sv", Contents::Data(0))
+                    else {
+                        log.push(
+                            "pud_free_pmd_page: __get_free_page(GFP_KERNEL) failed: return 0, the 1 GiB request is mapped with PMDs"
+                                .into(),
+                        );
+                        return false;
+                    };
+                    Some(t)
+                } else {
+                    None
                 };
                 for k in 0..PTRS_PER_TABLE {
                     self.mem.write(pmd, k, 0);
@@ -353,28 +360,20 @@ impl KernelPageTable {
                 for &p in &ptes {
                     self.mem.free(p);
                 }
-                self.mem.free(tmp);
-                self.mem.free(pmd);
-                log.push(format!(
-                    "pud_free_pmd_page: PMD entries saved in page 0x{tmp:x} and cleared, PUD cleared, flushed; {} PTE table page(s), the temporary page and PMD table page 0x{pmd:x} freed",
-                    ptes.len()
-                ));
-                true
-            }
-            FreeVariant::PageList => {
-                for k in 0..PTRS_PER_TABLE {
-                    self.mem.write(pmd, k, 0);
-                }
-                self.mem.write(pud, i, 0);
-                self.flush_tlb_kernel_range(addr, addr + PAGE_SIZE - 1, log);
-                for &p in &ptes {
-                    self.mem.free(p);
+                if let Some(t) = tmp {
+                    self.mem.free(t);
                 }
                 self.mem.free(pmd);
-                log.push(format!(
-                    "pud_free_pmd_page: {} PTE table page(s) put on a list, PMD and PUD cleared, flushed, the list and PMD table page 0x{pmd:x} freed (no allocation)",
-                    ptes.len()
-                ));
+                log.push(match tmp {
+                    Some(t) => format!(
+                        "pud_free_pmd_page: PMD entries saved in page 0x{t:x} and cleared, PUD cleared, flushed; {} PTE table page(s), the temporary page and PMD table page 0x{pmd:x} freed",
+                        ptes.len()
+                    ),
+                    None => format!(
+                        "pud_free_pmd_page: {} PTE table page(s) put on a list, PMD and PUD cleared, flushed, the list and PMD table page 0x{pmd:x} freed (no allocation)",
+                        ptes.len()
+                    ),
+                });
                 true
             }
             FreeVariant::NoFlush => {

@@ -17,7 +17,7 @@ use crate::pgtable::{
     PRESENT, PSE, PTRS_PER_TABLE,
 };
 use crate::report::{size_text, wrap};
-use crate::scenario::{check_variants, InputError, SCENARIO_VERSION};
+use crate::scenario::{check_variants, check_version_kind, InputError, SCENARIO_VERSION};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt::Write as _;
@@ -252,18 +252,7 @@ impl PgtableScenario {
     /// Check a file. Ranges the kernel itself refuses are errors of their
     /// step in the run, not here.
     pub fn from_file(f: &PgtableFile) -> Result<PgtableScenario, InputError> {
-        if f.version != SCENARIO_VERSION {
-            return Err(err(
-                "version",
-                format!(
-                    "{} is not a version this build reads (it reads 1)",
-                    f.version
-                ),
-            ));
-        }
-        if f.kind != "pgtable" {
-            return Err(err("kind", format!("\"{}\" is not \"pgtable\"", f.kind)));
-        }
+        check_version_kind(f.version, &f.kind, "pgtable")?;
         let paging = match f.arch.as_str() {
             "x86_64" => Paging::FourLevel,
             "i386-pae" => Paging::Pae,

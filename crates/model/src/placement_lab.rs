@@ -27,7 +27,9 @@ use crate::memory_block::{self, BlockInputs, BlockVerdict, Labelled, Removal};
 use crate::page_alloc::Policy;
 use crate::placement::{kexec_add_buffer, KexecBuf, PlaceOptions, Placed, SystemRam};
 use crate::report::{size_text, wrap};
-use crate::scenario::{check_variants, InputError, Num, Scenario, MAX_RANGES, SCENARIO_VERSION};
+use crate::scenario::{
+    check_variants, check_version_kind, InputError, Num, Scenario, MAX_RANGES, SCENARIO_VERSION,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -334,18 +336,7 @@ impl PlacementScenario {
 
     /// Check a parsed file.
     pub fn from_file(f: &PlacementFile) -> Result<PlacementScenario, InputError> {
-        if f.version != SCENARIO_VERSION {
-            return Err(err(
-                "version",
-                format!(
-                    "{} is not a version this build reads (it reads 1)",
-                    f.version
-                ),
-            ));
-        }
-        if f.kind != "placement" {
-            return Err(err("kind", format!("\"{}\" is not \"placement\"", f.kind)));
-        }
+        check_version_kind(f.version, &f.kind, "placement")?;
         if f.arch != "x86_64" {
             return Err(err(
                 "arch",

@@ -207,6 +207,21 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The version and kind of a lab file: version 1, and the kind the lab
+/// reads.
+pub(crate) fn check_version_kind(version: u32, kind: &str, want: &str) -> Result<(), InputError> {
+    if version != SCENARIO_VERSION {
+        return Err(err(
+            "version",
+            format!("{version} is not a version this build reads (it reads 1)"),
+        ));
+    }
+    if kind != want {
+        return Err(err("kind", format!("\"{kind}\" is not \"{want}\"")));
+    }
+    Ok(())
+}
+
 /// Every variant must exist on the arch (Xen's kimage is x86_64 only); the
 /// message names the valid combinations.
 pub fn check_arch_variants(arch: Arch, variants: &[Variant]) -> Result<(), InputError> {

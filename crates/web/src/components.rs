@@ -6,6 +6,7 @@ pub mod entry_list;
 pub mod explore;
 pub mod help;
 pub mod hotplug;
+pub mod lab_share;
 pub mod labs;
 pub mod memory_map;
 pub mod pane;

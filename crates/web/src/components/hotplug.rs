@@ -5,6 +5,7 @@
 //! and a teardown stepper per strategy that shows which struct page each
 //! call reads and which vmemmap PMD it clears, up to the page fault.
 
+use super::lab_share::LabShare;
 use crate::util;
 use kexec_model::crashkernel::memparse;
 use kexec_model::hotplug::{
@@ -385,7 +386,6 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
     let adds = use_state(|| adds_text(&file.add));
     let removes = use_state(|| removes_text(&file.remove));
     let error = use_state(|| None::<InputError>);
-    let feedback = use_state(|| None::<&'static str>);
     let lab = use_memo(props.scenario.clone(), |sc| hotplug::run(sc));
     let steps = use_state(|| initial_steps(&lab));
     {
@@ -487,22 +487,6 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
     };
     let sc = props.scenario.clone();
     let report = hotplug::report_text(&sc, &lab);
-    let copy_link = {
-        let (sc, feedback) = (sc.clone(), feedback.clone());
-        Callback::from(move |_| {
-            util::copy(&util::playground_url(&link::encode_document_fragment(
-                &Document::Hotplug((*sc).clone()),
-            )));
-            feedback.set(Some("link copied"));
-        })
-    };
-    let copy_text = {
-        let (report, feedback) = (report.clone(), feedback.clone());
-        Callback::from(move |_| {
-            util::copy(&report);
-            feedback.set(Some("report copied"));
-        })
-    };
     let on_step = {
         let steps = steps.clone();
         Callback::from(move |(side, to): (usize, usize)| {
@@ -580,13 +564,8 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
                     <p class="field-error" role="alert">{ e.to_string() }</p>
                 }
             </form>
-            <div class="share-bar">
-                <button id="hp-copy-link" onclick={copy_link}>{ "copy link" }</button>
-                <button id="hp-copy-text" onclick={copy_text}>{ "copy as plain text" }</button>
-                if let Some(f) = *feedback {
-                    <span class="feedback" role="status">{ f }</span>
-                }
-            </div>
+            <LabShare prefix="hp" report={report.clone()}
+                fragment={link::encode_document_fragment(&Document::Hotplug((*sc).clone()))} />
             <section class="map" aria-label="hotplug map">
                 <h2>{ format!("hot-added sections (128 MiB) and their vmemmap; memory blocks of {}", size(lab.block_size)) }</h2>
                 { for lab.runs.iter().enumerate().map(|(i, r)| html! {

@@ -5,6 +5,7 @@
 //! CPU's TLB and paging-structure caches, and the translation each CPU
 //! gets for a VA next to what the page table says.
 
+use super::lab_share::LabShare;
 use crate::util;
 use kexec_model::ioremap::{FreeVariant, ALL_FREE_VARIANTS};
 use kexec_model::link;
@@ -176,7 +177,6 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
     let file = sc.to_file();
     let script = use_state(|| file.script.join("\n"));
     let error = use_state(|| None::<InputError>);
-    let feedback = use_state(|| None::<&'static str>);
     let runs = use_memo(sc.clone(), |sc| pgtable_lab::run(sc));
     let n = sc.ops.len();
     let step = use_state(|| initial_step(&runs, n));
@@ -271,22 +271,6 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
     let cur = (*step).min(n);
     let probe_va = parse_num(&probe_text).ok();
     let report = pgtable_lab::report_text(&sc, &runs);
-    let copy_link = {
-        let (sc, feedback) = (sc.clone(), feedback.clone());
-        Callback::from(move |_| {
-            util::copy(&util::playground_url(&link::encode_document_fragment(
-                &Document::Pgtable((*sc).clone()),
-            )));
-            feedback.set(Some("link copied"));
-        })
-    };
-    let copy_text = {
-        let (report, feedback) = (report.clone(), feedback.clone());
-        Callback::from(move |_| {
-            util::copy(&report);
-            feedback.set(Some("report copied"));
-        })
-    };
     let column = |r: &PgtableRun| {
         let st = cur.checked_sub(1).and_then(|i| r.steps.get(i));
         let probe = probe_va.map(|va| pgtable_lab::probe(&sc, r.variant, cur, va));
@@ -373,13 +357,8 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
                     <p class="field-error" role="alert">{ e.to_string() }</p>
                 }
             </form>
-            <div class="share-bar">
-                <button id="pt-copy-link" onclick={copy_link}>{ "copy link" }</button>
-                <button id="pt-copy-text" onclick={copy_text}>{ "copy as plain text" }</button>
-                if let Some(f) = *feedback {
-                    <span class="feedback" role="status">{ f }</span>
-                }
-            </div>
+            <LabShare prefix="pt" report={report.clone()}
+                fragment={link::encode_document_fragment(&Document::Pgtable((*sc).clone()))} />
             <section class="pt-stepper" id="pt-stepper" aria-label="script stepper">
                 <div class="step-buttons">
                     <button class="first" aria-label="before the first step" disabled={cur == 0} onclick={go(0)}>{ "«" }</button>

@@ -4,6 +4,7 @@
 //! reservations, each buffer's slot and every memory block's hot-remove
 //! verdict, and "load this placement" into the kimage view.
 
+use super::lab_share::LabShare;
 use crate::util;
 use kexec_model::link;
 use kexec_model::memory_block::Removal;
@@ -273,7 +274,6 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
     let file = props.scenario.to_file();
     let ram = use_state(|| ram_text(&file.ram));
     let error = use_state(|| None::<InputError>);
-    let feedback = use_state(|| None::<&'static str>);
     {
         // A scenario from outside (preset, link): the text follows it.
         let (ram, error) = (ram.clone(), error.clone());
@@ -349,22 +349,6 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
     };
     let sc = props.scenario.clone();
     let report = placement_lab::report_text(&sc, &run);
-    let copy_link = {
-        let (sc, feedback) = (sc.clone(), feedback.clone());
-        Callback::from(move |_| {
-            util::copy(&util::playground_url(&link::encode_document_fragment(
-                &Document::Placement((*sc).clone()),
-            )));
-            feedback.set(Some("link copied"));
-        })
-    };
-    let copy_text = {
-        let (report, feedback) = (report.clone(), feedback.clone());
-        Callback::from(move |_| {
-            util::copy(&report);
-            feedback.set(Some("report copied"));
-        })
-    };
     let general = error.as_ref().filter(|e| {
         !["ram", "crashkernel", "buffers", "mode"]
             .iter()
@@ -435,13 +419,8 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                     <p class="field-error" role="alert">{ e.to_string() }</p>
                 }
             </form>
-            <div class="share-bar">
-                <button id="place-copy-link" onclick={copy_link}>{ "copy link" }</button>
-                <button id="place-copy-text" onclick={copy_text}>{ "copy as plain text" }</button>
-                if let Some(f) = *feedback {
-                    <span class="feedback" role="status">{ f }</span>
-                }
-            </div>
+            <LabShare prefix="place" report={report.clone()}
+                fragment={link::encode_document_fragment(&Document::Placement((*sc).clone()))} />
             if let Some(c) = &run.crash {
                 <ul class="crash-log" aria-label="reserve_crashkernel log">
                     { for c.log.iter().map(|l| html! { <li>{ l }</li> }) }
