@@ -18,7 +18,41 @@ pub mod segments_table;
 pub mod share_bar;
 pub mod timeline;
 
+use kexec_model::scenario::InputError;
 use std::rc::Rc;
+use yew::prelude::*;
+
+/// The value of the `<select>` an event came from.
+pub fn select_value(e: &Event) -> String {
+    e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+        .value()
+}
+
+/// The value of the `<input>` an event came from.
+pub fn input_value(e: &InputEvent) -> String {
+    e.target_unchecked_into::<web_sys::HtmlInputElement>()
+        .value()
+}
+
+/// The value of the `<textarea>` an event came from.
+pub fn textarea_value(e: &InputEvent) -> String {
+    e.target_unchecked_into::<web_sys::HtmlTextAreaElement>()
+        .value()
+}
+
+/// Whether the checkbox an event came from is checked.
+pub fn checkbox_checked(e: &Event) -> bool {
+    e.target_unchecked_into::<web_sys::HtmlInputElement>()
+        .checked()
+}
+
+/// The error line under a field, when the input error is about a field
+/// starting with `prefix`.
+pub fn field_error(error: Option<&InputError>, prefix: &str) -> Option<Html> {
+    error
+        .filter(|e| e.field.starts_with(prefix))
+        .map(|e| html! { <p class="field-error" role="alert">{ e.to_string() }</p> })
+}
 
 /// Entry words of a run, compared by identity (a 1 GiB list is 262,144
 /// words: props must not compare them by value on every render).

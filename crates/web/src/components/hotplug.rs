@@ -6,6 +6,7 @@
 //! call reads and which vmemmap PMD it clears, up to the page fault.
 
 use super::lab_share::LabShare;
+use super::{checkbox_checked, field_error, input_value, select_value, textarea_value};
 use crate::util;
 use kexec_model::crashkernel::memparse;
 use kexec_model::hotplug::{
@@ -443,22 +444,10 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
             }
         })
     };
-    let input = |e: &InputEvent| {
-        e.target_unchecked_into::<web_sys::HtmlInputElement>()
-            .value()
-    };
-    let area = |e: &InputEvent| {
-        e.target_unchecked_into::<web_sys::HtmlTextAreaElement>()
-            .value()
-    };
-    let select = |e: &Event| {
-        e.target_unchecked_into::<web_sys::HtmlSelectElement>()
-            .value()
-    };
     let on_preset = {
         let on_change = props.on_change.clone();
         Callback::from(move |e: Event| {
-            if let Some(p) = hotplug::find_preset(&select(&e)) {
+            if let Some(p) = hotplug::find_preset(&select_value(&e)) {
                 on_change.emit(p.scenario);
             }
         })
@@ -467,18 +456,13 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
         .into_iter()
         .find(|p| p.scenario == *props.scenario)
         .map(|p| p.name);
-    let err_for = |prefix: &str| {
-        error
-            .as_ref()
-            .filter(|e| e.field.starts_with(prefix))
-            .map(|e| html! { <p class="field-error" role="alert">{ e.to_string() }</p> })
-    };
+    let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
     let variant_select = |side: usize| {
         let edit = edit.clone();
         let cur = file.variants.get(side).cloned().unwrap_or_default();
         html! {
             <select id={format!("hp-variant-{side}")} aria-label={if side == 0 { "left strategy" } else { "right strategy" }}
-                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select(&e))))}>
+                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select_value(&e))))}>
                 { for ALL_MEMMAP_VARIANTS.iter().map(|v| html! {
                     <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
                 }) }
@@ -518,18 +502,18 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
                     </label>
                     <label>{ "boot memory ends at " }
                         <input id="hp-boot" class="short" value={size(file.boot_mem_end.0)} spellcheck="false"
-                            oninput={edit.reform(move |e: InputEvent| Field::Boot(input(&e)))} />
+                            oninput={edit.reform(move |e: InputEvent| Field::Boot(input_value(&e)))} />
                     </label>
                     { err_for("boot_mem_end").unwrap_or_default() }
                     <label>
                         <input type="checkbox" id="hp-hypervisor" checked={sc.hypervisor}
-                            onchange={edit.reform(|e: Event| Field::Hypervisor(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked()))} />
+                            onchange={edit.reform(|e: Event| Field::Hypervisor(checkbox_checked(&e)))} />
                         { " X86_FEATURE_HYPERVISOR" }
                     </label>
                     <label>{ "memory block " }
                         <input id="hp-block" class="short" value={file.memory_block_size.map(|b| size(b.0)).unwrap_or_default()}
                             placeholder={format!("probe: {}", size(lab.block_size))} spellcheck="false"
-                            oninput={edit.reform(move |e: InputEvent| Field::Block(input(&e)))} />
+                            oninput={edit.reform(move |e: InputEvent| Field::Block(input_value(&e)))} />
                     </label>
                     { err_for("memory_block_size").unwrap_or_default() }
                 </fieldset>
@@ -537,7 +521,7 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
                     <legend>{ "hot-add: one ACPI memory device per line" }</legend>
                     <label class="wide">{ "START SIZE [node=N] [online=offline|kernel|movable] [ranges=SIZE]" }
                         <textarea id="hp-add" rows="3" spellcheck="false" value={(*adds).clone()}
-                            oninput={edit.reform(move |e: InputEvent| Field::Adds(area(&e)))} />
+                            oninput={edit.reform(move |e: InputEvent| Field::Adds(textarea_value(&e)))} />
                     </label>
                     { err_for("add").unwrap_or_default() }
                 </fieldset>
@@ -545,11 +529,11 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
                     <legend>{ "offline_and_remove_memory, in order" }</legend>
                     <label class="wide">{ "START SIZE" }
                         <textarea id="hp-remove" rows="3" spellcheck="false" value={(*removes).clone()}
-                            oninput={edit.reform(move |e: InputEvent| Field::Removes(area(&e)))} />
+                            oninput={edit.reform(move |e: InputEvent| Field::Removes(textarea_value(&e)))} />
                     </label>
                     { err_for("remove").unwrap_or_default() }
                     <label>{ "teardown order " }
-                        <select id="hp-teardown" onchange={edit.reform(move |e: Event| Field::Teardown(select(&e)))}>
+                        <select id="hp-teardown" onchange={edit.reform(move |e: Event| Field::Teardown(select_value(&e)))}>
                             <option value="as-posted" selected={file.teardown == "as-posted"}>{ "as posted (RFC: from the end; 6.1: __remove_pages order)" }</option>
                             <option value="forwards" selected={file.teardown == "forwards"}>{ "forwards (lowest section first)" }</option>
                             <option value="backwards" selected={file.teardown == "backwards"}>{ "backwards (highest section first)" }</option>

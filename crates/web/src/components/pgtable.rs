@@ -6,6 +6,7 @@
 //! gets for a VA next to what the page table says.
 
 use super::lab_share::LabShare;
+use super::{checkbox_checked, input_value, select_value, textarea_value};
 use crate::util;
 use kexec_model::ioremap::{FreeVariant, ALL_FREE_VARIANTS};
 use kexec_model::link;
@@ -222,18 +223,10 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
             }
         })
     };
-    let select = |e: &Event| {
-        e.target_unchecked_into::<web_sys::HtmlSelectElement>()
-            .value()
-    };
-    let checked = |e: &Event| {
-        e.target_unchecked_into::<web_sys::HtmlInputElement>()
-            .checked()
-    };
     let on_preset = {
         let on_change = props.on_change.clone();
         Callback::from(move |e: Event| {
-            if let Some(p) = pgtable_lab::find_preset(&select(&e)) {
+            if let Some(p) = pgtable_lab::find_preset(&select_value(&e)) {
                 on_change.emit(p.scenario);
             }
         })
@@ -247,7 +240,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
         html! {
             <label>
                 <input type="checkbox" {id} checked={value}
-                    onchange={Callback::from(move |e: Event| edit.emit(Field::Flag(name, checked(&e))))} />
+                    onchange={Callback::from(move |e: Event| edit.emit(Field::Flag(name, checkbox_checked(&e))))} />
                 { format!(" {label}") }
             </label>
         }
@@ -257,7 +250,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
         let cur = file.variants.get(side).cloned().unwrap_or_default();
         html! {
             <select id={format!("pt-variant-{side}")} aria-label={if side == 0 { "left variant" } else { "right variant" }}
-                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select(&e))))}>
+                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select_value(&e))))}>
                 { for ALL_FREE_VARIANTS.iter().map(|v: &FreeVariant| html! {
                     <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
                 }) }
@@ -325,14 +318,14 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
                         </select>
                     </label>
                     <label>{ "arch " }
-                        <select id="pt-arch" onchange={edit.reform(move |e: Event| Field::Arch(select(&e)))}>
+                        <select id="pt-arch" onchange={edit.reform(move |e: Event| Field::Arch(select_value(&e)))}>
                             <option value="x86_64" selected={file.arch == "x86_64"}>{ "x86_64 (4-level)" }</option>
                             <option value="i386-pae" selected={file.arch == "i386-pae"}>{ "i386 PAE" }</option>
                         </select>
                     </label>
                     <label>{ "CPUs " }
                         <input id="pt-cpus" class="short" type="number" min="1" max="8" value={file.cpus.to_string()}
-                            oninput={edit.reform(|e: InputEvent| Field::Cpus(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()))} />
+                            oninput={edit.reform(|e: InputEvent| Field::Cpus(input_value(&e)))} />
                     </label>
                     { flag("pt-gbpages", "gbpages", "GBPAGES", file.gbpages) }
                     { flag("pt-pse", "pse", "PSE", file.pse) }
@@ -343,7 +336,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
                     <legend>{ "script, one operation per line" }</legend>
                     <label class="wide">{ "ioremap VA PA SIZE · iounmap VA · access VA cpu=N · speculate VA cpu=N · reuse [fill=WORD] · fail-next-alloc" }
                         <textarea id="pt-script" rows="7" spellcheck="false" value={(*script).clone()}
-                            oninput={edit.reform(|e: InputEvent| Field::Script(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()))} />
+                            oninput={edit.reform(|e: InputEvent| Field::Script(textarea_value(&e)))} />
                     </label>
                     if let Some(e) = error.as_ref().filter(|e| e.field.starts_with("script")) {
                         <p class="field-error" role="alert">{ e.to_string() }</p>
@@ -368,7 +361,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
                     <button class="last" aria-label="after the last step" disabled={cur >= n} onclick={go(n)}>{ "»" }</button>
                     <label>{ " translate VA " }
                         <input id="pt-probe" class="short" value={(*probe_text).clone()} spellcheck="false"
-                            oninput={{ let p = probe_text.clone(); Callback::from(move |e: InputEvent| p.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())) }} />
+                            oninput={{ let p = probe_text.clone(); Callback::from(move |e: InputEvent| p.set(input_value(&e))) }} />
                     </label>
                 </div>
                 <ol class="pt-script">

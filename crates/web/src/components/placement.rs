@@ -5,6 +5,7 @@
 //! verdict, and "load this placement" into the kimage view.
 
 use super::lab_share::LabShare;
+use super::{checkbox_checked, field_error, input_value, select_value, textarea_value};
 use crate::util;
 use kexec_model::link;
 use kexec_model::memory_block::Removal;
@@ -309,18 +310,10 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
             }
         })
     };
-    let input = |e: &InputEvent| {
-        e.target_unchecked_into::<web_sys::HtmlInputElement>()
-            .value()
-    };
-    let select = |e: &Event| {
-        e.target_unchecked_into::<web_sys::HtmlSelectElement>()
-            .value()
-    };
     let on_preset = {
         let on_change = props.on_change.clone();
         Callback::from(move |e: Event| {
-            if let Some(p) = placement_lab::find_preset(&select(&e)) {
+            if let Some(p) = placement_lab::find_preset(&select_value(&e)) {
                 on_change.emit(p.scenario);
             }
         })
@@ -329,18 +322,13 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
         .into_iter()
         .find(|p| p.scenario == *props.scenario)
         .map(|p| p.name);
-    let err_for = |prefix: &str| {
-        error
-            .as_ref()
-            .filter(|e| e.field.starts_with(prefix))
-            .map(|e| html! { <p class="field-error" role="alert">{ e.to_string() }</p> })
-    };
+    let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
     let variant_select = |side: usize| {
         let edit = edit.clone();
         let cur = file.variants.get(side).cloned().unwrap_or_default();
         html! {
             <select id={format!("place-variant-{side}")} aria-label={if side == 0 { "left placement" } else { "right placement" }}
-                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select(&e))))}>
+                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select_value(&e))))}>
                 { for ALL_PLACE_VARIANTS.iter().map(|v: &PlaceVariant| html! {
                     <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
                 }) }
@@ -370,12 +358,12 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                     </label>
                     <label class="wide">{ "System RAM, one range per line: start-end [node=N] [hotpluggable] [driver-managed]" }
                         <textarea id="place-ram" rows="4" spellcheck="false" value={(*ram).clone()}
-                            oninput={edit.reform(|e: InputEvent| Field::Ram(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()))} />
+                            oninput={edit.reform(|e: InputEvent| Field::Ram(textarea_value(&e)))} />
                     </label>
                     { err_for("ram").unwrap_or_default() }
                     <label>
                         <input type="checkbox" id="place-movable-node" checked={sc.movable_node}
-                            onchange={edit.reform(|e: Event| Field::MovableNode(e.target_unchecked_into::<web_sys::HtmlInputElement>().checked()))} />
+                            onchange={edit.reform(|e: Event| Field::MovableNode(checkbox_checked(&e)))} />
                         { " movable_node" }
                     </label>
                 </fieldset>
@@ -383,11 +371,11 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                     <legend>{ "kdump reservation (reserve_crashkernel)" }</legend>
                     <label>{ "crashkernel=" }
                         <input id="place-crashkernel" class="short" value={file.crashkernel.clone().unwrap_or_default()}
-                            placeholder="none" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::Crash(input(&e)))} />
+                            placeholder="none" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::Crash(input_value(&e)))} />
                     </label>
                     <label>{ "crashkernel=" }
                         <input id="place-crashkernel-low" class="short" value={file.crashkernel_low.clone().unwrap_or_default()}
-                            placeholder="default" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::CrashLow(input(&e)))} />
+                            placeholder="default" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::CrashLow(input_value(&e)))} />
                         { ",low" }
                     </label>
                     { err_for("crashkernel").unwrap_or_default() }
@@ -395,18 +383,18 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                 <fieldset>
                     <legend>{ "kexec_file_load (bzImage64_load)" }</legend>
                     <label>{ "mode " }
-                        <select id="place-mode" onchange={edit.reform(move |e: Event| Field::Mode(select(&e)))}>
+                        <select id="place-mode" onchange={edit.reform(move |e: Event| Field::Mode(select_value(&e)))}>
                             <option value="normal" selected={file.mode == "normal"}>{ "normal" }</option>
                             <option value="kdump" selected={file.mode == "kdump"}>{ "kdump (KEXEC_FILE_ON_CRASH)" }</option>
                         </select>
                     </label>
                     <label>{ "kernel init_size " }
                         <input id="place-kernel" class="short" value={format!("0x{:x}", file.buffers.kernel.0)}
-                            oninput={edit.reform(move |e: InputEvent| Field::Kernel(input(&e)))} />
+                            oninput={edit.reform(move |e: InputEvent| Field::Kernel(input_value(&e)))} />
                     </label>
                     <label>{ "initrd " }
                         <input id="place-initrd" class="short" value={format!("0x{:x}", file.buffers.initrd.0)}
-                            oninput={edit.reform(move |e: InputEvent| Field::Initrd(input(&e)))} />
+                            oninput={edit.reform(move |e: InputEvent| Field::Initrd(input_value(&e)))} />
                     </label>
                     { err_for("buffers").unwrap_or_default() }
                     { err_for("mode").unwrap_or_default() }

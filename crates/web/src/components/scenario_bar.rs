@@ -2,6 +2,7 @@
 //! variants compared. Every edit reruns both sides.
 
 use super::segments_table::SegmentsTable;
+use super::{checkbox_checked, field_error, input_value, select_value, textarea_value};
 use crate::form::Form;
 use crate::state::Edit;
 use kexec_model::arch::{Arch, ALL_ARCHES};
@@ -27,27 +28,11 @@ pub struct ScenarioBarProps {
     pub on_preset: Callback<String>,
 }
 
-fn select_value(e: &Event) -> String {
-    e.target_unchecked_into::<web_sys::HtmlSelectElement>()
-        .value()
-}
-
-fn input_value(e: &InputEvent) -> String {
-    e.target_unchecked_into::<web_sys::HtmlInputElement>()
-        .value()
-}
-
 /// The bar.
 #[component]
 pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
     let f = &props.form;
-    let err_for = |prefix: &str| {
-        props
-            .input_error
-            .as_ref()
-            .filter(|e| e.field.starts_with(prefix))
-            .map(|e| html! { <p class="field-error" role="alert">{ e.to_string() }</p> })
-    };
+    let err_for = |prefix: &str| field_error(props.input_error.as_ref(), prefix);
     let on_preset = props.on_preset.reform(|e: Event| select_value(&e));
     let on_arch = props
         .on_edit
@@ -61,21 +46,15 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
     let on_policy = props
         .on_edit
         .reform(|e: Event| Edit::Policy(select_value(&e)));
-    let on_source_movable = props.on_edit.reform(|e: Event| {
-        Edit::SourceMovable(
-            e.target_unchecked_into::<web_sys::HtmlInputElement>()
-                .checked(),
-        )
-    });
+    let on_source_movable = props
+        .on_edit
+        .reform(|e: Event| Edit::SourceMovable(checkbox_checked(&e)));
     let on_seed = props
         .on_edit
         .reform(|e: InputEvent| Edit::Seed(input_value(&e)));
-    let on_replay = props.on_edit.reform(|e: InputEvent| {
-        Edit::Replay(
-            e.target_unchecked_into::<web_sys::HtmlTextAreaElement>()
-                .value(),
-        )
-    });
+    let on_replay = props
+        .on_edit
+        .reform(|e: InputEvent| Edit::Replay(textarea_value(&e)));
     let variant_select = |side: usize| {
         let on_change = props.on_edit.reform(move |e: Event| {
             Edit::Variant(
