@@ -751,44 +751,32 @@ impl Document {
         if text.len() > MAX_SCENARIO_BYTES {
             return Scenario::from_json(text).map(Document::Kimage);
         }
-        let v: serde_json::Value =
+        let kind = kind_of_json(text)?;
+        if kind == "kimage" {
+            return Scenario::from_json(text).map(Document::Kimage);
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            version: Option<serde_json::Value>,
+        }
+        let v: Version =
             serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
-        match v.get("kind") {
-            None => Scenario::from_json(text).map(Document::Kimage),
-            Some(serde_json::Value::String(k)) if k == "kimage" => {
-                Scenario::from_json(text).map(Document::Kimage)
+        match v.version {
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
+            None => return Err(err("version", "missing (this build reads version 1)")),
+            Some(other) => {
+                return Err(err(
+                    "version",
+                    format!("{other} is not a version this build reads (it reads 1)"),
+                ))
             }
-            Some(serde_json::Value::String(k))
-                if k == "placement" || k == "hotplug" || k == "pgtable" =>
-            {
-                match v.get("version") {
-                    Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
-                    None => return Err(err("version", "missing (this build reads version 1)")),
-                    Some(other) => {
-                        return Err(err(
-                            "version",
-                            format!("{other} is not a version this build reads (it reads 1)"),
-                        ))
-                    }
-                }
-                match k.as_str() {
-                    "placement" => crate::placement_lab::PlacementScenario::from_json(text)
-                        .map(Document::Placement),
-                    "hotplug" => {
-                        crate::hotplug::HotplugScenario::from_json(text).map(Document::Hotplug)
-                    }
-                    _ => {
-                        crate::pgtable_lab::PgtableScenario::from_json(text).map(Document::Pgtable)
-                    }
-                }
+        }
+        match kind {
+            "placement" => {
+                crate::placement_lab::PlacementScenario::from_json(text).map(Document::Placement)
             }
-            Some(other) => Err(err(
-                "kind",
-                format!(
-                    "{other} is not a kind this build reads (valid: {})",
-                    KINDS.join(", ")
-                ),
-            )),
+            "hotplug" => crate::hotplug::HotplugScenario::from_json(text).map(Document::Hotplug),
+            _ => crate::pgtable_lab::PgtableScenario::from_json(text).map(Document::Pgtable),
         }
     }
 
