@@ -999,7 +999,7 @@ pub fn report_text(sc: &PlacementScenario, r: &PlacementRun) -> String {
                 "  {:<12} 0x{:09x}-0x{:09x} {}",
                 p.name,
                 p.mem,
-                p.mem + p.memsz - 1,
+                p.mem.wrapping_add(p.memsz).wrapping_sub(1),
                 size_text(p.memsz)
             );
         }
