@@ -184,6 +184,8 @@ fn test() -> Result {
             "clippy",
             "-p",
             "kexec-web",
+            "-p",
+            "kexec-web-labs",
             "--target",
             "wasm32-unknown-unknown",
             "--all-targets",
@@ -232,7 +234,7 @@ fn e2e_tests() -> Result<Vec<String>> {
 }
 
 fn bench() -> Result {
-    run(cargo().args(["bench", "-p", "kexec-model"]))?;
+    run(cargo().args(["bench", "-p", "kexec-core"]))?;
     if has_web() && root().join("tests/e2e/bench.mjs").exists() {
         dist()?;
         run(Command::new("node")

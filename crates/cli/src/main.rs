@@ -1,19 +1,25 @@
 //! `kexec-sim`: the kexec playground's kernel model from a terminal.
 //!
-//! A thin front end: it reads scenario files or presets, runs the model
-//! (crates/model) and prints its reports. Exit statuses: 0 ok, 1 malformed
-//! input (or a model limit), 2 kernel errno, 3 fault, 4 relocation FAIL,
-//! 5 replay error, 6 unload leak; with several variants, the status of the
-//! first one that did not go well.
+//! A thin front end: it reads scenario files or presets, runs the kexec
+//! core or a lab through the playground's registry of kinds, and prints
+//! their reports. One function per subcommand; the three labs share one
+//! generic path ([`lab`]). Exit statuses: 0 ok, 1 malformed input (or a
+//! model limit), 2 kernel errno, 3 fault, 4 relocation FAIL, 5 replay
+//! error, 6 unload leak; with several variants, the status of the first
+//! one that did not go well.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use kexec_model::design::{Variant, ALL_VARIANTS};
-use kexec_model::hotplug;
-use kexec_model::pgtable_lab;
-use kexec_model::placement_lab::{self, PlaceVariant, ALL_PLACE_VARIANTS};
-use kexec_model::run::{self, RunOptions};
-use kexec_model::scenario::{Document, Scenario};
-use kexec_model::{explore, link, presets, report};
+use kexec_common::text::wrap;
+use kexec_common::Kind;
+use kexec_core::design::{Variant, ALL_VARIANTS};
+use kexec_core::run::{self, RunOptions};
+use kexec_core::scenario::Scenario;
+use kexec_core::{explore, report};
+use kexec_lab_hotplug::Hotplug;
+use kexec_lab_pgtable::Pgtable;
+use kexec_lab_placement::lab::{PlaceVariant, ALL_PLACE_VARIANTS};
+use kexec_lab_placement::Placement;
+use kexec_playground::{link, presets, Document};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
@@ -42,8 +48,9 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Output of `run` (kimage scenarios).
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+enum RunFormat {
     /// The 72-column report for email.
     Text,
     /// Machine-readable JSON.
@@ -52,12 +59,24 @@ enum Format {
     Entries,
 }
 
+/// Output of a lab command.
 #[derive(Clone, Copy, ValueEnum)]
-enum PlaceFormat {
+enum LabFormat {
     /// The 72-column report for email.
     Text,
-    /// Machine-readable JSON (every memory block).
+    /// Machine-readable JSON.
     Json,
+}
+
+/// Where a scenario comes from: a file (`-` for standard input) or a
+/// preset.
+#[derive(clap::Args)]
+struct Input {
+    /// Scenario file (`-` for standard input).
+    file: Option<String>,
+    /// Use a preset instead of a file (see `kexec-sim presets`).
+    #[arg(long, conflicts_with = "file")]
+    preset: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -66,38 +85,29 @@ enum Cmd {
     /// table (scenario kind "pgtable") with each way of freeing page-table
     /// pages; exit 3 when a CPU's translation disagrees with the table.
     Pgtable {
-        /// Page-table scenario file (`-` for standard input).
-        file: Option<String>,
-        /// Use a page-table preset instead of a file.
-        #[arg(long, conflicts_with = "file")]
-        preset: Option<String>,
+        #[command(flatten)]
+        input: Input,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: PlaceFormat,
+        format: LabFormat,
     },
     /// Hot-add and remove memory (scenario kind "hotplug") with each
     /// memmap strategy: sections, vmem_altmap, teardown.
     Hotplug {
-        /// Hotplug scenario file (`-` for standard input).
-        file: Option<String>,
-        /// Use a hotplug preset instead of a file.
-        #[arg(long, conflicts_with = "file")]
-        preset: Option<String>,
+        #[command(flatten)]
+        input: Input,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: PlaceFormat,
+        format: LabFormat,
     },
     /// Place a kexec_file load (scenario kind "placement") with each
     /// variant and judge every memory block for hot-remove.
     Place {
-        /// Placement scenario file (`-` for standard input).
-        file: Option<String>,
-        /// Use a placement preset instead of a file.
-        #[arg(long, conflicts_with = "file")]
-        preset: Option<String>,
+        #[command(flatten)]
+        input: Input,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: PlaceFormat,
+        format: LabFormat,
         /// Print instead the kimage scenario of this variant's normal load
         /// (for `kexec-sim run -`).
         #[arg(long, value_name = "VARIANT")]
@@ -105,17 +115,14 @@ enum Cmd {
     },
     /// Load a scenario with each variant and report.
     Run {
-        /// Scenario file (`-` for standard input).
-        file: Option<String>,
-        /// Use a preset instead of a file (see `kexec-sim presets`).
-        #[arg(long, conflicts_with = "file")]
-        preset: Option<String>,
+        #[command(flatten)]
+        input: Input,
         /// Variant to run (repeatable); default: the scenario's.
         #[arg(long = "variant", value_name = "NAME")]
         variants: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: RunFormat,
         /// Also run the relocation check (what `kexec -e` does).
         #[arg(long)]
         relocate: bool,
@@ -127,22 +134,16 @@ enum Cmd {
     Presets,
     /// Print the share link of a scenario.
     Link {
-        /// Scenario file (`-` for standard input).
-        file: Option<String>,
-        /// Use a preset instead of a file.
-        #[arg(long, conflicts_with = "file")]
-        preset: Option<String>,
+        #[command(flatten)]
+        input: Input,
         /// Base URL of the playground.
         #[arg(long, default_value = link::DEFAULT_BASE)]
         base: String,
     },
     /// Search for a failing or diverging load, shrink it, print it.
     Explore {
-        /// Base scenario file (`-` for standard input).
-        file: Option<String>,
-        /// Use a preset as the base instead of a file.
-        #[arg(long, conflicts_with = "file")]
-        preset: Option<String>,
+        #[command(flatten)]
+        input: Input,
         /// fault:VARIANT, differ:A,B (entry lists) or verdict:A,B.
         #[arg(long)]
         goal: String,
@@ -177,44 +178,217 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn load(file: Option<String>, preset: Option<String>) -> Result<Scenario, String> {
-    match load_document(file, preset)? {
-        Document::Kimage(s) => Ok(s),
-        Document::Placement(_) => Err("that is a placement scenario: use kexec-sim place".into()),
-        Document::Hotplug(_) => Err("that is a hotplug scenario: use kexec-sim hotplug".into()),
-        Document::Pgtable(_) => Err("that is a page-table scenario: use kexec-sim pgtable".into()),
+impl Input {
+    /// The scenario of any kind the input names.
+    fn document(self) -> Result<Document, String> {
+        if let Some(name) = self.preset {
+            return presets::find_document(&name).ok_or_else(|| {
+                format!(
+                    "no preset \"{name}\" (valid: {})",
+                    presets::all_names().join(", ")
+                )
+            });
+        }
+        let Some(file) = self.file else {
+            return Err("give a scenario FILE or --preset NAME".into());
+        };
+        let mut text = String::new();
+        let read = if file == "-" {
+            std::io::stdin()
+                .take(1 << 26)
+                .read_to_string(&mut text)
+                .map(|_| ())
+        } else {
+            std::fs::File::open(&file)
+                .and_then(|f| f.take(1 << 26).read_to_string(&mut text).map(|_| ()))
+        };
+        read.map_err(|e| format!("{file}: {e}"))?;
+        Document::from_json(&text).map_err(|e| format!("{file}: {e}"))
+    }
+
+    /// The scenario of kind `K` the input names; another kind is refused
+    /// with the command that runs it.
+    fn scenario<K: Kind>(
+        self,
+        take: fn(Document) -> Option<K::Scenario>,
+    ) -> Result<K::Scenario, String> {
+        let d = self.document()?;
+        let (noun, command) = (d.noun(), d.command());
+        take(d).ok_or_else(|| {
+            format!(
+                "that is a {noun} scenario, not a {} scenario: use kexec-sim {command}",
+                K::NOUN
+            )
+        })
     }
 }
 
-fn load_document(file: Option<String>, preset: Option<String>) -> Result<Document, String> {
-    if let Some(name) = preset {
-        return presets::find_document(&name).ok_or_else(|| {
-            format!(
-                "no preset \"{name}\" (valid: {})",
-                presets::all_names().join(", ")
-            )
-        });
+fn kimage(d: Document) -> Option<Scenario> {
+    match d {
+        Document::Kimage(s) => Some(s),
+        _ => None,
     }
-    let Some(file) = file else {
-        return Err("give a scenario FILE or --preset NAME".into());
-    };
-    let mut text = String::new();
-    let read = if file == "-" {
-        std::io::stdin()
-            .take(1 << 26)
-            .read_to_string(&mut text)
-            .map(|_| ())
+}
+
+/// `kexec-sim run`.
+fn run_cmd(
+    input: Input,
+    variants: &[String],
+    format: RunFormat,
+    opts: RunOptions,
+) -> Result<ExitCode, String> {
+    let mut sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
+    if !variants.is_empty() {
+        let mut vs = Vec::new();
+        for name in variants {
+            let v = Variant::from_name(name).ok_or_else(|| {
+                let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+                format!("unknown variant \"{name}\" (valid: {})", valid.join(", "))
+            })?;
+            vs.push(v);
+        }
+        kexec_core::scenario::check_arch_variants(sc.arch, &vs).map_err(|e| e.message)?;
+        sc.variants = vs;
+    }
+    let runs = run::run(&sc, opts);
+    out(&match format {
+        RunFormat::Text => report::text(&sc, &runs),
+        RunFormat::Json => pretty(&report::json(&sc, &runs)),
+        RunFormat::Entries => report::entries_all(&runs),
+    });
+    Ok(ExitCode::from(run::exit_status(&runs)))
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// `kexec-sim place|hotplug|pgtable`: any lab, one path.
+fn lab<K: Kind>(
+    input: Input,
+    format: LabFormat,
+    take: fn(Document) -> Option<K::Scenario>,
+) -> Result<ExitCode, String> {
+    let sc = input.scenario::<K>(take)?;
+    let r = K::run(&sc);
+    out(&match format {
+        LabFormat::Text => K::report_text(&sc, &r),
+        LabFormat::Json => pretty(&K::report_json(&sc, &r)),
+    });
+    Ok(ExitCode::from(K::exit_status(&r)))
+}
+
+fn placement(d: Document) -> Option<kexec_lab_placement::lab::PlacementScenario> {
+    match d {
+        Document::Placement(p) => Some(p),
+        _ => None,
+    }
+}
+
+fn hotplug(d: Document) -> Option<kexec_lab_hotplug::lab::HotplugScenario> {
+    match d {
+        Document::Hotplug(h) => Some(h),
+        _ => None,
+    }
+}
+
+fn pgtable(d: Document) -> Option<kexec_lab_pgtable::lab::PgtableScenario> {
+    match d {
+        Document::Pgtable(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// `kexec-sim place --to-kimage VARIANT`: that variant's normal load as a
+/// kimage scenario.
+fn to_kimage_cmd(input: Input, name: &str) -> Result<ExitCode, String> {
+    use kexec_lab_placement::lab;
+    let sc = input.scenario::<Placement>(placement)?;
+    let r = lab::run(&sc);
+    let v = PlaceVariant::from_name(name).ok_or_else(|| {
+        let valid: Vec<_> = ALL_PLACE_VARIANTS.iter().map(|v| v.name()).collect();
+        format!("unknown variant \"{name}\" (valid: {})", valid.join(", "))
+    })?;
+    let vp = r
+        .results
+        .iter()
+        .find(|x| x.variant == v)
+        .ok_or_else(|| format!("the scenario does not run {name}"))?;
+    let k = lab::to_kimage(&sc, &r, vp).ok_or_else(|| {
+        let why = vp.error.as_ref().map_or(
+            "a kdump load is copied straight into crashk_res: no kimage entry list".to_string(),
+            |e| e.to_string(),
+        );
+        format!("{name}: {why}")
+    })?;
+    out(&format!("{}\n", k.to_json_pretty()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kexec-sim presets`: every kind's presets, the labs under a heading
+/// naming their command.
+fn presets_cmd() -> ExitCode {
+    let mut s = String::new();
+    for k in presets::by_kind() {
+        if k.kind != kexec_core::KimageKind::KIND {
+            s += &format!("\n{} lab (kexec-sim {}):\n", k.noun, k.command);
+        }
+        for (name, title, what, expect) in &k.presets {
+            s += &format!("{name}: {title}\n");
+            s += &wrap(what, "    ", 4);
+            s += &wrap(expect, "    ", 4);
+        }
+    }
+    out(&s);
+    ExitCode::SUCCESS
+}
+
+/// `kexec-sim link`.
+fn link_cmd(input: Input, base: &str) -> Result<ExitCode, String> {
+    let d = input.document()?;
+    out(&format!("{}\n", link::encode_document(&d, base)));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kexec-sim decode`.
+fn decode_cmd(l: &str) -> Result<ExitCode, String> {
+    let d = link::decode_document(l).map_err(|e| e.to_string())?;
+    out(&format!("{}\n", d.to_json_pretty()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kexec-sim explore`: check the goal and the budget, then search.
+fn explore_cmd(
+    input: Input,
+    goal: &str,
+    budget: u64,
+    seed: u64,
+    jobs: Option<usize>,
+    base: &str,
+) -> Result<ExitCode, String> {
+    let sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
+    let goal = explore::Goal::parse(goal).and_then(|g| {
+        g.check_arch(sc.arch)?;
+        Ok(g)
+    })?;
+    let budget = if budget == 0 {
+        eprintln!("kexec-sim: a budget of 0 tries nothing; using 1");
+        1
+    } else if budget > explore::MAX_BUDGET {
+        eprintln!("kexec-sim: budget capped at {}", explore::MAX_BUDGET);
+        explore::MAX_BUDGET
     } else {
-        std::fs::File::open(&file)
-            .and_then(|f| f.take(1 << 26).read_to_string(&mut text).map(|_| ()))
+        budget
     };
-    read.map_err(|e| format!("{file}: {e}"))?;
-    Document::from_json(&text).map_err(|e| format!("{file}: {e}"))
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
+    Ok(search(&sc, &goal, budget, seed, jobs, base))
 }
 
 /// Search `budget` candidates in chunks, `jobs` threads per chunk; the hit
 /// with the lowest index wins, so the result does not depend on `jobs`.
-fn explore_cmd(
+fn search(
     sc: &Scenario,
     goal: &explore::Goal,
     budget: u64,
@@ -244,17 +418,7 @@ fn explore_cmd(
                 .min()
         });
         start = end;
-        if tty {
-            let width = 40;
-            let done = (start * width / budget) as usize;
-            eprint!(
-                "\r[{}{}] {start}/{budget} candidates",
-                "#".repeat(done),
-                " ".repeat(width as usize - done)
-            );
-        } else {
-            eprintln!("explore: {start}/{budget} candidates tried");
-        }
+        progress(tty, start, budget);
     }
     if tty {
         eprintln!();
@@ -276,285 +440,64 @@ fn explore_cmd(
     out(&format!(
         "{}\n{}\n\n{}",
         small.to_json_pretty(),
-        link::encode(&small, base),
+        kexec_core::link::encode(&small, base),
         report::text(&small, &runs)
     ));
     ExitCode::SUCCESS
 }
 
+/// The explorer's progress on stderr: a bar on a terminal, a line otherwise.
+fn progress(tty: bool, done: u64, budget: u64) {
+    if tty {
+        let width = 40;
+        let filled = (done * width / budget) as usize;
+        eprint!(
+            "\r[{}{}] {done}/{budget} candidates",
+            "#".repeat(filled),
+            " ".repeat(width as usize - filled)
+        );
+    } else {
+        eprintln!("explore: {done}/{budget} candidates tried");
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.cmd {
+    let r = match Cli::parse().cmd {
         Cmd::Run {
-            file,
-            preset,
+            input,
             variants,
             format,
             relocate,
             unload,
-        } => {
-            let mut sc = match load(file, preset) {
-                Ok(s) => s,
-                Err(e) => return fail(e),
-            };
-            if !variants.is_empty() {
-                let mut vs = Vec::new();
-                for name in &variants {
-                    match Variant::from_name(name) {
-                        Some(v) => vs.push(v),
-                        None => {
-                            let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-                            return fail(format!(
-                                "unknown variant \"{name}\" (valid: {})",
-                                valid.join(", ")
-                            ));
-                        }
-                    }
-                }
-                if let Err(e) = kexec_model::scenario::check_arch_variants(sc.arch, &vs) {
-                    return fail(e.message);
-                }
-                sc.variants = vs;
-            }
-            let runs = run::run(
-                &sc,
-                RunOptions {
-                    relocate,
-                    unload,
-                    trace: false,
-                },
-            );
-            let text = match format {
-                Format::Text => report::text(&sc, &runs),
-                Format::Json => {
-                    serde_json::to_string_pretty(&report::json(&sc, &runs)).unwrap_or_default()
-                        + "\n"
-                }
-                Format::Entries => {
-                    let mut s = String::new();
-                    for r in &runs {
-                        if runs.len() > 1 {
-                            s += &format!("== {}\n", r.variant.name());
-                        }
-                        s += &report::entries(r);
-                        if let Some(rel) = &r.relocation {
-                            s += &format!("{}\n", report::relocate_line(rel));
-                        }
-                        if let Some(u) = &r.unload {
-                            s += &format!("{}\n", report::unload_line(u));
-                        }
-                    }
-                    s
-                }
-            };
-            out(&text);
-            let status = runs
-                .iter()
-                .map(|r| r.exit_status())
-                .find(|&s| s != 0)
-                .unwrap_or(0);
-            ExitCode::from(status as u8)
-        }
-        Cmd::Presets => {
-            let mut s = String::new();
-            for p in presets::all() {
-                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
-                s += &format!("{}: {}\n", p.name, p.title);
-                let what = format!("{}; {}", p.scenario.arch.name(), vs.join(" vs "));
-                s += &report::wrap(&what, "    ", 4);
-                s += &report::wrap(p.expect, "    ", 4);
-            }
-            s += "\nplacement lab (kexec-sim place):\n";
-            for p in placement_lab::presets() {
-                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
-                s += &format!("{}: {}\n", p.name, p.title);
-                s += &report::wrap(&format!("x86_64; {}", vs.join(" vs ")), "    ", 4);
-                s += &report::wrap(p.expect, "    ", 4);
-            }
-            s += "\nhotplug lab (kexec-sim hotplug):\n";
-            for p in hotplug::presets() {
-                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
-                s += &format!("{}: {}\n", p.name, p.title);
-                s += &report::wrap(&format!("x86_64; {}", vs.join(" vs ")), "    ", 4);
-                s += &report::wrap(p.expect, "    ", 4);
-            }
-            s += "\npage-table lab (kexec-sim pgtable):\n";
-            for p in pgtable_lab::presets() {
-                let vs: Vec<_> = p.scenario.variants.iter().map(|v| v.name()).collect();
-                s += &format!("{}: {}\n", p.name, p.title);
-                let arch = match p.scenario.paging {
-                    kexec_model::pgtable::Paging::FourLevel => "x86_64",
-                    kexec_model::pgtable::Paging::Pae => "i386-pae",
-                };
-                s += &report::wrap(&format!("{arch}; {}", vs.join(" vs ")), "    ", 4);
-                s += &report::wrap(p.expect, "    ", 4);
-            }
-            out(&s);
-            ExitCode::SUCCESS
-        }
-        Cmd::Pgtable {
-            file,
-            preset,
+        } => run_cmd(
+            input,
+            &variants,
             format,
-        } => {
-            let sc = match load_document(file, preset) {
-                Ok(Document::Pgtable(p)) => p,
-                Ok(_) => return fail("that is not a page-table scenario (kind \"pgtable\")"),
-                Err(e) => return fail(e),
-            };
-            let runs = pgtable_lab::run(&sc);
-            let text = match format {
-                PlaceFormat::Text => pgtable_lab::report_text(&sc, &runs),
-                PlaceFormat::Json => {
-                    serde_json::to_string_pretty(&pgtable_lab::report_json(&sc, &runs))
-                        .unwrap_or_default()
-                        + "\n"
-                }
-            };
-            out(&text);
-            let status = runs.iter().map(|r| r.exit_status()).max().unwrap_or(0);
-            ExitCode::from(status as u8)
-        }
-        Cmd::Hotplug {
-            file,
-            preset,
-            format,
-        } => {
-            let sc = match load_document(file, preset) {
-                Ok(Document::Hotplug(h)) => h,
-                Ok(Document::Kimage(_)) => {
-                    return fail("that is a kimage scenario: use kexec-sim run")
-                }
-                Ok(Document::Placement(_)) => {
-                    return fail("that is a placement scenario: use kexec-sim place")
-                }
-                Ok(Document::Pgtable(_)) => {
-                    return fail("that is a page-table scenario: use kexec-sim pgtable")
-                }
-                Err(e) => return fail(e),
-            };
-            let lab = hotplug::run(&sc);
-            let text = match format {
-                PlaceFormat::Text => hotplug::report_text(&sc, &lab),
-                PlaceFormat::Json => {
-                    serde_json::to_string_pretty(&hotplug::report_json(&sc, &lab))
-                        .unwrap_or_default()
-                        + "\n"
-                }
-            };
-            out(&text);
-            let status = lab.runs.iter().map(|r| r.exit_status()).max().unwrap_or(0);
-            ExitCode::from(status as u8)
-        }
+            RunOptions {
+                relocate,
+                unload,
+                trace: false,
+            },
+        ),
+        Cmd::Presets => Ok(presets_cmd()),
         Cmd::Place {
-            file,
-            preset,
-            format,
-            to_kimage,
-        } => {
-            let sc = match load_document(file, preset) {
-                Ok(Document::Placement(p)) => p,
-                Ok(Document::Kimage(_)) => {
-                    return fail("that is a kimage scenario: use kexec-sim run")
-                }
-                Ok(Document::Hotplug(_)) => {
-                    return fail("that is a hotplug scenario: use kexec-sim hotplug")
-                }
-                Ok(Document::Pgtable(_)) => {
-                    return fail("that is a page-table scenario: use kexec-sim pgtable")
-                }
-                Err(e) => return fail(e),
-            };
-            let r = placement_lab::run(&sc);
-            if let Some(name) = to_kimage {
-                let Some(v) = PlaceVariant::from_name(&name) else {
-                    let valid: Vec<_> = ALL_PLACE_VARIANTS.iter().map(|v| v.name()).collect();
-                    return fail(format!(
-                        "unknown variant \"{name}\" (valid: {})",
-                        valid.join(", ")
-                    ));
-                };
-                let Some(vp) = r.results.iter().find(|x| x.variant == v) else {
-                    return fail(format!("the scenario does not run {name}"));
-                };
-                return match placement_lab::to_kimage(&sc, &r, vp) {
-                    Some(k) => {
-                        out(&format!("{}\n", k.to_json_pretty()));
-                        ExitCode::SUCCESS
-                    }
-                    None => fail(format!(
-                        "{name}: {}",
-                        vp.error.as_ref().map_or(
-                            "a kdump load is copied straight into crashk_res: no kimage entry list"
-                                .to_string(),
-                            |e| e.to_string()
-                        )
-                    )),
-                };
-            }
-            let text = match format {
-                PlaceFormat::Text => placement_lab::report_text(&sc, &r),
-                PlaceFormat::Json => {
-                    serde_json::to_string_pretty(&placement_lab::report_json(&sc, &r))
-                        .unwrap_or_default()
-                        + "\n"
-                }
-            };
-            out(&text);
-            if r.results.iter().any(|v| v.error.is_some()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        Cmd::Link { file, preset, base } => match load_document(file, preset) {
-            Ok(d) => {
-                let base = base.split('#').next().unwrap_or(&base).to_string();
-                out(&format!("{base}#{}\n", link::encode_document_fragment(&d)));
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+            input,
+            to_kimage: Some(v),
+            ..
+        } => to_kimage_cmd(input, &v),
+        Cmd::Place { input, format, .. } => lab::<Placement>(input, format, placement),
+        Cmd::Hotplug { input, format } => lab::<Hotplug>(input, format, hotplug),
+        Cmd::Pgtable { input, format } => lab::<Pgtable>(input, format, pgtable),
+        Cmd::Link { input, base } => link_cmd(input, &base),
         Cmd::Explore {
-            file,
-            preset,
+            input,
             goal,
             budget,
             seed,
             jobs,
             base,
-        } => {
-            let sc = match load(file, preset) {
-                Ok(s) => s,
-                Err(e) => return fail(e),
-            };
-            let goal = match explore::Goal::parse(&goal).and_then(|g| {
-                g.check_arch(sc.arch)?;
-                Ok(g)
-            }) {
-                Ok(g) => g,
-                Err(e) => return fail(e),
-            };
-            let budget = if budget == 0 {
-                eprintln!("kexec-sim: a budget of 0 tries nothing; using 1");
-                1
-            } else if budget > explore::MAX_BUDGET {
-                eprintln!("kexec-sim: budget capped at {}", explore::MAX_BUDGET);
-                explore::MAX_BUDGET
-            } else {
-                budget
-            };
-            let jobs = jobs
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .clamp(1, 256);
-            explore_cmd(&sc, &goal, budget, seed, jobs, &base)
-        }
-        Cmd::Decode { link: l } => match link::decode_document(&l) {
-            Ok(sc) => {
-                out(&format!("{}\n", sc.to_json_pretty()));
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
-    }
+        } => explore_cmd(input, &goal, budget, seed, jobs, &base),
+        Cmd::Decode { link } => decode_cmd(&link),
+    };
+    r.unwrap_or_else(fail)
 }

@@ -1,8 +1,8 @@
 //! Integration tests of the `kexec-sim` binary: exit statuses, the
 //! `entries` format, links, and the report formats.
 
-use kexec_model::presets;
-use kexec_model::scenario::Scenario;
+use kexec_core::presets;
+use kexec_core::scenario::Scenario;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -365,7 +365,7 @@ fn presets_lists_every_preset() {
         .filter(|l| !l.starts_with(' ') && !l.is_empty() && !l.ends_with("):"))
         .map(|l| l.split(':').next().unwrap())
         .collect();
-    assert_eq!(names, presets::all_names());
+    assert_eq!(names, kexec_playground::presets::all_names());
     for p in presets::all() {
         assert!(
             out.contains(&format!("{}: {}", p.name, p.title)),
@@ -534,7 +534,7 @@ fn stdin_is_read_with_dash() {
 
 #[test]
 fn place_reports_every_preset_in_72_columns_and_links_round_trip() {
-    for p in kexec_model::placement_lab::presets() {
+    for p in kexec_lab_placement::lab::presets() {
         let o = sim(&["place", "--preset", p.name]);
         assert_eq!(status(&o), 0, "{}: {}", p.name, stderr(&o));
         let text = stdout(&o);
@@ -601,9 +601,9 @@ fn place_feeds_the_kimage_model_and_rejects_the_wrong_kind() {
 
 #[test]
 fn place_errors_are_status_2_with_the_errno() {
-    let p = kexec_model::placement_lab::find_preset("movable-node-top").unwrap();
+    let p = kexec_lab_placement::lab::find_preset("movable-node-top").unwrap();
     let mut f = p.scenario.to_file();
-    f.buffers.initrd = kexec_model::scenario::Num(64 << 30);
+    f.buffers.initrd = kexec_common::Num(64 << 30);
     let dir = std::env::temp_dir().join(format!("kexec-sim-place-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big.json");
@@ -620,7 +620,7 @@ fn place_errors_are_status_2_with_the_errno() {
 
 #[test]
 fn hotplug_reports_every_preset_and_links_round_trip() {
-    for p in kexec_model::hotplug::presets() {
+    for p in kexec_lab_hotplug::lab::presets() {
         let o = sim(&["hotplug", "--preset", p.name]);
         let text = stdout(&o);
         assert_72(p.name, &text);
@@ -660,7 +660,7 @@ fn hotplug_reports_every_preset_and_links_round_trip() {
 
 #[test]
 fn pgtable_reports_every_preset_and_the_stale_walk_exits_3() {
-    for p in kexec_model::pgtable_lab::presets() {
+    for p in kexec_lab_pgtable::lab::presets() {
         let o = sim(&["pgtable", "--preset", p.name]);
         let text = stdout(&o);
         assert_72(p.name, &text);

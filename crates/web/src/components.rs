@@ -5,20 +5,15 @@ pub mod embed;
 pub mod entry_list;
 pub mod explore;
 pub mod help;
-pub mod hotplug;
-pub mod lab_share;
-pub mod labs;
 pub mod memory_map;
 pub mod pane;
-pub mod pgtable;
-pub mod placement;
 pub mod progress;
 pub mod scenario_bar;
 pub mod segments_table;
 pub mod share_bar;
 pub mod timeline;
 
-use kexec_model::scenario::InputError;
+use kexec_common::InputError;
 use std::rc::Rc;
 use yew::prelude::*;
 

@@ -2,13 +2,11 @@
 //! scenario by the model's own validation (so every message names the
 //! field exactly as `kexec-sim` would).
 
-use kexec_model::arch::Arch;
-use kexec_model::design::Variant;
-use kexec_model::page_alloc::Policy;
-use kexec_model::scenario::{
-    parse_num, AllocatorSpec, InputError, Num, RangeSpec, Scenario, ScenarioFile, SegmentSpec,
-    SCENARIO_VERSION,
-};
+use kexec_common::input::{parse_num, InputError, Num, SCENARIO_VERSION};
+use kexec_core::arch::Arch;
+use kexec_core::design::Variant;
+use kexec_core::page_alloc::Policy;
+use kexec_core::scenario::{AllocatorSpec, RangeSpec, Scenario, ScenarioFile, SegmentSpec};
 
 /// One segment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +191,7 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kexec_model::presets;
+    use kexec_core::presets;
 
     #[test]
     fn every_preset_round_trips_through_the_form() {

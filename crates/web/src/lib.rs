@@ -1,8 +1,11 @@
-//! The kexec playground: the model compiled to wasm, two entry-list designs
-//! side by side. Renders and edits; every kernel behaviour comes from
-//! `kexec-model` (this crate never re-implements one).
+//! The kexec playground's page: the kexec core compiled to wasm, two
+//! entry-list designs side by side, the model worker, the explorer, and
+//! the shared pieces the labs' module (`kexec-web-labs`) builds on. Renders
+//! and edits; every kernel behaviour comes from `kexec-core` (this crate
+//! never re-implements one, and never links a lab).
 
 pub mod form;
+pub mod labs;
 pub mod protocol;
 pub mod state;
 pub mod worker;

@@ -7,7 +7,7 @@
 //! 1 GiB image (262,144 entries) makes worth it. Physical addresses never
 //! become JS numbers.
 
-use kexec_model::summary::Summaries;
+use kexec_core::summary::Summaries;
 use serde::{Deserialize, Serialize};
 
 /// Page → worker.

@@ -2,11 +2,12 @@
 //! Running the model, the URL and storage are effects in the components.
 
 use crate::form::{Form, SegmentForm};
-use kexec_model::arch::Arch;
-use kexec_model::design::Variant;
-use kexec_model::presets;
-use kexec_model::scenario::{InputError, Scenario};
-use kexec_model::summary::Summaries;
+use kexec_common::InputError;
+use kexec_core::arch::Arch;
+use kexec_core::design::Variant;
+use kexec_core::presets;
+use kexec_core::scenario::Scenario;
+use kexec_core::summary::Summaries;
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -216,8 +217,8 @@ fn apply(form: &mut Form, e: Edit) {
                 .segments
                 .iter()
                 .filter_map(|s| {
-                    let m = kexec_model::scenario::parse_num(&s.mem).ok()?;
-                    let z = kexec_model::scenario::parse_num(&s.memsz).ok()?;
+                    let m = kexec_common::input::parse_num(&s.mem).ok()?;
+                    let z = kexec_common::input::parse_num(&s.memsz).ok()?;
                     Some((m + z + 0xfffff) & !0xfffff)
                 })
                 .max()

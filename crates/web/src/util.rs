@@ -39,24 +39,25 @@ pub fn set_fragment(fragment: &str) {
     }
 }
 
-/// The lab kind a `#lab=KIND` URL asks for (the main module's tabs write
-/// it; the labs' module opens that lab's first preset).
-pub fn lab_request(href: &str) -> Option<&'static str> {
-    let kind = href.split_once("#lab=")?.1;
-    kexec_model::presets::LAB_PRESETS
-        .iter()
-        .map(|(k, _)| *k)
-        .find(|k| *k == kind)
-}
-
 /// Navigate to a fragment (a history entry and a `hashchange`, which the
 /// other page module follows).
 pub fn go_to_fragment(fragment: &str) {
     let _ = window().location().set_hash(fragment);
 }
 
-/// Load the labs' module (`labs.js` and `labs_bg.wasm` next to the page),
-/// once; it mounts itself under `#lab-root`.
+#[wasm_bindgen::prelude::wasm_bindgen(
+    inline_js = "export function import_module(url) { return import(url); }"
+)]
+extern "C" {
+    /// `import(url)`: a dynamic import of an ES module (a snippet of the
+    /// page's own origin, so a strict Content-Security-Policy allows it;
+    /// no eval).
+    fn import_module(url: &str) -> js_sys::Promise;
+}
+
+/// Load the labs' module (`labs.js` and `labs_bg.wasm` next to the page,
+/// an ES module) once, by a dynamic `import()`; it mounts itself under
+/// `#lab-root`.
 pub fn load_labs() {
     thread_local! {
         static LOADED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -74,14 +75,11 @@ pub fn load_labs() {
             .unwrap_or_default()
     };
     let (js, wasm) = (url("labs.js"), url("labs_bg.wasm"));
-    let Ok(script) = doc.create_element("script") else {
-        return;
-    };
-    let _ = script.set_attribute("src", &js);
-    let onload = wasm_bindgen::closure::Closure::once(move || {
-        // The no-modules glue declares a global `wasm_bindgen` binding.
-        let init = js_sys::Function::new_no_args("return wasm_bindgen")
-            .call0(&wasm_bindgen::JsValue::NULL)
+    wasm_bindgen_futures::spawn_local(async move {
+        let Ok(module) = wasm_bindgen_futures::JsFuture::from(import_module(&js)).await else {
+            return;
+        };
+        let init = js_sys::Reflect::get(&module, &"default".into())
             .ok()
             .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
         if let Some(init) = init {
@@ -90,11 +88,6 @@ pub fn load_labs() {
             let _ = init.call1(&wasm_bindgen::JsValue::NULL, &arg);
         }
     });
-    let _ = script.add_event_listener_with_callback("load", onload.as_ref().unchecked_ref());
-    onload.forget();
-    if let Some(head) = doc.head() {
-        let _ = head.append_child(&script);
-    }
 }
 
 /// Show or hide `#lab-root`, the labs' module's mount point.

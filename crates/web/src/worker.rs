@@ -4,10 +4,10 @@
 //! worker; `src/bin/worker.rs` wires it to `postMessage`.
 
 use crate::protocol::{Request, Response};
-use kexec_model::run::{run_variant_observed, RunOptions, VariantRun};
-use kexec_model::scenario::Scenario;
-use kexec_model::summary::{entry_words, step_starts, step_text, summarize, Summaries};
-use kexec_model::{explore, report};
+use kexec_core::run::{run_variant_observed, RunOptions, VariantRun};
+use kexec_core::scenario::Scenario;
+use kexec_core::summary::{entry_words, step_starts, step_text, summarize, Summaries};
+use kexec_core::{explore, report};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -172,7 +172,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kexec_model::presets;
+    use kexec_core::presets;
     use std::cell::RefCell;
 
     fn collect(state: &mut WorkerState, req: Request) -> Vec<(Response, Vec<Vec<u64>>)> {

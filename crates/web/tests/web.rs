@@ -2,9 +2,9 @@
 //! Chromium (`cargo xtask test` runs them through wasm-bindgen-test-runner).
 #![cfg(target_arch = "wasm32")]
 
-use kexec_model::presets;
-use kexec_model::run::machine;
-use kexec_model::summary::{entry_words, summarize};
+use kexec_core::presets;
+use kexec_core::run::machine;
+use kexec_core::summary::{entry_words, summarize};
 use kexec_web::components::entry_list::{EntryList, EntryListProps, ROW_H, VIEW_H};
 use kexec_web::components::memory_map::{MemoryMap, MemoryMapProps};
 use kexec_web::components::pane::{Pane, PaneProps};
@@ -31,17 +31,17 @@ fn root() -> Element {
 fn run_preset(
     name: &str,
 ) -> (
-    Vec<kexec_model::summary::RunSummary>,
+    Vec<kexec_core::summary::RunSummary>,
     Vec<Vec<u64>>,
-    kexec_model::scenario::Scenario,
+    kexec_core::scenario::Scenario,
 ) {
     let sc = presets::find(name).unwrap().scenario;
-    let opts = kexec_model::run::RunOptions {
+    let opts = kexec_core::run::RunOptions {
         relocate: true,
         unload: false,
         trace: true,
     };
-    let runs = kexec_model::run::run(&sc, opts);
+    let runs = kexec_core::run::run(&sc, opts);
     (
         runs.iter().map(summarize).collect(),
         runs.iter().map(entry_words).collect(),

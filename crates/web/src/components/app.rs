@@ -12,13 +12,14 @@ use super::scenario_bar::ScenarioBar;
 use super::share_bar::{ShareAction, ShareBar};
 use super::timeline::Timeline;
 use super::{first_difference, Words};
+use crate::labs::{view_of, View, LABS, LAB_EVENT};
 use crate::protocol::{Request, Response};
 use crate::state::{Action, RunResult, State, Status};
 use crate::util;
 use crate::worker_client::WorkerClient;
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
-use kexec_model::{link, presets, run};
+use kexec_core::{link, presets, run};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -37,27 +38,12 @@ fn comparable(r: &RunResult) -> Option<(&[u64], &[u64])> {
     }
 }
 
-/// Which lab a URL opens, if any: "placement", "hotplug" or "pgtable"
-/// (found without parsing the lab's scenario; the labs' own module does
-/// that).
-pub fn lab_kind(href: &str) -> Option<&'static str> {
-    if href.contains("#lab=") {
-        return util::lab_request(href);
-    }
-    link::kind(href).ok().filter(|k| *k != "kimage")
-}
-
-/// The lab the page's URL opens.
-pub fn boot_lab() -> Option<&'static str> {
-    lab_kind(&util::href())
-}
-
 /// The initial state from the URL, and whether this is an embed.
 pub fn boot() -> (State, bool) {
     let embed = util::query_param("embed").is_some_and(|v| v == "1");
     let href = util::href();
     let default = || State::new(State::default_scenario(), Some("rfc-i386-pae".into()), None);
-    let state = if boot_lab().is_some() {
+    let state = if view_of(&href) != View::Kimage {
         default()
     } else if href.contains('#') && href.split_once('#').is_some_and(|(_, f)| !f.is_empty()) {
         match link::decode(&href) {
@@ -110,8 +96,7 @@ pub fn App() -> Html {
     let embed = use_memo((), |_| boot().1);
     let store = use_reducer(|| boot().0);
     let worker: Rc<RefCell<Option<WorkerClient>>> = use_mut_ref(|| None);
-    let sent: Rc<RefCell<HashMap<u32, kexec_model::scenario::Scenario>>> =
-        use_mut_ref(HashMap::new);
+    let sent: Rc<RefCell<HashMap<u32, kexec_core::scenario::Scenario>>> = use_mut_ref(HashMap::new);
     let next_id = use_mut_ref(|| 0u32);
     let first_revision = use_mut_ref(|| true);
     let jump = use_state(|| None::<(u32, usize)>);
@@ -124,9 +109,9 @@ pub fn App() -> Html {
     let map_for = use_state(|| None::<u32>);
     // The Placement view, when shown (its scenario), and a flag the
     // kimage side reads before it writes the URL.
-    let lab = use_state(boot_lab);
+    let lab = use_state(|| view_of(&util::href()));
     let placement_shown = use_mut_ref(|| false);
-    *placement_shown.borrow_mut() = lab.is_some();
+    *placement_shown.borrow_mut() = *lab != View::Kimage;
 
     // Responses from the worker become actions.
     let on_response = {
@@ -242,13 +227,14 @@ pub fn App() -> Html {
         use_effect_with((), move |_| {
             let listener = EventListener::new(&util::window(), "hashchange", move |_| {
                 let href = util::href();
-                if let Some(k) = lab_kind(&href) {
-                    lab.set(Some(k));
+                let view = view_of(&href);
+                if view != View::Kimage {
+                    lab.set(view);
                     return;
                 }
                 match link::decode(&href) {
                     Ok(sc) => {
-                        lab.set(None);
+                        lab.set(View::Kimage);
                         dispatch.dispatch(Action::Load {
                             scenario: sc,
                             preset: None,
@@ -350,49 +336,75 @@ pub fn App() -> Html {
         let sc = result.as_ref().map(|r| r.scenario.clone());
         move |_| sc.as_ref().map(run::machine).map(Rc::new)
     });
+    // The labs' module says which lab it shows (a `?preset=` link of a
+    // lab is known only there).
+    // A `?preset=` that is no lab's either is the kimage view's notice.
+    {
+        let lab = lab.clone();
+        let dispatch = store.dispatcher();
+        use_effect_with(*lab, move |&now| {
+            let listener = EventListener::new(&util::window(), LAB_EVENT, move |e| {
+                let kind = e
+                    .dyn_ref::<web_sys::CustomEvent>()
+                    .and_then(|c| c.detail().as_string())
+                    .unwrap_or_default();
+                if let Some(t) = crate::labs::tab(&kind) {
+                    lab.set(View::Lab(Some(t)));
+                } else if now == View::Lab(None) {
+                    lab.set(View::Kimage);
+                    let name = util::query_param("preset").unwrap_or_default();
+                    dispatch.dispatch(Action::Notice(Some(format!(
+                        "There is no preset \"{name}\"; showing the default scenario instead."
+                    ))));
+                }
+            });
+            move || drop(listener)
+        });
+    }
     let tabs = {
         let to_kimage = {
             let (lab, fragment) = (lab.clone(), fragment.clone());
             Callback::from(move |_| {
-                lab.set(None);
+                lab.set(View::Kimage);
                 // A navigation: the labs' module hides its view too.
                 util::go_to_fragment(&fragment);
             })
         };
-        let to = |kind: &'static str| {
-            let lab = lab.clone();
-            Callback::from(move |_| {
-                if *lab != Some(kind) {
-                    util::go_to_fragment(&format!("lab={kind}"));
-                }
-            })
+        let shown = match *lab {
+            View::Lab(Some(t)) => Some(t.kind),
+            _ => None,
         };
-        let pressed = |kind: &str| (*lab == Some(kind)).to_string();
         html! {
             <nav class="tabs" aria-label="views">
-                <button id="tab-kimage" aria-pressed={lab.is_none().to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
-                <button id="tab-placement" aria-pressed={pressed("placement")} onclick={to("placement")}>{ "placement lab (kexec_file)" }</button>
-                <button id="tab-hotplug" aria-pressed={pressed("hotplug")} onclick={to("hotplug")}>{ "hotplug lab (memmap_on_memory)" }</button>
-                <button id="tab-pgtable" aria-pressed={pressed("pgtable")} onclick={to("pgtable")}>{ "page tables (huge ioremap)" }</button>
+                <button id="tab-kimage" aria-pressed={(*lab == View::Kimage).to_string()} onclick={to_kimage}>{ "kimage entry list" }</button>
+                { for LABS.iter().map(|t| {
+                    let onclick = Callback::from(move |_| {
+                        if shown != Some(t.kind) {
+                            util::go_to_fragment(&format!("lab={}", t.kind));
+                        }
+                    });
+                    html! {
+                        <button id={format!("tab-{}", t.kind)} aria-pressed={(shown == Some(t.kind)).to_string()} {onclick}>{ t.label }</button>
+                    }
+                }) }
             </nav>
         }
     };
     // The labs live in their own module, under #lab-root.
     {
-        let shown = *lab;
-        use_effect_with(shown, |shown| {
-            if shown.is_some() {
+        let shown = *lab != View::Kimage;
+        use_effect_with(shown, |&shown| {
+            if shown {
                 util::load_labs();
             }
-            util::show_lab_root(shown.is_some());
+            util::show_lab_root(shown);
         });
     }
-    if let Some(kind) = *lab {
-        let tagline = match kind {
-            "hotplug" => "memory hot-add on x86_64 with SPARSEMEM_VMEMMAP: where each section's memmap comes from (ordinary memory, Oscar Salvador's 2018 RFC, 6.1's memmap_on_memory), what reaches the buddy allocator, and the vmemmap teardown",
-            "pgtable" => "ioremap and iounmap on the kernel page table of an x86_64 or PAE machine with several CPUs: huge mappings over stale page-table pages, pud_free_pmd_page / pmd_free_pte_page and the TLB's paging-structure caches",
-            _ => "kernel/kexec_file.c placement on an x86_64 machine with NUMA nodes and hot-pluggable memory: where each buffer lands, and which memory blocks can still be hot-removed",
-        };
+    if let View::Lab(tab) = *lab {
+        let tagline = tab.map_or(
+            "a lab of the kexec playground: the same simulated machines, another mechanism from the seed threads",
+            |t| t.tagline,
+        );
         return html! {
             <>
             <header class="top">
@@ -493,7 +505,7 @@ pub fn App() -> Html {
             let s = r.summaries.runs.first()?;
             Some((s.bad_segment?, s.verdict.clone()))
         });
-    let runs: Vec<Rc<kexec_model::summary::RunSummary>> = result
+    let runs: Vec<Rc<kexec_core::summary::RunSummary>> = result
         .iter()
         .flat_map(|r| r.summaries.runs.iter().cloned().map(Rc::new))
         .collect();

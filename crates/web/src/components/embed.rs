@@ -21,7 +21,7 @@ pub fn EmbedView(props: &EmbedViewProps) -> Html {
     let title = s
         .preset
         .as_deref()
-        .and_then(kexec_model::presets::find)
+        .and_then(kexec_core::presets::find)
         .map_or_else(
             || format!("{} scenario", s.scenario.arch.name()),
             |p| p.title.to_string(),

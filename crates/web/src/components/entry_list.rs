@@ -3,10 +3,10 @@
 //! (262,144 entries) scrolls as smoothly as a small one.
 
 use super::Words;
-use kexec_model::arch::PAGE_SHIFT;
-use kexec_model::entry::{decode, EntryKind};
-use kexec_model::memory::Machine;
-use kexec_model::summary::PageInfo;
+use kexec_core::arch::PAGE_SHIFT;
+use kexec_core::entry::{decode, EntryKind};
+use kexec_core::memory::Machine;
+use kexec_core::summary::PageInfo;
 use std::rc::Rc;
 use web_sys::HtmlElement;
 use yew::prelude::*;

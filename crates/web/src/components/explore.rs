@@ -8,10 +8,10 @@
 use crate::protocol::{Request, Response};
 use crate::util;
 use crate::worker_client::WorkerClient;
-use kexec_model::design::{Variant, ALL_VARIANTS};
-use kexec_model::explore::{Goal, MAX_BUDGET};
-use kexec_model::link;
-use kexec_model::scenario::Scenario;
+use kexec_core::design::{Variant, ALL_VARIANTS};
+use kexec_core::explore::{Goal, MAX_BUDGET};
+use kexec_core::link;
+use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -160,7 +160,7 @@ pub fn ExplorePanel(props: &ExplorePanelProps) -> Html {
                 n = MAX_BUDGET;
                 note = Some(format!("budget capped at {MAX_BUDGET}"));
             }
-            let Ok(seed) = kexec_model::scenario::parse_num(&seed) else {
+            let Ok(seed) = kexec_common::input::parse_num(&seed) else {
                 return view.set(ExploreView::Idle(Some(format!(
                     "seed \"{}\" is not a number",
                     *seed

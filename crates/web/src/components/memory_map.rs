@@ -2,7 +2,7 @@
 //! patterned by role, destinations above, zones and the lowmem line below.
 //! Plain SVG with inline fills, so "export as SVG" is the element itself.
 
-use kexec_model::summary::{MemMap, RunSummary, MAP_DEST, MAP_ROLES};
+use kexec_core::summary::{MemMap, RunSummary, MAP_DEST, MAP_ROLES};
 use std::rc::Rc;
 use yew::prelude::*;
 

@@ -2,8 +2,8 @@
 
 use super::entry_list::EntryList;
 use super::Words;
-use kexec_model::memory::Machine;
-use kexec_model::summary::RunSummary;
+use kexec_core::memory::Machine;
+use kexec_core::summary::RunSummary;
 use std::rc::Rc;
 use yew::prelude::*;
 

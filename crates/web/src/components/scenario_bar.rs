@@ -5,10 +5,10 @@ use super::segments_table::SegmentsTable;
 use super::{checkbox_checked, field_error, input_value, select_value, textarea_value};
 use crate::form::Form;
 use crate::state::Edit;
-use kexec_model::arch::{Arch, ALL_ARCHES};
-use kexec_model::design::{Variant, ALL_VARIANTS};
-use kexec_model::presets;
-use kexec_model::scenario::InputError;
+use kexec_common::InputError;
+use kexec_core::arch::{Arch, ALL_ARCHES};
+use kexec_core::design::{Variant, ALL_VARIANTS};
+use kexec_core::presets;
 use yew::prelude::*;
 
 /// Props of [`ScenarioBar`].

@@ -1,0 +1,224 @@
+//! The share-link codec: a scenario of any kind in the URL fragment.
+//!
+//! `#s=1.<data>`: `1` is the codec version; `<data>` is the compact
+//! canonical scenario JSON, raw-deflated and base64url-encoded without
+//! padding. Nothing is uploaded anywhere. `?preset=NAME` links name a
+//! preset. Decoding caps every size (link length, inflated size) so a
+//! hostile link is an error, never a hang or a panic. Which kinds exist
+//! is not this module's business: the playground's registry (or a kind's
+//! own crate) parses what [`source`] finds.
+
+use crate::input::InputError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+use std::io::{Read, Write};
+
+/// Where `kexec-sim link` points by default: `cargo xtask serve`.
+pub const DEFAULT_BASE: &str = "http://127.0.0.1:8080/";
+/// Longest link decoded.
+pub const MAX_LINK_BYTES: usize = 4 << 20;
+/// Largest inflated scenario.
+pub const MAX_INFLATED_BYTES: usize = 32 << 20;
+
+/// An error about the link itself.
+pub fn link_error(message: impl Into<String>) -> InputError {
+    InputError::new("link", message)
+}
+
+/// The fragment (without `#`) holding scenario JSON text.
+pub fn fragment(json: &str) -> String {
+    let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(json.as_bytes()).expect("writing to a Vec");
+    let bytes = enc.finish().expect("deflating to a Vec");
+    format!("s=1.{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The full link: `base` (without any fragment it had) + `#` + fragment.
+pub fn link(base: &str, fragment: &str) -> String {
+    let base = base.split('#').next().unwrap_or(base);
+    format!("{base}#{fragment}")
+}
+
+/// What a link holds, before any scenario in it is parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A fragment's scenario JSON text.
+    Json(String),
+    /// A `?preset=` name.
+    Preset(String),
+}
+
+/// What a link, a fragment (`#s=…` or `s=…`) or a `?preset=NAME` link
+/// holds.
+pub fn source(link: &str) -> Result<Source, InputError> {
+    if link.len() > MAX_LINK_BYTES {
+        return Err(link_error(format!(
+            "{} bytes; links of at most {MAX_LINK_BYTES} bytes are decoded",
+            link.len()
+        )));
+    }
+    let link = link.trim();
+    let (before, fragment) = match link.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None if link.starts_with("s=") => ("", Some(link)),
+        None => (link, None),
+    };
+    if let Some(f) = fragment.filter(|f| !f.is_empty()) {
+        let data = f
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("s="))
+            .ok_or_else(|| link_error("the fragment holds no s= scenario"))?;
+        return inflate(data).map(Source::Json);
+    }
+    if let Some(q) = before.split_once('?').map(|x| x.1) {
+        if let Some(name) = q.split('&').find_map(|kv| kv.strip_prefix("preset=")) {
+            return Ok(Source::Preset(name.to_string()));
+        }
+    }
+    Err(link_error("no #s= scenario and no ?preset= in the link"))
+}
+
+fn inflate(data: &str) -> Result<String, InputError> {
+    let (version, payload) = data
+        .split_once('.')
+        .ok_or_else(|| link_error("no codec version before the data"))?;
+    if version != "1" {
+        return Err(link_error(format!(
+            "codec version \"{version}\" is not one this build reads (it reads 1)"
+        )));
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| link_error(format!("the data is not base64url: {e}")))?;
+    let mut out = Vec::new();
+    DeflateDecoder::new(&bytes[..])
+        .take(MAX_INFLATED_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| link_error(format!("the data does not inflate: {e}")))?;
+    if out.len() > MAX_INFLATED_BYTES {
+        return Err(link_error(format!(
+            "the scenario inflates to more than {MAX_INFLATED_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(out).map_err(|_| link_error("the scenario is not UTF-8"))
+}
+
+/// The `"kind"` a scenario's JSON text names, without parsing the rest:
+/// `None` when it names none (every version-1 file before kinds: a kimage
+/// scenario), else the string, which may name no kind this build has.
+pub fn kind_field(text: &str) -> Result<Option<KindField>, InputError> {
+    if text.len() > crate::input::MAX_SCENARIO_BYTES {
+        return Err(InputError::new(
+            "",
+            format!(
+                "{} bytes; at most {} are read",
+                text.len(),
+                crate::input::MAX_SCENARIO_BYTES
+            ),
+        ));
+    }
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        kind: Option<serde_json::Value>,
+    }
+    let k: Kind = serde_json::from_str(text)
+        .map_err(|e| InputError::new("", format!("not valid JSON: {e}")))?;
+    Ok(k.kind.map(|v| match v {
+        serde_json::Value::String(s) => KindField::Name(s),
+        other => KindField::Other(other.to_string()),
+    }))
+}
+
+/// A `"kind"` field as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindField {
+    /// A string.
+    Name(String),
+    /// Any other JSON value, as JSON text.
+    Other(String),
+}
+
+/// The kind of scenario JSON text, one of `kinds` (no `"kind"`: the first,
+/// "kimage"); any other is an error naming the valid kinds.
+pub fn kind_of_json(text: &str, kinds: &[&'static str]) -> Result<&'static str, InputError> {
+    let bad = |shown: String| {
+        InputError::new(
+            "kind",
+            format!(
+                "{shown} is not a kind this build reads (valid: {})",
+                kinds.join(", ")
+            ),
+        )
+    };
+    match kind_field(text)? {
+        None => Ok(kinds[0]),
+        Some(KindField::Name(s)) => kinds
+            .iter()
+            .copied()
+            .find(|k| *k == s)
+            .ok_or_else(|| bad(format!("\"{s}\""))),
+        Some(KindField::Other(v)) => Err(bad(v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let f = fragment("{\"version\":1}");
+        assert!(f.starts_with("s=1."));
+        assert_eq!(
+            source(&link("https://x.example/#old", &f)),
+            Ok(Source::Json("{\"version\":1}".into()))
+        );
+        assert_eq!(
+            source(&format!("#{f}")),
+            Ok(Source::Json("{\"version\":1}".into()))
+        );
+        assert_eq!(
+            source("https://x.example/play/?preset=swap-path"),
+            Ok(Source::Preset("swap-path".into()))
+        );
+    }
+
+    #[test]
+    fn hostile_links_are_errors() {
+        assert!(source("#s=2.AAAA")
+            .unwrap_err()
+            .message
+            .contains("codec version"));
+        assert!(source("#s=1.!!!").unwrap_err().message.contains("base64"));
+        assert!(source("#s=1.AAAA").is_err());
+        assert!(source("#x=1").is_err());
+        let huge = format!("#s=1.{}", "A".repeat(MAX_LINK_BYTES));
+        assert!(source(&huge).unwrap_err().message.contains("at most"));
+        // A deflate bomb: 64 MiB of spaces.
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
+        enc.write_all(&vec![b' '; 64 << 20]).unwrap();
+        let bomb = format!("#s=1.{}", URL_SAFE_NO_PAD.encode(enc.finish().unwrap()));
+        assert!(source(&bomb)
+            .unwrap_err()
+            .message
+            .contains("inflates to more"));
+    }
+
+    #[test]
+    fn kinds() {
+        let k = ["kimage", "placement"];
+        assert_eq!(kind_of_json("{}", &k), Ok("kimage"));
+        assert_eq!(
+            kind_of_json("{\"kind\":\"placement\"}", &k),
+            Ok("placement")
+        );
+        assert!(kind_of_json("{\"kind\":\"x\"}", &k)
+            .unwrap_err()
+            .message
+            .contains("valid: kimage, placement"));
+        assert!(kind_of_json("{\"kind\":[1]}", &k).is_err());
+    }
+}

@@ -1,0 +1,711 @@
+//! The page allocator the kimage code asks for pages (`alloc_pages`).
+//!
+//! The kernel's buddy allocator hands out pages in an order the model cannot
+//! know, so the order is a *policy*, every one deterministic:
+//!
+//! * `lowest-first` / `highest-first`: the lowest / highest free block of the
+//!   first zone in the gfp's zonelist that has one (zones are tried highest
+//!   first, as the zonelist fallback does);
+//! * `random {seed}`: a seeded pick inside that zone;
+//! * `adversarial {seed}`: seeded picks that favour pages inside segment
+//!   destinations and high pages (highmem, above 4 GiB), so that dest_pages,
+//!   the swap in kimage_alloc_page and the highmem free-and-retry run;
+//! * `replay {pfns}`: exactly these pfns, one per call, in order.
+//!
+//! Every RAM page starts free: the running kernel's own memory is not
+//! modelled (cut it out of the RAM map to model it).
+
+use crate::gfp::{Gfp, Zone};
+use crate::memory::{intersect, Machine};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// The most allocator calls one run may make before the model gives up.
+pub const MAX_ALLOC_CALLS: u64 = 1 << 21;
+
+/// How the allocator picks pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// Lowest free block of the preferred zone.
+    LowestFirst,
+    /// Highest free block of the preferred zone.
+    HighestFirst,
+    /// Seeded uniform-ish pick in the preferred zone.
+    Random(u64),
+    /// Seeded picks favouring destinations and high pages.
+    Adversarial(u64),
+    /// Exactly these pfns, one per call.
+    Replay(Vec<u64>),
+}
+
+impl Policy {
+    /// The policy's scenario name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Policy::LowestFirst => "lowest-first",
+            Policy::HighestFirst => "highest-first",
+            Policy::Random(_) => "random",
+            Policy::Adversarial(_) => "adversarial",
+            Policy::Replay(_) => "replay",
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Random(s) | Policy::Adversarial(s) => write!(f, "{} seed {}", self.name(), s),
+            Policy::Replay(p) => write!(f, "replay of {} pfns", p.len()),
+            _ => f.write_str(self.name()),
+        }
+    }
+}
+
+pub use kexec_common::rng::SplitMix64;
+
+/// A set of numbers as disjoint intervals `start -> end` (exclusive).
+#[derive(Debug, Clone, Default)]
+pub struct FreeSet {
+    iv: BTreeMap<u64, u64>,
+}
+
+impl FreeSet {
+    /// Whether all of `[p, p+n)` is free.
+    pub fn contains(&self, p: u64, n: u64) -> bool {
+        match self.iv.range(..=p).next_back() {
+            Some((_, &e)) => p + n <= e,
+            None => false,
+        }
+    }
+
+    /// Remove `[p, p+n)`, which must be free.
+    pub fn remove(&mut self, p: u64, n: u64) {
+        let (&s, &e) = self
+            .iv
+            .range(..=p)
+            .next_back()
+            .expect("removing a free block");
+        debug_assert!(p + n <= e);
+        self.iv.remove(&s);
+        if s < p {
+            self.iv.insert(s, p);
+        }
+        if p + n < e {
+            self.iv.insert(p + n, e);
+        }
+    }
+
+    /// Give `[p, p+n)` back, merging with neighbours.
+    pub fn insert(&mut self, p: u64, n: u64) {
+        let mut s = p;
+        let mut e = p + n;
+        if let Some((&ps, &pe)) = self.iv.range(..=p).next_back() {
+            if pe >= p {
+                s = ps;
+                e = e.max(pe);
+                self.iv.remove(&ps);
+            }
+        }
+        if let Some(&ne) = self.iv.get(&e) {
+            self.iv.remove(&e);
+            e = ne;
+        }
+        self.iv.insert(s, e);
+    }
+
+    /// The end of the interval holding `x`, if one does.
+    pub fn run_end(&self, x: u64) -> Option<u64> {
+        match self.iv.range(..=x).next_back() {
+            Some((_, &e)) if e > x => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The start of the interval holding `x`, if one does.
+    pub fn run_start(&self, x: u64) -> Option<u64> {
+        match self.iv.range(..=x).next_back() {
+            Some((&s, &e)) if e > x => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Number of pages in the set.
+    pub fn pages(&self) -> u64 {
+        self.iv.iter().map(|(s, e)| e - s).sum()
+    }
+}
+
+/// Pages per bitmap chunk.
+const CHUNK_PAGES: u64 = 4096;
+const CHUNK_WORDS: usize = (CHUNK_PAGES / 64) as usize;
+
+#[derive(Debug, Clone)]
+struct Chunk {
+    words: [u64; CHUNK_WORDS],
+    used: u32,
+}
+
+/// Allocated pfns as a bitmap in 4096-page chunks, made only when a page in
+/// them is first handed out (memory proportional to pages touched), with an
+/// interval set of full chunks so searches skip them in one step.
+#[derive(Debug, Clone, Default)]
+pub struct PageBitmap {
+    chunks: FxHashMap<u64, Box<Chunk>>,
+    full: FreeSet,
+    allocated: u64,
+}
+
+fn free_mask(word: u64, n: u64) -> u64 {
+    let free = !word;
+    if n == 1 {
+        free
+    } else {
+        // n == 2: an aligned pair of free bits.
+        free & (free >> 1) & 0x5555_5555_5555_5555
+    }
+}
+
+impl PageBitmap {
+    /// Whether every page of `[p, p+n)` is free.
+    pub fn is_free(&self, p: u64, n: u64) -> bool {
+        (p..p + n).all(|q| match self.chunks.get(&(q / CHUNK_PAGES)) {
+            None => true,
+            Some(c) => {
+                let i = q % CHUNK_PAGES;
+                c.words[(i / 64) as usize] & (1 << (i % 64)) == 0
+            }
+        })
+    }
+
+    fn flip(&mut self, p: u64, n: u64, set: bool) {
+        for q in p..p + n {
+            let id = q / CHUNK_PAGES;
+            let c = self.chunks.entry(id).or_insert_with(|| {
+                Box::new(Chunk {
+                    words: [0; CHUNK_WORDS],
+                    used: 0,
+                })
+            });
+            let i = q % CHUNK_PAGES;
+            let bit = 1u64 << (i % 64);
+            let w = &mut c.words[(i / 64) as usize];
+            let was_full = u64::from(c.used) == CHUNK_PAGES;
+            if set {
+                debug_assert!(*w & bit == 0, "allocating a page twice");
+                *w |= bit;
+                c.used += 1;
+                self.allocated += 1;
+                if u64::from(c.used) == CHUNK_PAGES {
+                    self.full.insert(id, 1);
+                }
+            } else {
+                debug_assert!(*w & bit != 0, "freeing a free page");
+                *w &= !bit;
+                c.used -= 1;
+                self.allocated -= 1;
+                if was_full {
+                    self.full.remove(id, 1);
+                }
+            }
+        }
+    }
+
+    /// Mark `[p, p+n)` allocated.
+    pub fn allocate(&mut self, p: u64, n: u64) {
+        self.flip(p, n, true);
+    }
+
+    /// Mark `[p, p+n)` free.
+    pub fn release(&mut self, p: u64, n: u64) {
+        self.flip(p, n, false);
+    }
+
+    /// Pages allocated.
+    pub fn allocated(&self) -> u64 {
+        self.allocated
+    }
+
+    /// Lowest free `n`-aligned block of `n` (1 or 2) pages in `[lo, hi)`.
+    pub fn lowest_in(&self, lo: u64, hi: u64, n: u64) -> Option<u64> {
+        let mut x = align_up(lo, n);
+        while x + n <= hi {
+            let id = x / CHUNK_PAGES;
+            if let Some(end) = self.full.run_end(id) {
+                x = align_up(end * CHUNK_PAGES, n);
+                continue;
+            }
+            let chunk_end = (id + 1) * CHUNK_PAGES;
+            let Some(c) = self.chunks.get(&id) else {
+                return Some(x);
+            };
+            let mut i = x % CHUNK_PAGES;
+            while i < CHUNK_PAGES {
+                let wi = (i / 64) as usize;
+                let m = free_mask(c.words[wi], n) & (u64::MAX << (i % 64));
+                if m != 0 {
+                    let found = id * CHUNK_PAGES + (wi as u64) * 64 + u64::from(m.trailing_zeros());
+                    return (found + n <= hi).then_some(found);
+                }
+                i = (wi as u64 + 1) * 64;
+            }
+            x = chunk_end;
+        }
+        None
+    }
+
+    /// Highest free `n`-aligned block of `n` (1 or 2) pages in `[lo, hi)`.
+    pub fn highest_in(&self, lo: u64, hi: u64, n: u64) -> Option<u64> {
+        if hi < n {
+            return None;
+        }
+        // x: candidate block start, walking down.
+        let mut x = (hi - n) & !(n - 1);
+        loop {
+            if x < lo {
+                return None;
+            }
+            let id = x / CHUNK_PAGES;
+            if let Some(start) = self.full.run_start(id) {
+                let below = start * CHUNK_PAGES;
+                if below < n {
+                    return None;
+                }
+                x = (below - n) & !(n - 1);
+                continue;
+            }
+            let Some(c) = self.chunks.get(&id) else {
+                return Some(x);
+            };
+            let mut i = x % CHUNK_PAGES;
+            loop {
+                let wi = (i / 64) as usize;
+                let keep = if i % 64 == 63 {
+                    u64::MAX
+                } else {
+                    (1u64 << (i % 64 + 1)) - 1
+                };
+                let m = free_mask(c.words[wi], n) & keep;
+                if m != 0 {
+                    let found =
+                        id * CHUNK_PAGES + (wi as u64) * 64 + u64::from(63 - m.leading_zeros());
+                    return (found >= lo).then_some(found);
+                }
+                if wi == 0 {
+                    break;
+                }
+                i = wi as u64 * 64 - 1;
+            }
+            if id == 0 {
+                return None;
+            }
+            x = (id * CHUNK_PAGES - n) & !(n - 1);
+        }
+    }
+}
+
+fn align_up(x: u64, n: u64) -> u64 {
+    (x + n - 1) & !(n - 1)
+}
+
+/// Why an allocator call could not be answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllocError {
+    /// No free page is left for the request: the kernel's allocation fails.
+    NoMemory,
+    /// The replay list handed out a pfn the call cannot take.
+    Replay(ReplayError),
+    /// The run made more than [`MAX_ALLOC_CALLS`] calls.
+    Limit,
+}
+
+/// A replayed pfn that the call it was given to cannot take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayError {
+    /// 1-based number of the allocator call.
+    pub call: u64,
+    /// The pfn the replay list gave it.
+    pub pfn: u64,
+    /// The call's gfp.
+    pub gfp: Gfp,
+    /// The call's order.
+    pub order: u32,
+    /// Why the pfn does not fit.
+    pub reason: String,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "replay: allocator call {} ({}, order {}) got pfn 0x{:x}: {}",
+            self.call, self.gfp, self.order, self.pfn, self.reason
+        )
+    }
+}
+
+/// The allocator of one run.
+#[derive(Debug, Clone)]
+pub struct PageAllocator {
+    used: PageBitmap,
+    policy: Policy,
+    rng: SplitMix64,
+    replay_next: usize,
+    calls: u64,
+    dest_ranges: Vec<(u64, u64)>,
+    zone_cache: Vec<(Zone, Vec<(u64, u64)>)>,
+    gfp_cache: Vec<(Gfp, Rc<GfpPlan>)>,
+}
+
+/// What a gfp may use, computed once per gfp.
+#[derive(Debug, Clone)]
+struct GfpPlan {
+    zones: Vec<Zone>,
+    /// Each zone's ranges, cut at the gfp's pfn ceiling if it has one.
+    ranges: Vec<Vec<(u64, u64)>>,
+    /// The pfn ceiling (the word-limit what-if).
+    ceiling: Option<u64>,
+    /// Allowed ranges inside segment destinations.
+    in_dest: Vec<(u64, u64)>,
+    /// Allowed ranges above KEXEC_SOURCE_MEMORY_LIMIT.
+    above_limit: Vec<(u64, u64)>,
+}
+
+impl PageAllocator {
+    /// An allocator over all RAM of `m`. `dest_ranges` (pfn ranges of the
+    /// segments' destinations) steer the adversarial policy.
+    pub fn new(m: &Machine, policy: Policy, dest_ranges: Vec<(u64, u64)>) -> Self {
+        let seed = match policy {
+            Policy::Random(s) | Policy::Adversarial(s) => s,
+            _ => 0,
+        };
+        let zone_cache = [
+            Zone::Dma,
+            Zone::Dma32,
+            Zone::Normal,
+            Zone::HighMem,
+            Zone::Movable,
+        ]
+        .into_iter()
+        .map(|z| (z, m.zone_ranges(z)))
+        .collect();
+        PageAllocator {
+            used: PageBitmap::default(),
+            policy,
+            rng: SplitMix64::new(seed),
+            replay_next: 0,
+            calls: 0,
+            dest_ranges,
+            zone_cache,
+            gfp_cache: Vec::new(),
+        }
+    }
+
+    /// Allocator calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    fn zone_ranges(&self, z: Zone) -> &[(u64, u64)] {
+        &self
+            .zone_cache
+            .iter()
+            .find(|(zz, _)| *zz == z)
+            .expect("every zone cached")
+            .1
+    }
+
+    /// alloc_pages(gfp, order): a block of 2^order pages, as its first pfn.
+    pub fn alloc(&mut self, m: &Machine, gfp: Gfp, order: u32) -> Result<u64, AllocError> {
+        if self.calls >= MAX_ALLOC_CALLS {
+            return Err(AllocError::Limit);
+        }
+        self.calls += 1;
+        let n = 1u64 << order;
+        let plan = self.plan(m, gfp);
+        let pick = match &self.policy {
+            Policy::Replay(list) => {
+                let Some(&pfn) = list.get(self.replay_next) else {
+                    return Err(AllocError::NoMemory);
+                };
+                self.replay_next += 1;
+                if let Some(reason) = self.replay_problem(m, &plan, pfn, n) {
+                    return Err(AllocError::Replay(ReplayError {
+                        call: self.calls,
+                        pfn,
+                        gfp,
+                        order,
+                        reason,
+                    }));
+                }
+                Some(pfn)
+            }
+            Policy::LowestFirst => self.by_zone(&plan, n, false),
+            Policy::HighestFirst => self.by_zone(&plan, n, true),
+            Policy::Random(_) => self.random_in_zones(&plan, n),
+            Policy::Adversarial(_) => self.adversarial(&plan, n),
+        };
+        match pick {
+            Some(p) => {
+                self.used.allocate(p, n);
+                Ok(p)
+            }
+            None => Err(AllocError::NoMemory),
+        }
+    }
+
+    fn plan(&mut self, m: &Machine, gfp: Gfp) -> Rc<GfpPlan> {
+        if let Some((_, p)) = self.gfp_cache.iter().find(|(g, _)| *g == gfp) {
+            return Rc::clone(p);
+        }
+        let zones = gfp.zonelist(m.arch);
+        let ceiling = gfp.pfn_ceiling(m.arch);
+        let ranges: Vec<Vec<(u64, u64)>> = zones
+            .iter()
+            .map(|&z| {
+                let r = self.zone_ranges(z);
+                match ceiling {
+                    Some(c) => intersect(r, &[(0, c)]),
+                    None => r.to_vec(),
+                }
+            })
+            .collect();
+        let mut allowed: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
+        allowed.sort_unstable();
+        let limit_pfn = (m.arch.source_limit >> 12) + 1;
+        let plan = Rc::new(GfpPlan {
+            in_dest: intersect(&allowed, &self.dest_ranges),
+            above_limit: intersect(&allowed, &[(limit_pfn, u64::MAX)]),
+            zones,
+            ranges,
+            ceiling,
+        });
+        self.gfp_cache.push((gfp, Rc::clone(&plan)));
+        plan
+    }
+
+    /// __free_pages: give a block back.
+    pub fn free(&mut self, pfn: u64, order: u32) {
+        self.used.release(pfn, 1 << order);
+    }
+
+    fn replay_problem(&self, m: &Machine, plan: &GfpPlan, pfn: u64, n: u64) -> Option<String> {
+        let zones = &plan.zones;
+        if !pfn.is_multiple_of(n) {
+            return Some(format!("not aligned to a block of {n} pages"));
+        }
+        if let Some(c) = plan.ceiling.filter(|&c| pfn + n > c) {
+            return Some(format!(
+                "pfn 0x{pfn:x} is at or above the word limit (pfn 0x{c:x}) this what-if allocates below"
+            ));
+        }
+        for p in pfn..pfn + n {
+            match m.zone_of(p) {
+                None => return Some(format!("pfn 0x{p:x} is not RAM")),
+                Some(z) if !zones.contains(&z) => {
+                    let allowed: Vec<_> = zones.iter().map(|z| z.name()).collect();
+                    return Some(format!(
+                        "pfn 0x{p:x} is in ZONE_{}, which this gfp cannot reach (allowed: {})",
+                        z.name().to_ascii_uppercase(),
+                        allowed.join(", ")
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if !self.used.is_free(pfn, n) {
+            return Some("already handed out and not freed".into());
+        }
+        None
+    }
+
+    fn by_zone(&self, plan: &GfpPlan, n: u64, highest: bool) -> Option<u64> {
+        plan.ranges.iter().find_map(|ranges| {
+            if highest {
+                ranges
+                    .iter()
+                    .rev()
+                    .find_map(|&(lo, hi)| self.used.highest_in(lo, hi, n))
+            } else {
+                ranges
+                    .iter()
+                    .find_map(|&(lo, hi)| self.used.lowest_in(lo, hi, n))
+            }
+        })
+    }
+
+    /// A seeded pick in `ranges`: a random pfn weighted by range size, then
+    /// the first free block at or after it (wrapping through the ranges).
+    fn random_in_ranges(&mut self, ranges: &[(u64, u64)], n: u64) -> Option<u64> {
+        let total: u64 = ranges.iter().map(|(s, e)| e - s).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut r = self.rng.below(total);
+        let mut idx = 0;
+        for (i, &(s, e)) in ranges.iter().enumerate() {
+            if r < e - s {
+                idx = i;
+                r += s;
+                break;
+            }
+            r -= e - s;
+        }
+        let (s, e) = ranges[idx];
+        if let Some(p) = self.used.lowest_in(r, e, n) {
+            return Some(p);
+        }
+        for k in 1..=ranges.len() {
+            let (s2, e2) = ranges[(idx + k) % ranges.len()];
+            if let Some(p) = self.used.lowest_in(s2, e2, n) {
+                return Some(p);
+            }
+        }
+        self.used.lowest_in(s, r, n)
+    }
+
+    fn random_in_zones(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
+        for ranges in &plan.ranges {
+            if let Some(p) = self.random_in_ranges(ranges, n) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn adversarial(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
+        let roll = self.rng.below(100);
+        if roll < 45 {
+            if let Some(p) = self.random_in_ranges(&plan.in_dest, n) {
+                return Some(p);
+            }
+        } else if roll < 75 {
+            // High pages: above what the kexec source limit allows first
+            // (unusable_pages), then the highest zone the gfp reaches.
+            if let Some(p) = self.random_in_ranges(&plan.above_limit, n) {
+                return Some(p);
+            }
+            if let Some(top) = plan.ranges.first() {
+                if let Some(p) = self.random_in_ranges(top, n) {
+                    return Some(p);
+                }
+            }
+        }
+        self.random_in_zones(plan, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+    use crate::gfp::{GFP_HIGHUSER, GFP_KERNEL};
+
+    fn m() -> Machine {
+        Machine::new(Arch::I386Pae.profile(), vec![(0, 0x60000)], vec![])
+    }
+
+    #[test]
+    fn freeset_ops() {
+        let mut f = FreeSet::default();
+        f.insert(0, 10);
+        f.remove(3, 2);
+        assert!(!f.contains(3, 1));
+        assert!(f.contains(5, 5));
+        assert_eq!(f.run_end(6), Some(10));
+        assert_eq!(f.run_start(6), Some(5));
+        assert_eq!(f.run_end(3), None);
+        f.insert(3, 2);
+        assert_eq!(f.iv.len(), 1);
+        assert_eq!(f.pages(), 10);
+    }
+
+    #[test]
+    fn bitmap_searches() {
+        let mut b = PageBitmap::default();
+        assert_eq!(b.lowest_in(5, 100, 1), Some(5));
+        assert_eq!(b.lowest_in(5, 100, 2), Some(6));
+        b.allocate(6, 3);
+        assert_eq!(b.lowest_in(6, 100, 1), Some(9));
+        assert_eq!(b.lowest_in(5, 100, 2), Some(10));
+        assert_eq!(b.highest_in(0, 9, 1), Some(5));
+        assert_eq!(b.highest_in(0, 9, 2), Some(4));
+        assert_eq!(b.highest_in(6, 9, 1), None);
+        // A full chunk is skipped in one step, both ways.
+        b.allocate(4096, 4096);
+        assert_eq!(b.lowest_in(4096, 20000, 1), Some(8192));
+        assert_eq!(b.highest_in(0, 8192, 1), Some(4095));
+        b.release(5000, 1);
+        assert_eq!(b.lowest_in(4096, 20000, 1), Some(5000));
+        assert_eq!(b.highest_in(0, 8192, 1), Some(5000));
+        assert_eq!(b.allocated(), 4098);
+        assert!(b.is_free(5000, 1) && !b.is_free(4999, 2));
+    }
+
+    #[test]
+    fn lowest_first_follows_zonelist() {
+        let m = m();
+        let mut a = PageAllocator::new(&m, Policy::LowestFirst, vec![]);
+        // GFP_HIGHUSER tries ZONE_HIGHMEM first.
+        assert_eq!(a.alloc(&m, GFP_HIGHUSER, 0), Ok(0x38000));
+        // GFP_KERNEL starts in ZONE_NORMAL.
+        assert_eq!(a.alloc(&m, GFP_KERNEL, 0), Ok(0x1000));
+        assert_eq!(a.alloc(&m, GFP_KERNEL, 1), Ok(0x1002));
+    }
+
+    #[test]
+    fn highest_first() {
+        let m = m();
+        let mut a = PageAllocator::new(&m, Policy::HighestFirst, vec![]);
+        assert_eq!(a.alloc(&m, GFP_HIGHUSER, 0), Ok(0x5ffff));
+        assert_eq!(a.alloc(&m, GFP_KERNEL, 0), Ok(0x37fff));
+    }
+
+    #[test]
+    fn replay_checks_each_pfn() {
+        let m = m();
+        let mut a = PageAllocator::new(
+            &m,
+            Policy::Replay(vec![0x40000, 0x40000, 0x50000, 0x100000]),
+            vec![],
+        );
+        assert_eq!(a.alloc(&m, GFP_HIGHUSER, 0), Ok(0x40000));
+        let e = a.alloc(&m, GFP_HIGHUSER, 0).unwrap_err();
+        assert!(
+            matches!(e, AllocError::Replay(ref r) if r.call == 2 && r.reason.contains("already"))
+        );
+        let e = a.alloc(&m, GFP_KERNEL, 0).unwrap_err();
+        assert!(matches!(e, AllocError::Replay(ref r) if r.reason.contains("ZONE_HIGHMEM")));
+        let e = a.alloc(&m, GFP_HIGHUSER, 0).unwrap_err();
+        assert!(matches!(e, AllocError::Replay(ref r) if r.reason.contains("not RAM")));
+        assert_eq!(a.alloc(&m, GFP_HIGHUSER, 0), Err(AllocError::NoMemory));
+    }
+
+    #[test]
+    fn random_is_deterministic_and_in_zone() {
+        let m = m();
+        let run = || {
+            let mut a = PageAllocator::new(&m, Policy::Random(7), vec![]);
+            (0..50)
+                .map(|_| a.alloc(&m, GFP_KERNEL, 0).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let x = run();
+        assert_eq!(x, run());
+        assert!(x.iter().all(|&p| (0x1000..0x38000).contains(&p)));
+        let mut d = x.clone();
+        d.sort_unstable();
+        d.dedup();
+        assert_eq!(d.len(), x.len());
+    }
+
+    #[test]
+    fn runs_out() {
+        let m = Machine::new(Arch::I386.profile(), vec![(0x1000, 0x1002)], vec![]);
+        let mut a = PageAllocator::new(&m, Policy::Random(1), vec![]);
+        assert!(a.alloc(&m, GFP_KERNEL, 0).is_ok());
+        assert!(a.alloc(&m, GFP_KERNEL, 0).is_ok());
+        assert_eq!(a.alloc(&m, GFP_KERNEL, 0), Err(AllocError::NoMemory));
+    }
+}

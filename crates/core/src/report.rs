@@ -1,0 +1,318 @@
+//! Reports: the `entries` listing, the 72-column plain text for email, JSON.
+
+use crate::arch::{PAGE_MASK, PAGE_SHIFT};
+use crate::entry::{decode, EntryKind};
+use crate::memory::Machine;
+use crate::page_alloc::Policy;
+use crate::relocate::Relocation;
+use crate::run::{Outcome, Unload, VariantRun};
+use crate::scenario::Scenario;
+use crate::trace::Pos;
+use kexec_common::text::{size, wrap, COLUMNS};
+use serde_json::{json, Value};
+use std::fmt::Write;
+/// Most list lines per variant in the text report.
+pub const MAX_LIST_LINES: usize = 48;
+
+/// The `entries` format for one run: every word as the walk sees it, head
+/// first, ending with IND_DONE; or one `error:`/`fault:` line.
+pub fn entries(r: &VariantRun) -> String {
+    let arch = r.kimage.machine.arch;
+    match &r.outcome {
+        Outcome::Loaded => {
+            let mut s = String::with_capacity((r.entries.len() + 1) * 20);
+            for &(_, e) in &r.entries {
+                s.push_str(&arch.fmt_entry(e));
+                s.push('\n');
+            }
+            s.push_str(&arch.fmt_entry(r.end_word));
+            s.push('\n');
+            s
+        }
+        Outcome::Unloaded => "unloaded: nr_segments is 0\n".into(),
+        Outcome::Stopped(stop) => match stop {
+            crate::kimage::Stop::Errno { errno, .. } => format!("error: {errno}\n"),
+            crate::kimage::Stop::Fault(f) => format!("fault: {f}\n"),
+            crate::kimage::Stop::Replay(e) => format!("{e}\n"),
+            crate::kimage::Stop::Limit(l) => format!("limit: {l}\n"),
+        },
+    }
+}
+
+/// The `entries` format for several runs (`kexec-sim run --format
+/// entries`): with more than one, a `== NAME` line before each; each run's
+/// relocation and unload lines after its list.
+pub fn entries_all(runs: &[VariantRun]) -> String {
+    let mut s = String::new();
+    for r in runs {
+        if runs.len() > 1 {
+            let _ = writeln!(s, "== {}", r.variant.name());
+        }
+        s += &entries(r);
+        if let Some(rel) = &r.relocation {
+            let _ = writeln!(s, "{}", relocate_line(rel));
+        }
+        if let Some(u) = &r.unload {
+            let _ = writeln!(s, "{}", unload_line(u));
+        }
+    }
+    s
+}
+
+/// The `relocate:` line.
+pub fn relocate_line(r: &Relocation) -> String {
+    match r {
+        Relocation::Ok { .. } => "relocate: ok".into(),
+        Relocation::Fail(why) => format!("relocate: FAIL {why}"),
+    }
+}
+
+/// The `unload:` line.
+pub fn unload_line(u: &Unload) -> String {
+    match u {
+        Unload::Ok { .. } => "unload: ok".into(),
+        Unload::Leak { pages, detail } => format!("unload: LEAK {pages} pages ({detail})"),
+        Unload::Fault(f) => format!("unload: FAULT {f}"),
+    }
+}
+
+fn page_desc(m: &Machine, pfn: u64) -> String {
+    let zone = m.zone_of(pfn).map_or("not RAM", |z| z.name());
+    let map = if m.page_highmem(pfn) {
+        "highmem"
+    } else {
+        "lowmem"
+    };
+    format!("pfn 0x{pfn:x} {zone} {map}")
+}
+
+/// The condensed list of one run: indirection pages with their entries,
+/// runs of consecutive SOURCE pages folded into one line.
+pub fn condensed_list(r: &VariantRun, max_lines: usize) -> Vec<String> {
+    let m = &r.kimage.machine;
+    let arch = m.arch;
+    let w = arch.entry_hex_digits();
+    let mut lines = Vec::new();
+    let mut run: Option<(u64, u64)> = None; // (first src addr, count)
+    let flush = |lines: &mut Vec<String>, run: &mut Option<(u64, u64)>| {
+        if let Some((a, n)) = run.take() {
+            let pfn = a >> PAGE_SHIFT;
+            if n == 1 {
+                lines.push(format!("    SRC  0x{a:0w$x}  {}", page_desc(m, pfn)));
+            } else {
+                let last = a + (n - 1) * 4096;
+                lines.push(format!("    SRC  0x{a:0w$x}..0x{last:0w$x} x{n}"));
+            }
+        }
+    };
+    for &(pos, e) in &r.entries {
+        match decode(e) {
+            EntryKind::Source(a) => {
+                if let Some((first, n)) = run {
+                    if first + n * 4096 == a {
+                        run = Some((first, n + 1));
+                        continue;
+                    }
+                }
+                flush(&mut lines, &mut run);
+                run = Some((a, 1));
+            }
+            other => {
+                flush(&mut lines, &mut run);
+                match other {
+                    EntryKind::Indirection(a) => {
+                        let at = if pos == Pos::Head {
+                            "head".to_string()
+                        } else {
+                            "link".to_string()
+                        };
+                        lines.push(format!(
+                            "  {at} IND 0x{a:0w$x} -> {}",
+                            page_desc(m, a >> PAGE_SHIFT)
+                        ));
+                    }
+                    EntryKind::Destination(a) => lines.push(format!("    DEST 0x{a:0w$x}")),
+                    EntryKind::Zero => lines.push("    ZERO".into()),
+                    _ => lines.push(format!("    {}", arch.fmt_entry(e))),
+                }
+            }
+        }
+    }
+    flush(&mut lines, &mut run);
+    lines.push(format!(
+        "    {}",
+        if r.end_word & crate::entry::IND_DONE != 0 {
+            "DONE"
+        } else {
+            "0 (no DONE)"
+        }
+    ));
+    if lines.len() > max_lines {
+        let more = lines.len() - max_lines + 1;
+        let tail = lines.split_off(lines.len() - 4);
+        lines.truncate(max_lines - 5);
+        lines.push(format!(
+            "    ... {more} more lines (--format entries lists all)"
+        ));
+        lines.extend(tail);
+    }
+    lines
+}
+
+fn policy_text(p: &Policy) -> String {
+    match p {
+        Policy::Replay(v) => {
+            let head: Vec<String> = v.iter().take(4).map(|p| format!("0x{p:x}")).collect();
+            format!(
+                "replay of {} pfns ({}{})",
+                v.len(),
+                head.join(" "),
+                if v.len() > 4 { " ..." } else { "" }
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The header of the text report: machine, allocator, segments.
+pub fn header(sc: &Scenario) -> String {
+    let p = sc.arch.profile();
+    let mut s = String::new();
+    let _ = writeln!(s, "kexec-sim: {} ({})", p.name, p.config);
+    let ram: Vec<String> = sc
+        .ram
+        .iter()
+        .map(|(a, b)| format!("0x{a:x}-0x{b:x}"))
+        .collect();
+    s.push_str(&wrap(
+        &format!("{} ({})", size(sc.ram_bytes()), ram.join(" ")),
+        "RAM",
+        4,
+    ));
+    if let Some(l) = p.lowmem_end {
+        let _ = writeln!(s, "lowmem (direct map) below 0x{l:x}");
+    }
+    if !sc.movable.is_empty() {
+        let mv: Vec<String> = sc
+            .movable
+            .iter()
+            .map(|(a, b)| format!("0x{a:x}-0x{b:x}"))
+            .collect();
+        s.push_str(&wrap(&mv.join(" "), "ZONE_MOVABLE", 4));
+    }
+    s.push_str(&wrap(&policy_text(&sc.policy), "allocator:", 4));
+    if sc.source_movable {
+        s.push_str(&wrap(
+            "source pages asked with GFP_HIGHUSER_MOVABLE (not in any kernel)",
+            "what-if:",
+            4,
+        ));
+    }
+    let _ = writeln!(s, "seg  mem                 memsz       bufsz");
+    for (i, g) in sc.segments.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{i:>3}  0x{:<16x}  0x{:<8x}  0x{:x}",
+            g.mem, g.memsz, g.bufsz
+        );
+    }
+    s
+}
+
+/// The email-ready report of a set of runs, every line at most 72 columns.
+pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
+    let mut s = header(sc);
+    for r in runs {
+        let c = &r.counters;
+        s.push('\n');
+        let title = format!("== {} ", r.variant.name());
+        let _ = writeln!(s, "{title}{}", "=".repeat(COLUMNS - title.len()));
+        s.push_str(&wrap(&r.verdict(), "verdict:", 4));
+        for i in &r.kimage.ignored {
+            s.push_str(&wrap(i, "ignored:", 4));
+        }
+        if let Some(rel) = &r.relocation {
+            s.push_str(&wrap(&relocate_line(rel), "", 4));
+        }
+        if let Some(u) = &r.unload {
+            s.push_str(&wrap(&unload_line(u), "", 4));
+        }
+        let counters: Vec<String> = c
+            .rows()
+            .iter()
+            .map(|r| format!("{} {}", r.name, r.value))
+            .collect();
+        let counters = counters.join(", ");
+        s.push_str(&wrap(&counters, "counters:", 4));
+        if r.outcome == Outcome::Loaded {
+            if r.kimage.design().head_is_page() {
+                let _ = writeln!(
+                    s,
+                    "list (from head's page 0x{:x}, walk order):",
+                    r.kimage.head()
+                );
+            } else {
+                let _ = writeln!(s, "list (head first, walk order):");
+            }
+            for l in condensed_list(r, MAX_LIST_LINES) {
+                let indent = l.len() - l.trim_start().len();
+                s.push_str(&wrap(l.trim_start(), &l[..indent], indent + 4));
+            }
+        }
+    }
+    s
+}
+
+fn hex(v: u64) -> Value {
+    Value::String(format!("0x{v:x}"))
+}
+
+/// JSON of one run.
+pub fn run_json(r: &VariantRun) -> Value {
+    let outcome = match &r.outcome {
+        Outcome::Loaded => json!({ "kind": "loaded" }),
+        Outcome::Unloaded => json!({ "kind": "unloaded" }),
+        Outcome::Stopped(crate::kimage::Stop::Errno { errno, reason }) => {
+            json!({ "kind": "error", "errno": errno.name(), "reason": reason })
+        }
+        Outcome::Stopped(crate::kimage::Stop::Fault(f)) => json!({
+            "kind": "fault", "function": f.function, "pfn": f.pfn.map(hex), "reason": f.reason
+        }),
+        Outcome::Stopped(crate::kimage::Stop::Replay(e)) => json!({
+            "kind": "replay-error", "call": e.call, "pfn": hex(e.pfn), "reason": e.reason
+        }),
+        Outcome::Stopped(crate::kimage::Stop::Limit(l)) => json!({ "kind": "limit", "reason": l }),
+    };
+    // Xen's head names its first indirection page.
+    let head_page = (r.kimage.design().head_is_page() && r.kimage.head() != 0)
+        .then(|| hex(r.kimage.head() >> PAGE_SHIFT));
+    let ind: Vec<Value> = head_page
+        .into_iter()
+        .chain(
+            r.entries
+                .iter()
+                .filter(|(_, e)| e & crate::entry::IND_INDIRECTION != 0)
+                .map(|(_, e)| hex((e & PAGE_MASK) >> PAGE_SHIFT)),
+        )
+        .collect();
+    json!({
+        "variant": r.variant.name(),
+        "verdict": r.verdict(),
+        "exit_status": r.exit_status(),
+        "outcome": outcome,
+        "head": hex(r.kimage.head()),
+        "entries": r.entries.len() + usize::from(r.outcome == Outcome::Loaded),
+        "indirection_pages": ind,
+        "relocation": r.relocation.as_ref().map(relocate_line),
+        "unload": r.unload.as_ref().map(unload_line),
+        "counters": serde_json::to_value(&r.counters).unwrap_or(Value::Null),
+    })
+}
+
+/// JSON of a set of runs with the scenario.
+pub fn json(sc: &Scenario, runs: &[VariantRun]) -> Value {
+    json!({
+        "scenario": serde_json::to_value(sc.to_file()).unwrap_or(Value::Null),
+        "runs": runs.iter().map(run_json).collect::<Vec<_>>(),
+    })
+}

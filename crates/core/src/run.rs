@@ -1,0 +1,316 @@
+//! Running a scenario: each variant on a fresh machine with the same
+//! allocator policy, then the relocation and unload checks.
+
+use crate::arch::{KEXEC_SEGMENT_MAX, PAGE_SHIFT};
+use crate::design::{EntryList, Variant};
+use crate::errno::Errno;
+use crate::kimage::{Kimage, Role, Stop};
+use crate::memory::Machine;
+use crate::relocate::{relocate, Relocation};
+use crate::scenario::Scenario;
+use crate::trace::{Counters, Pos};
+
+pub use crate::kimage::MAX_IMAGE_PAGES;
+
+/// What to do besides loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunOptions {
+    /// Run the relocation check on a loaded image.
+    pub relocate: bool,
+    /// Unload (kimage_free) and check every page came back.
+    pub unload: bool,
+    /// Keep the event trace.
+    pub trace: bool,
+}
+
+/// How the load ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// kexec_load returned 0 with an image.
+    Loaded,
+    /// nr_segments == 0: kexec_load unloads and returns 0.
+    Unloaded,
+    /// It stopped: errno, fault, replay error or model limit.
+    Stopped(Stop),
+}
+
+/// Result of the unload check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unload {
+    /// Every page handed out is free again.
+    Ok {
+        /// Pages kimage_free gave back.
+        freed: u64,
+    },
+    /// Pages that never came back, and why.
+    Leak {
+        /// How many pages.
+        pages: u64,
+        /// Which and why.
+        detail: String,
+    },
+    /// kimage_free itself faulted.
+    Fault(String),
+}
+
+/// One variant's run.
+pub struct VariantRun {
+    /// The variant.
+    pub variant: Variant,
+    /// How the load ended.
+    pub outcome: Outcome,
+    /// The list as the walk sees it (loaded images): (position, word), head
+    /// first (Xen: slot 0 of head's page first).
+    pub entries: Vec<(Pos, u64)>,
+    /// The word that ended the walk (IND_DONE, or 0).
+    pub end_word: u64,
+    /// The relocation check, when asked and loaded.
+    pub relocation: Option<Relocation>,
+    /// The unload check, when asked.
+    pub unload: Option<Unload>,
+    /// The counters at the end of the load (before the model's own display
+    /// walk, the relocation check and the unload).
+    pub counters: Counters,
+    /// The kimage, for maps and counters.
+    pub kimage: Kimage,
+}
+
+/// The machine a scenario describes.
+pub fn machine(sc: &Scenario) -> Machine {
+    let pfns = |r: &[(u64, u64)]| {
+        r.iter()
+            .map(|&(s, e)| (s >> PAGE_SHIFT, e >> PAGE_SHIFT))
+            .collect()
+    };
+    Machine::new(sc.arch.profile(), pfns(&sc.ram), pfns(&sc.movable))
+}
+
+/// Run every variant the scenario names.
+pub fn run(sc: &Scenario, opts: RunOptions) -> Vec<VariantRun> {
+    sc.variants
+        .iter()
+        .map(|&v| run_variant(sc, v, opts))
+        .collect()
+}
+
+/// Run one variant.
+pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> VariantRun {
+    run_variant_observed(sc, variant, opts, None)
+}
+
+/// Run one variant, calling `progress` with the pages loaded so far (every
+/// [`crate::kimage::PROGRESS_EVERY`] pages).
+pub fn run_variant_observed(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    progress: Option<Box<dyn FnMut(u64)>>,
+) -> VariantRun {
+    let m = machine(sc);
+    let design = variant.build(&m);
+    run_with(sc, m, design, opts, progress)
+}
+
+/// Run a design that is not one of the [`Variant`]s (a test's deliberately
+/// wrong one, say); the run reports the variant the design names.
+pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {
+    run_with(sc, machine(sc), design, opts, None)
+}
+
+fn run_with(
+    sc: &Scenario,
+    m: Machine,
+    design: Box<dyn EntryList>,
+    opts: RunOptions,
+    progress: Option<Box<dyn FnMut(u64)>>,
+) -> VariantRun {
+    let variant = design.variant();
+    let mut k = Kimage::with_design(
+        m,
+        sc.segments.clone(),
+        design,
+        sc.policy.clone(),
+        opts.trace,
+    );
+    k.progress = progress;
+    k.source_movable = sc.source_movable;
+    let outcome = load(&mut k);
+    k.count_held();
+    let counters = k.counters.clone();
+    let mut r = VariantRun {
+        counters,
+        variant,
+        outcome,
+        entries: Vec::new(),
+        end_word: 0,
+        relocation: None,
+        unload: None,
+        kimage: k,
+    };
+    if r.outcome == Outcome::Loaded {
+        match r.kimage.entries() {
+            Ok((list, end)) => {
+                r.entries = list;
+                r.end_word = end;
+            }
+            Err(f) => r.outcome = Outcome::Stopped(Stop::Fault(f)),
+        }
+    }
+    if opts.relocate && r.outcome == Outcome::Loaded {
+        r.relocation = Some(relocate(&r.kimage));
+    }
+    if opts.unload {
+        r.unload = unload_check(&mut r);
+    }
+    r
+}
+
+fn load(k: &mut Kimage) -> Outcome {
+    let n = k.segments.len();
+    if n > KEXEC_SEGMENT_MAX {
+        return Outcome::Stopped(Stop::Errno {
+            errno: Errno::EINVAL,
+            reason: format!(
+                "nr_segments {n} is more than KEXEC_SEGMENT_MAX ({KEXEC_SEGMENT_MAX}) (kexec_load)"
+            ),
+        });
+    }
+    if n == 0 {
+        return Outcome::Unloaded;
+    }
+    match k.load() {
+        Ok(()) => Outcome::Loaded,
+        Err(e) => Outcome::Stopped(e),
+    }
+}
+
+fn unload_check(r: &mut VariantRun) -> Option<Unload> {
+    let mut why_all: Option<String> = None;
+    match &r.outcome {
+        Outcome::Loaded => {
+            let before = r.kimage.counters.pages_freed;
+            if let Err(f) = r.kimage.free() {
+                return Some(Unload::Fault(f.to_string()));
+            }
+            if r.kimage.outstanding().is_empty() {
+                return Some(Unload::Ok {
+                    freed: r.kimage.counters.pages_freed - before,
+                });
+            }
+            if r.kimage.head() == 0 {
+                why_all = Some("image->head is 0, so kimage_free's walk visits nothing".into());
+            }
+        }
+        Outcome::Unloaded => return Some(Unload::Ok { freed: 0 }),
+        Outcome::Stopped(Stop::Errno { .. }) => {
+            // do_kexec_load already ran kimage_free on the failed image.
+        }
+        Outcome::Stopped(Stop::Fault(f)) => {
+            why_all = Some(format!(
+                "the load faulted in {}: the task dies holding kexec_lock and kimage_free never runs",
+                f.function
+            ));
+        }
+        Outcome::Stopped(_) => return None,
+    }
+    let out = r.kimage.outstanding();
+    if out.is_empty() {
+        return Some(Unload::Ok {
+            freed: r.kimage.counters.pages_freed,
+        });
+    }
+    let k = &r.kimage;
+    let pages: u64 = out.iter().map(|&(p, _)| 1u64 << k.order_of(p)).sum();
+    let mut parts = Vec::new();
+    if let Some(w) = why_all {
+        parts.push(w);
+    }
+    let mut dropped: Vec<_> = out
+        .iter()
+        .filter_map(|(p, _)| k.dropped.get(p).map(|w| (*p, w)))
+        .collect();
+    dropped.sort_unstable_by_key(|x| x.0);
+    for (p, w) in &dropped {
+        parts.push(format!("pfn 0x{p:x}, {w}"));
+    }
+    let mut by_role: Vec<(Role, u64)> = Vec::new();
+    for &(p, role) in &out {
+        if k.dropped.contains_key(&p) {
+            continue;
+        }
+        match by_role.iter_mut().find(|(r2, _)| *r2 == role) {
+            Some(x) => x.1 += 1,
+            None => by_role.push((role, 1)),
+        }
+    }
+    if !by_role.is_empty() {
+        let held: Vec<_> = by_role
+            .iter()
+            .map(|(r2, n)| format!("{n} {}", r2.label()))
+            .collect();
+        parts.push(format!("still held: {}", held.join(", ")));
+    }
+    Some(Unload::Leak {
+        pages,
+        detail: parts.join("; "),
+    })
+}
+
+impl VariantRun {
+    /// The verdict in one sentence.
+    pub fn verdict(&self) -> String {
+        match &self.outcome {
+            Outcome::Unloaded => {
+                "nr_segments is 0: kexec_load unloads the current image and returns 0".into()
+            }
+            Outcome::Stopped(Stop::Errno { errno, reason }) => {
+                format!("kexec_load returns -{errno}: {reason}")
+            }
+            Outcome::Stopped(Stop::Fault(f)) => format!("fault in {f}"),
+            Outcome::Stopped(Stop::Replay(r)) => format!("{r}"),
+            Outcome::Stopped(Stop::Limit(s)) => format!("model limit: {s}"),
+            Outcome::Loaded => {
+                let ind = self.counters.indirection_pages;
+                let ind = format!("{ind} indirection page{}", if ind == 1 { "" } else { "s" });
+                let n = self.entries.len();
+                match &self.relocation {
+                    Some(Relocation::Ok { copies }) => format!(
+                        "loaded ({n} entries, {ind}); relocation ok: {copies} pages copied to their destinations"
+                    ),
+                    Some(Relocation::Fail(why)) => format!("loaded, but relocation fails: {why}"),
+                    None => format!("loaded: {n} entries in {ind}"),
+                }
+            }
+        }
+    }
+
+    /// The kexec-sim exit status of this run (0 when all went well).
+    pub fn exit_status(&self) -> i32 {
+        match &self.outcome {
+            Outcome::Stopped(Stop::Errno { .. }) => 2,
+            Outcome::Stopped(Stop::Fault(_)) => 3,
+            Outcome::Stopped(Stop::Replay(_)) => 5,
+            Outcome::Stopped(Stop::Limit(_)) => 1,
+            _ if matches!(self.relocation, Some(Relocation::Fail(_))) => 4,
+            _ if matches!(self.unload, Some(Unload::Leak { .. } | Unload::Fault(_))) => 6,
+            _ => 0,
+        }
+    }
+
+    /// Whether the outcome is a kernel errno, and which.
+    pub fn errno(&self) -> Option<Errno> {
+        match &self.outcome {
+            Outcome::Stopped(Stop::Errno { errno, .. }) => Some(*errno),
+            _ => None,
+        }
+    }
+}
+
+/// The kexec-sim exit status of several variants' runs: the first one that
+/// is not 0.
+pub fn exit_status(runs: &[VariantRun]) -> u8 {
+    runs.iter()
+        .map(|r| r.exit_status())
+        .find(|&s| s != 0)
+        .unwrap_or(0) as u8
+}

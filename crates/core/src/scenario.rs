@@ -1,0 +1,558 @@
+//! Scenario files: the versioned interchange format, and its validation.
+//!
+//! Two phases, as ripgrep parses flags: [`ScenarioFile`] is the serde form
+//! (version 1, addresses as JSON integers or `"0x…"` strings, unknown fields
+//! rejected by name); [`Scenario::from_file`] checks it into a [`Scenario`]
+//! the model can run, naming the field of every problem. Kernel rules
+//! (alignment, overlap, limits, more than KEXEC_SEGMENT_MAX segments) are
+//! not input errors: they are left to the modelled kernel, which answers
+//! with its errno.
+
+use crate::arch::{Arch, PAGE_SIZE};
+use crate::design::{Variant, ALL_VARIANTS};
+use crate::kimage::Segment;
+use crate::page_alloc::Policy;
+use kexec_common::input::{
+    check_variants, ser_dec, ser_opt_dec, InputError, Num, MAX_SCENARIO_BYTES, SCENARIO_VERSION,
+};
+use serde::{Deserialize, Serialize};
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError::new(field, message)
+}
+
+/// Most RAM or movable ranges in a scenario.
+pub const MAX_RANGES: usize = 64;
+/// Most segments a file may list (the kernel itself allows 16).
+pub const MAX_SEGMENTS_IN_FILE: usize = 256;
+/// Most pfns in a replay list.
+pub const MAX_REPLAY: usize = 1 << 21;
+/// A `[start, end)` physical range.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSpec {
+    /// First byte.
+    pub start: Num,
+    /// First byte after the range.
+    pub end: Num,
+}
+
+/// One segment as written in a file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSpec {
+    /// Buffer size in bytes.
+    #[serde(serialize_with = "ser_dec")]
+    pub bufsz: Num,
+    /// Destination address.
+    pub mem: Num,
+    /// Destination size in bytes.
+    #[serde(serialize_with = "ser_dec")]
+    pub memsz: Num,
+}
+
+/// The allocator as written in a file: `{ "policy": …, "seed": … }` or
+/// `{ "replay": [pfn, …] }`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AllocatorSpec {
+    /// lowest-first, highest-first, random, adversarial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Seed of random / adversarial.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_dec"
+    )]
+    pub seed: Option<Num>,
+    /// The pfns to hand out, one per allocator call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Vec<Num>>,
+    /// What-if: the gfp of source pages, "GFP_HIGHUSER" (the kernel's, the
+    /// default) or "GFP_HIGHUSER_MOVABLE" (Joonsoo Kim's CMA-in-ZONE_MOVABLE
+    /// machine, where a source page may be a lowmem ZONE_MOVABLE page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_gfp: Option<String>,
+}
+
+/// A scenario file, version 1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Format version (1).
+    pub version: u32,
+    /// "kimage" (the default; see [`Document`] for the other kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// i386, i386-pae or x86_64.
+    pub arch: String,
+    /// RAM ranges, sorted, non-overlapping, page aligned.
+    pub ram: Vec<RangeSpec>,
+    /// ZONE_MOVABLE ranges (optional), inside RAM.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub movable: Vec<RangeSpec>,
+    /// The segments passed to kexec_load, in order.
+    pub segments: Vec<SegmentSpec>,
+    /// The page allocator.
+    pub allocator: AllocatorSpec,
+    /// The designs to run (default: pointer and rfc-fixed).
+    #[serde(default = "default_variants")]
+    pub variants: Vec<String>,
+}
+
+fn default_variants() -> Vec<String> {
+    vec!["pointer".into(), "rfc-fixed".into()]
+}
+
+/// A checked scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// The arch.
+    pub arch: Arch,
+    /// RAM byte ranges `[start, end)`.
+    pub ram: Vec<(u64, u64)>,
+    /// ZONE_MOVABLE byte ranges.
+    pub movable: Vec<(u64, u64)>,
+    /// Segments.
+    pub segments: Vec<Segment>,
+    /// Allocator policy.
+    pub policy: Policy,
+    /// Variants to run, in order.
+    pub variants: Vec<Variant>,
+    /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE instead of
+    /// GFP_HIGHUSER (`allocator.source_gfp`).
+    pub source_movable: bool,
+}
+
+/// Every variant must exist on the arch (Xen's kimage is x86_64 only); the
+/// message names the valid combinations.
+pub fn check_arch_variants(arch: Arch, variants: &[Variant]) -> Result<(), InputError> {
+    for (i, v) in variants.iter().enumerate() {
+        if !v.arches().contains(&arch) {
+            let on: Vec<&str> = v.arches().iter().map(|a| a.name()).collect();
+            let here: Vec<&str> = ALL_VARIANTS
+                .iter()
+                .filter(|w| w.arches().contains(&arch))
+                .map(|w| w.name())
+                .collect();
+            return Err(err(
+                format!("variants[{i}]"),
+                format!(
+                    "{} does not exist on {}: it runs on {} only (Xen is 64-bit); on {} the variants are {}",
+                    v.name(),
+                    arch.name(),
+                    on.join(", "),
+                    arch.name(),
+                    here.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Scenario {
+    /// Parse and check scenario JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, InputError> {
+        if text.len() > MAX_SCENARIO_BYTES {
+            return Err(err(
+                "",
+                format!(
+                    "the scenario is {} bytes; at most {MAX_SCENARIO_BYTES} are read",
+                    text.len()
+                ),
+            ));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        match v.get("version") {
+            None => return Err(err("version", "missing (this build reads version 1)")),
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
+            Some(other) => {
+                return Err(err(
+                    "version",
+                    format!("{other} is not a version this build reads (it reads 1)"),
+                ))
+            }
+        }
+        // Parse the text again straight into the struct: unlike a Value, that
+        // rejects a field given twice.
+        let f: ScenarioFile = serde_json::from_str(text).map_err(|e| err("", e.to_string()))?;
+        Scenario::from_file(&f)
+    }
+
+    /// Check a parsed file.
+    pub fn from_file(f: &ScenarioFile) -> Result<Scenario, InputError> {
+        if f.version != 1 {
+            return Err(err(
+                "version",
+                format!(
+                    "{} is not a version this build reads (it reads 1)",
+                    f.version
+                ),
+            ));
+        }
+        match f.kind.as_deref() {
+            None | Some("kimage") => {}
+            Some(k) => {
+                return Err(err(
+                    "kind",
+                    format!(
+                    "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\", hotplug \"hotplug\", pgtable \"pgtable\")"
+                ),
+                ))
+            }
+        }
+        let arch = Arch::from_name(&f.arch).ok_or_else(|| {
+            err(
+                "arch",
+                format!(
+                    "unknown arch \"{}\" (valid: i386, i386-pae, x86_64)",
+                    f.arch
+                ),
+            )
+        })?;
+        let p = arch.profile();
+        let ram = check_ranges("ram", &f.ram, p.max_phys, arch)?;
+        if ram.is_empty() {
+            return Err(err("ram", "no RAM: give at least one range"));
+        }
+        let movable = check_ranges("movable", &f.movable, p.max_phys, arch)?;
+        for (i, &(s, e)) in movable.iter().enumerate() {
+            let inside = ram.iter().any(|&(rs, re)| rs <= s && e <= re);
+            if !inside {
+                return Err(err(format!("movable[{i}]"), "not inside one RAM range"));
+            }
+        }
+        if f.segments.len() > MAX_SEGMENTS_IN_FILE {
+            return Err(err(
+                "segments",
+                format!(
+                    "{} segments; a file may list at most {MAX_SEGMENTS_IN_FILE}",
+                    f.segments.len()
+                ),
+            ));
+        }
+        let mask = p.word_mask();
+        let mut segments = Vec::with_capacity(f.segments.len());
+        for (i, s) in f.segments.iter().enumerate() {
+            for (name, v) in [("bufsz", s.bufsz.0), ("mem", s.mem.0), ("memsz", s.memsz.0)] {
+                if v > mask {
+                    return Err(err(
+                        format!("segments[{i}].{name}"),
+                        format!(
+                            "0x{v:x} does not fit in a {}-bit unsigned long ({})",
+                            p.word_bits, p.name
+                        ),
+                    ));
+                }
+            }
+            segments.push(Segment {
+                bufsz: s.bufsz.0,
+                mem: s.mem.0,
+                memsz: s.memsz.0,
+            });
+        }
+        let policy = check_allocator(&f.allocator)?;
+        let source_movable = match f.allocator.source_gfp.as_deref() {
+            None | Some("GFP_HIGHUSER") => false,
+            Some("GFP_HIGHUSER_MOVABLE") => true,
+            Some(other) => {
+                return Err(err(
+                    "allocator.source_gfp",
+                    format!("unknown gfp \"{other}\" (valid: GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE)"),
+                ))
+            }
+        };
+        let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+        let variants = check_variants(&f.variants, Variant::from_name, &valid)?;
+        check_arch_variants(arch, &variants)?;
+        Ok(Scenario {
+            arch,
+            ram,
+            movable,
+            segments,
+            policy,
+            variants,
+            source_movable,
+        })
+    }
+
+    /// The canonical file form (addresses in hex).
+    pub fn to_file(&self) -> ScenarioFile {
+        let ranges = |r: &[(u64, u64)]| {
+            r.iter()
+                .map(|&(s, e)| RangeSpec {
+                    start: Num(s),
+                    end: Num(e),
+                })
+                .collect()
+        };
+        let mut allocator = match &self.policy {
+            Policy::Replay(pfns) => AllocatorSpec {
+                replay: Some(pfns.iter().map(|&p| Num(p)).collect()),
+                ..Default::default()
+            },
+            Policy::Random(s) | Policy::Adversarial(s) => AllocatorSpec {
+                policy: Some(self.policy.name().into()),
+                seed: Some(Num(*s)),
+                ..Default::default()
+            },
+            p => AllocatorSpec {
+                policy: Some(p.name().into()),
+                ..Default::default()
+            },
+        };
+        if self.source_movable {
+            allocator.source_gfp = Some("GFP_HIGHUSER_MOVABLE".into());
+        }
+        ScenarioFile {
+            version: SCENARIO_VERSION,
+            kind: None,
+            arch: self.arch.name().into(),
+            ram: ranges(&self.ram),
+            movable: ranges(&self.movable),
+            segments: self
+                .segments
+                .iter()
+                .map(|s| SegmentSpec {
+                    bufsz: Num(s.bufsz),
+                    mem: Num(s.mem),
+                    memsz: Num(s.memsz),
+                })
+                .collect(),
+            allocator,
+            variants: self.variants.iter().map(|v| v.name().to_string()).collect(),
+        }
+    }
+
+    /// Pretty JSON of the canonical file form.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(&self.to_file()).expect("scenario serializes")
+    }
+
+    /// Compact JSON of the canonical file form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.to_file()).expect("scenario serializes")
+    }
+
+    /// Total RAM in bytes.
+    pub fn ram_bytes(&self) -> u64 {
+        self.ram.iter().map(|(s, e)| e - s).sum()
+    }
+}
+
+fn check_ranges(
+    name: &str,
+    r: &[RangeSpec],
+    max: u64,
+    arch: Arch,
+) -> Result<Vec<(u64, u64)>, InputError> {
+    if r.len() > MAX_RANGES {
+        return Err(err(
+            name,
+            format!("{} ranges; at most {MAX_RANGES}", r.len()),
+        ));
+    }
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(r.len());
+    for (i, x) in r.iter().enumerate() {
+        let (s, e) = (x.start.0, x.end.0);
+        let field = format!("{name}[{i}]");
+        if !s.is_multiple_of(PAGE_SIZE) || !e.is_multiple_of(PAGE_SIZE) {
+            return Err(err(field, format!("0x{s:x}-0x{e:x} is not page aligned")));
+        }
+        if s >= e {
+            return Err(err(
+                field,
+                format!("start 0x{s:x} is not below end 0x{e:x}"),
+            ));
+        }
+        if e > max {
+            return Err(err(
+                field,
+                format!(
+                    "end 0x{e:x} is beyond what {} can address (0x{max:x})",
+                    arch.name()
+                ),
+            ));
+        }
+        let floor = arch.profile().phys_offset;
+        if s < floor {
+            return Err(err(
+                field,
+                format!(
+                    "starts at 0x{s:x}, below PHYS_OFFSET 0x{floor:x}: RAM of the modelled {} platform starts there",
+                    arch.name()
+                ),
+            ));
+        }
+        if let Some(&(_, pe)) = out.last() {
+            if s < pe {
+                return Err(err(field, format!("starts at 0x{s:x}, before the previous range ends (0x{pe:x}): ranges must be sorted and must not overlap")));
+            }
+        }
+        out.push((s, e));
+    }
+    Ok(out)
+}
+
+fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
+    match (&a.policy, &a.replay) {
+        (Some(_), Some(_)) => Err(err(
+            "allocator",
+            "give either \"policy\" or \"replay\", not both",
+        )),
+        (None, None) => Err(err(
+            "allocator",
+            "give \"policy\" (lowest-first, highest-first, random, adversarial) or \"replay\"",
+        )),
+        (None, Some(list)) => {
+            if a.seed.is_some() {
+                return Err(err("allocator.seed", "a replay list takes no seed"));
+            }
+            if list.len() > MAX_REPLAY {
+                return Err(err(
+                    "allocator.replay",
+                    format!("{} pfns; at most {MAX_REPLAY}", list.len()),
+                ));
+            }
+            for (i, p) in list.iter().enumerate() {
+                if p.0 >= 1 << 52 {
+                    return Err(err(
+                        format!("allocator.replay[{i}]"),
+                        format!("0x{:x} is not a pfn", p.0),
+                    ));
+                }
+            }
+            Ok(Policy::Replay(list.iter().map(|n| n.0).collect()))
+        }
+        (Some(name), None) => {
+            let seed = a.seed.map(|n| n.0);
+            match (name.as_str(), seed) {
+                ("lowest-first", None) => Ok(Policy::LowestFirst),
+                ("highest-first", None) => Ok(Policy::HighestFirst),
+                ("lowest-first" | "highest-first", Some(_)) => {
+                    Err(err("allocator.seed", format!("{name} takes no seed")))
+                }
+                ("random", Some(s)) => Ok(Policy::Random(s)),
+                ("adversarial", Some(s)) => Ok(Policy::Adversarial(s)),
+                ("random" | "adversarial", None) => Err(err("allocator.seed", format!("{name} needs a seed"))),
+                _ => Err(err(
+                    "allocator.policy",
+                    format!("unknown policy \"{name}\" (valid: lowest-first, highest-first, random, adversarial; or a replay list)"),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+      "version": 1,
+      "arch": "i386-pae",
+      "ram": [{ "start": "0x0", "end": "0x200000000" }],
+      "segments": [
+        { "bufsz": 4718592, "mem": "0x1000000", "memsz": 4718592 },
+        { "bufsz": 20000000, "mem": "0x4000000", "memsz": 20013056 }
+      ],
+      "allocator": { "policy": "random", "seed": 7 },
+      "variants": ["pointer", "rfc-fixed"]
+    }"#;
+
+    #[test]
+    fn design_example_parses() {
+        let s = Scenario::from_json(EXAMPLE).unwrap();
+        assert_eq!(s.arch, Arch::I386Pae);
+        assert_eq!(s.ram, vec![(0, 0x2_0000_0000)]);
+        assert_eq!(s.segments[1].memsz, 20013056);
+        assert_eq!(s.policy, Policy::Random(7));
+        assert_eq!(s.variants, vec![Variant::Pointer, Variant::RfcFixed]);
+        let again = Scenario::from_json(&s.to_json()).unwrap();
+        assert_eq!(again, s);
+    }
+
+    fn bad(text: &str) -> String {
+        Scenario::from_json(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let t = EXAMPLE.replace("\"arch\"", "\"colour\": 1, \"arch\"");
+        assert!(bad(&t).contains("unknown field `colour`"), "{}", bad(&t));
+        let t = EXAMPLE.replace("\"bufsz\": 4718592,", "\"bufsz\": 4718592, \"buf\": 1,");
+        assert!(bad(&t).contains("unknown field `buf`"));
+    }
+
+    #[test]
+    fn duplicate_fields_are_rejected() {
+        let t = EXAMPLE.replace(
+            "\"arch\": \"i386-pae\",",
+            "\"arch\": \"i386\", \"arch\": \"x86_64\",",
+        );
+        assert!(bad(&t).contains("duplicate field `arch`"), "{}", bad(&t));
+    }
+
+    #[test]
+    fn wrong_version() {
+        assert!(bad(&EXAMPLE.replace("\"version\": 1", "\"version\": 9")).starts_with("version:"));
+        assert!(bad("{}").starts_with("version: missing"));
+        assert!(bad("[1,2").contains("not valid JSON"));
+    }
+
+    #[test]
+    fn out_of_range_numbers_name_the_field() {
+        let t = EXAMPLE.replace("\"0x4000000\"", "\"0x100000000\"");
+        assert_eq!(
+            bad(&t),
+            "segments[1].mem: 0x100000000 does not fit in a 32-bit unsigned long (i386-pae)"
+        );
+        let t = EXAMPLE.replace("\"0x4000000\"", "\"0x1_0000_0000_0000_0000\"");
+        assert!(bad(&t).contains("fits in 64 bits"));
+        let t = EXAMPLE.replace("4718592, \"mem\"", "-1, \"mem\"");
+        assert!(bad(&t).contains("negative"));
+    }
+
+    #[test]
+    fn ram_rules() {
+        let t = EXAMPLE.replace(
+            r#"[{ "start": "0x0", "end": "0x200000000" }]"#,
+            r#"[{ "start": "0x100000", "end": "0x200000" }, { "start": "0x0", "end": "0x1000" }]"#,
+        );
+        assert!(bad(&t).starts_with("ram[1]: starts at 0x0, before the previous range ends"));
+        let t = EXAMPLE.replace("0x200000000", "0x1000000001");
+        assert!(bad(&t).contains("not page aligned"));
+        let t = EXAMPLE.replace("0x200000000", "0x1100000000");
+        assert!(bad(&t).contains("beyond what i386-pae can address"));
+    }
+
+    #[test]
+    fn allocator_rules() {
+        let t = EXAMPLE.replace(r#""policy": "random", "seed": 7"#, r#""policy": "random""#);
+        assert_eq!(bad(&t), "allocator.seed: random needs a seed");
+        let t = EXAMPLE.replace(
+            r#""policy": "random", "seed": 7"#,
+            r#""policy": "best-fit""#,
+        );
+        assert!(bad(&t).starts_with("allocator.policy: unknown policy"));
+        let t = EXAMPLE.replace(
+            r#""policy": "random", "seed": 7"#,
+            r#""replay": ["0x10", 17]"#,
+        );
+        assert_eq!(
+            Scenario::from_json(&t).unwrap().policy,
+            Policy::Replay(vec![16, 17])
+        );
+    }
+
+    #[test]
+    fn variants_rules() {
+        let t = EXAMPLE.replace("\"rfc-fixed\"", "\"rfc\"");
+        assert!(bad(&t).contains("valid: pointer, highmem-zone, rfc-posted, rfc-fixed"));
+        let t = EXAMPLE.replace("\"rfc-fixed\"", "\"pointer\"");
+        assert!(bad(&t).contains("listed twice"));
+    }
+}

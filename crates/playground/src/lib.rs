@@ -1,0 +1,19 @@
+//! The playground's registry of scenario kinds: the kexec core's kimage
+//! scenarios and the three labs, as one [`Document`] type; presets of
+//! every kind; share links of every kind.
+//!
+//! This is the only crate that knows every kind. The kexec core and each
+//! lab implement [`kexec_common::Kind`] and know nothing of each other;
+//! the CLI and the labs' page module go through this registry. The page's
+//! main module does not link this crate (it would carry the labs): it
+//! opens kimage links with `kexec_core::link` and hands anything else to
+//! the labs' module.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod document;
+pub mod link;
+pub mod presets;
+
+pub use document::{Document, KINDS};

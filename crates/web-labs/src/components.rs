@@ -1,0 +1,7 @@
+//! The lab views, one per file.
+
+pub mod hotplug;
+pub mod lab_share;
+pub mod labs;
+pub mod pgtable;
+pub mod placement;

@@ -1,0 +1,443 @@
+//! The Placement view (scenario kind "placement"): the machine and the
+//! kexec_file load edited here, placed by the model's `placement_lab` with
+//! two variants side by side: the physical map with nodes, zones,
+//! reservations, each buffer's slot and every memory block's hot-remove
+//! verdict, and "load this placement" into the kimage view.
+
+use super::lab_share::LabShare;
+use kexec_common::input::parse_num;
+use kexec_common::{InputError, Num};
+use kexec_core::memory_block::Removal;
+use kexec_core::scenario::Scenario;
+use kexec_lab_placement::lab::{
+    self as placement_lab, PlaceVariant, PlacementFile, PlacementRun, PlacementScenario, RamSpec,
+    VariantPlacement, ALL_PLACE_VARIANTS,
+};
+use kexec_playground::link;
+use kexec_playground::Document;
+use kexec_web::components::{
+    checkbox_checked, field_error, input_value, select_value, textarea_value,
+};
+use kexec_web::util;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Props of [`PlacementView`].
+#[derive(Properties, PartialEq)]
+pub struct PlacementProps {
+    /// The scenario shown.
+    pub scenario: Rc<PlacementScenario>,
+    /// A new valid scenario from an edit or a preset.
+    pub on_change: Callback<PlacementScenario>,
+    /// "load this placement": the kimage scenario of one variant's load.
+    pub on_load: Callback<Scenario>,
+}
+
+fn ram_text(ram: &[RamSpec]) -> String {
+    ram.iter()
+        .map(|r| {
+            let mut s = format!("0x{:x}-0x{:x}", r.start.0, r.end.0);
+            if r.node != 0 {
+                s += &format!(" node={}", r.node);
+            }
+            if r.hotpluggable {
+                s += " hotpluggable";
+            }
+            if r.driver_managed {
+                s += " driver-managed";
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn parse_ram(text: &str) -> Result<Vec<RamSpec>, InputError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let bad = |m: String| InputError {
+            field: format!("ram[{i}]"),
+            message: m,
+        };
+        let mut words = line.split_whitespace();
+        let range = words.next().unwrap_or_default();
+        let (s, e) = range
+            .split_once('-')
+            .ok_or_else(|| bad(format!("\"{range}\" is not start-end")))?;
+        let mut r = RamSpec {
+            start: Num(parse_num(s).map_err(bad)?),
+            end: Num(parse_num(e).map_err(bad)?),
+            node: 0,
+            hotpluggable: false,
+            driver_managed: false,
+        };
+        for w in words {
+            if let Some(n) = w.strip_prefix("node=") {
+                r.node = n.parse().map_err(|_| bad(format!("\"{w}\": node=N")))?;
+            } else if w == "hotpluggable" {
+                r.hotpluggable = true;
+            } else if w == "driver-managed" {
+                r.driver_managed = true;
+            } else {
+                return Err(bad(format!(
+                    "\"{w}\" (valid: node=N, hotpluggable, driver-managed)"
+                )));
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// An edit of the form.
+enum Field {
+    Ram(String),
+    Mode(String),
+    MovableNode(bool),
+    Crash(String),
+    CrashLow(String),
+    Kernel(String),
+    Initrd(String),
+    Variant(usize, String),
+}
+
+fn apply(f: &mut PlacementFile, field: Field) -> Result<(), InputError> {
+    let num = |name: &str, t: &str| {
+        parse_num(t).map(Num).map_err(|m| InputError {
+            field: name.into(),
+            message: m,
+        })
+    };
+    match field {
+        Field::Ram(t) => f.ram = parse_ram(&t)?,
+        Field::Mode(m) => f.mode = m,
+        Field::MovableNode(b) => f.movable_node = b,
+        Field::Crash(t) => f.crashkernel = Some(t.trim().to_string()).filter(|t| !t.is_empty()),
+        Field::CrashLow(t) => {
+            f.crashkernel_low = Some(t.trim().to_string()).filter(|t| !t.is_empty())
+        }
+        Field::Kernel(t) => f.buffers.kernel = num("buffers.kernel", &t)?,
+        Field::Initrd(t) => f.buffers.initrd = num("buffers.initrd", &t)?,
+        Field::Variant(side, v) => {
+            while f.variants.len() < 2 {
+                f.variants.push("top-down".into());
+            }
+            f.variants[side.min(1)] = v;
+        }
+    }
+    Ok(())
+}
+
+const WIDTH: f64 = 1000.0;
+
+fn removal_class(r: Removal) -> &'static str {
+    match r {
+        Removal::Removable => "removable",
+        Removal::ReloadNeeded => "reload",
+        Removal::NotGuaranteed => "unsure",
+        Removal::Refused(_) => "refused",
+    }
+}
+
+/// The physical map: nodes, zones, reservations, then per variant the
+/// buffers' slots and the blocks' verdicts.
+fn map(sc: &PlacementScenario, run: &PlacementRun) -> Html {
+    let end = sc.ram.iter().map(|r| r.end).max().unwrap_or(1).max(1);
+    let x = |a: u64| a as f64 / end as f64 * WIDTH;
+    let w = |s: u64, e: u64| (x(e) - x(s)).max(1.5);
+    let rows = 3 + 2 * run.results.len();
+    let height = 24.0 * rows as f64 + 24.0;
+    let label_w = 120.0;
+    let mut reserved: Vec<(u64, u64, String, &str)> = sc
+        .reserved
+        .iter()
+        .map(|r| (r.start, r.end, r.label.clone(), "memblock"))
+        .collect();
+    if let Some(c) = &run.crash {
+        if let Some((s, e)) = c.crash {
+            reserved.push((s, e, "crashk_res".into(), "crash"));
+        }
+        if let Some((s, e)) = c.low {
+            reserved.push((s, e, "crashk_low_res".into(), "crash"));
+        }
+    }
+    let gib = 1u64 << 30;
+    let step = (end / gib / 8).max(1) * gib;
+    let ticks: Vec<u64> = (0..=end / step).map(|i| i * step).collect();
+    html! {
+        <svg class="placement-map" viewBox={format!("{} 0 {} {height}", -label_w, WIDTH + label_w + 10.0)}
+            role="img" aria-label="physical memory: nodes, zones, reservations, buffers and memory blocks">
+            <text x={(-label_w + 4.0).to_string()} y="16" class="rowlabel">{ "SRAT nodes" }</text>
+            { for sc.ram.iter().map(|r| html! {
+                <rect x={x(r.start).to_string()} y="4" width={w(r.start, r.end).to_string()} height="18"
+                    class={classes!("node", format!("node{}", r.node % 4), r.hotpluggable.then_some("hotplug"), r.driver_managed.then_some("driver"))}>
+                    <title>{ format!("0x{:x}-0x{:x} node {}{}{}", r.start, r.end - 1, r.node,
+                        if r.hotpluggable { ", hot-pluggable" } else { "" },
+                        if r.driver_managed { ", driver-managed" } else { "" }) }</title>
+                </rect>
+            }) }
+            <text x={(-label_w + 4.0).to_string()} y="40" class="rowlabel">{ "zones" }</text>
+            { for run.zones.iter().map(|z| html! {
+                <g>
+                    <rect x={x(z.0).to_string()} y="28" width={w(z.0, z.1).to_string()} height="18"
+                        class={classes!("zone", z.2.name().to_lowercase())}>
+                        <title>{ format!("ZONE_{} 0x{:x}-0x{:x}", z.2.name().to_uppercase(), z.0, z.1 - 1) }</title>
+                    </rect>
+                    if w(z.0, z.1) > 50.0 {
+                        <text x={(x(z.0) + 3.0).to_string()} y="41" class="zonelabel">{ z.2.name() }</text>
+                    }
+                </g>
+            }) }
+            <text x={(-label_w + 4.0).to_string()} y="64" class="rowlabel">{ "reserved" }</text>
+            { for reserved.iter().map(|(s, e, what, kind)| html! {
+                <rect x={x(*s).to_string()} y="52" width={w(*s, *e).to_string()} height="18" class={classes!("reserved", *kind)}>
+                    <title>{ format!("{what} 0x{s:x}-0x{:x}", e - 1) }</title>
+                </rect>
+            }) }
+            { for run.results.iter().enumerate().map(|(i, v)| {
+                let y = 76.0 + 48.0 * i as f64;
+                html! {
+                    <g class="variant-rows" data-variant={v.variant.name()}>
+                        <text x={(-label_w + 4.0).to_string()} y={(y + 12.0).to_string()} class="rowlabel">{ format!("{} buffers", v.variant.name()) }</text>
+                        { for v.placed.iter().map(|p| html! {
+                            <rect x={x(p.mem).to_string()} y={y.to_string()} width={w(p.mem, p.mem + p.memsz).to_string()} height="18"
+                                class={classes!("buffer", p.name.clone())}>
+                                <title>{ p.to_string() }</title>
+                            </rect>
+                        }) }
+                        <text x={(-label_w + 4.0).to_string()} y={(y + 36.0).to_string()} class="rowlabel">{ "blocks" }</text>
+                        { for v.blocks.iter().map(|b| html! {
+                            <rect x={x(b.start).to_string()} y={(y + 24.0).to_string()} width={(w(b.start, b.end) - 0.5).max(1.0).to_string()} height="18"
+                                class={classes!("block", removal_class(b.removal))}>
+                                <title>{ format!("memory{} 0x{:x}-0x{:x}: {}\n{}", b.index, b.start, b.end - 1, b.removal.name(), b.reasons.join("\n")) }</title>
+                            </rect>
+                        }) }
+                    </g>
+                }
+            }) }
+            { for ticks.iter().map(|&t| html! {
+                <g>
+                    <line x1={x(t).to_string()} x2={x(t).to_string()} y1="0" y2={(height - 16.0).to_string()} class="tick" />
+                    <text x={(x(t) + 2.0).to_string()} y={(height - 4.0).to_string()} class="ticklabel">{ format!("{} GiB", t / gib) }</text>
+                </g>
+            }) }
+        </svg>
+    }
+}
+
+fn column(
+    v: &VariantPlacement,
+    sc: &PlacementScenario,
+    run: &PlacementRun,
+    on_load: &Callback<Scenario>,
+) -> Html {
+    let c = v.counts();
+    let kimage = placement_lab::to_kimage(sc, run, v);
+    let load = kimage.map(|k| {
+        let on_load = on_load.clone();
+        Callback::from(move |_| on_load.emit(k.clone()))
+    });
+    html! {
+        <section class="pane placement-pane" data-variant={v.variant.name()}>
+            <h2 class="variant">{ v.variant.name() }</h2>
+            <p class="muted">{ v.variant.summary() }</p>
+            <p class={classes!("verdict", if v.error.is_some() { "error" } else { "ok" })}>{ v.verdict() }</p>
+            <table class="placed">
+                <thead><tr><th>{ "buffer" }</th><th>{ "mem" }</th><th>{ "last byte" }</th><th>{ "memsz" }</th></tr></thead>
+                <tbody>
+                    { for v.placed.iter().map(|p| html! {
+                        <tr><td>{ &p.name }</td><td>{ format!("0x{:x}", p.mem) }</td>
+                            <td>{ format!("0x{:x}", p.mem + p.memsz - 1) }</td><td>{ format!("0x{:x}", p.memsz) }</td></tr>
+                    }) }
+                </tbody>
+            </table>
+            <p class="counts">{ format!("hot-remove, {} blocks: {} removable · {} removable, reload kexec · {} not guaranteed · {} refused", v.blocks.len(), c[0], c[1], c[2], c[3]) }</p>
+            <ul class="block-notes">
+                { for v.blocks.iter().filter(|b| matches!(b.removal, Removal::ReloadNeeded | Removal::Refused(_))).take(12).map(|b| html! {
+                    <li class={removal_class(b.removal)}>
+                        <b>{ format!("memory{} 0x{:x}-0x{:x} {}: {}", b.index, b.start, b.end - 1,
+                            b.zone.map_or("(zones)", |z| z.name()),
+                            match b.removal { Removal::Refused(e) => format!("refused ({e})"), o => o.name().to_string() }) }</b>
+                        <ul>{ for b.reasons.iter().map(|r| html! { <li>{ r }</li> }) }</ul>
+                    </li>
+                }) }
+            </ul>
+            if let Some(cb) = load {
+                <button class="load-kimage" onclick={cb}
+                    title="run this load through the entry-list designs (pointer vs rfc-fixed) in the kimage view">
+                    { "load this placement into the kimage view" }
+                </button>
+            } else if v.error.is_none() {
+                <p class="muted">{ "a kdump image is copied straight into crashk_res at load time: no intermediate pages, no entry list" }</p>
+            }
+        </section>
+    }
+}
+
+/// The view.
+#[component]
+pub fn PlacementView(props: &PlacementProps) -> Html {
+    let file = props.scenario.to_file();
+    let ram = use_state(|| ram_text(&file.ram));
+    let error = use_state(|| None::<InputError>);
+    {
+        // A scenario from outside (preset, link): the text follows it.
+        let (ram, error) = (ram.clone(), error.clone());
+        use_effect_with(props.scenario.clone(), move |sc| {
+            ram.set(ram_text(&sc.to_file().ram));
+            error.set(None);
+            util::set_fragment(&link::encode_document_fragment(&Document::Placement(
+                (**sc).clone(),
+            )));
+        });
+    }
+    let run = use_memo(props.scenario.clone(), |sc| placement_lab::run(sc));
+    let edit = {
+        let (scenario, on_change, error, ram) = (
+            props.scenario.clone(),
+            props.on_change.clone(),
+            error.clone(),
+            ram.clone(),
+        );
+        Callback::from(move |field: Field| {
+            let mut f = scenario.to_file();
+            if let Field::Ram(t) = &field {
+                ram.set(t.clone());
+            } else if let Ok(r) = parse_ram(&ram) {
+                f.ram = r;
+            }
+            match apply(&mut f, field).and_then(|_| PlacementScenario::from_file(&f)) {
+                Ok(sc) => {
+                    error.set(None);
+                    on_change.emit(sc);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
+    let on_preset = {
+        let on_change = props.on_change.clone();
+        Callback::from(move |e: Event| {
+            if let Some(p) = placement_lab::find_preset(&select_value(&e)) {
+                on_change.emit(p.scenario);
+            }
+        })
+    };
+    let preset = placement_lab::presets()
+        .into_iter()
+        .find(|p| p.scenario == *props.scenario)
+        .map(|p| p.name);
+    let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
+    let variant_select = |side: usize| {
+        let edit = edit.clone();
+        let cur = file.variants.get(side).cloned().unwrap_or_default();
+        html! {
+            <select id={format!("place-variant-{side}")} aria-label={if side == 0 { "left placement" } else { "right placement" }}
+                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select_value(&e))))}>
+                { for ALL_PLACE_VARIANTS.iter().map(|v: &PlaceVariant| html! {
+                    <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
+                }) }
+            </select>
+        }
+    };
+    let sc = props.scenario.clone();
+    let report = placement_lab::report_text(&sc, &run);
+    let general = error.as_ref().filter(|e| {
+        !["ram", "crashkernel", "buffers", "mode"]
+            .iter()
+            .any(|p| e.field.starts_with(p))
+    });
+    html! {
+        <div class="placement">
+            <form class="scenario-bar placement-bar" aria-label="placement scenario"
+                onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+                <fieldset>
+                    <legend>{ "machine (x86_64, e820 + SRAT)" }</legend>
+                    <label>{ "preset " }
+                        <select id="place-preset" onchange={on_preset}>
+                            <option value="" selected={preset.is_none()}>{ "(edited)" }</option>
+                            { for placement_lab::presets().iter().map(|p| html! {
+                                <option value={p.name} selected={preset == Some(p.name)} title={p.expect}>{ p.title }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label class="wide">{ "System RAM, one range per line: start-end [node=N] [hotpluggable] [driver-managed]" }
+                        <textarea id="place-ram" rows="4" spellcheck="false" value={(*ram).clone()}
+                            oninput={edit.reform(|e: InputEvent| Field::Ram(textarea_value(&e)))} />
+                    </label>
+                    { err_for("ram").unwrap_or_default() }
+                    <label>
+                        <input type="checkbox" id="place-movable-node" checked={sc.movable_node}
+                            onchange={edit.reform(|e: Event| Field::MovableNode(checkbox_checked(&e)))} />
+                        { " movable_node" }
+                    </label>
+                </fieldset>
+                <fieldset>
+                    <legend>{ "kdump reservation (reserve_crashkernel)" }</legend>
+                    <label>{ "crashkernel=" }
+                        <input id="place-crashkernel" class="short" value={file.crashkernel.clone().unwrap_or_default()}
+                            placeholder="none" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::Crash(input_value(&e)))} />
+                    </label>
+                    <label>{ "crashkernel=" }
+                        <input id="place-crashkernel-low" class="short" value={file.crashkernel_low.clone().unwrap_or_default()}
+                            placeholder="default" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::CrashLow(input_value(&e)))} />
+                        { ",low" }
+                    </label>
+                    { err_for("crashkernel").unwrap_or_default() }
+                </fieldset>
+                <fieldset>
+                    <legend>{ "kexec_file_load (bzImage64_load)" }</legend>
+                    <label>{ "mode " }
+                        <select id="place-mode" onchange={edit.reform(move |e: Event| Field::Mode(select_value(&e)))}>
+                            <option value="normal" selected={file.mode == "normal"}>{ "normal" }</option>
+                            <option value="kdump" selected={file.mode == "kdump"}>{ "kdump (KEXEC_FILE_ON_CRASH)" }</option>
+                        </select>
+                    </label>
+                    <label>{ "kernel init_size " }
+                        <input id="place-kernel" class="short" value={format!("0x{:x}", file.buffers.kernel.0)}
+                            oninput={edit.reform(move |e: InputEvent| Field::Kernel(input_value(&e)))} />
+                    </label>
+                    <label>{ "initrd " }
+                        <input id="place-initrd" class="short" value={format!("0x{:x}", file.buffers.initrd.0)}
+                            oninput={edit.reform(move |e: InputEvent| Field::Initrd(input_value(&e)))} />
+                    </label>
+                    { err_for("buffers").unwrap_or_default() }
+                    { err_for("mode").unwrap_or_default() }
+                </fieldset>
+                <fieldset>
+                    <legend>{ "compare" }</legend>
+                    { variant_select(0) }<span>{ " vs " }</span>{ variant_select(1) }
+                </fieldset>
+                if let Some(e) = general {
+                    <p class="field-error" role="alert">{ e.to_string() }</p>
+                }
+            </form>
+            <LabShare prefix="place" report={report.clone()}
+                fragment={link::encode_document_fragment(&Document::Placement((*sc).clone()))} />
+            if let Some(c) = &run.crash {
+                <ul class="crash-log" aria-label="reserve_crashkernel log">
+                    { for c.log.iter().map(|l| html! { <li>{ l }</li> }) }
+                </ul>
+            }
+            <section class="map" aria-label="placement map">
+                <h2>{ format!("physical map, memory blocks of {} MiB", run.block_size >> 20) }</h2>
+                { map(&sc, &run) }
+                <p class="legend">
+                    <span class="key removable">{ "removable" }</span>
+                    <span class="key reload">{ "removable, reload kexec" }</span>
+                    <span class="key unsure">{ "not guaranteed (kernel zone)" }</span>
+                    <span class="key refused">{ "refused (holes, zones, reserved)" }</span>
+                    <span class="key hotplug">{ "hot-pluggable node" }</span>
+                    <span class="key crash">{ "crashkernel" }</span>
+                </p>
+            </section>
+            <main class="panes placement-panes">
+                { for run.results.iter().map(|v| column(v, &sc, &run, &props.on_load)) }
+            </main>
+            <details class="report">
+                <summary>{ "plain text (72 columns)" }</summary>
+                <pre id="place-report">{ report }</pre>
+            </details>
+        </div>
+    }
+}
