@@ -17,8 +17,7 @@ use kexec_core::scenario::Scenario;
 use kexec_core::{explore, report};
 use kexec_lab_hotplug::Hotplug;
 use kexec_lab_pgtable::Pgtable;
-use kexec_lab_placement::lab::{PlaceVariant, ALL_PLACE_VARIANTS};
-use kexec_lab_placement::Placement;
+use kexec_lab_placement::{PlaceVariant, Placement, ALL_PLACE_VARIANTS};
 use kexec_playground::{link, presets, Document};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -278,21 +277,21 @@ fn lab<K: Kind>(
     Ok(ExitCode::from(K::exit_status(&r)))
 }
 
-fn placement(d: Document) -> Option<kexec_lab_placement::lab::PlacementScenario> {
+fn placement(d: Document) -> Option<kexec_lab_placement::PlacementScenario> {
     match d {
         Document::Placement(p) => Some(p),
         _ => None,
     }
 }
 
-fn hotplug(d: Document) -> Option<kexec_lab_hotplug::lab::HotplugScenario> {
+fn hotplug(d: Document) -> Option<kexec_lab_hotplug::HotplugScenario> {
     match d {
         Document::Hotplug(h) => Some(h),
         _ => None,
     }
 }
 
-fn pgtable(d: Document) -> Option<kexec_lab_pgtable::lab::PgtableScenario> {
+fn pgtable(d: Document) -> Option<kexec_lab_pgtable::PgtableScenario> {
     match d {
         Document::Pgtable(p) => Some(p),
         _ => None,
@@ -302,9 +301,8 @@ fn pgtable(d: Document) -> Option<kexec_lab_pgtable::lab::PgtableScenario> {
 /// `kexec-sim place --to-kimage VARIANT`: that variant's normal load as a
 /// kimage scenario.
 fn to_kimage_cmd(input: Input, name: &str) -> Result<ExitCode, String> {
-    use kexec_lab_placement::lab;
     let sc = input.scenario::<Placement>(placement)?;
-    let r = lab::run(&sc);
+    let r = Placement::run(&sc);
     let v = PlaceVariant::from_name(name).ok_or_else(|| {
         let valid: Vec<_> = ALL_PLACE_VARIANTS.iter().map(|v| v.name()).collect();
         format!("unknown variant \"{name}\" (valid: {})", valid.join(", "))
@@ -314,7 +312,7 @@ fn to_kimage_cmd(input: Input, name: &str) -> Result<ExitCode, String> {
         .iter()
         .find(|x| x.variant == v)
         .ok_or_else(|| format!("the scenario does not run {name}"))?;
-    let k = lab::to_kimage(&sc, &r, vp).ok_or_else(|| {
+    let k = kexec_lab_placement::to_kimage(&sc, &r, vp).ok_or_else(|| {
         let why = vp.error.as_ref().map_or(
             "a kdump load is copied straight into crashk_res: no kimage entry list".to_string(),
             |e| e.to_string(),

@@ -534,7 +534,7 @@ fn stdin_is_read_with_dash() {
 
 #[test]
 fn place_reports_every_preset_in_72_columns_and_links_round_trip() {
-    for p in kexec_lab_placement::lab::presets() {
+    for p in kexec_lab_placement::presets() {
         let o = sim(&["place", "--preset", p.name]);
         assert_eq!(status(&o), 0, "{}: {}", p.name, stderr(&o));
         let text = stdout(&o);
@@ -601,7 +601,7 @@ fn place_feeds_the_kimage_model_and_rejects_the_wrong_kind() {
 
 #[test]
 fn place_errors_are_status_2_with_the_errno() {
-    let p = kexec_lab_placement::lab::find_preset("movable-node-top").unwrap();
+    let p = kexec_common::preset::find(kexec_lab_placement::presets(), "movable-node-top").unwrap();
     let mut f = p.scenario.to_file();
     f.buffers.initrd = kexec_common::Num(64 << 30);
     let dir = std::env::temp_dir().join(format!("kexec-sim-place-{}", std::process::id()));
@@ -620,7 +620,7 @@ fn place_errors_are_status_2_with_the_errno() {
 
 #[test]
 fn hotplug_reports_every_preset_and_links_round_trip() {
-    for p in kexec_lab_hotplug::lab::presets() {
+    for p in kexec_lab_hotplug::presets() {
         let o = sim(&["hotplug", "--preset", p.name]);
         let text = stdout(&o);
         assert_72(p.name, &text);
@@ -660,7 +660,7 @@ fn hotplug_reports_every_preset_and_links_round_trip() {
 
 #[test]
 fn pgtable_reports_every_preset_and_the_stale_walk_exits_3() {
-    for p in kexec_lab_pgtable::lab::presets() {
+    for p in kexec_lab_pgtable::presets() {
         let o = sim(&["pgtable", "--preset", p.name]);
         let text = stdout(&o);
         assert_72(p.name, &text);

@@ -8,8 +8,9 @@
 pub mod lab;
 pub mod vmem_altmap;
 
+pub use lab::{presets, HotplugLab, HotplugScenario};
+
 use kexec_common::{InputError, Kind, Preset};
-use lab::{HotplugLab, HotplugScenario};
 
 /// The hotplug lab as a scenario kind (`"kind": "hotplug"`).
 pub struct Hotplug;

@@ -9,8 +9,9 @@ pub mod ioremap;
 pub mod lab;
 pub mod pgtable;
 
+pub use lab::{presets, PgtableRun, PgtableScenario};
+
 use kexec_common::{InputError, Kind, Preset};
-use lab::{PgtableRun, PgtableScenario};
 
 /// The page-table lab as a scenario kind (`"kind": "pgtable"`).
 pub struct Pgtable;

@@ -10,8 +10,11 @@ pub mod lab;
 pub mod memblock;
 pub mod placement;
 
+pub use lab::{
+    presets, to_kimage, PlaceVariant, PlacementRun, PlacementScenario, ALL_PLACE_VARIANTS,
+};
+
 use kexec_common::{InputError, Kind, Preset};
-use lab::{PlacementRun, PlacementScenario};
 
 /// The placement lab as a scenario kind (`"kind": "placement"`).
 pub struct Placement;

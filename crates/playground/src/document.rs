@@ -5,9 +5,9 @@ use kexec_common::input::{InputError, MAX_SCENARIO_BYTES};
 use kexec_common::Kind;
 use kexec_core::scenario::Scenario;
 use kexec_core::KimageKind;
-use kexec_lab_hotplug::{lab::HotplugScenario, Hotplug};
-use kexec_lab_pgtable::{lab::PgtableScenario, Pgtable};
-use kexec_lab_placement::{lab::PlacementScenario, Placement};
+use kexec_lab_hotplug::{Hotplug, HotplugScenario};
+use kexec_lab_pgtable::{Pgtable, PgtableScenario};
+use kexec_lab_placement::{Placement, PlacementScenario};
 
 /// Any scenario the versioned format holds, told apart by `"kind"`.
 #[derive(Debug, Clone, PartialEq, Eq)]

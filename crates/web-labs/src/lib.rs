@@ -4,5 +4,7 @@
 //! renders and edits; every lab behaviour comes from the lab crates (this
 //! crate never re-implements one).
 
+pub mod state;
+
 #[cfg(target_arch = "wasm32")]
 pub mod components;

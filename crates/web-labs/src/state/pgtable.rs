@@ -1,0 +1,1 @@
+//! The pgtable view's state (to be filled by the view's reducer).
