@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's build, serve and test tasks.
 //!
-//! * `cargo xtask test`  — fmt check, clippy (-D warnings), every native
+//! * `cargo xtask tidy`  — the layout's rules ([`tidy`]): the crate graph,
+//!   module headers, crate READMEs, an honest rust-version.
+//! * `cargo xtask test`  — tidy, fmt check, clippy (-D warnings), every native
 //!   test; when the web crate exists also its wasm-bindgen tests in headless
 //!   Chromium, the static site build and the end-to-end tests.
 //! * `cargo xtask serve` — build and serve the playground on
@@ -12,6 +14,8 @@
 //! Whatever a step needs (wasm32 target, wasm-bindgen-cli, trunk, npm
 //! packages, Debian's chromium) is installed when missing and skipped when
 //! present.
+
+mod tidy;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -167,6 +171,7 @@ fn serve() -> Result {
 }
 
 fn test() -> Result {
+    tidy::tidy()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
@@ -251,7 +256,8 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "dist" => dist(),
         "bench" => bench(),
-        _ => Err("usage: cargo xtask test|serve|dist|bench".into()),
+        "tidy" => tidy::tidy(),
+        _ => Err("usage: cargo xtask test|tidy|serve|dist|bench".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
