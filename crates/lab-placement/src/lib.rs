@@ -10,10 +10,12 @@
 //! * [`placement`]: kernel/kexec_file.c `kexec_add_buffer` and its hole
 //!   search, with the buffers of arch/x86/kernel/kexec-bzimage64.c;
 //! * [`variant`]: the placements compared, one trait, one file each;
-//! * [`run`]: reserve, place with each variant, judge every memory block
-//!   (through [`kexec_core::memory_block`]);
-//! * [`to_kimage`]: a normal load as a kimage scenario of the kexec core;
-//! * [`report`], [`presets`], [`grammar`] (the text of the page's form).
+//! * [`run`](mod@run): reserve, place with each variant, judge every
+//!   memory block (through [`kexec_core::memory_block`]);
+//! * [`to_kimage`](mod@to_kimage): a normal load as a kimage scenario of
+//!   the kexec core;
+//! * [`report`], [`presets`](mod@presets), [`grammar`] (the text of the
+//!   page's form).
 //!
 //! The lab uses the kexec core; the core does not know the lab.
 
