@@ -14,8 +14,9 @@
 //! swiotlb is taken at its default size (64 MiB).
 
 use crate::memblock::Memblock;
-
+use kexec_common::input::memparse;
 use kexec_common::units::MIB;
+
 /// CRASH_ALIGN.
 pub const CRASH_ALIGN: u64 = 16 * MIB;
 /// CRASH_ADDR_LOW_MAX on x86_64.
@@ -34,36 +35,6 @@ pub struct Crashkernel {
     pub base: u64,
     /// The `,high` form.
     pub high: bool,
-}
-
-/// memparse: a number (decimal or 0x hex) with an optional K/M/G/T/P/E
-/// suffix. Returns the value and the rest of the text.
-pub fn memparse(s: &str) -> Result<(u64, &str), String> {
-    let (digits, rest, radix) =
-        if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-            let n = h.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(h.len());
-            (&h[..n], &h[n..], 16)
-        } else {
-            let n = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-            (&s[..n], &s[n..], 10)
-        };
-    if digits.is_empty() {
-        return Err(format!("\"{s}\" does not start with a number"));
-    }
-    let v = u64::from_str_radix(digits, radix).map_err(|_| format!("\"{digits}\" is too large"))?;
-    let (shift, rest) = match rest.chars().next().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (10, &rest[1..]),
-        Some('M') => (20, &rest[1..]),
-        Some('G') => (30, &rest[1..]),
-        Some('T') => (40, &rest[1..]),
-        Some('P') => (50, &rest[1..]),
-        Some('E') => (60, &rest[1..]),
-        _ => (0, rest),
-    };
-    let v = v
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("\"{s}\" overflows 64 bits"))?;
-    Ok((v, rest))
 }
 
 /// parse_crashkernel / parse_crashkernel_high: the value of `crashkernel=`

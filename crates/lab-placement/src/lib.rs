@@ -1,18 +1,47 @@
 //! The placement lab (seed 004): where kexec_file_load puts the new
 //! kernel on a machine with hot-pluggable memory, and what that does to
 //! hot-remove; kdump's boot-time crashkernel reservation beside it.
+//!
+//! * [`scenario`]: the file format and its checks;
+//! * [`machine`]: System RAM resources, memblock, zones and the memory
+//!   block size the scenario's machine has;
+//! * [`memblock`] and [`crashkernel`]: the boot-time reservation
+//!   (mm/memblock.c, arch/x86/kernel/setup.c `reserve_crashkernel`);
+//! * [`placement`]: kernel/kexec_file.c `kexec_add_buffer` and its hole
+//!   search, with the buffers of arch/x86/kernel/kexec-bzimage64.c;
+//! * [`variant`]: the placements compared, one trait, one file each;
+//! * [`run`](mod@run): reserve, place with each variant, judge every
+//!   memory block (through [`kexec_core::memory_block`]);
+//! * [`to_kimage`](mod@to_kimage): a normal load as a kimage scenario of
+//!   the kexec core;
+//! * [`report`], [`presets`](mod@presets), [`grammar`] (the text of the
+//!   page's form).
+//!
+//! The lab uses the kexec core; the core does not know the lab.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod crashkernel;
-pub mod lab;
+pub mod grammar;
+pub mod machine;
 pub mod memblock;
 pub mod placement;
+pub mod presets;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod to_kimage;
+pub mod variant;
 
-pub use lab::{
-    presets, to_kimage, PlaceVariant, PlacementRun, PlacementScenario, ALL_PLACE_VARIANTS,
+pub use presets::{find_preset, presets, PlacementPreset};
+pub use report::{report_json, report_text};
+pub use run::{run, PlacementRun, VariantPlacement};
+pub use scenario::{
+    BuffersSpec, ExtraSpec, Mode, PlacementFile, PlacementScenario, Ram, RamSpec, ReservedSpec,
 };
+pub use to_kimage::to_kimage;
+pub use variant::{HoleSearch, PlaceVariant, ALL_PLACE_VARIANTS};
 
 use kexec_common::{InputError, Kind, Preset};
 
@@ -36,20 +65,20 @@ impl Kind for Placement {
         sc.to_json_pretty()
     }
     fn presets() -> Vec<Preset<PlacementScenario>> {
-        lab::presets()
+        presets::presets()
     }
     fn describe(sc: &PlacementScenario) -> String {
         let vs: Vec<_> = sc.variants.iter().map(|v| v.name()).collect();
         format!("x86_64; {}", vs.join(" vs "))
     }
     fn run(sc: &PlacementScenario) -> PlacementRun {
-        lab::run(sc)
+        run::run(sc)
     }
     fn report_text(sc: &PlacementScenario, run: &PlacementRun) -> String {
-        lab::report_text(sc, run)
+        report::report_text(sc, run)
     }
     fn report_json(sc: &PlacementScenario, run: &PlacementRun) -> serde_json::Value {
-        lab::report_json(sc, run)
+        report::report_json(sc, run)
     }
     fn exit_status(run: &PlacementRun) -> u8 {
         if run.results.iter().any(|v| v.error.is_some()) {

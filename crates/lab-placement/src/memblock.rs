@@ -10,7 +10,7 @@
 //! Node-specific requests and mirrored memory are not modelled: every
 //! caller here passes NUMA_NO_NODE and no machine has mirrored memory.
 
-use kexec_core::arch::PAGE_SIZE;
+use kexec_common::units::PAGE_SIZE;
 
 /// A `memblock.memory` region: `[base, base + size)` on one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,17 +9,17 @@
 //! buf_min..buf_max) and the top-down / bottom-up searches with their
 //! inclusive ends. Nothing found is -EADDRNOTAVAIL.
 //!
-//! Two switches for what came later or was proposed: the upstream fix of
-//! top-down's off-by-one (`temp_end - memsz + 1`), and the seed thread's
-//! reverse walk (top of all RAM first). Arithmetic is `unsigned long` on
-//! x86_64: 6.1's top-down has no underflow guard, and the model keeps that.
-//!
-//! This is the model core of the placement lab; the hotplug verdicts, the
-//! crashkernel reservation, the scenario kind and the page view are still
-//! to come.
+//! What differs between the variants the lab compares (the upstream fix
+//! of top-down's off-by-one, bottom-up for every buffer, the seed thread's
+//! reverse walk) is asked of a [`HoleSearch`] ([`crate::variant`]).
+//! Arithmetic is `unsigned long` on x86_64: 6.1's top-down has no
+//! underflow guard, and the model keeps that. The buffers themselves are
+//! those of arch/x86/kernel/kexec-bzimage64.c `bzImage64_load`
+//! ([`x86_64_buffers`]).
 
+use crate::variant::HoleSearch;
 use kexec_common::errno::Errno;
-use kexec_core::arch::PAGE_SIZE;
+use kexec_common::units::PAGE_SIZE;
 use kexec_core::kimage::Stop;
 use std::fmt;
 
@@ -63,15 +63,6 @@ pub struct Placed {
     pub memsz: u64,
 }
 
-/// What differs from 6.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PlaceOptions {
-    /// The later upstream fix: top-down starts at `end - memsz + 1`.
-    pub fixed_top_down: bool,
-    /// Walk System RAM from the top (Baoquan's proposal) instead of ascending.
-    pub reverse_walk: bool,
-}
-
 impl fmt::Display for Placed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -97,13 +88,10 @@ pub fn top_down(
     end: u64,
     kbuf: &KexecBuf,
     segs: &[Placed],
-    opts: PlaceOptions,
+    search: &dyn HoleSearch,
 ) -> Option<u64> {
     let hi = end.min(kbuf.buf_max);
-    let mut cand = hi.wrapping_sub(kbuf.memsz);
-    if opts.fixed_top_down {
-        cand = cand.wrapping_add(1);
-    }
+    let mut cand = search.top_down_start(hi, kbuf.memsz);
     loop {
         cand &= !(kbuf.align - 1);
         if cand < start || cand < kbuf.buf_min {
@@ -136,7 +124,12 @@ pub fn bottom_up(start: u64, end: u64, kbuf: &KexecBuf, segs: &[Placed]) -> Opti
 }
 
 /// locate_mem_hole_callback on one resource.
-fn callback(r: &SystemRam, kbuf: &KexecBuf, segs: &[Placed], opts: PlaceOptions) -> Option<u64> {
+fn callback(
+    r: &SystemRam,
+    kbuf: &KexecBuf,
+    segs: &[Placed],
+    search: &dyn HoleSearch,
+) -> Option<u64> {
     if r.driver_managed {
         return None;
     }
@@ -144,19 +137,20 @@ fn callback(r: &SystemRam, kbuf: &KexecBuf, segs: &[Placed], opts: PlaceOptions)
     if size < kbuf.memsz || r.end < kbuf.buf_min || r.start > kbuf.buf_max {
         return None;
     }
-    if kbuf.top_down {
-        top_down(r.start, r.end, kbuf, segs, opts)
+    if search.top_down(kbuf) {
+        top_down(r.start, r.end, kbuf, segs, search)
     } else {
         bottom_up(r.start, r.end, kbuf, segs)
     }
 }
 
-/// kexec_add_buffer: place `kbuf` after the segments already placed.
+/// kexec_add_buffer: place `kbuf` after the segments already placed, as
+/// `search` searches.
 pub fn kexec_add_buffer(
     ram: &[SystemRam],
     segs: &mut Vec<Placed>,
     kbuf: &KexecBuf,
-    opts: PlaceOptions,
+    search: &dyn HoleSearch,
 ) -> Result<u64, Stop> {
     if segs.len() >= kexec_core::arch::KEXEC_SEGMENT_MAX {
         return Err(Stop::Errno {
@@ -180,10 +174,10 @@ pub fn kexec_add_buffer(
     let mut k = kbuf.clone();
     k.memsz = k.memsz.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE);
     k.align = k.align.max(PAGE_SIZE);
-    let found = if opts.reverse_walk {
-        ram.iter().rev().find_map(|r| callback(r, &k, segs, opts))
+    let found = if search.reverse_walk() {
+        ram.iter().rev().find_map(|r| callback(r, &k, segs, search))
     } else {
-        ram.iter().find_map(|r| callback(r, &k, segs, opts))
+        ram.iter().find_map(|r| callback(r, &k, segs, search))
     };
     let Some(mem) = found else {
         return Err(Stop::Errno {
@@ -234,8 +228,22 @@ pub fn x86_64_buffers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::variant::top_down::TopDown;
+    use crate::variant::top_down_fixed::TopDownFixed;
 
     use kexec_common::units::MIB;
+
+    /// Not a variant of the lab: the fixed arithmetic with the reverse walk.
+    struct FixedReverse;
+
+    impl HoleSearch for FixedReverse {
+        fn top_down_start(&self, end: u64, memsz: u64) -> u64 {
+            TopDownFixed.top_down_start(end, memsz)
+        }
+        fn reverse_walk(&self) -> bool {
+            true
+        }
+    }
 
     fn kb(memsz: u64, align: u64, top_down: bool) -> KexecBuf {
         KexecBuf {
@@ -261,22 +269,14 @@ mod tests {
         // Range ending at 0x7FFFFFFF, 16 MiB, 2 MiB alignment.
         let r = [ram(0x10_0000, 0x7FFF_FFFF)];
         let mut segs = vec![];
-        let at = kexec_add_buffer(
-            &r,
-            &mut segs,
-            &kb(16 * MIB, 2 * MIB, true),
-            PlaceOptions::default(),
-        );
+        let at = kexec_add_buffer(&r, &mut segs, &kb(16 * MIB, 2 * MIB, true), &TopDown);
         assert_eq!(
             at,
             Ok(0x7EE0_0000),
             "6.1 misses the top slot by one alignment unit"
         );
         let mut segs = vec![];
-        let fixed = PlaceOptions {
-            fixed_top_down: true,
-            ..Default::default()
-        };
+        let fixed = &TopDownFixed;
         assert_eq!(
             kexec_add_buffer(&r, &mut segs, &kb(16 * MIB, 2 * MIB, true), fixed),
             Ok(0x7F00_0000)
@@ -287,7 +287,7 @@ mod tests {
     fn bottom_up_and_collisions_step_a_page_then_realign() {
         let r = [ram(0x10_0000, 0x7FFF_FFFF)];
         let mut segs = vec![];
-        let o = PlaceOptions::default();
+        let o = &TopDown;
         assert_eq!(
             kexec_add_buffer(&r, &mut segs, &kb(0x3000, 0x1000, false), o),
             Ok(0x10_0000)
@@ -317,16 +317,13 @@ mod tests {
             ram(0x1_0000_0000, 0x2_3FFF_FFFF),
         ];
         let mut segs = vec![];
-        let o = PlaceOptions::default();
+        let o = &TopDown;
         // "Top-down" only within the first range that fits: below 4 GiB.
         assert_eq!(
             kexec_add_buffer(&r, &mut segs, &kb(16 * MIB, 2 * MIB, true), o),
             Ok(0xBEE0_0000)
         );
-        let rev = PlaceOptions {
-            reverse_walk: true,
-            fixed_top_down: true,
-        };
+        let rev = &FixedReverse;
         let mut segs = vec![];
         assert_eq!(
             kexec_add_buffer(&r, &mut segs, &kb(16 * MIB, 2 * MIB, true), rev),
@@ -355,7 +352,7 @@ mod tests {
         let mut k = kb(16 * MIB, 0x1000, false);
         k.buf_min = 0x100_0000;
         assert_eq!(
-            kexec_add_buffer(&r, &mut segs, &k, PlaceOptions::default()),
+            kexec_add_buffer(&r, &mut segs, &k, &TopDown),
             Ok(0x100_0000)
         );
     }
@@ -364,13 +361,7 @@ mod tests {
     fn errors_carry_the_errno() {
         let r = [ram(0x10_0000, 0x1FF_FFFF)];
         let mut segs = vec![];
-        let e = kexec_add_buffer(
-            &r,
-            &mut segs,
-            &kb(64 * MIB, 0x1000, true),
-            PlaceOptions::default(),
-        )
-        .unwrap_err();
+        let e = kexec_add_buffer(&r, &mut segs, &kb(64 * MIB, 0x1000, true), &TopDown).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -388,13 +379,7 @@ mod tests {
                 memsz: 0x1000,
             })
             .collect();
-        let e = kexec_add_buffer(
-            &r,
-            &mut full,
-            &kb(0x1000, 0x1000, true),
-            PlaceOptions::default(),
-        )
-        .unwrap_err();
+        let e = kexec_add_buffer(&r, &mut full, &kb(0x1000, 0x1000, true), &TopDown).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -405,13 +390,7 @@ mod tests {
             ),
             "{e}"
         );
-        let e = kexec_add_buffer(
-            &r,
-            &mut segs,
-            &kb(0x1000, 0x3000, true),
-            PlaceOptions::default(),
-        )
-        .unwrap_err();
+        let e = kexec_add_buffer(&r, &mut segs, &kb(0x1000, 0x3000, true), &TopDown).unwrap_err();
         assert!(e.to_string().contains("not a power of two"));
     }
 
@@ -421,19 +400,10 @@ mod tests {
         // physical 0 exactly memsz long that is (memsz - 1) - memsz = -1.
         let r = [ram(0, 0xFFF)];
         let mut segs = vec![];
-        let at = kexec_add_buffer(
-            &r,
-            &mut segs,
-            &kb(0x1000, 0x1000, true),
-            PlaceOptions::default(),
-        )
-        .unwrap();
+        let at = kexec_add_buffer(&r, &mut segs, &kb(0x1000, 0x1000, true), &TopDown).unwrap();
         assert_eq!(at, 0xFFFF_FFFF_FFFF_F000, "placed far outside the range");
         let mut segs = vec![];
-        let fixed = PlaceOptions {
-            fixed_top_down: true,
-            ..Default::default()
-        };
+        let fixed = &TopDownFixed;
         assert_eq!(
             kexec_add_buffer(&r, &mut segs, &kb(0x1000, 0x1000, true), fixed),
             Ok(0)
@@ -449,7 +419,7 @@ mod tests {
         ];
         let mut segs = vec![];
         for b in x86_64_buffers(0x5000, 0x1000, 0x3000, 48 * MIB, 2 * MIB, 32 * MIB) {
-            kexec_add_buffer(&r, &mut segs, &b, PlaceOptions::default()).unwrap();
+            kexec_add_buffer(&r, &mut segs, &b, &TopDown).unwrap();
         }
         // purgatory and boot_params at the top of the first range below
         // 640 KiB; kernel and initrd at the top of the big range below 4 GiB

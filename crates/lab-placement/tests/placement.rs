@@ -1,7 +1,9 @@
 //! Property tests of kexec_file placement (kernel/kexec_file.c, 6.1 and
-//! with the later top-down fix or the reverse walk).
+//! every other placement variant: the later top-down fix, bottom-up, the
+//! reverse walk).
 
-use kexec_lab_placement::placement::{kexec_add_buffer, KexecBuf, PlaceOptions, Placed, SystemRam};
+use kexec_lab_placement::placement::{kexec_add_buffer, KexecBuf, Placed, SystemRam};
+use kexec_lab_placement::ALL_PLACE_VARIANTS;
 use proptest::prelude::*;
 
 fn machine() -> impl Strategy<Value = Vec<SystemRam>> {
@@ -54,12 +56,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn placed_buffers_fit(ram in machine(), bufs in prop::collection::vec(buffer(), 1..8), fixed in any::<bool>(), rev in any::<bool>()) {
-        let opts = PlaceOptions { fixed_top_down: fixed, reverse_walk: rev };
+    fn placed_buffers_fit(ram in machine(), bufs in prop::collection::vec(buffer(), 1..8), variant in prop::sample::select(ALL_PLACE_VARIANTS.to_vec())) {
+        let search = variant.search();
         let mut segs: Vec<Placed> = Vec::new();
         for b in &bufs {
             let before = segs.clone();
-            let Ok(mem) = kexec_add_buffer(&ram, &mut segs, b, opts) else {
+            let Ok(mem) = kexec_add_buffer(&ram, &mut segs, b, search) else {
                 prop_assert_eq!(&segs, &before, "a failed add places nothing");
                 continue;
             };

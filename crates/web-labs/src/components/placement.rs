@@ -1,16 +1,18 @@
 //! The Placement view (scenario kind "placement"): the machine and the
-//! kexec_file load edited here, placed by the model's `placement_lab` with
-//! two variants side by side: the physical map with nodes, zones,
-//! reservations, each buffer's slot and every memory block's hot-remove
-//! verdict, and "load this placement" into the kimage view.
+//! kexec_file load edited here, placed by the lab crate
+//! (`kexec_lab_placement::run`) with two variants side by side: the
+//! physical map with nodes, zones, reservations, each buffer's slot and
+//! every memory block's hot-remove verdict, and "load this placement" into
+//! the kimage view. The form's state is [`crate::state::placement`]'s
+//! reducer; this renders it and dispatches edits.
 
 use super::lab_share::LabShare;
-use kexec_common::input::parse_num;
-use kexec_common::{InputError, Num};
+use crate::state::placement::{Action, Field, State};
 use kexec_core::memory_block::Removal;
 use kexec_core::scenario::Scenario;
-use kexec_lab_placement::lab::{
-    self as placement_lab, PlaceVariant, PlacementFile, PlacementRun, PlacementScenario, RamSpec,
+use kexec_lab_placement::grammar::{num_text, optional_text};
+use kexec_lab_placement::{
+    presets, report_text, to_kimage, PlaceVariant, PlacementRun, PlacementScenario,
     VariantPlacement, ALL_PLACE_VARIANTS,
 };
 use kexec_playground::link;
@@ -31,101 +33,6 @@ pub struct PlacementProps {
     pub on_change: Callback<PlacementScenario>,
     /// "load this placement": the kimage scenario of one variant's load.
     pub on_load: Callback<Scenario>,
-}
-
-fn ram_text(ram: &[RamSpec]) -> String {
-    ram.iter()
-        .map(|r| {
-            let mut s = format!("0x{:x}-0x{:x}", r.start.0, r.end.0);
-            if r.node != 0 {
-                s += &format!(" node={}", r.node);
-            }
-            if r.hotpluggable {
-                s += " hotpluggable";
-            }
-            if r.driver_managed {
-                s += " driver-managed";
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn parse_ram(text: &str) -> Result<Vec<RamSpec>, InputError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        let bad = |m: String| InputError {
-            field: format!("ram[{i}]"),
-            message: m,
-        };
-        let mut words = line.split_whitespace();
-        let range = words.next().unwrap_or_default();
-        let (s, e) = range
-            .split_once('-')
-            .ok_or_else(|| bad(format!("\"{range}\" is not start-end")))?;
-        let mut r = RamSpec {
-            start: Num(parse_num(s).map_err(bad)?),
-            end: Num(parse_num(e).map_err(bad)?),
-            node: 0,
-            hotpluggable: false,
-            driver_managed: false,
-        };
-        for w in words {
-            if let Some(n) = w.strip_prefix("node=") {
-                r.node = n.parse().map_err(|_| bad(format!("\"{w}\": node=N")))?;
-            } else if w == "hotpluggable" {
-                r.hotpluggable = true;
-            } else if w == "driver-managed" {
-                r.driver_managed = true;
-            } else {
-                return Err(bad(format!(
-                    "\"{w}\" (valid: node=N, hotpluggable, driver-managed)"
-                )));
-            }
-        }
-        out.push(r);
-    }
-    Ok(out)
-}
-
-/// An edit of the form.
-enum Field {
-    Ram(String),
-    Mode(String),
-    MovableNode(bool),
-    Crash(String),
-    CrashLow(String),
-    Kernel(String),
-    Initrd(String),
-    Variant(usize, String),
-}
-
-fn apply(f: &mut PlacementFile, field: Field) -> Result<(), InputError> {
-    let num = |name: &str, t: &str| {
-        parse_num(t).map(Num).map_err(|m| InputError {
-            field: name.into(),
-            message: m,
-        })
-    };
-    match field {
-        Field::Ram(t) => f.ram = parse_ram(&t)?,
-        Field::Mode(m) => f.mode = m,
-        Field::MovableNode(b) => f.movable_node = b,
-        Field::Crash(t) => f.crashkernel = Some(t.trim().to_string()).filter(|t| !t.is_empty()),
-        Field::CrashLow(t) => {
-            f.crashkernel_low = Some(t.trim().to_string()).filter(|t| !t.is_empty())
-        }
-        Field::Kernel(t) => f.buffers.kernel = num("buffers.kernel", &t)?,
-        Field::Initrd(t) => f.buffers.initrd = num("buffers.initrd", &t)?,
-        Field::Variant(side, v) => {
-            while f.variants.len() < 2 {
-                f.variants.push("top-down".into());
-            }
-            f.variants[side.min(1)] = v;
-        }
-    }
-    Ok(())
 }
 
 const WIDTH: f64 = 1000.0;
@@ -232,7 +139,7 @@ fn column(
     on_load: &Callback<Scenario>,
 ) -> Html {
     let c = v.counts();
-    let kimage = placement_lab::to_kimage(sc, run, v);
+    let kimage = to_kimage(sc, run, v);
     let load = kimage.map(|k| {
         let on_load = on_load.clone();
         Callback::from(move |_| on_load.emit(k.clone()))
@@ -277,57 +184,41 @@ fn column(
 /// The view.
 #[component]
 pub fn PlacementView(props: &PlacementProps) -> Html {
-    let file = props.scenario.to_file();
-    let ram = use_state(|| ram_text(&file.ram));
-    let error = use_state(|| None::<InputError>);
+    let state = use_reducer(|| State::new(props.scenario.clone()));
     {
-        // A scenario from outside (preset, link): the text follows it.
-        let (ram, error) = (ram.clone(), error.clone());
+        // A scenario from outside (preset, link, the page's copy of an
+        // edit): the form follows it.
+        let state = state.clone();
         use_effect_with(props.scenario.clone(), move |sc| {
-            ram.set(ram_text(&sc.to_file().ram));
-            error.set(None);
+            state.dispatch(Action::Show(sc.clone()));
             util::set_fragment(&link::encode_document_fragment(&Document::Placement(
                 (**sc).clone(),
             )));
         });
     }
-    let run = use_memo(props.scenario.clone(), |sc| placement_lab::run(sc));
+    {
+        // A new scenario of the form's own: hand it to the page.
+        let (on_change, shown) = (props.on_change.clone(), props.scenario.clone());
+        let sc = state.scenario.clone();
+        use_effect_with(state.revision, move |_| {
+            if sc != shown {
+                on_change.emit((*sc).clone());
+            }
+        });
+    }
+    let sc = state.scenario.clone();
+    let file = sc.to_file();
+    let run = use_memo(sc.clone(), |sc| kexec_lab_placement::run(sc));
     let edit = {
-        let (scenario, on_change, error, ram) = (
-            props.scenario.clone(),
-            props.on_change.clone(),
-            error.clone(),
-            ram.clone(),
-        );
-        Callback::from(move |field: Field| {
-            let mut f = scenario.to_file();
-            if let Field::Ram(t) = &field {
-                ram.set(t.clone());
-            } else if let Ok(r) = parse_ram(&ram) {
-                f.ram = r;
-            }
-            match apply(&mut f, field).and_then(|_| PlacementScenario::from_file(&f)) {
-                Ok(sc) => {
-                    error.set(None);
-                    on_change.emit(sc);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        })
+        let state = state.clone();
+        Callback::from(move |field: Field| state.dispatch(Action::Edit(field)))
     };
     let on_preset = {
-        let on_change = props.on_change.clone();
-        Callback::from(move |e: Event| {
-            if let Some(p) = placement_lab::find_preset(&select_value(&e)) {
-                on_change.emit(p.scenario);
-            }
-        })
+        let state = state.clone();
+        Callback::from(move |e: Event| state.dispatch(Action::Preset(select_value(&e))))
     };
-    let preset = placement_lab::presets()
-        .into_iter()
-        .find(|p| p.scenario == *props.scenario)
-        .map(|p| p.name);
-    let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
+    let preset = state.preset();
+    let err_for = |prefix: &str| field_error(state.error.as_ref(), prefix);
     let variant_select = |side: usize| {
         let edit = edit.clone();
         let cur = file.variants.get(side).cloned().unwrap_or_default();
@@ -340,13 +231,8 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
             </select>
         }
     };
-    let sc = props.scenario.clone();
-    let report = placement_lab::report_text(&sc, &run);
-    let general = error.as_ref().filter(|e| {
-        !["ram", "crashkernel", "buffers", "mode"]
-            .iter()
-            .any(|p| e.field.starts_with(p))
-    });
+    let report = report_text(&sc, &run);
+    let general = state.general_error();
     html! {
         <div class="placement">
             <form class="scenario-bar placement-bar" aria-label="placement scenario"
@@ -356,13 +242,13 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                     <label>{ "preset " }
                         <select id="place-preset" onchange={on_preset}>
                             <option value="" selected={preset.is_none()}>{ "(edited)" }</option>
-                            { for placement_lab::presets().iter().map(|p| html! {
+                            { for presets().iter().map(|p| html! {
                                 <option value={p.name} selected={preset == Some(p.name)} title={p.expect}>{ p.title }</option>
                             }) }
                         </select>
                     </label>
                     <label class="wide">{ "System RAM, one range per line: start-end [node=N] [hotpluggable] [driver-managed]" }
-                        <textarea id="place-ram" rows="4" spellcheck="false" value={(*ram).clone()}
+                        <textarea id="place-ram" rows="4" spellcheck="false" value={state.ram.clone()}
                             oninput={edit.reform(|e: InputEvent| Field::Ram(textarea_value(&e)))} />
                     </label>
                     { err_for("ram").unwrap_or_default() }
@@ -375,11 +261,11 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                 <fieldset>
                     <legend>{ "kdump reservation (reserve_crashkernel)" }</legend>
                     <label>{ "crashkernel=" }
-                        <input id="place-crashkernel" class="short" value={file.crashkernel.clone().unwrap_or_default()}
+                        <input id="place-crashkernel" class="short" value={optional_text(&file.crashkernel)}
                             placeholder="none" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::Crash(input_value(&e)))} />
                     </label>
                     <label>{ "crashkernel=" }
-                        <input id="place-crashkernel-low" class="short" value={file.crashkernel_low.clone().unwrap_or_default()}
+                        <input id="place-crashkernel-low" class="short" value={optional_text(&file.crashkernel_low)}
                             placeholder="default" spellcheck="false" oninput={edit.reform(move |e: InputEvent| Field::CrashLow(input_value(&e)))} />
                         { ",low" }
                     </label>
@@ -394,11 +280,11 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                         </select>
                     </label>
                     <label>{ "kernel init_size " }
-                        <input id="place-kernel" class="short" value={format!("0x{:x}", file.buffers.kernel.0)}
+                        <input id="place-kernel" class="short" value={num_text(file.buffers.kernel)}
                             oninput={edit.reform(move |e: InputEvent| Field::Kernel(input_value(&e)))} />
                     </label>
                     <label>{ "initrd " }
-                        <input id="place-initrd" class="short" value={format!("0x{:x}", file.buffers.initrd.0)}
+                        <input id="place-initrd" class="short" value={num_text(file.buffers.initrd)}
                             oninput={edit.reform(move |e: InputEvent| Field::Initrd(input_value(&e)))} />
                     </label>
                     { err_for("buffers").unwrap_or_default() }
