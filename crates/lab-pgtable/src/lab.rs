@@ -9,15 +9,17 @@
 //! step the lab keeps the table pages, the per-CPU caches, and for an
 //! access the CPU's translation next to what the page table says.
 
-use crate::ioremap::{Features, FreeVariant, KernelPageTable, ALL_FREE_VARIANTS};
+use crate::free::{FreeVariant, ALL_FREE_VARIANTS};
+use crate::ioremap::{Features, KernelPageTable};
 use crate::pgtable::{
-    levels, Contents, CpuCaches, Level, Paging, Start, Translation, WalkResult, FRAME, PAGE_SIZE,
-    PRESENT, PSE, PTRS_PER_TABLE,
+    levels, Contents, CpuCaches, Level, Paging, Start, Translation, WalkResult, FRAME, PRESENT,
+    PSE, PTRS_PER_TABLE,
 };
 use kexec_common::errno::Errno;
 use kexec_common::input::memparse;
 use kexec_common::input::{check_variants, check_version_kind, InputError, SCENARIO_VERSION};
 use kexec_common::text::{size_exact as size_text, wrap};
+use kexec_common::units::PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt::Write as _;

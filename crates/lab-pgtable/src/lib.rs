@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod free;
 pub mod ioremap;
 pub mod lab;
 pub mod pgtable;
+pub mod tlb;
 
 pub use lab::{presets, PgtableRun, PgtableScenario};
 

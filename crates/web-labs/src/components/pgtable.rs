@@ -8,7 +8,7 @@
 use super::lab_share::LabShare;
 use kexec_common::input::parse_num;
 use kexec_common::InputError;
-use kexec_lab_pgtable::ioremap::{FreeVariant, ALL_FREE_VARIANTS};
+use kexec_lab_pgtable::free::{FreeVariant, ALL_FREE_VARIANTS};
 use kexec_lab_pgtable::lab::{
     self as pgtable_lab, access_text, Access, Op, Outcome, PgtableFile, PgtableRun,
     PgtableScenario, Snapshot,
