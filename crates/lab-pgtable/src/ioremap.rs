@@ -353,13 +353,15 @@ impl KernelPageTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::pgtable::Translation;
 
-    const VA: u64 = 0xffff_c900_4000_0000;
+    /// A 1 GiB-aligned VA in the vmalloc area.
+    pub(crate) const VA: u64 = 0xffff_c900_4000_0000;
 
-    fn kpt(variant: FreeVariant) -> KernelPageTable {
+    /// An x86_64 machine with 2 CPUs, VA's PUD table preallocated.
+    pub(crate) fn kpt(variant: FreeVariant) -> KernelPageTable {
         KernelPageTable::new(Paging::FourLevel, 2, Features::default(), variant, &[VA])
     }
 

@@ -1,5 +1,10 @@
 //! Kernel page tables, their pages, and per-CPU translation caches.
 //!
+//! Mirrors the x86 page-table layout of arch/x86/include/asm/
+//! (pgtable_types.h's entry bits, pgtable_64_types.h and pgtable_32_areas.h
+//! for the vmalloc area) and the Intel SDM's paging chapter (§4.5, §4.4
+//! for PAE, §4.10 for the TLB and the paging-structure caches).
+//!
 //! The 4-level x86_64 table (PGD/PML4, PUD/PDPT, PMD/PD, PTE/PT) and the
 //! 3-level PAE one (a 4-entry PDPT, PMD, PTE), with table pages that are
 //! real pages from a small page allocator (`alloc_page` / `free_page`,
@@ -524,5 +529,17 @@ mod tests {
         assert_eq!(index(Paging::Pae, Level::Pgd, 0xf880_0000), 3);
         assert_eq!(index(Paging::Pae, Level::Pmd, 0xf880_0000), 0x1c4);
         assert_eq!(levels(Paging::Pae).len(), 3);
+    }
+
+    #[test]
+    fn index_helpers_agree_with_the_walk() {
+        assert_eq!(
+            index(Paging::FourLevel, Level::Pgd, 0xffff_c900_0000_0000),
+            402
+        );
+        assert_eq!(
+            index(Paging::FourLevel, Level::Pmd, 0xffff_c900_0020_0000),
+            1
+        );
     }
 }

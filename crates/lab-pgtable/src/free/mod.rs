@@ -237,14 +237,9 @@ fn unlink_flush_free_pmd(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ioremap::tests::{kpt, VA};
     use crate::ioremap::Features;
     use crate::pgtable::{Paging, Translation, WalkResult};
-
-    const VA: u64 = 0xffff_c900_4000_0000;
-
-    fn kpt(variant: FreeVariant) -> KernelPageTable {
-        KernelPageTable::new(Paging::FourLevel, 2, Features::default(), variant, &[VA])
-    }
 
     #[test]
     fn names_round_trip() {

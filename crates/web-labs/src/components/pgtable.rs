@@ -8,12 +8,11 @@
 use super::lab_share::LabShare;
 use kexec_common::input::parse_num;
 use kexec_common::InputError;
-use kexec_lab_pgtable::free::{FreeVariant, ALL_FREE_VARIANTS};
-use kexec_lab_pgtable::lab::{
-    self as pgtable_lab, access_text, Access, Op, Outcome, PgtableFile, PgtableRun,
-    PgtableScenario, Snapshot,
-};
 use kexec_lab_pgtable::pgtable::CpuCaches;
+use kexec_lab_pgtable::{
+    self as pgtable_lab, access_text, Access, FreeVariant, Op, Outcome, PgtableFile, PgtableRun,
+    PgtableScenario, Snapshot, ALL_FREE_VARIANTS,
+};
 use kexec_playground::link;
 use kexec_playground::Document;
 use kexec_web::components::{checkbox_checked, input_value, select_value, textarea_value};
@@ -102,7 +101,7 @@ fn default_probe(sc: &PgtableScenario) -> u64 {
                 _ => None,
             })
         })
-        .unwrap_or(pgtable_lab::vmalloc_area(sc.paging).0)
+        .unwrap_or(sc.paging.vmalloc_area().0)
 }
 
 fn outcome_class(a: &Access) -> &'static str {
