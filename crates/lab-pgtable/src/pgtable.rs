@@ -1,5 +1,10 @@
 //! Kernel page tables, their pages, and per-CPU translation caches.
 //!
+//! Mirrors the x86 page-table layout of arch/x86/include/asm/
+//! (pgtable_types.h's entry bits, pgtable_64_types.h and pgtable_32_areas.h
+//! for the vmalloc area) and the Intel SDM's paging chapter (§4.5, §4.4
+//! for PAE, §4.10 for the TLB and the paging-structure caches).
+//!
 //! The 4-level x86_64 table (PGD/PML4, PUD/PDPT, PMD/PD, PTE/PT) and the
 //! 3-level PAE one (a 4-entry PDPT, PMD, PTE), with table pages that are
 //! real pages from a small page allocator (`alloc_page` / `free_page`,
@@ -29,10 +34,9 @@
 //! `pud_free_pmd_page` / `pmd_free_pte_page` can leave another ASID's
 //! entry behind (fixed upstream in 2025 by flushing everything).
 
+use kexec_common::units::{GIB, PAGE_SIZE};
 use std::collections::BTreeMap;
 
-/// Page size.
-pub const PAGE_SIZE: u64 = 4096;
 /// Entries per table page (both 4-level and PAE use 64-bit entries).
 pub const PTRS_PER_TABLE: usize = 512;
 /// _PAGE_PRESENT.
@@ -54,6 +58,44 @@ pub enum Paging {
     FourLevel,
     /// i386 with PAE, 3-level.
     Pae,
+}
+
+impl Paging {
+    /// The arch's name in files ("x86_64", "i386-pae").
+    pub fn arch_name(self) -> &'static str {
+        match self {
+            Paging::FourLevel => "x86_64",
+            Paging::Pae => "i386-pae",
+        }
+    }
+
+    /// By arch name.
+    pub fn from_arch_name(s: &str) -> Option<Paging> {
+        [Paging::FourLevel, Paging::Pae]
+            .into_iter()
+            .find(|p| p.arch_name() == s)
+    }
+
+    /// The vmalloc area ioremap uses: `[start, end)`.
+    pub fn vmalloc_area(self) -> (u64, u64) {
+        match self {
+            // VMALLOC_START, VMALLOC_END + 1 with 4-level paging, no KASLR.
+            Paging::FourLevel => (0xffff_c900_0000_0000, 0xffff_e900_0000_0000),
+            // VMSPLIT_3G with HIGHMEM and PKMAP_BASE 0xff800000: VMALLOC_END
+            // = PKMAP_BASE - 2 pages; lowmem MAXMEM = VMALLOC_END -
+            // PAGE_OFFSET - 128 MiB; VMALLOC_START = high_memory + 8 MiB.
+            Paging::Pae => (0xf7ff_e000, 0xff7f_e000),
+        }
+    }
+
+    /// The physical address limit (__PHYSICAL_MASK_SHIFT: 46 bits on
+    /// x86_64, 36 under PAE).
+    pub fn max_pa(self) -> u64 {
+        match self {
+            Paging::FourLevel => 1 << 46,
+            Paging::Pae => 1 << 36,
+        }
+    }
 }
 
 /// A level of the table.
@@ -221,7 +263,7 @@ pub fn index(paging: Paging, level: Level, va: u64) -> usize {
 /// 1 GiB).
 pub fn entry_span(paging: Paging, level: Level) -> u64 {
     match (paging, level) {
-        (Paging::Pae, Level::Pgd) => 1 << 30,
+        (Paging::Pae, Level::Pgd) => GIB,
         _ => level.entry_size(),
     }
 }
@@ -487,5 +529,17 @@ mod tests {
         assert_eq!(index(Paging::Pae, Level::Pgd, 0xf880_0000), 3);
         assert_eq!(index(Paging::Pae, Level::Pmd, 0xf880_0000), 0x1c4);
         assert_eq!(levels(Paging::Pae).len(), 3);
+    }
+
+    #[test]
+    fn index_helpers_agree_with_the_walk() {
+        assert_eq!(
+            index(Paging::FourLevel, Level::Pgd, 0xffff_c900_0000_0000),
+            402
+        );
+        assert_eq!(
+            index(Paging::FourLevel, Level::Pmd, 0xffff_c900_0020_0000),
+            1
+        );
     }
 }
