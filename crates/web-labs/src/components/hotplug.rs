@@ -7,8 +7,9 @@
 
 use super::lab_share::LabShare;
 use kexec_common::input::memparse;
+use kexec_common::units::PMD_SIZE;
 use kexec_common::{InputError, Num};
-use kexec_lab_hotplug::lab::{
+use kexec_lab_hotplug::{
     self as hotplug, AddSpec, Backing, HotplugFile, HotplugLab, HotplugRun, HotplugScenario,
     RemoveSpec, SectionView, ALL_MEMMAP_VARIANTS, PAGES_PER_SECTION,
 };
@@ -241,7 +242,7 @@ fn map(run: &HotplugRun, applied: usize) -> Html {
         let title = format!(
             "vmemmap 0x{:x}-0x{:x}: struct pages of section 0x{:x}, a 2 MiB PMD mapping of pfn 0x{:x} ({}){}",
             s.memmap_va(),
-            s.memmap_va() + hotplug::PMD_SIZE - 1,
+            s.memmap_va() + PMD_SIZE - 1,
             s.nr,
             s.backing_pfn,
             match s.backing {
@@ -283,7 +284,7 @@ fn map(run: &HotplugRun, applied: usize) -> Html {
             aria-label={format!("{}: sections 0x{:x}-0x{:x} and their vmemmap", run.variant.name(), first.nr, last.nr)}>
             <text class="rowlabel" x="0" y="16">{ format!("physical: sections 0x{:x}-0x{:x} (pfn 0x{:x}-0x{:x})", first.nr, last.nr, first.start_pfn(), last.start_pfn() + PAGES_PER_SECTION - 1) }</text>
             { for secs.iter().enumerate().map(|(i, s)| cell(i, s)) }
-            <text class="rowlabel" x="0" y="76">{ format!("vmemmap: 0x{:x}-0x{:x} (2 MiB PMD per section)", first.memmap_va(), last.memmap_va() + hotplug::PMD_SIZE - 1) }</text>
+            <text class="rowlabel" x="0" y="76">{ format!("vmemmap: 0x{:x}-0x{:x} (2 MiB PMD per section)", first.memmap_va(), last.memmap_va() + PMD_SIZE - 1) }</text>
             { for secs.iter().enumerate().map(|(i, s)| chunk(i, s)) }
             { reads.unwrap_or_default() }
         </svg>
