@@ -10,6 +10,8 @@
 //! for sparse-vmemmap"). The modules:
 //!
 //! * [`scenario`]: the file format and its checks;
+//! * [`grammar`]: the one-line text form of hot-add and removal requests
+//!   (the web view's form);
 //! * [`section`]: section geometry, the vmemmap layout, `pfn_to_page`, and
 //!   `mhp_supports_memmap_on_memory`'s conditions;
 //! * [`vmem_altmap`]: `struct vmem_altmap`;
@@ -22,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod grammar;
 pub mod machine;
 pub mod presets;
 pub mod report;

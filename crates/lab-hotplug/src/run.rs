@@ -96,6 +96,18 @@ pub struct TeardownStep {
 }
 
 impl TeardownStep {
+    /// A call of removal `remove` that reads nothing and clears nothing
+    /// yet.
+    pub(crate) fn new(remove: usize, call: String) -> TeardownStep {
+        TeardownStep {
+            remove,
+            call,
+            reads: Vec::new(),
+            clears: None,
+            note: String::new(),
+        }
+    }
+
     /// The read that faulted, if any.
     pub fn fault(&self) -> Option<&Read> {
         self.reads.iter().find(|r| !r.mapped)

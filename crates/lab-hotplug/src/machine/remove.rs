@@ -134,13 +134,8 @@ impl Machine {
             return true;
         }
         let (backing, bpfn) = (sec.view.backing, sec.view.backing_pfn);
-        let mut step = TeardownStep {
-            remove: request,
-            call: format!("vmemmap_free(section 0x{nr:x})"),
-            reads: Vec::new(),
-            clears: Some(nr),
-            note: String::new(),
-        };
+        let mut step = TeardownStep::new(request, format!("vmemmap_free(section 0x{nr:x})"));
+        step.clears = Some(nr);
         match backing {
             Backing::Altmap => {
                 let (before, after) = self.vmem_altmap_free(nr);

@@ -76,13 +76,8 @@ impl Rfc2018 {
             return true;
         }
         let memmap = pfn_to_page(nr * PAGES_PER_SECTION);
-        let mut step = TeardownStep {
-            remove: request,
-            call: format!("__kfree_section_memmap(section 0x{nr:x})"),
-            reads: Vec::new(),
-            clears: None,
-            note: String::new(),
-        };
+        let mut step =
+            TeardownStep::new(request, format!("__kfree_section_memmap(section 0x{nr:x})"));
         let r = m.read(memmap, "__kfree_section_memmap: PageVmemmap(memmap)");
         let ok = r.mapped;
         step.reads.push(r);
@@ -144,13 +139,7 @@ impl Rfc2018 {
         let Some(s) = m.secs.get(&nr) else {
             return true;
         };
-        let mut step = TeardownStep {
-            remove: request,
-            call: format!("vmemmap_free(section 0x{nr:x})"),
-            reads: Vec::new(),
-            clears: None,
-            note: String::new(),
-        };
+        let mut step = TeardownStep::new(request, format!("vmemmap_free(section 0x{nr:x})"));
         if !s.mapped {
             step.note = "pmd_none: already unmapped, nothing to do".into();
             return m.push_step(step);
