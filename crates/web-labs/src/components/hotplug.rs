@@ -245,6 +245,95 @@ fn column(side: usize, r: &HotplugRun, applied: usize, on_step: Callback<(usize,
     }
 }
 
+/// The scenario form: machine, hot-add and removal texts, teardown
+/// order, strategies; each field's problem beside it.
+fn scenario_form(state: &State, edit: &Callback<Edit>, on_preset: Callback<Event>) -> Html {
+    let sc = &state.scenario;
+    let file = sc.to_file();
+    let preset = state.preset();
+    let error = &state.error;
+    let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
+    let variant_select = |side: usize| {
+        let edit = edit.clone();
+        let cur = file.variants.get(side).cloned().unwrap_or_default();
+        html! {
+            <select id={format!("hp-variant-{side}")} aria-label={if side == 0 { "left strategy" } else { "right strategy" }}
+                onchange={Callback::from(move |e: Event| edit.emit(Edit::Variant(side, select_value(&e))))}>
+                { for ALL_MEMMAP_VARIANTS.iter().map(|v| html! {
+                    <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
+                }) }
+            </select>
+        }
+    };
+    let general = error.as_ref().filter(|e| {
+        !["add", "remove", "boot_mem_end", "memory_block_size"]
+            .iter()
+            .any(|p| e.field.starts_with(p))
+    });
+    html! {
+        <form class="scenario-bar hotplug-bar" aria-label="hotplug scenario"
+            onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            <fieldset>
+                <legend>{ "machine (x86_64, SPARSEMEM_VMEMMAP)" }</legend>
+                <label>{ "preset " }
+                    <select id="hp-preset" onchange={on_preset}>
+                        <option value="" selected={preset.is_none()}>{ "(edited)" }</option>
+                        { for hotplug::presets().iter().map(|p| html! {
+                            <option value={p.name} selected={preset == Some(p.name)} title={p.expect}>{ p.title }</option>
+                        }) }
+                    </select>
+                </label>
+                <label>{ "boot memory ends at " }
+                    <input id="hp-boot" class="short" value={size(file.boot_mem_end.0)} spellcheck="false"
+                        oninput={edit.reform(move |e: InputEvent| Edit::Boot(input_value(&e)))} />
+                </label>
+                { err_for("boot_mem_end").unwrap_or_default() }
+                <label>
+                    <input type="checkbox" id="hp-hypervisor" checked={sc.hypervisor}
+                        onchange={edit.reform(|e: Event| Edit::Hypervisor(checkbox_checked(&e)))} />
+                    { " X86_FEATURE_HYPERVISOR" }
+                </label>
+                <label>{ "memory block " }
+                    <input id="hp-block" class="short" value={file.memory_block_size.map(|b| size(b.0)).unwrap_or_default()}
+                        placeholder={format!("probe: {}", size(state.lab.block_size))} spellcheck="false"
+                        oninput={edit.reform(move |e: InputEvent| Edit::Block(input_value(&e)))} />
+                </label>
+                { err_for("memory_block_size").unwrap_or_default() }
+            </fieldset>
+            <fieldset>
+                <legend>{ "hot-add: one ACPI memory device per line" }</legend>
+                <label class="wide">{ "START SIZE [node=N] [online=offline|kernel|movable] [ranges=SIZE]" }
+                    <textarea id="hp-add" rows="3" spellcheck="false" value={state.adds.clone()}
+                        oninput={edit.reform(move |e: InputEvent| Edit::Adds(textarea_value(&e)))} />
+                </label>
+                { err_for("add").unwrap_or_default() }
+            </fieldset>
+            <fieldset>
+                <legend>{ "offline_and_remove_memory, in order" }</legend>
+                <label class="wide">{ "START SIZE" }
+                    <textarea id="hp-remove" rows="3" spellcheck="false" value={state.removes.clone()}
+                        oninput={edit.reform(move |e: InputEvent| Edit::Removes(textarea_value(&e)))} />
+                </label>
+                { err_for("remove").unwrap_or_default() }
+                <label>{ "teardown order " }
+                    <select id="hp-teardown" onchange={edit.reform(move |e: Event| Edit::Teardown(select_value(&e)))}>
+                        <option value="as-posted" selected={file.teardown == "as-posted"}>{ "as posted (RFC: from the end; 6.1: __remove_pages order)" }</option>
+                        <option value="forwards" selected={file.teardown == "forwards"}>{ "forwards (lowest section first)" }</option>
+                        <option value="backwards" selected={file.teardown == "backwards"}>{ "backwards (highest section first)" }</option>
+                    </select>
+                </label>
+            </fieldset>
+            <fieldset>
+                <legend>{ "compare" }</legend>
+                { variant_select(0) }<span>{ " vs " }</span>{ variant_select(1) }
+            </fieldset>
+            if let Some(e) = general {
+                <p class="field-error" role="alert">{ e.to_string() }</p>
+            }
+        </form>
+    }
+}
+
 /// The view.
 #[component]
 pub fn HotplugView(props: &HotplugProps) -> Html {
@@ -284,91 +373,11 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
     };
     let sc = state.scenario.clone();
     let lab = state.lab.clone();
-    let file = sc.to_file();
-    let preset = state.preset();
-    let error = &state.error;
-    let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
-    let variant_select = |side: usize| {
-        let edit = edit.clone();
-        let cur = file.variants.get(side).cloned().unwrap_or_default();
-        html! {
-            <select id={format!("hp-variant-{side}")} aria-label={if side == 0 { "left strategy" } else { "right strategy" }}
-                onchange={Callback::from(move |e: Event| edit.emit(Edit::Variant(side, select_value(&e))))}>
-                { for ALL_MEMMAP_VARIANTS.iter().map(|v| html! {
-                    <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
-                }) }
-            </select>
-        }
-    };
     let report = hotplug::report_text(&sc, &lab);
     let steps = &state.steps;
-    let general = error.as_ref().filter(|e| {
-        !["add", "remove", "boot_mem_end", "memory_block_size"]
-            .iter()
-            .any(|p| e.field.starts_with(p))
-    });
     html! {
         <div class="hotplug">
-            <form class="scenario-bar hotplug-bar" aria-label="hotplug scenario"
-                onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
-                <fieldset>
-                    <legend>{ "machine (x86_64, SPARSEMEM_VMEMMAP)" }</legend>
-                    <label>{ "preset " }
-                        <select id="hp-preset" onchange={on_preset}>
-                            <option value="" selected={preset.is_none()}>{ "(edited)" }</option>
-                            { for hotplug::presets().iter().map(|p| html! {
-                                <option value={p.name} selected={preset == Some(p.name)} title={p.expect}>{ p.title }</option>
-                            }) }
-                        </select>
-                    </label>
-                    <label>{ "boot memory ends at " }
-                        <input id="hp-boot" class="short" value={size(file.boot_mem_end.0)} spellcheck="false"
-                            oninput={edit.reform(move |e: InputEvent| Edit::Boot(input_value(&e)))} />
-                    </label>
-                    { err_for("boot_mem_end").unwrap_or_default() }
-                    <label>
-                        <input type="checkbox" id="hp-hypervisor" checked={sc.hypervisor}
-                            onchange={edit.reform(|e: Event| Edit::Hypervisor(checkbox_checked(&e)))} />
-                        { " X86_FEATURE_HYPERVISOR" }
-                    </label>
-                    <label>{ "memory block " }
-                        <input id="hp-block" class="short" value={file.memory_block_size.map(|b| size(b.0)).unwrap_or_default()}
-                            placeholder={format!("probe: {}", size(lab.block_size))} spellcheck="false"
-                            oninput={edit.reform(move |e: InputEvent| Edit::Block(input_value(&e)))} />
-                    </label>
-                    { err_for("memory_block_size").unwrap_or_default() }
-                </fieldset>
-                <fieldset>
-                    <legend>{ "hot-add: one ACPI memory device per line" }</legend>
-                    <label class="wide">{ "START SIZE [node=N] [online=offline|kernel|movable] [ranges=SIZE]" }
-                        <textarea id="hp-add" rows="3" spellcheck="false" value={state.adds.clone()}
-                            oninput={edit.reform(move |e: InputEvent| Edit::Adds(textarea_value(&e)))} />
-                    </label>
-                    { err_for("add").unwrap_or_default() }
-                </fieldset>
-                <fieldset>
-                    <legend>{ "offline_and_remove_memory, in order" }</legend>
-                    <label class="wide">{ "START SIZE" }
-                        <textarea id="hp-remove" rows="3" spellcheck="false" value={state.removes.clone()}
-                            oninput={edit.reform(move |e: InputEvent| Edit::Removes(textarea_value(&e)))} />
-                    </label>
-                    { err_for("remove").unwrap_or_default() }
-                    <label>{ "teardown order " }
-                        <select id="hp-teardown" onchange={edit.reform(move |e: Event| Edit::Teardown(select_value(&e)))}>
-                            <option value="as-posted" selected={file.teardown == "as-posted"}>{ "as posted (RFC: from the end; 6.1: __remove_pages order)" }</option>
-                            <option value="forwards" selected={file.teardown == "forwards"}>{ "forwards (lowest section first)" }</option>
-                            <option value="backwards" selected={file.teardown == "backwards"}>{ "backwards (highest section first)" }</option>
-                        </select>
-                    </label>
-                </fieldset>
-                <fieldset>
-                    <legend>{ "compare" }</legend>
-                    { variant_select(0) }<span>{ " vs " }</span>{ variant_select(1) }
-                </fieldset>
-                if let Some(e) = general {
-                    <p class="field-error" role="alert">{ e.to_string() }</p>
-                }
-            </form>
+            { scenario_form(&state, &edit, on_preset) }
             <LabShare prefix="hp" report={report.clone()}
                 fragment={link::encode_document_fragment(&Document::Hotplug((*sc).clone()))} />
             <section class="map" aria-label="hotplug map">
