@@ -5,9 +5,9 @@
 //! `altmap_alloc_block_buf`) and mm/memremap.c (`vmem_altmap_offset`,
 //! `vmem_altmap_free`) as 6.1 has them. The 2018 RFC's additions to the
 //! struct (`nr_sects` and the `flush_alloc_pfns` callback) live with the
-//! RFC's strategy in [`crate::lab`].
+//! RFC's strategy in [`crate::strategy::rfc_2018`].
 
-use kexec_core::arch::PAGE_SIZE;
+use kexec_common::units::PAGE_SIZE;
 
 /// `struct vmem_altmap`. All counts are in pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,13 +4,18 @@
 //! pages holding memmap, the vmemmap address ranges and what backs them,
 //! and a teardown stepper per strategy that shows which struct page each
 //! call reads and which vmemmap PMD it clears, up to the page fault.
+//!
+//! It renders [`crate::state::hotplug::State`] and dispatches its
+//! actions; the form's text grammar is the lab's
+//! ([`kexec_lab_hotplug::grammar`]).
 
 use super::lab_share::LabShare;
-use kexec_common::input::memparse;
-use kexec_common::{InputError, Num};
-use kexec_lab_hotplug::lab::{
-    self as hotplug, AddSpec, Backing, HotplugFile, HotplugLab, HotplugRun, HotplugScenario,
-    RemoveSpec, SectionView, ALL_MEMMAP_VARIANTS, PAGES_PER_SECTION,
+use crate::state::hotplug::{Action, Edit, State};
+use kexec_common::text::memparse_text as size;
+use kexec_common::units::PMD_SIZE;
+use kexec_lab_hotplug::{
+    self as hotplug, Backing, HotplugRun, HotplugScenario, SectionView, ALL_MEMMAP_VARIANTS,
+    PAGES_PER_SECTION,
 };
 use kexec_playground::link;
 use kexec_playground::Document;
@@ -31,150 +36,7 @@ pub struct HotplugProps {
     pub on_change: Callback<HotplugScenario>,
 }
 
-fn size(n: u64) -> String {
-    const G: u64 = 1 << 30;
-    const M: u64 = 1 << 20;
-    if n >= G && n & (G - 1) == 0 {
-        format!("{}G", n / G)
-    } else if n >= M && n & (M - 1) == 0 {
-        format!("{}M", n / M)
-    } else {
-        format!("0x{n:x}")
-    }
-}
-
-fn adds_text(adds: &[AddSpec]) -> String {
-    adds.iter()
-        .map(|a| {
-            let mut s = format!("0x{:x} {}", a.start.0, size(a.size.0));
-            if a.node != 0 {
-                s += &format!(" node={}", a.node);
-            }
-            s += &format!(" online={}", a.online);
-            if let Some(r) = a.range_size {
-                s += &format!(" ranges={}", size(r.0));
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn removes_text(r: &[RemoveSpec]) -> String {
-    r.iter()
-        .map(|r| format!("0x{:x} {}", r.start.0, size(r.size.0)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A size as the kernel's memparse reads it ("10G", "0x8000000").
-fn num(field: &str, t: &str) -> Result<Num, InputError> {
-    let bad = |m: String| InputError {
-        field: field.into(),
-        message: m,
-    };
-    match memparse(t.trim()) {
-        Ok((n, "")) => Ok(Num(n)),
-        Ok((_, rest)) => Err(bad(format!("\"{rest}\" after the number"))),
-        Err(m) => Err(bad(m)),
-    }
-}
-
-fn parse_adds(text: &str) -> Result<Vec<AddSpec>, InputError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        let field = format!("add[{i}]");
-        let mut w = line.split_whitespace();
-        let start = num(&field, w.next().unwrap_or_default())?;
-        let size = num(&field, w.next().unwrap_or("missing size"))?;
-        let mut a = AddSpec {
-            start,
-            size,
-            node: 0,
-            online: "offline".into(),
-            range_size: None,
-        };
-        for word in w {
-            if let Some(n) = word.strip_prefix("node=") {
-                a.node = n.parse().map_err(|_| InputError {
-                    field: field.clone(),
-                    message: format!("\"{word}\": node=N"),
-                })?;
-            } else if let Some(o) = word.strip_prefix("online=") {
-                a.online = o.into();
-            } else if let Some(r) = word.strip_prefix("ranges=") {
-                a.range_size = Some(num(&field, r)?);
-            } else {
-                return Err(InputError {
-                    field,
-                    message: format!(
-                        "\"{word}\" (valid: node=N, online=offline|kernel|movable, ranges=SIZE)"
-                    ),
-                });
-            }
-        }
-        out.push(a);
-    }
-    Ok(out)
-}
-
-fn parse_removes(text: &str) -> Result<Vec<RemoveSpec>, InputError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        let field = format!("remove[{i}]");
-        let mut w = line.split_whitespace();
-        let start = num(&field, w.next().unwrap_or_default())?;
-        let size = num(&field, w.next().unwrap_or("missing size"))?;
-        if let Some(extra) = w.next() {
-            return Err(InputError {
-                field,
-                message: format!("\"{extra}\": a removal is START SIZE"),
-            });
-        }
-        out.push(RemoveSpec { start, size });
-    }
-    Ok(out)
-}
-
-/// An edit of the form.
-enum Field {
-    Boot(String),
-    Hypervisor(bool),
-    Block(String),
-    Adds(String),
-    Removes(String),
-    Teardown(String),
-    Variant(usize, String),
-}
-
-fn apply(f: &mut HotplugFile, field: Field) -> Result<(), InputError> {
-    match field {
-        Field::Boot(t) => f.boot_mem_end = num("boot_mem_end", &t)?,
-        Field::Hypervisor(b) => f.hypervisor = b,
-        Field::Block(t) if t.trim().is_empty() => f.memory_block_size = None,
-        Field::Block(t) => f.memory_block_size = Some(num("memory_block_size", &t)?),
-        Field::Adds(t) => f.add = parse_adds(&t)?,
-        Field::Removes(t) => f.remove = parse_removes(&t)?,
-        Field::Teardown(t) => f.teardown = t,
-        Field::Variant(side, v) => {
-            while f.variants.len() < 2 {
-                f.variants.push("ordinary".into());
-            }
-            f.variants[side.min(1)] = v;
-        }
-    }
-    Ok(())
-}
-
 const WIDTH: f64 = 1000.0;
-
-/// Where the stepper of a run starts: at its fault, else at the end.
-fn initial_steps(lab: &HotplugLab) -> Vec<usize> {
-    lab.runs
-        .iter()
-        .map(|r| r.fault.as_ref().map_or(r.teardown.len(), |f| f.step + 1))
-        .collect()
-}
 
 /// The physical row and the vmemmap row of one run, with `applied`
 /// teardown steps done.
@@ -241,7 +103,7 @@ fn map(run: &HotplugRun, applied: usize) -> Html {
         let title = format!(
             "vmemmap 0x{:x}-0x{:x}: struct pages of section 0x{:x}, a 2 MiB PMD mapping of pfn 0x{:x} ({}){}",
             s.memmap_va(),
-            s.memmap_va() + hotplug::PMD_SIZE - 1,
+            s.memmap_va() + PMD_SIZE - 1,
             s.nr,
             s.backing_pfn,
             match s.backing {
@@ -283,7 +145,7 @@ fn map(run: &HotplugRun, applied: usize) -> Html {
             aria-label={format!("{}: sections 0x{:x}-0x{:x} and their vmemmap", run.variant.name(), first.nr, last.nr)}>
             <text class="rowlabel" x="0" y="16">{ format!("physical: sections 0x{:x}-0x{:x} (pfn 0x{:x}-0x{:x})", first.nr, last.nr, first.start_pfn(), last.start_pfn() + PAGES_PER_SECTION - 1) }</text>
             { for secs.iter().enumerate().map(|(i, s)| cell(i, s)) }
-            <text class="rowlabel" x="0" y="76">{ format!("vmemmap: 0x{:x}-0x{:x} (2 MiB PMD per section)", first.memmap_va(), last.memmap_va() + hotplug::PMD_SIZE - 1) }</text>
+            <text class="rowlabel" x="0" y="76">{ format!("vmemmap: 0x{:x}-0x{:x} (2 MiB PMD per section)", first.memmap_va(), last.memmap_va() + PMD_SIZE - 1) }</text>
             { for secs.iter().enumerate().map(|(i, s)| chunk(i, s)) }
             { reads.unwrap_or_default() }
         </svg>
@@ -329,7 +191,7 @@ fn column(side: usize, r: &HotplugRun, applied: usize, on_step: Callback<(usize,
                 <div><dt>{ "… carved from the added range" }</dt><dd class="n-in-range">{ c.memmap_in_range }</dd></div>
                 <div><dt>{ "… from ordinary memory" }</dt><dd class="n-ordinary">{ c.memmap_ordinary }</dd></div>
                 <div><dt>{ "vmemmap PMD table pages (ordinary)" }</dt><dd>{ c.pgtable_pages }</dd></div>
-                <div><dt>{ if r.variant == hotplug::MemmapVariant::Rfc2018 { "PageVmemmap pages" } else { "VmemmapSelfHosted pages" } }</dt><dd class="n-marked">{ c.marked }</dd></div>
+                <div><dt>{ format!("{} pages", r.variant.build().mark_name()) }</dt><dd class="n-marked">{ c.marked }</dd></div>
                 <div><dt>{ "buddy pages (added range)" }</dt><dd class="n-buddy">{ c.buddy }</dd></div>
                 <div><dt>{ "present pages" }</dt><dd>{ c.present }</dd></div>
                 <div><dt>{ "net gain (pages)" }</dt><dd>{ c.net_gain() }</dd></div>
@@ -383,106 +245,25 @@ fn column(side: usize, r: &HotplugRun, applied: usize, on_step: Callback<(usize,
     }
 }
 
-/// The view.
-#[component]
-pub fn HotplugView(props: &HotplugProps) -> Html {
-    let file = props.scenario.to_file();
-    let adds = use_state(|| adds_text(&file.add));
-    let removes = use_state(|| removes_text(&file.remove));
-    let error = use_state(|| None::<InputError>);
-    let lab = use_memo(props.scenario.clone(), |sc| hotplug::run(sc));
-    let steps = use_state(|| initial_steps(&lab));
-    {
-        // A new scenario: texts follow it, steppers go to the fault or the
-        // end, and the URL holds it.
-        let (adds, removes, error, steps, lab) = (
-            adds.clone(),
-            removes.clone(),
-            error.clone(),
-            steps.clone(),
-            lab.clone(),
-        );
-        use_effect_with(props.scenario.clone(), move |sc| {
-            let f = sc.to_file();
-            adds.set(adds_text(&f.add));
-            removes.set(removes_text(&f.remove));
-            error.set(None);
-            steps.set(initial_steps(&lab));
-            util::set_fragment(&link::encode_document_fragment(&Document::Hotplug(
-                (**sc).clone(),
-            )));
-        });
-    }
-    let edit = {
-        let (scenario, on_change, error, adds, removes) = (
-            props.scenario.clone(),
-            props.on_change.clone(),
-            error.clone(),
-            adds.clone(),
-            removes.clone(),
-        );
-        Callback::from(move |field: Field| {
-            let mut f = scenario.to_file();
-            match &field {
-                Field::Adds(t) => adds.set(t.clone()),
-                Field::Removes(t) => removes.set(t.clone()),
-                _ => {}
-            }
-            if !matches!(field, Field::Adds(_)) {
-                if let Ok(a) = parse_adds(&adds) {
-                    f.add = a;
-                }
-            }
-            if !matches!(field, Field::Removes(_)) {
-                if let Ok(r) = parse_removes(&removes) {
-                    f.remove = r;
-                }
-            }
-            match apply(&mut f, field).and_then(|_| HotplugScenario::from_file(&f)) {
-                Ok(sc) => {
-                    error.set(None);
-                    on_change.emit(sc);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        })
-    };
-    let on_preset = {
-        let on_change = props.on_change.clone();
-        Callback::from(move |e: Event| {
-            if let Some(p) = hotplug::find_preset(&select_value(&e)) {
-                on_change.emit(p.scenario);
-            }
-        })
-    };
-    let preset = hotplug::presets()
-        .into_iter()
-        .find(|p| p.scenario == *props.scenario)
-        .map(|p| p.name);
+/// The scenario form: machine, hot-add and removal texts, teardown
+/// order, strategies; each field's problem beside it.
+fn scenario_form(state: &State, edit: &Callback<Edit>, on_preset: Callback<Event>) -> Html {
+    let sc = &state.scenario;
+    let file = sc.to_file();
+    let preset = state.preset();
+    let error = &state.error;
     let err_for = |prefix: &str| field_error(error.as_ref(), prefix);
     let variant_select = |side: usize| {
         let edit = edit.clone();
         let cur = file.variants.get(side).cloned().unwrap_or_default();
         html! {
             <select id={format!("hp-variant-{side}")} aria-label={if side == 0 { "left strategy" } else { "right strategy" }}
-                onchange={Callback::from(move |e: Event| edit.emit(Field::Variant(side, select_value(&e))))}>
+                onchange={Callback::from(move |e: Event| edit.emit(Edit::Variant(side, select_value(&e))))}>
                 { for ALL_MEMMAP_VARIANTS.iter().map(|v| html! {
                     <option value={v.name()} selected={cur == v.name()} title={v.summary()}>{ v.name() }</option>
                 }) }
             </select>
         }
-    };
-    let sc = props.scenario.clone();
-    let report = hotplug::report_text(&sc, &lab);
-    let on_step = {
-        let steps = steps.clone();
-        Callback::from(move |(side, to): (usize, usize)| {
-            let mut v = (*steps).clone();
-            if let Some(s) = v.get_mut(side) {
-                *s = to;
-            }
-            steps.set(v);
-        })
     };
     let general = error.as_ref().filter(|e| {
         !["add", "remove", "boot_mem_end", "memory_block_size"]
@@ -490,67 +271,113 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
             .any(|p| e.field.starts_with(p))
     });
     html! {
+        <form class="scenario-bar hotplug-bar" aria-label="hotplug scenario"
+            onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            <fieldset>
+                <legend>{ "machine (x86_64, SPARSEMEM_VMEMMAP)" }</legend>
+                <label>{ "preset " }
+                    <select id="hp-preset" onchange={on_preset}>
+                        <option value="" selected={preset.is_none()}>{ "(edited)" }</option>
+                        { for hotplug::presets().iter().map(|p| html! {
+                            <option value={p.name} selected={preset == Some(p.name)} title={p.expect}>{ p.title }</option>
+                        }) }
+                    </select>
+                </label>
+                <label>{ "boot memory ends at " }
+                    <input id="hp-boot" class="short" value={size(file.boot_mem_end.0)} spellcheck="false"
+                        oninput={edit.reform(move |e: InputEvent| Edit::Boot(input_value(&e)))} />
+                </label>
+                { err_for("boot_mem_end").unwrap_or_default() }
+                <label>
+                    <input type="checkbox" id="hp-hypervisor" checked={sc.hypervisor}
+                        onchange={edit.reform(|e: Event| Edit::Hypervisor(checkbox_checked(&e)))} />
+                    { " X86_FEATURE_HYPERVISOR" }
+                </label>
+                <label>{ "memory block " }
+                    <input id="hp-block" class="short" value={file.memory_block_size.map(|b| size(b.0)).unwrap_or_default()}
+                        placeholder={format!("probe: {}", size(state.lab.block_size))} spellcheck="false"
+                        oninput={edit.reform(move |e: InputEvent| Edit::Block(input_value(&e)))} />
+                </label>
+                { err_for("memory_block_size").unwrap_or_default() }
+            </fieldset>
+            <fieldset>
+                <legend>{ "hot-add: one ACPI memory device per line" }</legend>
+                <label class="wide">{ "START SIZE [node=N] [online=offline|kernel|movable] [ranges=SIZE]" }
+                    <textarea id="hp-add" rows="3" spellcheck="false" value={state.adds.clone()}
+                        oninput={edit.reform(move |e: InputEvent| Edit::Adds(textarea_value(&e)))} />
+                </label>
+                { err_for("add").unwrap_or_default() }
+            </fieldset>
+            <fieldset>
+                <legend>{ "offline_and_remove_memory, in order" }</legend>
+                <label class="wide">{ "START SIZE" }
+                    <textarea id="hp-remove" rows="3" spellcheck="false" value={state.removes.clone()}
+                        oninput={edit.reform(move |e: InputEvent| Edit::Removes(textarea_value(&e)))} />
+                </label>
+                { err_for("remove").unwrap_or_default() }
+                <label>{ "teardown order " }
+                    <select id="hp-teardown" onchange={edit.reform(move |e: Event| Edit::Teardown(select_value(&e)))}>
+                        <option value="as-posted" selected={file.teardown == "as-posted"}>{ "as posted (RFC: from the end; 6.1: __remove_pages order)" }</option>
+                        <option value="forwards" selected={file.teardown == "forwards"}>{ "forwards (lowest section first)" }</option>
+                        <option value="backwards" selected={file.teardown == "backwards"}>{ "backwards (highest section first)" }</option>
+                    </select>
+                </label>
+            </fieldset>
+            <fieldset>
+                <legend>{ "compare" }</legend>
+                { variant_select(0) }<span>{ " vs " }</span>{ variant_select(1) }
+            </fieldset>
+            if let Some(e) = general {
+                <p class="field-error" role="alert">{ e.to_string() }</p>
+            }
+        </form>
+    }
+}
+
+/// The view.
+#[component]
+pub fn HotplugView(props: &HotplugProps) -> Html {
+    let state = use_reducer(|| State::new((*props.scenario).clone()));
+    {
+        // A scenario from outside (a link): show it.
+        let dispatcher = state.dispatcher();
+        use_effect_with(props.scenario.clone(), move |sc| {
+            dispatcher.dispatch(Action::Load((**sc).clone()));
+        });
+    }
+    {
+        // A new scenario shown: the URL holds it and the parent keeps it.
+        let (on_change, shown) = (props.on_change.clone(), props.scenario.clone());
+        use_effect_with(state.scenario.clone(), move |sc| {
+            util::set_fragment(&link::encode_document_fragment(&Document::Hotplug(
+                (**sc).clone(),
+            )));
+            if **sc != *shown {
+                on_change.emit((**sc).clone());
+            }
+        });
+    }
+    let edit = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |e: Edit| dispatcher.dispatch(Action::Edit(e)))
+    };
+    let on_preset = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |e: Event| dispatcher.dispatch(Action::Preset(select_value(&e))))
+    };
+    let on_step = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |(side, to): (usize, usize)| {
+            dispatcher.dispatch(Action::Step { side, to })
+        })
+    };
+    let sc = state.scenario.clone();
+    let lab = state.lab.clone();
+    let report = hotplug::report_text(&sc, &lab);
+    let steps = &state.steps;
+    html! {
         <div class="hotplug">
-            <form class="scenario-bar hotplug-bar" aria-label="hotplug scenario"
-                onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
-                <fieldset>
-                    <legend>{ "machine (x86_64, SPARSEMEM_VMEMMAP)" }</legend>
-                    <label>{ "preset " }
-                        <select id="hp-preset" onchange={on_preset}>
-                            <option value="" selected={preset.is_none()}>{ "(edited)" }</option>
-                            { for hotplug::presets().iter().map(|p| html! {
-                                <option value={p.name} selected={preset == Some(p.name)} title={p.expect}>{ p.title }</option>
-                            }) }
-                        </select>
-                    </label>
-                    <label>{ "boot memory ends at " }
-                        <input id="hp-boot" class="short" value={size(file.boot_mem_end.0)} spellcheck="false"
-                            oninput={edit.reform(move |e: InputEvent| Field::Boot(input_value(&e)))} />
-                    </label>
-                    { err_for("boot_mem_end").unwrap_or_default() }
-                    <label>
-                        <input type="checkbox" id="hp-hypervisor" checked={sc.hypervisor}
-                            onchange={edit.reform(|e: Event| Field::Hypervisor(checkbox_checked(&e)))} />
-                        { " X86_FEATURE_HYPERVISOR" }
-                    </label>
-                    <label>{ "memory block " }
-                        <input id="hp-block" class="short" value={file.memory_block_size.map(|b| size(b.0)).unwrap_or_default()}
-                            placeholder={format!("probe: {}", size(lab.block_size))} spellcheck="false"
-                            oninput={edit.reform(move |e: InputEvent| Field::Block(input_value(&e)))} />
-                    </label>
-                    { err_for("memory_block_size").unwrap_or_default() }
-                </fieldset>
-                <fieldset>
-                    <legend>{ "hot-add: one ACPI memory device per line" }</legend>
-                    <label class="wide">{ "START SIZE [node=N] [online=offline|kernel|movable] [ranges=SIZE]" }
-                        <textarea id="hp-add" rows="3" spellcheck="false" value={(*adds).clone()}
-                            oninput={edit.reform(move |e: InputEvent| Field::Adds(textarea_value(&e)))} />
-                    </label>
-                    { err_for("add").unwrap_or_default() }
-                </fieldset>
-                <fieldset>
-                    <legend>{ "offline_and_remove_memory, in order" }</legend>
-                    <label class="wide">{ "START SIZE" }
-                        <textarea id="hp-remove" rows="3" spellcheck="false" value={(*removes).clone()}
-                            oninput={edit.reform(move |e: InputEvent| Field::Removes(textarea_value(&e)))} />
-                    </label>
-                    { err_for("remove").unwrap_or_default() }
-                    <label>{ "teardown order " }
-                        <select id="hp-teardown" onchange={edit.reform(move |e: Event| Field::Teardown(select_value(&e)))}>
-                            <option value="as-posted" selected={file.teardown == "as-posted"}>{ "as posted (RFC: from the end; 6.1: __remove_pages order)" }</option>
-                            <option value="forwards" selected={file.teardown == "forwards"}>{ "forwards (lowest section first)" }</option>
-                            <option value="backwards" selected={file.teardown == "backwards"}>{ "backwards (highest section first)" }</option>
-                        </select>
-                    </label>
-                </fieldset>
-                <fieldset>
-                    <legend>{ "compare" }</legend>
-                    { variant_select(0) }<span>{ " vs " }</span>{ variant_select(1) }
-                </fieldset>
-                if let Some(e) = general {
-                    <p class="field-error" role="alert">{ e.to_string() }</p>
-                }
-            </form>
+            { scenario_form(&state, &edit, on_preset) }
             <LabShare prefix="hp" report={report.clone()}
                 fragment={link::encode_document_fragment(&Document::Hotplug((*sc).clone()))} />
             <section class="map" aria-label="hotplug map">
