@@ -20,6 +20,8 @@ use kexec_lab_pgtable::Pgtable;
 use kexec_lab_placement::{PlaceVariant, Placement, ALL_PLACE_VARIANTS};
 use kexec_playground::{link, presets, Document};
 use std::io::{Read, Write};
+
+mod kernel;
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -159,6 +161,11 @@ enum Cmd {
         #[arg(long, default_value = link::DEFAULT_BASE)]
         base: String,
     },
+    /// Kernel builds: the kernel's own kexec code, patched, as a design.
+    Kernel {
+        #[command(subcommand)]
+        cmd: KernelCmd,
+    },
     /// Print the scenario JSON a share link holds.
     Decode {
         /// The link (or its `#s=…` fragment).
@@ -166,8 +173,46 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+pub(crate) enum KernelCmd {
+    /// Build kernel/kexec_core.c and kernel/kexec.c from a tree or tarball,
+    /// with patches, against the playground's kernel-API shim.
+    Build {
+        /// A kernel tree or source tarball (default: Debian's
+        /// /usr/src/linux-source-6.1.tar.xz).
+        #[arg(long, value_name = "DIR|TARBALL")]
+        source: Option<std::path::PathBuf>,
+        /// A patch (unified diff or mbox), applied with patch -p1
+        /// semantics; repeatable, applied in order.
+        #[arg(long = "patch", value_name = "FILE")]
+        patches: Vec<std::path::PathBuf>,
+        /// Apply whitespace-tolerantly (patches copied out of mail
+        /// archives).
+        #[arg(long)]
+        fuzzy: bool,
+        /// Build without the parts of a patch that change files a build
+        /// does not compile (they are listed in the build).
+        #[arg(long)]
+        skip_other_files: bool,
+        /// The build's name (also its registered name, for
+        /// `--variant kernel:NAME`).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to write the build (default: NAME.kbuild).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Print what a kernel build was built from.
+    Info {
+        /// A kernel-build file, or a registered name.
+        build: String,
+    },
+    /// List the registered kernel builds.
+    List,
+}
+
 /// Write to stdout; a closed pipe (`kexec-sim … | head`) ends quietly.
-fn out(text: &str) -> bool {
+pub(crate) fn out(text: &str) -> bool {
     let mut o = std::io::stdout().lock();
     o.write_all(text.as_bytes()).and_then(|_| o.flush()).is_ok()
 }
@@ -496,6 +541,7 @@ fn main() -> ExitCode {
             base,
         } => explore_cmd(input, &goal, budget, seed, jobs, &base),
         Cmd::Decode { link } => decode_cmd(&link),
+        Cmd::Kernel { cmd } => kernel::command(cmd),
     };
     r.unwrap_or_else(fail)
 }
