@@ -79,13 +79,7 @@ pub fn unload_line(u: &Unload) -> String {
 /// A page as the lists name it: `pfn 0x… ZONE lowmem|highmem` (its zone,
 /// or "not RAM", and whether it has a direct mapping).
 pub fn page_desc(m: &Machine, pfn: u64) -> String {
-    let zone = m.zone_of(pfn).map_or("not RAM", |z| z.name());
-    let map = if m.page_highmem(pfn) {
-        "highmem"
-    } else {
-        "lowmem"
-    };
-    format!("pfn 0x{pfn:x} {zone} {map}")
+    format!("pfn 0x{pfn:x} {} {}", m.zone_name(pfn), m.map_name(pfn))
 }
 
 /// The condensed list of one run: indirection pages with their entries,

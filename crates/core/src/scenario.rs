@@ -150,6 +150,30 @@ pub fn check_arch_variants(arch: Arch, variants: &[Variant]) -> Result<(), Input
 }
 
 impl Scenario {
+    /// A scenario without ZONE_MOVABLE or what-ifs: `segments` as
+    /// `(bufsz, mem, memsz)`, unchecked (the presets and tests build theirs
+    /// so).
+    pub fn new(
+        arch: Arch,
+        ram: &[(u64, u64)],
+        segments: &[(u64, u64, u64)],
+        policy: Policy,
+        variants: &[Variant],
+    ) -> Scenario {
+        Scenario {
+            arch,
+            ram: ram.to_vec(),
+            movable: vec![],
+            segments: segments
+                .iter()
+                .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
+                .collect(),
+            policy,
+            variants: variants.to_vec(),
+            source_movable: false,
+        }
+    }
+
     /// Parse and check scenario JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, InputError> {
         if text.len() > MAX_SCENARIO_BYTES {
