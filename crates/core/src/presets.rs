@@ -1,5 +1,7 @@
-//! Presets: the scenarios the seeds are about, each with its documented
-//! outcome (asserted by the tests).
+//! Presets: named kimage scenarios (the swap path, the highmem
+//! free-and-retry, the RFC's head fault, long lists and a 1 GiB image, Xen
+//! and the what-ifs, segments sanity_check_segment_list rejects), each
+//! with its documented outcome, which the tests assert.
 
 use crate::arch::Arch;
 use crate::design::Variant;

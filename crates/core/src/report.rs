@@ -1,4 +1,9 @@
-//! Reports: the `entries` listing, the 72-column plain text for email, JSON.
+//! Reports of kimage runs: the `entries` listing (every word as
+//! relocate_kernel's walk sees it), the 72-column plain text for email
+//! (header, verdict, counters, the condensed list with SOURCE runs folded
+//! as [`crate::entry::folded_source_run`] says), and JSON. [`page_desc`]
+//! names a page as every list does. Not kernel code: the words are the
+//! kernel's, the wording is the model's.
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::entry::{decode, folded_source_run, EntryKind};

@@ -2,8 +2,9 @@
 //!
 //! One trait, [`EntryList`], and one implementation per file:
 //!
-//! * [`pointer`](mod@pointer): upstream 5.7–6.x, `image->entry` / `image->last_entry`
-//!   are kernel pointers (kernel/kexec_core.c `kimage_add_entry`);
+//! * [`pointer`](mod@pointer): upstream 5.7–6.x, `image->entry` /
+//!   `image->last_entry` are kernel pointers (kernel/kexec_core.c
+//!   `kimage_add_entry`);
 //! * [`highmem_zone`]: the same with the swap path's test switched to the
 //!   zone-based `PageHighMemZone` (Joonsoo Kim's v2 03/10);
 //! * [`rfc_posted`]: Eric Biederman's May 2020 RFC exactly as posted;
@@ -21,6 +22,13 @@
 //! the design only what differs: which gfp each page request uses, the test
 //! applied to a swapped-out old page, and how entries are stored, read and
 //! rewritten. What the kernel could not survive is returned as a [`Fault`].
+//!
+//! A design that differs from another in a few answers wraps it and hands
+//! the rest on with [`crate::delegate_list!`]: highmem-zone, skip-reuse and
+//! dma32 wrap pointer, rfc-fixed wraps rfc-posted's code, word-limit wraps
+//! rfc-fixed, xen-fixed wraps xen. rfc-posted and xen delegate their list
+//! keeping the same way, to [`position::PositionList`] and
+//! [`xen::XenList`].
 
 pub mod dma32;
 pub mod highmem_zone;
