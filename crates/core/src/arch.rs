@@ -2,7 +2,9 @@
 //!
 //! Mirrors the constants of `arch/x86/include/asm/kexec.h` (KEXEC_*_MEMORY_LIMIT,
 //! KEXEC_CONTROL_PAGE_SIZE), `include/uapi/linux/kexec.h` (KEXEC_SEGMENT_MAX)
-//! and the zone layout of `arch/x86/mm/init.c` / `init_32.c`.
+//! and the zone layout of `arch/x86/mm/init.c` / `init_32.c`; for ARM with
+//! LPAE, `arch/arm/include/asm/kexec.h` (every limit -1UL) and a VMSPLIT_3G
+//! lowmem line.
 //!
 //! Deviations: lowmem on i386 is the nominal 896 MiB (VMSPLIT_3G with the
 //! default 128 MiB vmalloc reserve); a real kernel loses a few MiB more to the
@@ -116,22 +118,13 @@ static I386: ArchProfile = ArchProfile {
     dma_end: 16 * MIB,
 };
 
+/// i386 with PAE: the same kernel limits and layout, 36-bit physical
+/// addresses.
 static I386_PAE: ArchProfile = ArchProfile {
     name: "i386-pae",
     config: "x86_32, HIGHMEM64G (PAE), VMSPLIT_3G",
-    word_bits: 32,
     max_phys: 64 * GIB,
-    lowmem_end: Some(896 * MIB),
-    has_dma32: false,
-    source_limit: 0xFFFF_FFFF,
-    destination_limit: 0xFFFF_FFFF,
-    control_limit: 0xC000_0000,
-    control_order: 0,
-    relocate_reach: 1 << 32,
-    relocate_paging_off: true,
-    page_offset: 0xC000_0000,
-    phys_offset: 0,
-    dma_end: 16 * MIB,
+    ..I386
 };
 
 static X86_64: ArchProfile = ArchProfile {

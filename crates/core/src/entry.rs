@@ -1,6 +1,8 @@
-//! kimage entry words: the IND_* flag bits of include/linux/kexec.h.
+//! kimage entry words: the IND_* flag bits of include/linux/kexec.h, how
+//! relocate_kernel decodes a word, and how the folded views (the text
+//! report's list, the page's entry list) group runs of SOURCE pages.
 
-use crate::arch::{ArchProfile, PAGE_MASK};
+use crate::arch::{ArchProfile, PAGE_MASK, PAGE_SIZE};
 
 /// IND_DESTINATION: set the destination cursor to this address.
 pub const IND_DESTINATION: u64 = 0x1;
@@ -65,6 +67,34 @@ pub fn describe(arch: &ArchProfile, e: u64) -> String {
     }
 }
 
+/// Fewest SOURCE entries naming consecutive pages that the folded views
+/// show as one line.
+pub const SOURCE_RUN_MIN: usize = 2;
+
+/// How many of `words`, from the first, are SOURCE entries naming
+/// consecutive pages (0 when the first is not a SOURCE entry).
+pub fn source_run(words: impl IntoIterator<Item = u64>) -> usize {
+    let mut words = words.into_iter();
+    let Some(EntryKind::Source(first)) = words.next().map(decode) else {
+        return 0;
+    };
+    let mut len = 1;
+    for w in words {
+        match decode(w) {
+            EntryKind::Source(a) if a == first.wrapping_add(len * PAGE_SIZE) => len += 1,
+            _ => break,
+        }
+    }
+    len as usize
+}
+
+/// The length of the run of SOURCE entries naming consecutive pages that
+/// starts at the first of `words`, when it is long enough to fold
+/// ([`SOURCE_RUN_MIN`]).
+pub fn folded_source_run(words: impl IntoIterator<Item = u64>) -> Option<usize> {
+    Some(source_run(words)).filter(|&n| n >= SOURCE_RUN_MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +108,16 @@ mod tests {
         // DESTINATION wins over every other bit, as the stub tests it first.
         assert_eq!(decode(0x300f), EntryKind::Destination(0x3000));
         assert_eq!(decode(0), EntryKind::Other(0));
+    }
+
+    #[test]
+    fn source_runs_stop_at_a_gap_or_another_kind() {
+        assert_eq!(source_run([0x3008, 0x4008, 0x5008, 0x7008]), 3);
+        assert_eq!(source_run([0x3008, 0x2008]), 1);
+        assert_eq!(source_run([0x3008, 0x4002]), 1);
+        assert_eq!(source_run([0x1000_0001, 0x3008]), 0);
+        assert_eq!(source_run([]), 0);
+        assert_eq!(folded_source_run([0x3008, 0x4008, 0x4]), Some(2));
+        assert_eq!(folded_source_run([0x3008, 0x4]), None);
     }
 }

@@ -196,7 +196,9 @@ pub fn candidate(base: &Scenario, goal: &Goal, seed: u64, index: u64) -> Scenari
     candidate_for(base, &goal.variants(), seed, index)
 }
 
-/// The `index`-th candidate, naming `variants`.
+/// The `index`-th candidate, naming `variants`: the base with, drawn in
+/// this order from one stream, maybe another RAM size, an allocator, and
+/// maybe new segments.
 pub fn candidate_for(base: &Scenario, variants: &[Variant], seed: u64, index: u64) -> Scenario {
     let mut sc = base.clone();
     sc.variants = variants.to_vec();
@@ -206,126 +208,143 @@ pub fn candidate_for(base: &Scenario, variants: &[Variant], seed: u64, index: u6
     let mut r = SplitMix64::new(
         seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index.rotate_left(17) ^ 0x5851_f42d,
     );
-    let p = sc.arch.profile();
-    let lowmem = p.lowmem_end.unwrap_or(4 * GIB);
     if r.below(3) != 0 {
-        let sizes: &[u64] = match sc.arch {
-            Arch::I386 => &[
-                64 * MIB,
-                256 * MIB,
-                lowmem - 16 * MIB,
-                lowmem,
-                lowmem + 16 * MIB,
-                GIB,
-                2 * GIB,
-                4 * GIB,
-            ],
-            Arch::I386Pae => &[
-                64 * MIB,
-                lowmem,
-                lowmem + 16 * MIB,
-                2 * GIB,
-                4 * GIB - 16 * MIB,
-                4 * GIB,
-                4 * GIB + 16 * MIB,
-                6 * GIB,
-                8 * GIB,
-            ],
-            Arch::X86_64 => &[
-                64 * MIB,
-                512 * MIB,
-                4 * GIB - 16 * MIB,
-                4 * GIB,
-                4 * GIB + 16 * MIB,
-                8 * GIB,
-            ],
-            // From PHYS_OFFSET (2 GiB): lowmem ends 768 MiB in, 4 GiB is
-            // 2 GiB in.
-            Arch::ArmLpae => &[
-                256 * MIB,
-                752 * MIB,
-                768 * MIB,
-                784 * MIB,
-                2 * GIB - 16 * MIB,
-                2 * GIB,
-                2 * GIB + 16 * MIB,
-                6 * GIB,
-            ],
-        };
-        sc.ram = vec![(p.phys_offset, p.phys_offset + pick(&mut r, sizes))];
+        let p = sc.arch.profile();
+        let sizes = ram_sizes(sc.arch);
+        sc.ram = vec![(p.phys_offset, p.phys_offset + pick(&mut r, &sizes))];
         sc.movable.clear();
     }
-    sc.policy = match r.below(20) {
+    sc.policy = candidate_policy(&mut r);
+    if !(pages(base) <= 4096 && r.below(4) == 0) {
+        sc.segments = candidate_segments(&sc, &mut r);
+    }
+    sc
+}
+
+/// Where `arch` starts to need highmem: the lowmem line, or 4 GiB.
+fn lowmem_end(arch: Arch) -> u64 {
+    arch.profile().lowmem_end.unwrap_or(4 * GIB)
+}
+
+/// RAM sizes worth trying on `arch`: around the lowmem line and 4 GiB.
+fn ram_sizes(arch: Arch) -> Vec<u64> {
+    let lowmem = lowmem_end(arch);
+    match arch {
+        Arch::I386 => vec![
+            64 * MIB,
+            256 * MIB,
+            lowmem - 16 * MIB,
+            lowmem,
+            lowmem + 16 * MIB,
+            GIB,
+            2 * GIB,
+            4 * GIB,
+        ],
+        Arch::I386Pae => vec![
+            64 * MIB,
+            lowmem,
+            lowmem + 16 * MIB,
+            2 * GIB,
+            4 * GIB - 16 * MIB,
+            4 * GIB,
+            4 * GIB + 16 * MIB,
+            6 * GIB,
+            8 * GIB,
+        ],
+        Arch::X86_64 => vec![
+            64 * MIB,
+            512 * MIB,
+            4 * GIB - 16 * MIB,
+            4 * GIB,
+            4 * GIB + 16 * MIB,
+            8 * GIB,
+        ],
+        // From PHYS_OFFSET (2 GiB): lowmem ends 768 MiB in, 4 GiB is
+        // 2 GiB in.
+        Arch::ArmLpae => vec![
+            256 * MIB,
+            752 * MIB,
+            768 * MIB,
+            784 * MIB,
+            2 * GIB - 16 * MIB,
+            2 * GIB,
+            2 * GIB + 16 * MIB,
+            6 * GIB,
+        ],
+    }
+}
+
+/// An allocator policy: mostly seeded random or adversarial orders.
+fn candidate_policy(r: &mut SplitMix64) -> Policy {
+    match r.below(20) {
         0..=2 => Policy::LowestFirst,
         3..=5 => Policy::HighestFirst,
         6..=11 => Policy::Random(r.next_u64() >> 16),
         _ => Policy::Adversarial(r.next_u64() >> 16),
-    };
-    let small_base = base
-        .segments
-        .iter()
-        .map(|s| s.memsz / PAGE_SIZE)
-        .sum::<u64>()
-        <= 4096;
-    if !(small_base && r.below(4) == 0) {
-        let last = p.last_slot();
-        let counts = [
-            1,
-            2,
-            3,
-            5,
-            8,
-            last - 1,
-            last,
-            last + 1,
-            2 * last - 1,
-            2 * last,
-            2 * last + 1,
-        ];
-        let ram_end = sc.ram.last().map_or(64 * MIB, |x| x.1);
-        let o = p.phys_offset;
-        let places = [
-            o + MIB,
-            o + 16 * MIB,
-            o + 32 * MIB,
-            lowmem.saturating_sub(32 * MIB),
-            lowmem,
-            o + GIB,
-            o + 3 * GIB,
-            o + (ram_end - o) / 2,
-        ];
-        let n = 1 + r.below(3) as usize;
-        let mut next_free = 0u64;
-        // Destinations stay inside RAM: one past the end fails relocation
-        // for every design, which is the user's mistake, not a design's.
-        sc.segments = (0..n)
-            .filter_map(|_| {
-                let pages = if r.below(3) == 0 {
-                    pick(&mut r, &counts)
-                } else {
-                    1 + r.below(16)
-                };
-                let memsz = pages * PAGE_SIZE;
-                let want = pick(&mut r, &places).max(next_free) & !(PAGE_SIZE - 1);
-                let mem = if want + memsz <= ram_end {
-                    want
-                } else {
-                    next_free.max(o + MIB)
-                };
-                if mem + memsz > ram_end {
-                    return None;
-                }
-                next_free = mem + memsz;
-                let bufsz = if r.below(2) == 0 {
-                    memsz
-                } else {
-                    memsz.saturating_sub(r.below(memsz.max(1)))
-                };
-                Some(Segment { bufsz, mem, memsz })
-            })
-            .collect();
     }
-    sc
+}
+
+/// One to three segments inside `sc`'s RAM: page counts around the
+/// 511/1023-entry page boundaries or small, destinations near zone lines.
+fn candidate_segments(sc: &Scenario, r: &mut SplitMix64) -> Vec<Segment> {
+    let p = sc.arch.profile();
+    let lowmem = lowmem_end(sc.arch);
+    let last = p.last_slot();
+    let counts = [
+        1,
+        2,
+        3,
+        5,
+        8,
+        last - 1,
+        last,
+        last + 1,
+        2 * last - 1,
+        2 * last,
+        2 * last + 1,
+    ];
+    let ram_end = sc.ram.last().map_or(64 * MIB, |x| x.1);
+    let o = p.phys_offset;
+    let places = [
+        o + MIB,
+        o + 16 * MIB,
+        o + 32 * MIB,
+        lowmem.saturating_sub(32 * MIB),
+        lowmem,
+        o + GIB,
+        o + 3 * GIB,
+        o + (ram_end - o) / 2,
+    ];
+    let n = 1 + r.below(3) as usize;
+    let mut next_free = 0u64;
+    // Destinations stay inside RAM: one past the end fails relocation
+    // for every design, which is the user's mistake, not a design's.
+    (0..n)
+        .filter_map(|_| {
+            let pages = if r.below(3) == 0 {
+                pick(r, &counts)
+            } else {
+                1 + r.below(16)
+            };
+            let memsz = pages * PAGE_SIZE;
+            let want = pick(r, &places).max(next_free) & !(PAGE_SIZE - 1);
+            let mem = if want + memsz <= ram_end {
+                want
+            } else {
+                next_free.max(o + MIB)
+            };
+            if mem + memsz > ram_end {
+                return None;
+            }
+            next_free = mem + memsz;
+            let bufsz = if r.below(2) == 0 {
+                memsz
+            } else {
+                memsz.saturating_sub(r.below(memsz.max(1)))
+            };
+            Some(Segment { bufsz, mem, memsz })
+        })
+        .collect()
 }
 
 /// The first index in `range` whose candidate meets the goal.

@@ -645,11 +645,7 @@ impl Kimage {
                 "kimage_alloc_control_page found no page for the first indirection page (do_kimage_alloc)",
             ));
         };
-        self.roles.insert(first, Role::Indirection);
-        self.counters.indirection_pages += 1;
-        let (design, mut cx) = self.split();
-        design.link_page(&mut cx, first).map_err(Stop::Fault)?;
-        self.trace.push(Event::Indirection { pfn: first });
+        self.link_indirection(first)?;
         self.ind_pages.push(IndPage {
             start: 1,
             highmem: self.machine.page_highmem(first),
@@ -790,6 +786,17 @@ impl Kimage {
         }
     }
 
+    /// Take `pfn` as an indirection page and have the design link it into
+    /// the list (kimage_add_entry, or Xen's do_kimage_alloc for the first).
+    fn link_indirection(&mut self, pfn: u64) -> Result<(), Stop> {
+        self.roles.insert(pfn, Role::Indirection);
+        self.counters.indirection_pages += 1;
+        let (design, mut cx) = self.split();
+        design.link_page(&mut cx, pfn).map_err(Stop::Fault)?;
+        self.trace.push(Event::Indirection { pfn });
+        Ok(())
+    }
+
     /// kimage_add_entry.
     fn add_entry(&mut self, entry: u64) -> Result<(), Stop> {
         let arch = self.machine.arch;
@@ -814,10 +821,7 @@ impl Kimage {
                     "kimage_alloc_page found no page for a new indirection page (kimage_add_entry)",
                 ));
             };
-            self.roles.insert(pfn, Role::Indirection);
-            self.counters.indirection_pages += 1;
-            let (design, mut cx) = self.split();
-            design.link_page(&mut cx, pfn).map_err(Stop::Fault)?;
+            self.link_indirection(pfn)?;
             self.ordinals += 1;
             let highmem = self.machine.page_highmem(pfn);
             let cum_before = self.ind_pages.last().map_or(0, |p| {
@@ -833,7 +837,6 @@ impl Kimage {
                 highmem,
                 cum_before,
             });
-            self.trace.push(Event::Indirection { pfn });
         }
         let (design, mut cx) = self.split();
         let pos = design.store(&mut cx, entry).map_err(Stop::Fault)?;

@@ -9,7 +9,10 @@
 //! same segments and allocator give the same entry words the kernel would
 //! write; what the kernel could not survive is a [`design::Fault`]. Then
 //! [`relocate`] checks what `kexec -e` would do with the list, and
-//! [`run`] what `kimage_free` gives back.
+//! [`run`] what `kimage_free` gives back. Around the model: the scenario
+//! file and its links ([`scenario`], [`link`], [`KimageKind`]), the
+//! counterexample explorer ([`explore`]), reports ([`report`],
+//! [`summary`]) and presets ([`presets`]).
 //!
 //! The core knows no lab: the labs are crates of their own that may use
 //! the machine defined here (zones, memory blocks). Pure Rust: no IO, no

@@ -137,6 +137,21 @@ impl Machine {
         !self.arch.is_lowmem_pfn(pfn)
     }
 
+    /// The name of `pfn`'s zone as the lists print it, or "not RAM".
+    pub fn zone_name(&self, pfn: u64) -> &'static str {
+        self.zone_of(pfn).map_or("not RAM", |z| z.name())
+    }
+
+    /// "highmem" for a page without a direct mapping
+    /// ([`Machine::page_highmem`]), else "lowmem".
+    pub fn map_name(&self, pfn: u64) -> &'static str {
+        if self.page_highmem(pfn) {
+            "highmem"
+        } else {
+            "lowmem"
+        }
+    }
+
     /// PageHighMemZone: the zone-based test (6.1's PageHighMem): the page's
     /// zone is ZONE_HIGHMEM, or ZONE_MOVABLE carved from ZONE_HIGHMEM.
     pub fn page_highmem_zone(&self, pfn: u64) -> bool {

@@ -8,8 +8,8 @@
 //! spanning two zones has no `mem->zone` and is -EINVAL, a block holding
 //! reserved pages (memblock reservations, the crashkernel region) fails to
 //! isolate: -EBUSY. Everything else depends on migration: guaranteed in
-//! ZONE_MOVABLE, not guaranteed in the kernel zones. The kexec consequences
-//! are from kernel-facts §7.6: a normal-kexec destination does not pin a
+//! ZONE_MOVABLE, not guaranteed in the kernel zones. For kexec: a
+//! normal-kexec destination does not pin a
 //! block but makes the loaded image stale; the image's intermediate pages
 //! (GFP_KERNEL / GFP_HIGHUSER, no __GFP_MOVABLE) never sit in ZONE_MOVABLE.
 

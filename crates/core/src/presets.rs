@@ -1,9 +1,10 @@
-//! Presets: the scenarios the seeds are about, each with its documented
-//! outcome (asserted by the tests).
+//! Presets: named kimage scenarios (the swap path, the highmem
+//! free-and-retry, the RFC's head fault, long lists and a 1 GiB image, Xen
+//! and the what-ifs, segments sanity_check_segment_list rejects), each
+//! with its documented outcome, which the tests assert.
 
 use crate::arch::Arch;
 use crate::design::Variant;
-use crate::kimage::Segment;
 use crate::page_alloc::Policy;
 use crate::scenario::Scenario;
 
@@ -13,34 +14,13 @@ use kexec_common::units::MIB;
 /// A kimage preset.
 pub type Preset = kexec_common::Preset<Scenario>;
 
-fn sc(
-    arch: Arch,
-    ram: &[(u64, u64)],
-    segments: &[(u64, u64, u64)],
-    policy: Policy,
-    variants: &[Variant],
-) -> Scenario {
-    Scenario {
-        arch,
-        ram: ram.to_vec(),
-        movable: vec![],
-        segments: segments
-            .iter()
-            .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
-            .collect(),
-        policy,
-        variants: variants.to_vec(),
-        source_movable: false,
-    }
-}
-
 use Variant::{
     Dma32, HighmemZone, Pointer, RfcFixed, RfcPosted, SkipReuse, WordLimit, Xen, XenFixed,
 };
 
 /// The swap path: the second source page is the first one's destination.
 fn swap_path() -> Scenario {
-    sc(
+    Scenario::new(
         Arch::I386,
         &[(0, 64 * MIB)],
         &[(0x2000, 0x100_0000, 0x2000)],
@@ -55,7 +35,7 @@ fn swap_path() -> Scenario {
 /// SOURCE entry and the swap path rewrites it. Two more pages past the
 /// buffer are IND_ZERO.
 fn xen_swap_path() -> Scenario {
-    sc(
+    Scenario::new(
         Arch::X86_64,
         &[(0, 64 * MIB)],
         &[(0x2000, 0x100_0000, 0x4000)],
@@ -72,7 +52,7 @@ fn skip_reuse_swap() -> Scenario {
     let mut replay = vec![0x2000, 0x2001, 0x2002];
     replay.extend((0..1023).map(|j| 0x3000 + j));
     replay.extend([0x1000, 0x2003, 0x2004]);
-    sc(
+    Scenario::new(
         Arch::I386,
         &[(0, 64 * MIB)],
         &[(0x3ff000, 0x100_0000, 0x3ff000)],
@@ -88,7 +68,7 @@ fn highmem_retry() -> Scenario {
     let mut replay = vec![0x2000, 0x2001, 0x2002];
     replay.extend((0..1023).map(|j| 0x40000 + j));
     replay.extend([0x1000, 0x2003]);
-    sc(
+    Scenario::new(
         Arch::I386,
         &[(0, 2 * GIB)],
         &[(0x3ff000, 0x100_0000, 0x3ff000)],
@@ -102,7 +82,7 @@ fn highmem_retry() -> Scenario {
 fn enomem() -> Scenario {
     let mut replay = vec![0x2000, 0x2001, 0x2002];
     replay.extend((0..1023).map(|j| 0x2003 + j));
-    sc(
+    Scenario::new(
         Arch::I386,
         &[(0, 64 * MIB)],
         &[(0x3ff000, 0x100_0000, 0x3ff000)],
@@ -113,7 +93,7 @@ fn enomem() -> Scenario {
 
 /// Every preset, in picker order.
 pub fn all() -> Vec<Preset> {
-    let rfc = sc(
+    let rfc = Scenario::new(
         Arch::I386Pae,
         &[(0, 8 * GIB)],
         &[
@@ -123,7 +103,7 @@ pub fn all() -> Vec<Preset> {
         Policy::Random(7),
         &[Pointer, RfcPosted],
     );
-    let mut movable = sc(
+    let mut movable = Scenario::new(
         Arch::I386,
         &[(0, 2 * GIB)],
         &[
@@ -138,7 +118,7 @@ pub fn all() -> Vec<Preset> {
     // ZONE_MOVABLE; with source pages that may use them, the swapped-out
     // old page can be a lowmem ZONE_MOVABLE page, where the two tests
     // disagree.
-    let mut cma = sc(
+    let mut cma = Scenario::new(
         Arch::I386,
         &[(0, 2 * GIB)],
         &[(1100 * 4096, 0x400_0000, 1100 * 4096)],
@@ -152,7 +132,7 @@ pub fn all() -> Vec<Preset> {
         .collect();
     let mut word = rfc.clone();
     word.variants = vec![RfcFixed, WordLimit];
-    let mut xen_long = sc(
+    let mut xen_long = Scenario::new(
         Arch::X86_64,
         &[(0, 2 * GIB)],
         &[(1000 * 4096 + 100, 0x10_0000, 1100 * 4096)],
@@ -183,7 +163,7 @@ pub fn all() -> Vec<Preset> {
             name: "long-list",
             title: "a list longer than one indirection page",
             expect: "1101 entries on x86_64 (511 per page) need 3 indirection pages; both designs build the same list and relocate fine",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::X86_64,
                 &[(0, 2 * GIB)],
                 &[(1000 * 4096 + 100, 0x10_0000, 1100 * 4096)],
@@ -207,13 +187,13 @@ pub fn all() -> Vec<Preset> {
             name: "many-small-segments",
             title: "many small segments",
             expect: "16 segments (KEXEC_SEGMENT_MAX) of 3 pages each, partly filled: loads and relocates with the tails zeroed",
-            scenario: sc(Arch::X86_64, &[(0, 4 * GIB)], &many, Policy::Random(11), &[Pointer, RfcFixed]),
+            scenario: Scenario::new(Arch::X86_64, &[(0, 4 * GIB)], &many, Policy::Random(11), &[Pointer, RfcFixed]),
         },
         Preset {
             name: "huge-initrd",
             title: "huge initrd: 1 GiB on 8 GiB PAE, adversarial",
             expect: "a 16 MiB kernel at 16 MiB and a 1008 MiB initrd at 1 GiB (262,144 source pages) with the adversarial allocator: many dest_pages, swaps and unusable pages, and kimage_dst_used walks costing billions of entry reads; pointer and rfc-fixed relocate fine",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::I386Pae,
                 &[(0, 8 * GIB)],
                 &[(16 * MIB, 0x100_0000, 16 * MIB), (GIB - 16 * MIB, 0x4000_0000, GIB - 16 * MIB)],
@@ -225,25 +205,25 @@ pub fn all() -> Vec<Preset> {
             name: "past-end-of-ram",
             title: "segment past the end of RAM",
             expect: "a destination at 128 MiB on a 64 MiB machine loads fine (nothing checks it is RAM) and fails in relocation",
-            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x4000, 0x800_0000, 0x4000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+            scenario: Scenario::new(Arch::I386, &[(0, 64 * MIB)], &[(0x4000, 0x800_0000, 0x4000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
         },
         Preset {
             name: "bad-wrap",
             title: "bad segment: mem + memsz wraps",
             expect: "-EADDRNOTAVAIL: 0xfffff000 + 0x2000 wraps past 4 GiB (sanity_check_segment_list rule 1)",
-            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0xffff_f000, 0x2000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+            scenario: Scenario::new(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0xffff_f000, 0x2000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
         },
         Preset {
             name: "bad-unaligned",
             title: "bad segment: not page aligned",
             expect: "-EADDRNOTAVAIL: mem 0x1000800 is not page aligned (rule 2)",
-            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0x100_0800, 0x1000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+            scenario: Scenario::new(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0x100_0800, 0x1000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
         },
         Preset {
             name: "bad-limit",
             title: "bad segment: beyond KEXEC_DESTINATION_MEMORY_LIMIT",
             expect: "-EADDRNOTAVAIL: the segment ends at 2^46, not below MAXMEM - 1 (rule 3)",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::X86_64,
                 &[(0, 4 * GIB)],
                 &[(0x1000, (1 << 46) - 0x1000, 0x1000)],
@@ -255,7 +235,7 @@ pub fn all() -> Vec<Preset> {
             name: "bad-overlap",
             title: "bad segments: overlapping",
             expect: "-EINVAL: segment 1 overlaps segment 0 (rule 4)",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::I386,
                 &[(0, 64 * MIB)],
                 &[(0x2000, 0x100_0000, 0x2000), (0x1000, 0x100_1000, 0x1000)],
@@ -267,19 +247,19 @@ pub fn all() -> Vec<Preset> {
             name: "bad-bufsz",
             title: "bad segment: bufsz > memsz",
             expect: "-EINVAL: bufsz 0x2000 is larger than memsz 0x1000 (rule 5)",
-            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x2000, 0x100_0000, 0x1000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+            scenario: Scenario::new(Arch::I386, &[(0, 64 * MIB)], &[(0x2000, 0x100_0000, 0x1000)], Policy::LowestFirst, &[Pointer, RfcFixed]),
         },
         Preset {
             name: "bad-half-ram",
             title: "bad segment: more than half of RAM",
             expect: "-EINVAL: 40 MiB is more than half of a 64 MiB machine's totalram_pages (rule 6)",
-            scenario: sc(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0x100_0000, 40 * MIB)], Policy::LowestFirst, &[Pointer, RfcFixed]),
+            scenario: Scenario::new(Arch::I386, &[(0, 64 * MIB)], &[(0x1000, 0x100_0000, 40 * MIB)], Policy::LowestFirst, &[Pointer, RfcFixed]),
         },
         Preset {
             name: "bad-too-many",
             title: "bad: 17 segments",
             expect: "-EINVAL: kexec_load refuses more than KEXEC_SEGMENT_MAX (16) segments",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::I386,
                 &[(0, 64 * MIB)],
                 &(0..17).map(|i| (0x1000, 0x100_0000 + i * 0x1000, 0x1000)).collect::<Vec<_>>(),
@@ -309,7 +289,7 @@ pub fn all() -> Vec<Preset> {
             name: "dma32-i386-2g",
             title: "DMA32 on a 2 GiB i386 box",
             expect: "a 900 MiB image: pointer takes highmem source pages and loads; dma32 asks GFP_DMA32, which on i386 (no ZONE_DMA32) means lowmem only, and gets -ENOMEM when lowmem runs out",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::I386,
                 &[(0, 2 * GIB)],
                 &[(900 * MIB, 0x100_0000, 900 * MIB)],
@@ -327,7 +307,7 @@ pub fn all() -> Vec<Preset> {
             name: "rfc-arm-lpae",
             title: "RFC on ARM LPAE, 8 GiB",
             expect: "ARM32 LPAE with RAM at 0x80000000 crossing 4 GiB: rfc-posted faults in its first kimage_add_entry as on i386 PAE; pointer parks pages above 0xffffffff on unusable_pages and relocates fine",
-            scenario: sc(
+            scenario: Scenario::new(
                 Arch::ArmLpae,
                 &[(0x8000_0000, 0x8000_0000 + 8 * GIB)],
                 &[(16 * MIB, 0x8100_0000, 16 * MIB), (64 * MIB, 0x8400_0000, 64 * MIB)],

@@ -112,107 +112,169 @@ pub fn relocate(k: &Kimage) -> Relocation {
 }
 
 fn run(k: &Kimage) -> Result<u64, String> {
-    let arch = k.machine.arch;
-    let width = arch.entry_bytes();
-    let mut ph = Phys {
-        k,
-        mem: k.store.clone(),
-    };
-    let control: Vec<u64> = match k.control_code_page {
-        Some(p) => (p..p + (1 << k.order_of(p))).collect(),
-        None => vec![],
-    };
-    let swap = k.swap_page;
-    let budget = 4 * (k.counters.entry_writes + 2) + 4 * arch.slots_per_page();
-    let mut dest: Option<u64> = None;
-    let mut ptr: Option<u64> = None;
-    let mut e = k.head();
-    // Xen's stub starts by mapping head's page: head is the first page's
-    // bare address, not an entry.
-    let xen = k.design().head_is_page();
-    if xen {
-        ptr = Some(e & PAGE_MASK);
-        e = EMPTY;
+    let mut stub = Stub::new(k);
+    let mut e = stub.start();
+    while stub.entry(e)? {
+        e = stub.next_word()?;
     }
-    let mut copies = 0;
-    let mut reads = 0u64;
-    loop {
+    check_destinations(k, &stub.ph)?;
+    Ok(stub.copies)
+}
+
+/// The relocation stub's state as it walks the list.
+struct Stub<'a> {
+    ph: Phys<'a>,
+    /// Xen's kexec_reloc rather than Linux's relocate_kernel.
+    xen: bool,
+    /// The control code page's pfns (Linux).
+    control: Vec<u64>,
+    /// The swap page (Linux).
+    swap: Option<u64>,
+    /// Most words the walk reads before it calls the list endless.
+    budget: u64,
+    /// The current destination address.
+    dest: Option<u64>,
+    /// Where the next entry is read.
+    ptr: Option<u64>,
+    /// Pages copied.
+    copies: u64,
+    /// Words read.
+    reads: u64,
+}
+
+impl<'a> Stub<'a> {
+    fn new(k: &'a Kimage) -> Self {
+        let control: Vec<u64> = match k.control_code_page {
+            Some(p) => (p..p + (1 << k.order_of(p))).collect(),
+            None => vec![],
+        };
+        Stub {
+            ph: Phys {
+                k,
+                mem: k.store.clone(),
+            },
+            xen: k.design().head_is_page(),
+            control,
+            swap: k.swap_page,
+            budget: 4 * (k.counters.entry_writes + 2) + 4 * k.machine.arch.slots_per_page(),
+            dest: None,
+            ptr: None,
+            copies: 0,
+            reads: 0,
+        }
+    }
+
+    /// The first word: head. Xen's stub starts by mapping head's page:
+    /// head is the first page's bare address, not an entry.
+    fn start(&mut self) -> u64 {
+        let head = self.ph.k.head();
+        if self.xen {
+            self.ptr = Some(head & PAGE_MASK);
+            EMPTY
+        } else {
+            head
+        }
+    }
+
+    /// Act on one entry; false at IND_DONE.
+    fn entry(&mut self, e: u64) -> Result<bool, String> {
         match decode(e) {
-            EntryKind::Destination(a) => dest = Some(a),
+            EntryKind::Destination(a) => self.dest = Some(a),
             EntryKind::Indirection(a) => {
-                ph.check_addr("indirection page", a)?;
-                ptr = Some(a);
+                self.ph.check_addr("indirection page", a)?;
+                self.ptr = Some(a);
             }
-            EntryKind::Done => break,
+            EntryKind::Done => return Ok(false),
             EntryKind::Source(src) => {
-                let d = dest.ok_or("a SOURCE entry comes before any DESTINATION entry")?;
-                ph.check_addr("source page", src)?;
-                ph.check_addr("destination", d)?;
-                if xen {
-                    // kexec_reloc runs on aux_page's tables, which map the
-                    // pages machine_kexec_add_page was given: the image's
-                    // own pages and the destinations. It copies.
-                    let spfn = src >> PAGE_SHIFT;
-                    let held = matches!(k.roles.get(spfn), Some(r) if r != Role::Freed);
-                    if !held && !k.is_destination_range(src, src + PAGE_SIZE) {
-                        return Err(format!(
-                            "kexec_reloc copies from source 0x{src:x}, which aux_page's tables do not map (not a page of the image, not a destination): a page fault in the stub"
-                        ));
-                    }
-                    let c = ph.content(spfn);
-                    ph.put(d >> PAGE_SHIFT, c);
-                    copies += 1;
-                    dest = Some(d + PAGE_SIZE);
-                    let p = ptr.ok_or("no list pointer")?;
-                    e = ph.read_word(p)?;
-                    ptr = Some(p + width);
-                    reads += 1;
-                    if reads > budget {
-                        return Err("the list has no IND_DONE: the stub reads on past every page kexec wrote".into());
-                    }
-                    continue;
+                let d = self
+                    .dest
+                    .ok_or("a SOURCE entry comes before any DESTINATION entry")?;
+                self.ph.check_addr("source page", src)?;
+                self.ph.check_addr("destination", d)?;
+                if self.xen {
+                    self.copy(src, d)?;
+                } else {
+                    self.swap(src, d)?;
                 }
-                let dpfn = d >> PAGE_SHIFT;
-                if control.contains(&dpfn) {
-                    return Err(format!(
-                        "destination 0x{d:x} is the control code page: the stub overwrites itself"
-                    ));
-                }
-                if swap == Some(dpfn) {
-                    return Err(format!("destination 0x{d:x} is the swap page"));
-                }
-                let spfn = src >> PAGE_SHIFT;
-                // copy src -> swap; copy dest -> src; copy swap -> dest
-                if spfn != dpfn {
-                    let s = ph.content(spfn);
-                    let dc = ph.content(dpfn);
-                    ph.put(spfn, dc);
-                    ph.put(dpfn, s);
-                }
-                copies += 1;
-                dest = Some(d + PAGE_SIZE);
+                self.copies += 1;
+                self.dest = Some(d + PAGE_SIZE);
             }
             EntryKind::Zero => {
                 // Xen: clear the destination page, advance by a page.
-                let d = dest.ok_or("an IND_ZERO entry comes before any DESTINATION entry")?;
-                ph.check_addr("destination", d)?;
-                ph.put(d >> PAGE_SHIFT, Some(Content::Zero));
-                dest = Some(d + PAGE_SIZE);
+                let d = self
+                    .dest
+                    .ok_or("an IND_ZERO entry comes before any DESTINATION entry")?;
+                self.ph.check_addr("destination", d)?;
+                self.ph.put(d >> PAGE_SHIFT, Some(Content::Zero));
+                self.dest = Some(d + PAGE_SIZE);
             }
             EntryKind::Other(_) => {}
         }
-        let p = ptr.ok_or_else(|| {
-            format!("head 0x{:x} is not an indirection: the stub reads on through an uninitialised pointer", k.head())
+        Ok(true)
+    }
+
+    /// Xen: kexec_reloc runs on aux_page's tables, which map the pages
+    /// machine_kexec_add_page was given: the image's own pages and the
+    /// destinations. It copies.
+    fn copy(&mut self, src: u64, d: u64) -> Result<(), String> {
+        let k = self.ph.k;
+        let spfn = src >> PAGE_SHIFT;
+        let held = matches!(k.roles.get(spfn), Some(r) if r != Role::Freed);
+        if !held && !k.is_destination_range(src, src + PAGE_SIZE) {
+            return Err(format!(
+                "kexec_reloc copies from source 0x{src:x}, which aux_page's tables do not map (not a page of the image, not a destination): a page fault in the stub"
+            ));
+        }
+        let c = self.ph.content(spfn);
+        self.ph.put(d >> PAGE_SHIFT, c);
+        Ok(())
+    }
+
+    /// Linux: swap the source page with the destination page through the
+    /// swap page (copy src -> swap; copy dest -> src; copy swap -> dest).
+    fn swap(&mut self, src: u64, d: u64) -> Result<(), String> {
+        let dpfn = d >> PAGE_SHIFT;
+        if self.control.contains(&dpfn) {
+            return Err(format!(
+                "destination 0x{d:x} is the control code page: the stub overwrites itself"
+            ));
+        }
+        if self.swap == Some(dpfn) {
+            return Err(format!("destination 0x{d:x} is the swap page"));
+        }
+        let spfn = src >> PAGE_SHIFT;
+        if spfn != dpfn {
+            let s = self.ph.content(spfn);
+            let dc = self.ph.content(dpfn);
+            self.ph.put(spfn, dc);
+            self.ph.put(dpfn, s);
+        }
+        Ok(())
+    }
+
+    /// Read the word at the list pointer and step past it.
+    fn next_word(&mut self) -> Result<u64, String> {
+        let p = self.ptr.ok_or_else(|| {
+            format!(
+                "head 0x{:x} is not an indirection: the stub reads on through an uninitialised pointer",
+                self.ph.k.head()
+            )
         })?;
-        e = ph.read_word(p)?;
-        ptr = Some(p + width);
-        reads += 1;
-        if reads > budget {
+        let e = self.ph.read_word(p)?;
+        self.ptr = Some(p + self.ph.k.machine.arch.entry_bytes());
+        self.reads += 1;
+        if self.reads > self.budget {
             return Err(
                 "the list has no IND_DONE: the stub reads on past every page kexec wrote".into(),
             );
         }
+        Ok(e)
     }
+}
+
+/// After the walk every segment's destination must hold its buffer
+/// followed by zeros up to memsz.
+fn check_destinations(k: &Kimage, ph: &Phys) -> Result<(), String> {
     for (i, seg) in k.segments.iter().enumerate() {
         let pages = seg.memsz.div_ceil(PAGE_SIZE);
         for j in 0..pages {
@@ -236,5 +298,5 @@ fn run(k: &Kimage) -> Result<u64, String> {
             }
         }
     }
-    Ok(copies)
+    Ok(())
 }

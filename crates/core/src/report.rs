@@ -1,7 +1,12 @@
-//! Reports: the `entries` listing, the 72-column plain text for email, JSON.
+//! Reports of kimage runs: the `entries` listing (every word as
+//! relocate_kernel's walk sees it), the 72-column plain text for email
+//! (header, verdict, counters, the condensed list with SOURCE runs folded
+//! as [`crate::entry::folded_source_run`] says), and JSON. [`page_desc`]
+//! names a page as every list does. Not kernel code: the words are the
+//! kernel's, the wording is the model's.
 
-use crate::arch::{PAGE_MASK, PAGE_SHIFT};
-use crate::entry::{decode, EntryKind};
+use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
+use crate::entry::{decode, folded_source_run, EntryKind};
 use crate::memory::Machine;
 use crate::page_alloc::Policy;
 use crate::relocate::Relocation;
@@ -76,14 +81,10 @@ pub fn unload_line(u: &Unload) -> String {
     }
 }
 
-fn page_desc(m: &Machine, pfn: u64) -> String {
-    let zone = m.zone_of(pfn).map_or("not RAM", |z| z.name());
-    let map = if m.page_highmem(pfn) {
-        "highmem"
-    } else {
-        "lowmem"
-    };
-    format!("pfn 0x{pfn:x} {zone} {map}")
+/// A page as the lists name it: `pfn 0x… ZONE lowmem|highmem` (its zone,
+/// or "not RAM", and whether it has a direct mapping).
+pub fn page_desc(m: &Machine, pfn: u64) -> String {
+    format!("pfn 0x{pfn:x} {} {}", m.zone_name(pfn), m.map_name(pfn))
 }
 
 /// The condensed list of one run: indirection pages with their entries,
@@ -93,52 +94,30 @@ pub fn condensed_list(r: &VariantRun, max_lines: usize) -> Vec<String> {
     let arch = m.arch;
     let w = arch.entry_hex_digits();
     let mut lines = Vec::new();
-    let mut run: Option<(u64, u64)> = None; // (first src addr, count)
-    let flush = |lines: &mut Vec<String>, run: &mut Option<(u64, u64)>| {
-        if let Some((a, n)) = run.take() {
-            let pfn = a >> PAGE_SHIFT;
-            if n == 1 {
-                lines.push(format!("    SRC  0x{a:0w$x}  {}", page_desc(m, pfn)));
-            } else {
-                let last = a + (n - 1) * 4096;
-                lines.push(format!("    SRC  0x{a:0w$x}..0x{last:0w$x} x{n}"));
-            }
+    let mut i = 0;
+    while i < r.entries.len() {
+        let (pos, e) = r.entries[i];
+        if let Some(n) = folded_source_run(r.entries[i..].iter().map(|&(_, e)| e)) {
+            let a = e & PAGE_MASK;
+            let last = a + (n as u64 - 1) * PAGE_SIZE;
+            lines.push(format!("    SRC  0x{a:0w$x}..0x{last:0w$x} x{n}"));
+            i += n;
+            continue;
         }
-    };
-    for &(pos, e) in &r.entries {
-        match decode(e) {
+        lines.push(match decode(e) {
             EntryKind::Source(a) => {
-                if let Some((first, n)) = run {
-                    if first + n * 4096 == a {
-                        run = Some((first, n + 1));
-                        continue;
-                    }
-                }
-                flush(&mut lines, &mut run);
-                run = Some((a, 1));
+                format!("    SRC  0x{a:0w$x}  {}", page_desc(m, a >> PAGE_SHIFT))
             }
-            other => {
-                flush(&mut lines, &mut run);
-                match other {
-                    EntryKind::Indirection(a) => {
-                        let at = if pos == Pos::Head {
-                            "head".to_string()
-                        } else {
-                            "link".to_string()
-                        };
-                        lines.push(format!(
-                            "  {at} IND 0x{a:0w$x} -> {}",
-                            page_desc(m, a >> PAGE_SHIFT)
-                        ));
-                    }
-                    EntryKind::Destination(a) => lines.push(format!("    DEST 0x{a:0w$x}")),
-                    EntryKind::Zero => lines.push("    ZERO".into()),
-                    _ => lines.push(format!("    {}", arch.fmt_entry(e))),
-                }
+            EntryKind::Indirection(a) => {
+                let at = if pos == Pos::Head { "head" } else { "link" };
+                format!("  {at} IND 0x{a:0w$x} -> {}", page_desc(m, a >> PAGE_SHIFT))
             }
-        }
+            EntryKind::Destination(a) => format!("    DEST 0x{a:0w$x}"),
+            EntryKind::Zero => "    ZERO".into(),
+            _ => format!("    {}", arch.fmt_entry(e)),
+        });
+        i += 1;
     }
-    flush(&mut lines, &mut run);
     lines.push(format!(
         "    {}",
         if r.end_word & crate::entry::IND_DONE != 0 {

@@ -1,5 +1,12 @@
 //! Running a scenario: each variant on a fresh machine with the same
 //! allocator policy, then the relocation and unload checks.
+//!
+//! The load is kexec_load's path (kernel/kexec.c: the KEXEC_SEGMENT_MAX
+//! check, nr_segments 0 as an unload, then do_kexec_load through
+//! [`crate::kimage`]); the unload check runs kimage_free and says which
+//! pages never came back and why (a faulted load never reaches
+//! kimage_free; a zero image->head gives its walk nothing to free). The
+//! exit statuses are the CLI's.
 
 use crate::arch::{KEXEC_SEGMENT_MAX, PAGE_SHIFT};
 use crate::design::{EntryList, Variant};

@@ -17,10 +17,6 @@ use kexec_common::input::{
 };
 use serde::{Deserialize, Serialize};
 
-fn err(field: impl Into<String>, message: impl Into<String>) -> InputError {
-    InputError::new(field, message)
-}
-
 /// Most RAM or movable ranges in a scenario.
 pub const MAX_RANGES: usize = 64;
 /// Most segments a file may list (the kernel itself allows 16).
@@ -82,7 +78,8 @@ pub struct AllocatorSpec {
 pub struct ScenarioFile {
     /// Format version (1).
     pub version: u32,
-    /// "kimage" (the default; see [`Document`] for the other kinds).
+    /// "kimage" (the default; the other kinds are the labs', which the
+    /// playground crate reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// i386, i386-pae or x86_64.
@@ -136,7 +133,7 @@ pub fn check_arch_variants(arch: Arch, variants: &[Variant]) -> Result<(), Input
                 .filter(|w| w.arches().contains(&arch))
                 .map(|w| w.name())
                 .collect();
-            return Err(err(
+            return Err(InputError::new(
                 format!("variants[{i}]"),
                 format!(
                     "{} does not exist on {}: it runs on {} only (Xen is 64-bit); on {} the variants are {}",
@@ -153,10 +150,34 @@ pub fn check_arch_variants(arch: Arch, variants: &[Variant]) -> Result<(), Input
 }
 
 impl Scenario {
+    /// A scenario without ZONE_MOVABLE or what-ifs: `segments` as
+    /// `(bufsz, mem, memsz)`, unchecked (the presets and tests build theirs
+    /// so).
+    pub fn new(
+        arch: Arch,
+        ram: &[(u64, u64)],
+        segments: &[(u64, u64, u64)],
+        policy: Policy,
+        variants: &[Variant],
+    ) -> Scenario {
+        Scenario {
+            arch,
+            ram: ram.to_vec(),
+            movable: vec![],
+            segments: segments
+                .iter()
+                .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
+                .collect(),
+            policy,
+            variants: variants.to_vec(),
+            source_movable: false,
+        }
+    }
+
     /// Parse and check scenario JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, InputError> {
         if text.len() > MAX_SCENARIO_BYTES {
-            return Err(err(
+            return Err(InputError::new(
                 "",
                 format!(
                     "the scenario is {} bytes; at most {MAX_SCENARIO_BYTES} are read",
@@ -164,13 +185,18 @@ impl Scenario {
                 ),
             ));
         }
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| InputError::new("", format!("not valid JSON: {e}")))?;
         match v.get("version") {
-            None => return Err(err("version", "missing (this build reads version 1)")),
+            None => {
+                return Err(InputError::new(
+                    "version",
+                    "missing (this build reads version 1)",
+                ))
+            }
             Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => {}
             Some(other) => {
-                return Err(err(
+                return Err(InputError::new(
                     "version",
                     format!("{other} is not a version this build reads (it reads 1)"),
                 ))
@@ -178,14 +204,15 @@ impl Scenario {
         }
         // Parse the text again straight into the struct: unlike a Value, that
         // rejects a field given twice.
-        let f: ScenarioFile = serde_json::from_str(text).map_err(|e| err("", e.to_string()))?;
+        let f: ScenarioFile =
+            serde_json::from_str(text).map_err(|e| InputError::new("", e.to_string()))?;
         Scenario::from_file(&f)
     }
 
     /// Check a parsed file.
     pub fn from_file(f: &ScenarioFile) -> Result<Scenario, InputError> {
         if f.version != 1 {
-            return Err(err(
+            return Err(InputError::new(
                 "version",
                 format!(
                     "{} is not a version this build reads (it reads 1)",
@@ -196,7 +223,7 @@ impl Scenario {
         match f.kind.as_deref() {
             None | Some("kimage") => {}
             Some(k) => {
-                return Err(err(
+                return Err(InputError::new(
                     "kind",
                     format!(
                     "\"{k}\" is not a kimage scenario (kexec-sim place reads kind \"placement\", hotplug \"hotplug\", pgtable \"pgtable\")"
@@ -205,7 +232,7 @@ impl Scenario {
             }
         }
         let arch = Arch::from_name(&f.arch).ok_or_else(|| {
-            err(
+            InputError::new(
                 "arch",
                 format!(
                     "unknown arch \"{}\" (valid: i386, i386-pae, x86_64)",
@@ -216,17 +243,20 @@ impl Scenario {
         let p = arch.profile();
         let ram = check_ranges("ram", &f.ram, p.max_phys, arch)?;
         if ram.is_empty() {
-            return Err(err("ram", "no RAM: give at least one range"));
+            return Err(InputError::new("ram", "no RAM: give at least one range"));
         }
         let movable = check_ranges("movable", &f.movable, p.max_phys, arch)?;
         for (i, &(s, e)) in movable.iter().enumerate() {
             let inside = ram.iter().any(|&(rs, re)| rs <= s && e <= re);
             if !inside {
-                return Err(err(format!("movable[{i}]"), "not inside one RAM range"));
+                return Err(InputError::new(
+                    format!("movable[{i}]"),
+                    "not inside one RAM range",
+                ));
             }
         }
         if f.segments.len() > MAX_SEGMENTS_IN_FILE {
-            return Err(err(
+            return Err(InputError::new(
                 "segments",
                 format!(
                     "{} segments; a file may list at most {MAX_SEGMENTS_IN_FILE}",
@@ -239,7 +269,7 @@ impl Scenario {
         for (i, s) in f.segments.iter().enumerate() {
             for (name, v) in [("bufsz", s.bufsz.0), ("mem", s.mem.0), ("memsz", s.memsz.0)] {
                 if v > mask {
-                    return Err(err(
+                    return Err(InputError::new(
                         format!("segments[{i}].{name}"),
                         format!(
                             "0x{v:x} does not fit in a {}-bit unsigned long ({})",
@@ -259,7 +289,7 @@ impl Scenario {
             None | Some("GFP_HIGHUSER") => false,
             Some("GFP_HIGHUSER_MOVABLE") => true,
             Some(other) => {
-                return Err(err(
+                return Err(InputError::new(
                     "allocator.source_gfp",
                     format!("unknown gfp \"{other}\" (valid: GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE)"),
                 ))
@@ -350,7 +380,7 @@ fn check_ranges(
     arch: Arch,
 ) -> Result<Vec<(u64, u64)>, InputError> {
     if r.len() > MAX_RANGES {
-        return Err(err(
+        return Err(InputError::new(
             name,
             format!("{} ranges; at most {MAX_RANGES}", r.len()),
         ));
@@ -360,16 +390,19 @@ fn check_ranges(
         let (s, e) = (x.start.0, x.end.0);
         let field = format!("{name}[{i}]");
         if !s.is_multiple_of(PAGE_SIZE) || !e.is_multiple_of(PAGE_SIZE) {
-            return Err(err(field, format!("0x{s:x}-0x{e:x} is not page aligned")));
+            return Err(InputError::new(
+                field,
+                format!("0x{s:x}-0x{e:x} is not page aligned"),
+            ));
         }
         if s >= e {
-            return Err(err(
+            return Err(InputError::new(
                 field,
                 format!("start 0x{s:x} is not below end 0x{e:x}"),
             ));
         }
         if e > max {
-            return Err(err(
+            return Err(InputError::new(
                 field,
                 format!(
                     "end 0x{e:x} is beyond what {} can address (0x{max:x})",
@@ -379,7 +412,7 @@ fn check_ranges(
         }
         let floor = arch.profile().phys_offset;
         if s < floor {
-            return Err(err(
+            return Err(InputError::new(
                 field,
                 format!(
                     "starts at 0x{s:x}, below PHYS_OFFSET 0x{floor:x}: RAM of the modelled {} platform starts there",
@@ -389,7 +422,7 @@ fn check_ranges(
         }
         if let Some(&(_, pe)) = out.last() {
             if s < pe {
-                return Err(err(field, format!("starts at 0x{s:x}, before the previous range ends (0x{pe:x}): ranges must be sorted and must not overlap")));
+                return Err(InputError::new(field, format!("starts at 0x{s:x}, before the previous range ends (0x{pe:x}): ranges must be sorted and must not overlap")));
             }
         }
         out.push((s, e));
@@ -399,27 +432,30 @@ fn check_ranges(
 
 fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
     match (&a.policy, &a.replay) {
-        (Some(_), Some(_)) => Err(err(
+        (Some(_), Some(_)) => Err(InputError::new(
             "allocator",
             "give either \"policy\" or \"replay\", not both",
         )),
-        (None, None) => Err(err(
+        (None, None) => Err(InputError::new(
             "allocator",
             "give \"policy\" (lowest-first, highest-first, random, adversarial) or \"replay\"",
         )),
         (None, Some(list)) => {
             if a.seed.is_some() {
-                return Err(err("allocator.seed", "a replay list takes no seed"));
+                return Err(InputError::new(
+                    "allocator.seed",
+                    "a replay list takes no seed",
+                ));
             }
             if list.len() > MAX_REPLAY {
-                return Err(err(
+                return Err(InputError::new(
                     "allocator.replay",
                     format!("{} pfns; at most {MAX_REPLAY}", list.len()),
                 ));
             }
             for (i, p) in list.iter().enumerate() {
                 if p.0 >= 1 << 52 {
-                    return Err(err(
+                    return Err(InputError::new(
                         format!("allocator.replay[{i}]"),
                         format!("0x{:x} is not a pfn", p.0),
                     ));
@@ -433,12 +469,12 @@ fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
                 ("lowest-first", None) => Ok(Policy::LowestFirst),
                 ("highest-first", None) => Ok(Policy::HighestFirst),
                 ("lowest-first" | "highest-first", Some(_)) => {
-                    Err(err("allocator.seed", format!("{name} takes no seed")))
+                    Err(InputError::new("allocator.seed", format!("{name} takes no seed")))
                 }
                 ("random", Some(s)) => Ok(Policy::Random(s)),
                 ("adversarial", Some(s)) => Ok(Policy::Adversarial(s)),
-                ("random" | "adversarial", None) => Err(err("allocator.seed", format!("{name} needs a seed"))),
-                _ => Err(err(
+                ("random" | "adversarial", None) => Err(InputError::new("allocator.seed", format!("{name} needs a seed"))),
+                _ => Err(InputError::new(
                     "allocator.policy",
                     format!("unknown policy \"{name}\" (valid: lowest-first, highest-first, random, adversarial; or a replay list)"),
                 )),

@@ -6,6 +6,7 @@ use crate::arch::PAGE_SHIFT;
 use crate::entry::{describe as describe_entry, IND_INDIRECTION};
 use crate::gfp::Zone;
 use crate::kimage::{Kimage, Role, Stop};
+use crate::memory::Machine;
 use crate::run::{Outcome, VariantRun};
 use crate::trace::{Counters, Event, Pos};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,18 @@ pub struct PageInfo {
     pub highmem: bool,
     /// Index (in the entries array, head = 0) of its slot 0.
     pub first: usize,
+}
+
+impl PageInfo {
+    /// Indirection page `pfn` of machine `m`, its slot 0 at entry `first`.
+    pub fn new(m: &Machine, pfn: u64, first: usize) -> PageInfo {
+        PageInfo {
+            pfn,
+            zone: m.zone_name(pfn).to_string(),
+            highmem: m.page_highmem(pfn),
+            first,
+        }
+    }
 }
 
 /// A run of pages of the memory map, counted by role.
@@ -135,22 +148,12 @@ pub fn summarize(r: &VariantRun) -> RunSummary {
     if k.design().head_is_page() && k.head() != 0 {
         // Xen: head names the first page; the list starts in it.
         let pfn = k.head() >> PAGE_SHIFT;
-        pages.push(PageInfo {
-            pfn,
-            zone: m.zone_of(pfn).map_or("not RAM", |z| z.name()).to_string(),
-            highmem: m.page_highmem(pfn),
-            first: 0,
-        });
+        pages.push(PageInfo::new(m, pfn, 0));
     }
     for (i, &(_, e)) in r.entries.iter().enumerate() {
         if e & IND_INDIRECTION != 0 {
             let pfn = e >> PAGE_SHIFT;
-            pages.push(PageInfo {
-                pfn,
-                zone: m.zone_of(pfn).map_or("not RAM", |z| z.name()).to_string(),
-                highmem: m.page_highmem(pfn),
-                first: i + 1,
-            });
+            pages.push(PageInfo::new(m, pfn, i + 1));
         }
     }
     RunSummary {
@@ -260,13 +263,7 @@ pub fn step_text(k: &Kimage, starts: &[usize], step: usize) -> Vec<String> {
 
 fn page(k: &Kimage, pfn: u64) -> String {
     let m = &k.machine;
-    let zone = m.zone_of(pfn).map_or("not RAM", |z| z.name());
-    let map = if m.page_highmem(pfn) {
-        "highmem"
-    } else {
-        "lowmem"
-    };
-    format!("pfn 0x{pfn:x} ({zone}, {map})")
+    format!("pfn 0x{pfn:x} ({}, {})", m.zone_name(pfn), m.map_name(pfn))
 }
 
 fn at(k: &Kimage, pos: Pos) -> String {

@@ -1,4 +1,7 @@
-//! What happened during a run: typed events and counters.
+//! What happened during a run: typed events (recorded only when asked)
+//! and counters (always kept), with each counter's row for the reports.
+//! Positions ([`Pos`]) name an entry slot or `image->head`, whatever the
+//! design calls them. Model bookkeeping, not kernel code.
 
 use crate::gfp::Gfp;
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 use kexec_core::arch::{Arch, PAGE_SIZE};
 use kexec_core::design::Variant;
 use kexec_core::errno::Errno;
-use kexec_core::kimage::{Segment, Stop};
+use kexec_core::kimage::Stop;
 use kexec_core::page_alloc::Policy;
 use kexec_core::presets;
 use kexec_core::relocate::Relocation;
@@ -21,18 +21,13 @@ const OPTS: RunOptions = RunOptions {
 };
 
 fn x86_64(ram_end: u64, segments: &[(u64, u64, u64)], policy: Policy) -> Scenario {
-    Scenario {
-        arch: Arch::X86_64,
-        ram: vec![(0, ram_end)],
-        movable: vec![],
-        segments: segments
-            .iter()
-            .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
-            .collect(),
+    Scenario::new(
+        Arch::X86_64,
+        &[(0, ram_end)],
+        segments,
         policy,
-        variants: vec![Variant::Xen, Variant::XenFixed],
-        source_movable: false,
-    }
+        &[Variant::Xen, Variant::XenFixed],
+    )
 }
 
 fn lines(r: &VariantRun) -> Vec<String> {

@@ -27,7 +27,7 @@
 use kexec_core::arch::Arch;
 use kexec_core::design::Variant;
 use kexec_core::gfp::{Gfp, GFP_HIGHUSER, GFP_KERNEL, KEXEC_CONTROL_MEMORY_GFP};
-use kexec_core::kimage::{Role, Segment, Stop};
+use kexec_core::kimage::{Role, Stop};
 use kexec_core::page_alloc::Policy;
 use kexec_core::relocate::Relocation;
 use kexec_core::report;
@@ -44,18 +44,13 @@ fn scenario(
     segs: &[(u64, u64, u64)],
     replay: Vec<u64>,
 ) -> Scenario {
-    Scenario {
+    Scenario::new(
         arch,
-        ram: ram.to_vec(),
-        movable: vec![],
-        segments: segs
-            .iter()
-            .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
-            .collect(),
-        policy: Policy::Replay(replay),
-        variants: vec![Variant::Pointer, Variant::RfcFixed],
-        source_movable: false,
-    }
+        ram,
+        segs,
+        Policy::Replay(replay),
+        &[Variant::Pointer, Variant::RfcFixed],
+    )
 }
 
 /// Run with the relocation check (and the trace, which changes nothing but

@@ -442,8 +442,8 @@ proptest! {
     #![proptest_config(config(64))]
 
     /// Every swap names the SOURCE entry a real walk would find; every page
-    /// filed on dest_pages had none; the final list keeps the §1.7
-    /// invariant.
+    /// filed on dest_pages had none; the final list keeps the kernel's
+    /// invariant (a source page is its own destination or no destination).
     #[test]
     fn dst_used_index_agrees_with_walk(p in small_params()) {
         let sc = p.scenario();

@@ -5,7 +5,7 @@
 //! runs out of lowmem and gets -ENOMEM. Not in any kernel.
 
 use super::pointer::Pointer;
-use super::{EntryList, HighmemCheck, Variant};
+use super::{EntryList, Variant};
 use crate::arch::ArchProfile;
 use crate::gfp::{Gfp, GFP_DMA32};
 
@@ -37,9 +37,5 @@ impl EntryList for Dma32 {
         GFP_DMA32
     }
 
-    fn old_page_check(&self) -> Option<HighmemCheck> {
-        self.inner.old_page_check()
-    }
-
-    crate::delegate_list!(inner);
+    crate::delegate_list!(inner; old_page_check);
 }

@@ -7,10 +7,8 @@
 //! when it has no direct mapping. Everything else is [`Pointer`].
 
 use super::pointer::Pointer;
-use super::{Ctx, EntryList, Fault, HighmemCheck, Variant};
+use super::{EntryList, HighmemCheck, Variant};
 use crate::arch::ArchProfile;
-use crate::gfp::Gfp;
-use crate::trace::Pos;
 
 /// The pointer-based list with the PageHighMemZone test.
 #[derive(Debug, Clone)]
@@ -36,51 +34,5 @@ impl EntryList for HighmemZone {
         Some(HighmemCheck::PageHighMemZone)
     }
 
-    fn indirection_gfp(&self) -> Gfp {
-        self.inner.indirection_gfp()
-    }
-
-    fn source_gfp(&self) -> Gfp {
-        self.inner.source_gfp()
-    }
-
-    fn kmaps_entries(&self) -> bool {
-        self.inner.kmaps_entries()
-    }
-
-    fn needs_page(&mut self, cx: &mut Ctx) -> Result<bool, Fault> {
-        self.inner.needs_page(cx)
-    }
-
-    fn link_page(&mut self, cx: &mut Ctx, pfn: u64) -> Result<(), Fault> {
-        self.inner.link_page(cx, pfn)
-    }
-
-    fn store(&mut self, cx: &mut Ctx, entry: u64) -> Result<Pos, Fault> {
-        self.inner.store(cx, entry)
-    }
-
-    fn terminate(&mut self, cx: &mut Ctx) -> Result<Pos, Fault> {
-        self.inner.terminate(cx)
-    }
-
-    fn head(&self) -> u64 {
-        self.inner.head()
-    }
-
-    fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault> {
-        self.inner.read(cx, pos)
-    }
-
-    fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
-        self.inner.write(cx, pos, v)
-    }
-
-    fn next_pos(&self, pos: Pos) -> Result<Pos, Fault> {
-        self.inner.next_pos(pos)
-    }
-
-    fn fmt_pos(&self, pos: Pos) -> String {
-        self.inner.fmt_pos(pos)
-    }
+    crate::delegate_list!(inner; indirection_gfp, source_gfp);
 }

@@ -2,8 +2,9 @@
 //!
 //! One trait, [`EntryList`], and one implementation per file:
 //!
-//! * [`pointer`]: upstream 5.7–6.x, `image->entry` / `image->last_entry`
-//!   are kernel pointers (kernel/kexec_core.c `kimage_add_entry`);
+//! * [`pointer`](mod@pointer): upstream 5.7–6.x, `image->entry` /
+//!   `image->last_entry` are kernel pointers (kernel/kexec_core.c
+//!   `kimage_add_entry`);
 //! * [`highmem_zone`]: the same with the swap path's test switched to the
 //!   zone-based `PageHighMemZone` (Joonsoo Kim's v2 03/10);
 //! * [`rfc_posted`]: Eric Biederman's May 2020 RFC exactly as posted;
@@ -21,6 +22,13 @@
 //! the design only what differs: which gfp each page request uses, the test
 //! applied to a swapped-out old page, and how entries are stored, read and
 //! rewritten. What the kernel could not survive is returned as a [`Fault`].
+//!
+//! A design that differs from another in a few answers wraps it and hands
+//! the rest on with [`crate::delegate_list!`]: highmem-zone, skip-reuse and
+//! dma32 wrap pointer, rfc-fixed wraps rfc-posted's code, word-limit wraps
+//! rfc-fixed, xen-fixed wraps xen. rfc-posted and xen delegate their list
+//! keeping the same way, to [`position::PositionList`] and
+//! [`xen::XenList`].
 
 pub mod dma32;
 pub mod highmem_zone;
@@ -271,11 +279,61 @@ pub enum Setup {
     Xen,
 }
 
-/// The list-keeping methods of an [`EntryList`] that wraps another design
-/// in a field: they go to the field.
+/// The [`EntryList`] methods of a design that wraps another design in a
+/// field, delegated to the field: always the list-keeping ones
+/// (`kmaps_entries` .. `fmt_pos`), then each policy method named after a
+/// `;` (`indirection_gfp`, `source_gfp`, `old_page_check`,
+/// `parks_unusable`, `setup`, `head_is_page`, `zero_tail`, `swap_entry`,
+/// `swap_skips_reuse`). What the wrapper neither names nor writes itself is
+/// the trait's default, so a wrapper names every policy it keeps.
 #[macro_export]
 macro_rules! delegate_list {
-    ($field:ident) => {
+    (@policy $field:ident indirection_gfp) => {
+        fn indirection_gfp(&self) -> $crate::gfp::Gfp {
+            self.$field.indirection_gfp()
+        }
+    };
+    (@policy $field:ident source_gfp) => {
+        fn source_gfp(&self) -> $crate::gfp::Gfp {
+            self.$field.source_gfp()
+        }
+    };
+    (@policy $field:ident old_page_check) => {
+        fn old_page_check(&self) -> Option<$crate::design::HighmemCheck> {
+            self.$field.old_page_check()
+        }
+    };
+    (@policy $field:ident parks_unusable) => {
+        fn parks_unusable(&self) -> bool {
+            self.$field.parks_unusable()
+        }
+    };
+    (@policy $field:ident setup) => {
+        fn setup(&self) -> $crate::design::Setup {
+            self.$field.setup()
+        }
+    };
+    (@policy $field:ident head_is_page) => {
+        fn head_is_page(&self) -> bool {
+            self.$field.head_is_page()
+        }
+    };
+    (@policy $field:ident zero_tail) => {
+        fn zero_tail(&self) -> bool {
+            self.$field.zero_tail()
+        }
+    };
+    (@policy $field:ident swap_entry) => {
+        fn swap_entry(&self, new_addr: u64, old: u64) -> u64 {
+            self.$field.swap_entry(new_addr, old)
+        }
+    };
+    (@policy $field:ident swap_skips_reuse) => {
+        fn swap_skips_reuse(&self, destination: u64) -> bool {
+            self.$field.swap_skips_reuse(destination)
+        }
+    };
+    ($field:ident $(; $($policy:ident),+ $(,)?)?) => {
         fn kmaps_entries(&self) -> bool {
             self.$field.kmaps_entries()
         }
@@ -332,6 +390,7 @@ macro_rules! delegate_list {
         fn fmt_pos(&self, pos: $crate::trace::Pos) -> String {
             self.$field.fmt_pos(pos)
         }
+        $($($crate::delegate_list!(@policy $field $policy);)+)?
     };
 }
 

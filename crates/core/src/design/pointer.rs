@@ -36,14 +36,19 @@ impl Pointer {
         }
     }
 
-    fn no_direct_map(&self, function: &'static str, pfn: u64, what: &str) -> Fault {
-        Fault {
+    /// page_address() of `pfn`: a highmem page has none, and `what` the
+    /// kernel does with it oopses.
+    fn direct_map(cx: &Ctx, function: &'static str, pfn: u64, what: &str) -> Result<(), Fault> {
+        if !cx.machine.page_highmem(pfn) {
+            return Ok(());
+        }
+        Err(Fault {
             function,
             pfn: Some(pfn),
             reason: format!(
                 "{what} pfn 0x{pfn:x}, a highmem page with no direct mapping: page_address() is NULL and the access oopses"
             ),
-        }
+        })
     }
 
     /// `*ptr` through the direct map.
@@ -51,13 +56,7 @@ impl Pointer {
         match pos {
             Pos::Head => Ok(self.head),
             Pos::Slot { pfn, idx } => {
-                if cx.machine.page_highmem(pfn) {
-                    return Err(self.no_direct_map(
-                        function,
-                        pfn,
-                        "dereferences the direct-map address of",
-                    ));
-                }
+                Self::direct_map(cx, function, pfn, "dereferences the direct-map address of")?;
                 cx.word(function, pfn, idx)
             }
         }
@@ -72,13 +71,12 @@ impl Pointer {
                 Ok(())
             }
             Pos::Slot { pfn, idx } => {
-                if cx.machine.page_highmem(pfn) {
-                    return Err(self.no_direct_map(
-                        function,
-                        pfn,
-                        "writes through the direct-map address of",
-                    ));
-                }
+                Self::direct_map(
+                    cx,
+                    function,
+                    pfn,
+                    "writes through the direct-map address of",
+                )?;
                 cx.set_word(function, pfn, idx, v)
             }
         }
@@ -125,13 +123,12 @@ impl EntryList for Pointer {
     }
 
     fn link_page(&mut self, cx: &mut Ctx, pfn: u64) -> Result<(), Fault> {
-        if cx.machine.page_highmem(pfn) {
-            return Err(self.no_direct_map(
-                "kimage_add_entry",
-                pfn,
-                "page_address() is taken of the new indirection page,",
-            ));
-        }
+        Self::direct_map(
+            cx,
+            "kimage_add_entry",
+            pfn,
+            "page_address() is taken of the new indirection page,",
+        )?;
         self.put(
             cx,
             "kimage_add_entry",

@@ -5,8 +5,11 @@
 //! `KIMAGE_ENTRY_POS_INVALID` ((unsigned long)-2), and its
 //! `kimage_read_entry` / `kimage_write_entry`, which map the page with
 //! `kmap_atomic` for every single access. Shared by [`super::rfc_posted`]
-//! and [`super::rfc_fixed`]; the only difference between them is what a
-//! write at the invalid position does (`head_fix`).
+//! and [`super::rfc_fixed`] (and, through the latter, [`super::word_limit`]);
+//! the only difference between them is what a write at the invalid
+//! position does (`head_fix`). Its list-keeping methods have the
+//! [`super::EntryList`] signatures, so a design delegates to it with
+//! [`crate::delegate_list!`].
 
 use super::{Ctx, Fault};
 use crate::arch::ArchProfile;
@@ -141,9 +144,15 @@ impl PositionList {
         }
     }
 
-    /// First half of the RFC's kimage_add_entry.
-    pub fn needs_page(&self) -> bool {
-        self.entry_pos == self.invalid() || (self.entry_pos & 0xfff) == self.arch.last_slot()
+    /// The RFC maps the page for every access (kmap_atomic).
+    pub fn kmaps_entries(&self) -> bool {
+        true
+    }
+
+    /// First half of the RFC's kimage_add_entry: the cursor is invalid or
+    /// at the page's last slot.
+    pub fn needs_page(&mut self, _cx: &mut Ctx) -> Result<bool, Fault> {
+        Ok(self.entry_pos == self.invalid() || (self.entry_pos & 0xfff) == self.arch.last_slot())
     }
 
     /// The RFC's linking of a new indirection page: write its address at
@@ -187,13 +196,29 @@ impl PositionList {
         Ok(self.pos_of(at))
     }
 
+    /// `image->head`.
+    pub fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// for_each_kimage_entry's read: kimage_read_entry at `pos`.
+    pub fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault> {
+        self.read_entry(cx, "for_each_kimage_entry", self.raw_of(pos))
+    }
+
+    /// The swap path's rewrite: kimage_write_entry at `pos`.
+    pub fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
+        let raw = self.raw_of(pos);
+        self.write_entry(cx, "kimage_alloc_page", raw, v)
+    }
+
     /// The RFC's walk step: pos + 1 (from head that is INVALID + 1).
-    pub fn next_pos(&self, pos: Pos) -> Pos {
+    pub fn next_pos(&self, pos: Pos) -> Result<Pos, Fault> {
         let raw = self.raw_of(pos).wrapping_add(1) & self.arch.word_mask();
-        Pos::Slot {
+        Ok(Pos::Slot {
             pfn: raw >> 12,
             idx: (raw & 0xfff) as u32,
-        }
+        })
     }
 
     /// A position as the RFC prints it.

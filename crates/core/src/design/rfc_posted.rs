@@ -7,13 +7,12 @@
 //! pages alike, no highmem test on the swap path. Its defect: the first
 //! kimage_add_entry writes the link at KIMAGE_ENTRY_POS_INVALID (pfn all
 //! ones, slot 4094) instead of into image->head, which is never set. The
-//! model stops there with a [`Fault`].
+//! model stops there with a [`super::Fault`].
 
 use super::position::PositionList;
-use super::{Ctx, EntryList, Fault, HighmemCheck, Variant};
+use super::{EntryList, HighmemCheck, Variant};
 use crate::arch::ArchProfile;
 use crate::gfp::{Gfp, GFP_HIGHUSER};
-use crate::trace::Pos;
 
 /// The RFC as posted.
 #[derive(Debug, Clone)]
@@ -26,6 +25,14 @@ impl RfcPosted {
     pub fn new(arch: &'static ArchProfile) -> Self {
         RfcPosted {
             list: PositionList::new(arch, false),
+        }
+    }
+
+    /// A fresh list of the RFC's code with the head fix (the invalid
+    /// position stands for `image->head`): what [`super::rfc_fixed`] wraps.
+    pub(super) fn with_head_fix(arch: &'static ArchProfile) -> Self {
+        RfcPosted {
+            list: PositionList::new(arch, true),
         }
     }
 }
@@ -47,45 +54,5 @@ impl EntryList for RfcPosted {
         None
     }
 
-    fn kmaps_entries(&self) -> bool {
-        true
-    }
-
-    fn needs_page(&mut self, _cx: &mut Ctx) -> Result<bool, Fault> {
-        Ok(self.list.needs_page())
-    }
-
-    fn link_page(&mut self, cx: &mut Ctx, pfn: u64) -> Result<(), Fault> {
-        self.list.link_page(cx, pfn)
-    }
-
-    fn store(&mut self, cx: &mut Ctx, entry: u64) -> Result<Pos, Fault> {
-        self.list.store(cx, entry)
-    }
-
-    fn terminate(&mut self, cx: &mut Ctx) -> Result<Pos, Fault> {
-        self.list.terminate(cx)
-    }
-
-    fn head(&self) -> u64 {
-        self.list.head
-    }
-
-    fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault> {
-        self.list
-            .read_entry(cx, "for_each_kimage_entry", self.list.raw_of(pos))
-    }
-
-    fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
-        let raw = self.list.raw_of(pos);
-        self.list.write_entry(cx, "kimage_alloc_page", raw, v)
-    }
-
-    fn next_pos(&self, pos: Pos) -> Result<Pos, Fault> {
-        Ok(self.list.next_pos(pos))
-    }
-
-    fn fmt_pos(&self, pos: Pos) -> String {
-        self.list.fmt_pos(pos)
-    }
+    crate::delegate_list!(list);
 }

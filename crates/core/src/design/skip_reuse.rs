@@ -6,10 +6,9 @@
 //! Linux's swap path. Not in any kernel.
 
 use super::pointer::Pointer;
-use super::{EntryList, HighmemCheck, Variant};
+use super::{EntryList, Variant};
 use crate::arch::ArchProfile;
 use crate::entry::KIMAGE_NO_DEST;
-use crate::gfp::Gfp;
 
 /// The pointer-based list that never reuses an old page for indirection.
 #[derive(Debug, Clone)]
@@ -31,21 +30,9 @@ impl EntryList for SkipReuse {
         Variant::SkipReuse
     }
 
-    fn indirection_gfp(&self) -> Gfp {
-        self.inner.indirection_gfp()
-    }
-
-    fn source_gfp(&self) -> Gfp {
-        self.inner.source_gfp()
-    }
-
-    fn old_page_check(&self) -> Option<HighmemCheck> {
-        self.inner.old_page_check()
-    }
-
     fn swap_skips_reuse(&self, destination: u64) -> bool {
         destination == KIMAGE_NO_DEST
     }
 
-    crate::delegate_list!(inner);
+    crate::delegate_list!(inner; indirection_gfp, source_gfp, old_page_check);
 }

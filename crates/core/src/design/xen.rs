@@ -16,9 +16,10 @@
 //! and so names machine address 0 as the source. [`super::xen_fixed`]
 //! writes it as Linux does.
 
-use super::{Ctx, EntryList, Fault, Variant};
+use super::{Ctx, EntryList, Fault, HighmemCheck, Setup, Variant};
 use crate::arch::{ArchProfile, PAGE_MASK};
 use crate::entry::{IND_DONE, IND_INDIRECTION, IND_SOURCE};
+use crate::gfp::{Gfp, GFP_HIGHUSER, GFP_KERNEL};
 use crate::trace::Pos;
 
 /// The list state of a Xen kimage.
@@ -66,9 +67,20 @@ impl XenList {
 }
 
 impl XenList {
-    /// kimage_add_entry's test: the cursor is at KIMAGE_LAST_ENTRY.
-    pub fn needs_page(&self) -> bool {
-        self.entry_page.is_none() || u64::from(self.next_entry) == self.arch.last_slot()
+    /// Every access maps the page (map_domain_page).
+    pub fn kmaps_entries(&self) -> bool {
+        true
+    }
+
+    /// kimage_add_entry's test: no page yet, or the cursor is at
+    /// KIMAGE_LAST_ENTRY.
+    pub fn needs_page(&mut self, _cx: &mut Ctx) -> Result<bool, Fault> {
+        Ok(self.entry_page.is_none() || u64::from(self.next_entry) == self.arch.last_slot())
+    }
+
+    /// `image->head`.
+    pub fn head(&self) -> u64 {
+        self.head
     }
 
     /// The first page (do_kimage_alloc: head = its address) or a new page
@@ -129,14 +141,14 @@ impl XenList {
     }
 
     /// The walk's next slot; from head, slot 0 of head's page.
-    pub fn next_pos(&self, pos: Pos) -> Pos {
-        match pos {
+    pub fn next_pos(&self, pos: Pos) -> Result<Pos, Fault> {
+        Ok(match pos {
             Pos::Head => Pos::Slot {
                 pfn: self.head >> 12,
                 idx: 0,
             },
             Pos::Slot { pfn, idx } => Pos::Slot { pfn, idx: idx + 1 },
-        }
+        })
     }
 
     /// A position in Xen's terms.
@@ -163,96 +175,41 @@ impl Xen {
     }
 }
 
-/// The Xen-specific answers shared by [`Xen`] and [`super::xen_fixed`].
-#[macro_export]
-macro_rules! xen_common {
-    ($field:ident) => {
-        fn indirection_gfp(&self) -> $crate::gfp::Gfp {
-            $crate::gfp::GFP_KERNEL
-        }
-        fn source_gfp(&self) -> $crate::gfp::Gfp {
-            $crate::gfp::GFP_HIGHUSER
-        }
-        fn old_page_check(&self) -> Option<$crate::design::HighmemCheck> {
-            None
-        }
-        fn kmaps_entries(&self) -> bool {
-            true
-        }
-        fn needs_page(
-            &mut self,
-            _cx: &mut $crate::design::Ctx,
-        ) -> Result<bool, $crate::design::Fault> {
-            Ok(self.$field.needs_page())
-        }
-        fn link_page(
-            &mut self,
-            cx: &mut $crate::design::Ctx,
-            pfn: u64,
-        ) -> Result<(), $crate::design::Fault> {
-            self.$field.link_page(cx, pfn)
-        }
-        fn store(
-            &mut self,
-            cx: &mut $crate::design::Ctx,
-            entry: u64,
-        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
-            self.$field.store(cx, entry)
-        }
-        fn terminate(
-            &mut self,
-            cx: &mut $crate::design::Ctx,
-        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
-            self.$field.terminate(cx)
-        }
-        fn head(&self) -> u64 {
-            self.$field.head
-        }
-        fn read(
-            &self,
-            cx: &mut $crate::design::Ctx,
-            pos: $crate::trace::Pos,
-        ) -> Result<u64, $crate::design::Fault> {
-            self.$field.read(cx, pos)
-        }
-        fn write(
-            &mut self,
-            cx: &mut $crate::design::Ctx,
-            pos: $crate::trace::Pos,
-            v: u64,
-        ) -> Result<(), $crate::design::Fault> {
-            self.$field.write(cx, pos, v)
-        }
-        fn next_pos(
-            &self,
-            pos: $crate::trace::Pos,
-        ) -> Result<$crate::trace::Pos, $crate::design::Fault> {
-            Ok(self.$field.next_pos(pos))
-        }
-        fn fmt_pos(&self, pos: $crate::trace::Pos) -> String {
-            self.$field.fmt_pos(pos)
-        }
-        fn parks_unusable(&self) -> bool {
-            false
-        }
-        fn setup(&self) -> $crate::design::Setup {
-            $crate::design::Setup::Xen
-        }
-        fn head_is_page(&self) -> bool {
-            true
-        }
-        fn zero_tail(&self) -> bool {
-            true
-        }
-    };
-}
-
 impl EntryList for Xen {
     fn variant(&self) -> Variant {
         Variant::Xen
     }
 
-    crate::xen_common!(list);
+    fn indirection_gfp(&self) -> Gfp {
+        GFP_KERNEL
+    }
+
+    fn source_gfp(&self) -> Gfp {
+        GFP_HIGHUSER
+    }
+
+    fn old_page_check(&self) -> Option<HighmemCheck> {
+        None
+    }
+
+    crate::delegate_list!(list);
+
+    /// Xen is 64-bit only: no unusable_pages step.
+    fn parks_unusable(&self) -> bool {
+        false
+    }
+
+    fn setup(&self) -> Setup {
+        Setup::Xen
+    }
+
+    fn head_is_page(&self) -> bool {
+        true
+    }
+
+    fn zero_tail(&self) -> bool {
+        true
+    }
 
     /// Xen writes `(addr & ~PAGE_MASK) | IND_SOURCE`: the in-page bits of a
     /// page-aligned address, 0.

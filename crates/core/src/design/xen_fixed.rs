@@ -3,23 +3,24 @@
 //! Identical to [`super::xen`] except that kimage_alloc_page, after copying
 //! an old source page into the new page, rewrites the SOURCE entry as the
 //! new page's address with the old entry's flags, so the entry names the
-//! page that now holds the data.
+//! page that now holds the data. The design wraps [`Xen`] and keeps every
+//! answer but `swap_entry`, which is the trait's (Linux's) rewrite.
 
-use super::xen::XenList;
+use super::xen::Xen;
 use super::{EntryList, Variant};
 use crate::arch::ArchProfile;
 
 /// Xen's kimage, Linux's swap-path rewrite.
 #[derive(Debug, Clone)]
 pub struct XenFixed {
-    list: XenList,
+    inner: Xen,
 }
 
 impl XenFixed {
     /// A fresh image.
     pub fn new(arch: &'static ArchProfile) -> Self {
         XenFixed {
-            list: XenList::new(arch),
+            inner: Xen::new(arch),
         }
     }
 }
@@ -29,5 +30,8 @@ impl EntryList for XenFixed {
         Variant::XenFixed
     }
 
-    crate::xen_common!(list);
+    crate::delegate_list!(inner;
+        indirection_gfp, source_gfp, old_page_check,
+        parks_unusable, setup, head_is_page, zero_tail,
+    );
 }

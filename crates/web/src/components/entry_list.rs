@@ -4,8 +4,9 @@
 
 use super::Words;
 use kexec_core::arch::PAGE_SHIFT;
-use kexec_core::entry::{decode, EntryKind};
+use kexec_core::entry::{decode, folded_source_run, EntryKind};
 use kexec_core::memory::Machine;
+use kexec_core::report::page_desc;
 use kexec_core::summary::PageInfo;
 use std::rc::Rc;
 use web_sys::HtmlElement;
@@ -45,7 +46,8 @@ impl Row {
 }
 
 /// The rows of a list, page headers before each page's slot 0, runs of
-/// consecutive SOURCE pages folded when `fold`.
+/// consecutive SOURCE pages folded when `fold` (as the text report folds
+/// them: [`kexec_core::entry::SOURCE_RUN_MIN`] or more).
 pub fn rows(words: &[u64], pages: &[PageInfo], fold: bool) -> Vec<Row> {
     let mut out = Vec::with_capacity(words.len() + pages.len());
     let mut next_page = 0;
@@ -56,20 +58,13 @@ pub fn rows(words: &[u64], pages: &[PageInfo], fold: bool) -> Vec<Row> {
             next_page += 1;
         }
         if fold {
-            if let EntryKind::Source(a) = decode(words[i]) {
-                let limit = pages.get(next_page).map_or(words.len(), |p| p.first);
-                let mut len = 1;
-                while i + len < limit {
-                    match decode(words[i + len]) {
-                        EntryKind::Source(b) if b == a + (len as u64) * 4096 => len += 1,
-                        _ => break,
-                    }
-                }
-                if len > 2 {
-                    out.push(Row::Fold { start: i, len });
-                    i += len;
-                    continue;
-                }
+            // A run never crosses into the next page.
+            let limit = pages.get(next_page).map_or(words.len(), |p| p.first);
+            let page = words.get(i..limit).unwrap_or_default();
+            if let Some(len) = folded_source_run(page.iter().copied()) {
+                out.push(Row::Fold { start: i, len });
+                i += len;
+                continue;
             }
         }
         out.push(Row::Entry(i));
@@ -97,18 +92,6 @@ pub struct EntryListProps {
     pub jump: Option<(u32, usize)>,
     /// Label for the list (accessibility).
     pub label: AttrValue,
-}
-
-fn page_text(m: &Machine, pfn: u64) -> String {
-    let zone = m.zone_of(pfn).map_or("not RAM", |z| z.name());
-    format!(
-        "pfn 0x{pfn:x} {zone} {}",
-        if m.page_highmem(pfn) {
-            "highmem"
-        } else {
-            "lowmem"
-        }
-    )
 }
 
 /// The virtualized list.
@@ -161,7 +144,7 @@ pub fn EntryList(props: &EntryListProps) -> Html {
                 let cls = classes!("row", "page-row", pg.highmem.then_some("highmem"));
                 html! {
                     <div class={cls} role="listitem">
-                        { format!("indirection page {}: {}", p + 1, page_text(m, pg.pfn)) }
+                        { format!("indirection page {}: {}", p + 1, page_desc(m, pg.pfn)) }
                     </div>
                 }
             }
@@ -181,12 +164,12 @@ pub fn EntryList(props: &EntryListProps) -> Html {
                     EntryKind::Destination(a) => ("dest", format!("DEST 0x{a:0w$x}")),
                     EntryKind::Indirection(a) => (
                         "ind",
-                        format!("IND  0x{a:0w$x}  {}", page_text(m, a >> PAGE_SHIFT)),
+                        format!("IND  0x{a:0w$x}  {}", page_desc(m, a >> PAGE_SHIFT)),
                     ),
                     EntryKind::Done => ("done", "DONE".to_string()),
                     EntryKind::Source(a) => (
                         "src",
-                        format!("SRC  0x{a:0w$x}  {}", page_text(m, a >> PAGE_SHIFT)),
+                        format!("SRC  0x{a:0w$x}  {}", page_desc(m, a >> PAGE_SHIFT)),
                     ),
                     EntryKind::Zero => ("zero", "ZERO (clear the destination page)".to_string()),
                     EntryKind::Other(v) => ("other", format!("0x{v:0w$x}")),
