@@ -127,7 +127,7 @@ typedef struct { unsigned long pgprot; } pgprot_t;
 #define INT_MAX ((int)(~0U >> 1))
 #define SIZE_MAX (~(size_t)0)
 
-static inline unsigned long roundup_pow_of_two(unsigned long n)
+static __always_inline unsigned long roundup_pow_of_two(unsigned long n)
 {
 	unsigned long r = 1;
 	while (r < n)
@@ -155,10 +155,10 @@ static inline unsigned long roundup_pow_of_two(unsigned long n)
 #define EOPNOTSUPP 95
 #define MAX_ERRNO 4095
 #define IS_ERR_VALUE(x) unlikely((unsigned long)(void *)(x) >= (unsigned long)-MAX_ERRNO)
-static inline void *ERR_PTR(long error) { return (void *)error; }
-static inline long PTR_ERR(const void *ptr) { return (long)ptr; }
-static inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE((unsigned long)ptr); }
-static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr); }
+static __always_inline void *ERR_PTR(long error) { return (void *)error; }
+static __always_inline long PTR_ERR(const void *ptr) { return (long)ptr; }
+static __always_inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE((unsigned long)ptr); }
+static __always_inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr); }
 
 /* ------------------------------------------------------------------ */
 /* Host: the playground's machine (implemented by the model)          */
@@ -317,12 +317,12 @@ struct list_head {
 };
 #define LIST_HEAD_INIT(name) { &(name), &(name) }
 #define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
-static inline void INIT_LIST_HEAD(struct list_head *l)
+static __always_inline void INIT_LIST_HEAD(struct list_head *l)
 {
 	l->next = l;
 	l->prev = l;
 }
-static inline void kshim_list_link(struct list_head *n, struct list_head *prev,
+static __always_inline void kshim_list_link(struct list_head *n, struct list_head *prev,
 				   struct list_head *next)
 {
 	next->prev = n;
@@ -330,28 +330,28 @@ static inline void kshim_list_link(struct list_head *n, struct list_head *prev,
 	n->prev = prev;
 	prev->next = n;
 }
-static inline void list_add(struct list_head *n, struct list_head *head)
+static __always_inline void list_add(struct list_head *n, struct list_head *head)
 {
 	kshim_list_link(n, head, head->next);
 }
-static inline void list_add_tail(struct list_head *n, struct list_head *head)
+static __always_inline void list_add_tail(struct list_head *n, struct list_head *head)
 {
 	kshim_list_link(n, head->prev, head);
 }
-static inline void list_del(struct list_head *e)
+static __always_inline void list_del(struct list_head *e)
 {
 	e->next->prev = e->prev;
 	e->prev->next = e->next;
 	e->next = (struct list_head *)0x100;
 	e->prev = (struct list_head *)0x122;
 }
-static inline void list_del_init(struct list_head *e)
+static __always_inline void list_del_init(struct list_head *e)
 {
 	e->next->prev = e->prev;
 	e->prev->next = e->next;
 	INIT_LIST_HEAD(e);
 }
-static inline int list_empty(const struct list_head *head)
+static __always_inline int list_empty(const struct list_head *head)
 {
 	return head->next == head;
 }
@@ -388,7 +388,7 @@ typedef struct { int locked; } spinlock_t;
 #define atomic_set_release(v, i) ((v)->counter = (i))
 #define atomic_inc(v) ((v)->counter++)
 #define atomic_dec(v) ((v)->counter--)
-static inline int atomic_cmpxchg(atomic_t *v, int old, int new_)
+static __always_inline int atomic_cmpxchg(atomic_t *v, int old, int new_)
 {
 	int cur = v->counter;
 	if (cur == old)
@@ -503,7 +503,7 @@ void __free_pages(struct page *page, unsigned int order);
 #define __free_page(page) __free_pages(page, 0)
 void free_reserved_page(struct page *page);
 unsigned long totalram_pages(void);
-static inline int get_order(unsigned long size)
+static __always_inline int get_order(unsigned long size)
 {
 	int order = 0;
 	size = (size - 1) >> PAGE_SHIFT;
@@ -547,7 +547,7 @@ struct resource {
 #define IORESOURCE_SYSTEM_RAM (IORESOURCE_MEM | IORESOURCE_SYSRAM)
 #define IORES_DESC_CRASH_KERNEL 5
 extern struct resource iomem_resource;
-static inline resource_size_t resource_size(const struct resource *r)
+static __always_inline resource_size_t resource_size(const struct resource *r)
 {
 	return r->end - r->start + 1;
 }
