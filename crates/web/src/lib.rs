@@ -13,6 +13,8 @@ pub mod worker;
 #[cfg(target_arch = "wasm32")]
 pub mod components;
 #[cfg(target_arch = "wasm32")]
+pub mod hooks;
+#[cfg(target_arch = "wasm32")]
 pub mod util;
 #[cfg(target_arch = "wasm32")]
 pub mod worker_client;
