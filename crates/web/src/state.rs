@@ -1,5 +1,5 @@
 //! The page's state: one reducer (Yew `use_reducer`), pure, no side effects.
-//! Running the model, the URL and storage are effects in the components.
+//! Running the model, the URL and storage are effects in `crate::hooks`.
 
 use crate::form::{Form, SegmentForm};
 use kexec_common::InputError;
