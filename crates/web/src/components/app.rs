@@ -26,7 +26,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 /// The line under the title in the kimage view.
-pub const TAGLINE: &str = "kernel/kexec_core.c image loading on a simulated machine: today's pointer-based kimage list against the 2020 position-based RFC, same segments, same allocator stream";
+pub const TAGLINE: &str = "kexec_load's kimage loading (kernel/kexec_core.c) on a simulated i386, PAE, x86_64 or ARM LPAE machine, two entry lists side by side from the same segments and the same allocator stream: upstream's pointer list (also with Joonsoo Kim's PageHighMemZone patch), Biederman's 2020 position-based RFC as posted and fixed, Xen's kimage, and the thread's what-ifs";
 
 /// The line under the title while a lab is shown but not yet named.
 const LAB_TAGLINE: &str = "a lab of the kexec playground: the same simulated machines, another mechanism from the seed threads";
@@ -198,7 +198,7 @@ pub fn App() -> Html {
         }
         <footer>
             <a href="./embed.html">{ "embedding in documentation" }</a>
-            { " · the model: kexec-model (also the kexec-sim CLI) · nothing leaves this page" }
+            { " · the model: kexec-core (also the kexec-sim CLI) · nothing leaves this page" }
         </footer>
         </>
     }
