@@ -257,7 +257,7 @@ async function workerTime(browser, base, scenarioJson) {
 }
 
 // (e) the explorer in one worker: candidates per second (issue: at least
-// half of the native rate per core, `cargo bench -p kexec-model -- explore`).
+// half of the native rate per core, `cargo bench -p kexec-core -- explore`).
 async function exploreRate(browser, base) {
   const { context, page } = await newPage(browser);
   await page.goto(base + 'worker.js');

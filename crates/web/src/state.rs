@@ -1,5 +1,5 @@
 //! The page's state: one reducer (Yew `use_reducer`), pure, no side effects.
-//! Running the model, the URL and storage are effects in the components.
+//! Running the model, the URL and storage are effects in `crate::hooks`.
 
 use crate::form::{Form, SegmentForm};
 use kexec_common::InputError;
@@ -198,6 +198,16 @@ pub fn two_variants(mut sc: Scenario) -> Scenario {
     sc
 }
 
+/// The first 1 MiB boundary at or above the end of a segment's `mem`
+/// range, where an added segment goes; `None` when a field does not parse
+/// or the end is past the top of the 64-bit address space (the numbers are
+/// the user's, so they may be anything up to `u64::MAX`).
+fn next_free_mib(s: &SegmentForm) -> Option<u64> {
+    let m = kexec_common::input::parse_num(&s.mem).ok()?;
+    let z = kexec_common::input::parse_num(&s.memsz).ok()?;
+    Some(m.checked_add(z)?.checked_add(0xfffff)? & !0xfffff)
+}
+
 fn apply(form: &mut Form, e: Edit) {
     match e {
         Edit::Arch(a) => form.arch = a,
@@ -216,11 +226,7 @@ fn apply(form: &mut Form, e: Edit) {
             let next = form
                 .segments
                 .iter()
-                .filter_map(|s| {
-                    let m = kexec_common::input::parse_num(&s.mem).ok()?;
-                    let z = kexec_common::input::parse_num(&s.memsz).ok()?;
-                    Some((m + z + 0xfffff) & !0xfffff)
-                })
+                .filter_map(next_free_mib)
                 .max()
                 .unwrap_or(0x100_0000);
             form.segments.push(SegmentForm {
@@ -448,5 +454,40 @@ mod tests {
         assert_eq!(s.scenario.segments[1].mem, 0x110_0000);
         let s = s.reduce(Action::Edit(Edit::RemoveSegment(0)));
         assert_eq!(s.scenario.segments.len(), 1);
+    }
+
+    #[test]
+    fn adding_a_segment_after_huge_numbers_neither_panics_nor_wraps() {
+        let mut s = state();
+        for (mem, memsz) in [
+            ("0xffffffffffffffff", "0x1000"),
+            ("0xfffffffffff00001", "0xfffff"),
+            ("0x1000", "0xffffffffffffffff"),
+            ("15E", "1E"),
+        ] {
+            let st = s
+                .clone()
+                .reduce(Action::Edit(Edit::Segment(0, SegField::Mem, mem.into())))
+                .reduce(Action::Edit(Edit::Segment(
+                    0,
+                    SegField::Memsz,
+                    memsz.into(),
+                )))
+                .reduce(Action::Edit(Edit::AddSegment));
+            assert_eq!(st.form.segments.len(), 2, "{mem} + {memsz}");
+            // Nothing above the first segment fits: the added one goes
+            // where it goes when no segment parses, not at a wrapped
+            // address near 0.
+            assert_eq!(st.form.segments[1].mem, "0x1000000", "{mem} + {memsz}");
+        }
+        // The highest boundary that still fits is used.
+        s = s
+            .reduce(Action::Edit(Edit::Segment(
+                0,
+                SegField::Mem,
+                "0xffffffffffe00000".into(),
+            )))
+            .reduce(Action::Edit(Edit::AddSegment));
+        assert_eq!(s.form.segments[1].mem, "0xfffffffffff00000");
     }
 }

@@ -219,3 +219,35 @@ async fn segments_table_shows_errors_on_their_row() {
 }
 
 use wasm_bindgen::JsCast;
+
+#[yew::component]
+fn JumpProbe() -> yew::Html {
+    let jump = kexec_web::hooks::use_jump();
+    let onclick = {
+        let jump = jump.clone();
+        Callback::from(move |_| jump.to(7))
+    };
+    yew::html! { <button {onclick}>{ format!("{:?}", jump.target()) }</button> }
+}
+
+#[wasm_bindgen_test]
+async fn jumping_to_the_same_entry_again_is_a_new_jump() {
+    let div = root();
+    yew::Renderer::<JumpProbe>::with_root(div.clone()).render();
+    yew::scheduler::flush().await;
+    let button: web_sys::HtmlElement = div
+        .query_selector("button")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(button.text_content().unwrap(), "None");
+    button.click();
+    yew::scheduler::flush().await;
+    assert_eq!(button.text_content().unwrap(), "Some((1, 7))");
+    // The lists scroll again when the token changes (`d` pressed twice,
+    // the list scrolled away in between).
+    button.click();
+    yew::scheduler::flush().await;
+    assert_eq!(button.text_content().unwrap(), "Some((2, 7))");
+}

@@ -28,6 +28,28 @@ pub struct ScenarioBarProps {
     pub on_preset: Callback<String>,
 }
 
+/// The variant picker of the left (0) or right (1) pane.
+fn variant_select(f: &Form, side: usize, on_edit: &Callback<Edit>) -> Html {
+    let on_change = on_edit.reform(move |e: Event| {
+        Edit::Variant(
+            side,
+            Variant::from_name(&select_value(&e)).unwrap_or(Variant::Pointer),
+        )
+    });
+    let label = if side == 0 {
+        "left variant"
+    } else {
+        "right variant"
+    };
+    html! {
+        <select onchange={on_change} aria-label={label} id={format!("variant-{side}")}>
+            { for ALL_VARIANTS.iter().map(|v| html! {
+                <option value={v.name()} selected={f.variants[side] == *v} title={v.summary()}>{ v.name() }</option>
+            }) }
+        </select>
+    }
+}
+
 /// The bar.
 #[component]
 pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
@@ -55,26 +77,6 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
     let on_replay = props
         .on_edit
         .reform(|e: InputEvent| Edit::Replay(textarea_value(&e)));
-    let variant_select = |side: usize| {
-        let on_change = props.on_edit.reform(move |e: Event| {
-            Edit::Variant(
-                side,
-                Variant::from_name(&select_value(&e)).unwrap_or(Variant::Pointer),
-            )
-        });
-        let label = if side == 0 {
-            "left variant"
-        } else {
-            "right variant"
-        };
-        html! {
-            <select onchange={on_change} aria-label={label} id={format!("variant-{side}")}>
-                { for ALL_VARIANTS.iter().map(|v| html! {
-                    <option value={v.name()} selected={f.variants[side] == *v} title={v.summary()}>{ v.name() }</option>
-                }) }
-            </select>
-        }
-    };
     let seg_error = props
         .input_error
         .as_ref()
@@ -144,7 +146,7 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
             </fieldset>
             <fieldset class="variants">
                 <legend>{ "compare" }</legend>
-                { variant_select(0) }<span>{ " vs " }</span>{ variant_select(1) }
+                { variant_select(f, 0, &props.on_edit) }<span>{ " vs " }</span>{ variant_select(f, 1, &props.on_edit) }
             </fieldset>
             if let Some(e) = general_error {
                 <p class="field-error" role="alert">{ e.to_string() }</p>

@@ -1,0 +1,275 @@
+//! The explorer's worker pool: the candidate stream split into chunks of
+//! [`CHUNK`] handed to one worker per core (as the browser reports, at
+//! most 8); the lowest hit wins, so the answer is the one `kexec-sim
+//! explore` gives for the same base, goal, seed and budget. The hit is
+//! shrunk in a worker and handed to the page. Dropping the run (cancel, a
+//! new search) terminates its workers.
+
+use crate::protocol::{Request, Response};
+use crate::util;
+use crate::worker_client::WorkerClient;
+use kexec_core::explore::{Goal, MAX_BUDGET};
+use kexec_core::link;
+use kexec_core::scenario::Scenario;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Candidates per request.
+pub const CHUNK: u64 = 100;
+
+/// What the panel shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExploreView {
+    /// Nothing running.
+    Idle(Option<String>),
+    /// Searching.
+    Running {
+        /// Candidates tried.
+        tried: u64,
+        /// Of how many.
+        budget: u64,
+        /// Workers.
+        workers: usize,
+    },
+    /// Shrinking the hit.
+    Shrinking(u64),
+    /// Found and shrunk.
+    Found {
+        /// The hit's index.
+        index: u64,
+        /// Its share link.
+        link: String,
+        /// What it is, in a line.
+        what: String,
+    },
+    /// Budget used up.
+    NotFound(u64),
+}
+
+/// A search, as the user asked for it (the panel's fields, unchecked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    /// The scenario to start from.
+    pub base: Scenario,
+    /// The goal (`fault:V`, `differ:A,B`, `verdict:A,B`).
+    pub goal: String,
+    /// The budget field.
+    pub budget: String,
+    /// The seed field.
+    pub seed: String,
+}
+
+/// A checked search: goal, budget (clamped to `1..=MAX_BUDGET`, with a
+/// note saying so) and seed.
+fn check(s: &Search) -> Result<(u64, Option<String>, u64), String> {
+    Goal::parse(&s.goal)?;
+    let n = s
+        .budget
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("budget \"{}\" is not a number", s.budget))?;
+    let (n, note) = if n == 0 {
+        (1, Some("a budget of 0 tries nothing; using 1".to_string()))
+    } else if n > MAX_BUDGET {
+        (MAX_BUDGET, Some(format!("budget capped at {MAX_BUDGET}")))
+    } else {
+        (n, None)
+    };
+    let seed = kexec_common::input::parse_num(&s.seed)
+        .map_err(|_| format!("seed \"{}\" is not a number", s.seed))?;
+    Ok((n, note, seed))
+}
+
+struct Run {
+    workers: Vec<WorkerClient>,
+    base: String,
+    goal: String,
+    seed: u64,
+    budget: u64,
+    next: u64,
+    tried: u64,
+    best: Option<u64>,
+    outstanding: HashMap<u32, usize>,
+    next_id: u32,
+}
+
+type RunSlot = Rc<RefCell<Option<Run>>>;
+
+impl Run {
+    /// Give worker `w` the next chunk below the best hit so far.
+    fn assign(&mut self, w: usize) {
+        if self.next >= self.budget || self.best.is_some_and(|b| self.next >= b) {
+            return;
+        }
+        let (start, end) = (self.next, (self.next + CHUNK).min(self.budget));
+        self.next = end;
+        self.next_id += 1;
+        self.outstanding.insert(self.next_id, w);
+        self.workers[w].send(&Request::Explore {
+            id: self.next_id,
+            base: self.base.clone(),
+            goal: self.goal.clone(),
+            seed: self.seed,
+            start,
+            end,
+        });
+    }
+
+    /// Worker `w` searched its chunk: keep it busy, and when every chunk
+    /// is in, shrink the best hit (or say there was none).
+    fn explored(&mut self, w: usize, id: u32, tried: u64, hit: Option<u64>) -> ExploreView {
+        self.outstanding.remove(&id);
+        self.tried += tried;
+        if let Some(h) = hit {
+            self.best = Some(self.best.map_or(h, |b| b.min(h)));
+        }
+        self.assign(w);
+        if !self.outstanding.is_empty() {
+            return ExploreView::Running {
+                tried: self.tried.min(self.budget),
+                budget: self.budget,
+                workers: self.workers.len(),
+            };
+        }
+        let Some(index) = self.best else {
+            return ExploreView::NotFound(self.tried);
+        };
+        self.next_id += 1;
+        self.workers[0].send(&Request::Shrink {
+            id: self.next_id,
+            base: self.base.clone(),
+            goal: self.goal.clone(),
+            seed: self.seed,
+            index,
+        });
+        ExploreView::Shrinking(index)
+    }
+}
+
+/// The shrunk case, shown and handed on.
+fn shrunk(scenario: &str, index: u64, on_found: &Callback<Scenario>) -> ExploreView {
+    match Scenario::from_json(scenario) {
+        Ok(sc) => {
+            let what = format!(
+                "{} segment(s), {} pages, {}",
+                sc.segments.len(),
+                sc.segments.iter().map(|s| s.memsz / 4096).sum::<u64>(),
+                sc.policy
+            );
+            let link = util::playground_url(&link::encode_fragment(&sc));
+            on_found.emit(sc);
+            ExploreView::Found { index, link, what }
+        }
+        Err(e) => ExploreView::Idle(Some(e.to_string())),
+    }
+}
+
+/// Worker `w`'s responses, applied to the run.
+fn responses(
+    w: usize,
+    run: RunSlot,
+    view: UseStateHandle<ExploreView>,
+    on_found: Callback<Scenario>,
+) -> Callback<(Response, Vec<Vec<u64>>)> {
+    Callback::from(move |(resp, _): (Response, Vec<Vec<u64>>)| {
+        let mut guard = run.borrow_mut();
+        let Some(r) = guard.as_mut() else { return };
+        let next = match resp {
+            Response::Explored { id, tried, hit } => {
+                let next = r.explored(w, id, tried, hit);
+                if matches!(next, ExploreView::NotFound(_)) {
+                    *guard = None;
+                }
+                next
+            }
+            Response::Shrunk { scenario, .. } => {
+                let index = r.best.unwrap_or(0);
+                *guard = None;
+                shrunk(&scenario, index, &on_found)
+            }
+            Response::Error { message, .. } => {
+                *guard = None;
+                ExploreView::Idle(Some(message))
+            }
+            _ => return,
+        };
+        view.set(next);
+    })
+}
+
+/// The explorer's state and controls.
+pub struct Explore {
+    /// What the panel shows.
+    pub view: ExploreView,
+    /// What the last search's budget was changed to, and why.
+    pub note: Option<String>,
+    /// Start a search (dropping the one running).
+    pub start: Callback<Search>,
+    /// Stop the search.
+    pub cancel: Callback<()>,
+}
+
+/// The explorer; a shrunk hit goes to `on_found`.
+#[hook]
+pub fn use_explore(on_found: Callback<Scenario>) -> Explore {
+    let view = use_state(|| ExploreView::Idle(None));
+    let note = use_state(|| None::<String>);
+    let run: RunSlot = use_mut_ref(|| None);
+    let start = {
+        let (view, note, run) = (view.clone(), note.clone(), run.clone());
+        Callback::from(move |s: Search| {
+            let (budget, budget_note, seed) = match check(&s) {
+                Ok(x) => x,
+                Err(e) => return view.set(ExploreView::Idle(Some(e))),
+            };
+            let cores = util::window().navigator().hardware_concurrency() as usize;
+            let count = cores.clamp(1, 8);
+            *run.borrow_mut() = None;
+            let mut workers = Vec::new();
+            for w in 0..count {
+                let cb = responses(w, run.clone(), view.clone(), on_found.clone());
+                match WorkerClient::spawn(cb) {
+                    Ok(c) => workers.push(c),
+                    Err(e) => return view.set(ExploreView::Idle(Some(e))),
+                }
+            }
+            let mut r = Run {
+                workers,
+                base: s.base.to_json(),
+                goal: s.goal,
+                seed,
+                budget,
+                next: 0,
+                tried: 0,
+                best: None,
+                outstanding: HashMap::new(),
+                next_id: 0,
+            };
+            for w in 0..count {
+                r.assign(w);
+            }
+            *run.borrow_mut() = Some(r);
+            view.set(ExploreView::Running {
+                tried: 0,
+                budget,
+                workers: count,
+            });
+            note.set(budget_note);
+        })
+    };
+    let cancel = {
+        let (run, view) = (run.clone(), view.clone());
+        Callback::from(move |()| {
+            *run.borrow_mut() = None;
+            view.set(ExploreView::Idle(Some("exploration cancelled".into())));
+        })
+    };
+    Explore {
+        view: (*view).clone(),
+        note: (*note).clone(),
+        start,
+        cancel,
+    }
+}
