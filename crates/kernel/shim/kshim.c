@@ -624,8 +624,24 @@ void __cyg_profile_func_exit(void *fn, void *site)
 /* ------------------------------------------------------------------ */
 /* Entry points for the host                                           */
 
-/* Where the host finds the arch struct and the shadow stack. */
-__attribute__((export_name("kexec_sim_arch"))) struct kshim_arch *kexec_sim_arch(void) { return &kshim_arch; }
+/* The machine's arch values (asm/kexec.h's limits, totalram_pages()). */
+__attribute__((export_name("kexec_sim_set_arch"))) void kexec_sim_set_arch(
+	unsigned long long source_limit, unsigned long long destination_limit,
+	unsigned long long control_limit, unsigned long long control_page_size,
+	unsigned long long kexec_arch, unsigned long long totalram_pages,
+	unsigned long long max_pfn)
+{
+	kshim_arch.source_memory_limit = source_limit;
+	kshim_arch.destination_memory_limit = destination_limit;
+	kshim_arch.control_memory_limit = control_limit;
+	kshim_arch.control_page_size = (unsigned long)control_page_size;
+	kshim_arch.kexec_arch = (unsigned long)kexec_arch;
+	kshim_arch.totalram_pages = totalram_pages;
+	kshim_arch.max_pfn = max_pfn;
+}
+
+/* Where the host finds the shadow stack: depth (u32), then the function
+ * indices (uintptr_t each). */
 __attribute__((export_name("kexec_sim_shadow"))) struct kshim_shadow *kexec_sim_shadow(void) { return &kshim_shadow; }
 
 /* Set up the guard areas; call once after kexec_sim_arch is filled. */

@@ -76,6 +76,7 @@ pub fn to_kimage(
         policy: Policy::Random(1),
         variants: vec![Variant::Pointer, Variant::RfcFixed],
         source_movable: false,
+        kernels: vec![],
     })
 }
 
