@@ -121,7 +121,7 @@ fn map(sc: &PlacementScenario, run: &PlacementRun) -> Html {
                             html! {
                                 <rect x={x(s).to_string()} y={y.to_string()} width={w(s, e).to_string()} height="18"
                                     class={classes!("buffer", p.name.clone(), refused.then_some("refused-segment"))}
-                                    style={refused.then_some("fill: var(--err)")}>
+                                    style={refused.then_some("stroke: var(--fg); stroke-width: 2; stroke-dasharray: 4 2")}>
                                     <title>{ p.to_string() }{ if p.mem >= end { " (beyond the map)" } else { "" } }</title>
                                 </rect>
                             }
