@@ -164,7 +164,7 @@ pub fn presets() -> Vec<PlacementPreset> {
         kexec_common::Preset {
             name: "top-down-underflow",
             title: "top-down underflow: buf_max below memsz",
-            expect: "-EADDRNOTAVAIL from sanity_check_segment_list rule 1, segment 3 (x), after every buffer was placed: a 64 KiB buffer with buf_max 0x8fff meets the low range, and 6.1's locate_mem_hole_top_down computes buf_max - memsz with no underflow guard, so the candidate wraps to 0xffffffffffff8000, which is above the range's start and buf_min and is taken; the later off-by-one fix starts at buf_max - memsz + 1, wraps to 0xffffffffffff9000 and does not guard it either. Then mem + memsz wraps and the kernel refuses the whole load (a finding: the underflow survives the fix, only the sanity check catches it)",
+            expect: "-EADDRNOTAVAIL from sanity_check_segment_list rule 1, segment 3 (x), after every buffer was placed. A finding: x is 64 KiB with buf_max 0x8fff; 6.1's locate_mem_hole_top_down starts at buf_max - memsz with no underflow guard and wraps to 0xffffffffffff8000, which passes its start and buf_min tests, so kexec_add_buffer succeeds; the later off-by-one fix (buf_max - memsz + 1) wraps to 0xffffffffffff9000, unguarded too. Only the sanity check catches it: mem + memsz wraps",
             scenario: mk(underflow()),
         },
         kexec_common::Preset {
