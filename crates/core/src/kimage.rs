@@ -1,7 +1,8 @@
 //! The kimage: loading a normal (non-crash) image as kexec_load does.
 //!
 //! Mirrors kernel/kexec.c `kimage_alloc_init` / `do_kexec_load` and
-//! kernel/kexec_core.c `sanity_check_segment_list`,
+//! kernel/kexec_core.c `sanity_check_segment_list` (whose rules are
+//! [`crate::sanity`]'s),
 //! `kimage_alloc_normal_control_pages`, `kimage_alloc_page`,
 //! `kimage_dst_used`, `kimage_add_entry`, `kimage_load_normal_segment`,
 //! `kimage_terminate` and `kimage_free`. The entry list itself is kept by an
@@ -31,6 +32,7 @@ use crate::errno::Errno;
 use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
 use crate::memory::{Content, Machine, PageStore};
 use crate::page_alloc::{AllocError, PageAllocator, Policy, ReplayError};
+use crate::sanity::{self, ImageType, RuleSet};
 use crate::trace::{Counters, Event, Pos, Trace};
 use rustc_hash::FxHashMap;
 use std::fmt;
@@ -355,109 +357,25 @@ impl Kimage {
         )
     }
 
-    /// sanity_check_segment_list, rules in the kernel's order. Arithmetic is
-    /// in `unsigned long` of the arch, so sums wrap as the kernel's do.
+    /// sanity_check_segment_list ([`crate::sanity`]): a normal image,
+    /// every page of the machine's RAM as totalram_pages (Xen's rule set
+    /// for Xen's designs). Records the segment refused in
+    /// [`Kimage::bad_segment`].
     pub fn sanity_check_segment_list(&mut self) -> Result<(), Stop> {
-        let (r, seg) = self.sanity_rules();
-        self.bad_segment = seg;
-        r
-    }
-
-    fn sanity_rules(&self) -> (Result<(), Stop>, Option<usize>) {
-        let mut seg = None;
-        let r = self.sanity_rules_inner(&mut seg);
-        (r, seg)
-    }
-
-    fn sanity_rules_inner(&self, bad: &mut Option<usize>) -> Result<(), Stop> {
-        let arch = self.machine.arch;
-        // Xen's do_kimage_alloc checks alignment, overlap and bufsz > memsz
-        // only.
-        let xen = self.design.setup() == Setup::Xen;
-        let mask = arch.word_mask();
-        let segs = &self.segments;
-        for (i, s) in segs.iter().enumerate() {
-            let mstart = s.mem;
-            let mend = mstart.wrapping_add(s.memsz) & mask;
-            if mstart > mend {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EADDRNOTAVAIL,
-                    format!("segment {i}: mem + memsz wraps past the end of unsigned long (sanity_check_segment_list)"),
-                ));
-            }
-            if mstart & !PAGE_MASK != 0 || mend & !PAGE_MASK != 0 {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EADDRNOTAVAIL,
-                    format!(
-                        "segment {i}: mem 0x{mstart:x} or mem + memsz 0x{mend:x} is not page aligned (sanity_check_segment_list)"
-                    ),
-                ));
-            }
-            if xen {
-                continue;
-            }
-            if mend >= arch.destination_limit {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EADDRNOTAVAIL,
-                    format!(
-                        "segment {i}: end 0x{mend:x} is not below KEXEC_DESTINATION_MEMORY_LIMIT 0x{:x} (sanity_check_segment_list)",
-                        arch.destination_limit
-                    ),
-                ));
-            }
-        }
-        for (i, s) in segs.iter().enumerate() {
-            let (mstart, mend) = (s.mem, s.mem.wrapping_add(s.memsz) & mask);
-            for (j, p) in segs.iter().enumerate().take(i) {
-                let (pstart, pend) = (p.mem, p.mem.wrapping_add(p.memsz) & mask);
-                if mend > pstart && mstart < pend {
-                    *bad = Some(i);
-                    return Err(errno(
-                        Errno::EINVAL,
-                        format!("segment {i} overlaps segment {j} (sanity_check_segment_list)"),
-                    ));
-                }
-            }
-        }
-        for (i, s) in segs.iter().enumerate() {
-            if s.bufsz > s.memsz {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EINVAL,
-                    format!("segment {i}: bufsz 0x{:x} is larger than memsz 0x{:x} (sanity_check_segment_list)", s.bufsz, s.memsz),
-                ));
-            }
-        }
-        if xen {
-            return Ok(());
-        }
-        let nr_pages = self.machine.totalram_pages();
-        let mut total: u64 = 0;
-        for (i, s) in segs.iter().enumerate() {
-            let count = (s.memsz.wrapping_add(PAGE_SIZE - 1) & mask) >> PAGE_SHIFT;
-            if count > nr_pages / 2 {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EINVAL,
-                    format!(
-                        "segment {i}: {count} pages is more than half of totalram_pages ({nr_pages}) (sanity_check_segment_list)"
-                    ),
-                ));
-            }
-            total = total.wrapping_add(count) & mask;
-        }
-        if total > nr_pages / 2 {
-            return Err(errno(
-                Errno::EINVAL,
-                format!(
-                    "the segments' {total} pages are more than half of totalram_pages ({nr_pages}) (sanity_check_segment_list)"
-                ),
-            ));
-        }
-        Ok(())
+        let rules = if self.design.setup() == Setup::Xen {
+            RuleSet::Xen
+        } else {
+            RuleSet::Linux
+        };
+        let r = sanity::sanity_check_segment_list(
+            &self.segments,
+            ImageType::Normal,
+            self.machine.arch,
+            self.machine.totalram_pages(),
+            rules,
+        );
+        self.bad_segment = r.err().and_then(|x| x.segment);
+        r.map_err(|x| errno(x.errno(), x.to_string()))
     }
 
     /// kimage_is_destination_range: does `[start, end)` overlap a segment?
