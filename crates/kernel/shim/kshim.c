@@ -668,20 +668,29 @@ __attribute__((export_name("kexec_sim_head"))) unsigned long long kexec_sim_head
 	return kexec_image ? kexec_image->head : 0;
 }
 
-/* Which lists: 0 control_pages, 1 dest_pages, 2 unusable_pages; writes up to
- * `max` pfns to `out` and returns how many there are. */
-__attribute__((export_name("kexec_sim_list"))) unsigned long kexec_sim_list(unsigned int which, unsigned long long *out, unsigned long max)
+/* Reading a list back, a scratch buffer at a time: begin with the list
+ * (0 control_pages, 1 dest_pages, 2 unusable_pages), then each next call
+ * writes up to `max` pfns to `out` and returns how many (0: the end). */
+static struct list_head *list_head_now, *list_pos;
+
+__attribute__((export_name("kexec_sim_list_begin"))) void kexec_sim_list_begin(unsigned int which)
 {
+	list_head_now = NULL;
 	if (!kexec_image)
-		return 0;
-	struct list_head *head = which == 0 ? &kexec_image->control_pages
-			       : which == 1 ? &kexec_image->dest_pages : &kexec_image->unusable_pages;
+		return;
+	list_head_now = which == 0 ? &kexec_image->control_pages
+		      : which == 1 ? &kexec_image->dest_pages : &kexec_image->unusable_pages;
+	list_pos = list_head_now->next;
+}
+
+__attribute__((export_name("kexec_sim_list_next"))) unsigned long kexec_sim_list_next(unsigned long long *out, unsigned long max)
+{
 	unsigned long n = 0;
-	struct page *page;
-	list_for_each_entry(page, head, lru) {
-		if (n < max)
-			out[n] = page->kshim_pfn;
-		n++;
+	if (!list_head_now)
+		return 0;
+	while (n < max && list_pos != list_head_now) {
+		out[n++] = list_entry(list_pos, struct page, lru)->kshim_pfn;
+		list_pos = list_pos->next;
 	}
 	return n;
 }

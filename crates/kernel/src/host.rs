@@ -77,6 +77,12 @@ pub struct Host {
     buffers: HashMap<u64, Buffer>,
     /// The step budget the run was given.
     pub steps: u64,
+    /// copy_from_user calls from each segment's buffer (one per page
+    /// kimage_load_normal_segment loads).
+    pub copies: Vec<u64>,
+    /// The last allocation that failed: its gfp and the kernel functions
+    /// that asked, innermost first.
+    pub failed_alloc: Option<(u32, Vec<String>)>,
 }
 
 /// The user address space ends here: buffers past it cannot be read
@@ -133,6 +139,8 @@ impl Host {
             user_buffers,
             buffers: HashMap::new(),
             steps,
+            copies: vec![0; sc.segments.len()],
+            failed_alloc: None,
         }
     }
 
@@ -155,12 +163,31 @@ impl Host {
     }
 
     /// `kexec_shim.alloc_pages`.
-    pub fn alloc_pages(&mut self, gfp: u32, order: u32) -> Result<i64, Trap> {
+    pub fn alloc_pages(
+        &mut self,
+        mem: &dyn GuestMemory,
+        gfp: u32,
+        order: u32,
+    ) -> Result<i64, Trap> {
         match self.k.kernel_alloc_pages(Gfp(gfp), order) {
             Ok(Some(pfn)) => Ok(pfn as i64),
-            Ok(None) => Ok(-1),
+            Ok(None) => {
+                self.failed_alloc = Some((gfp, self.stack(mem)));
+                Ok(-1)
+            }
             Err(s) => Err(Trap::Stop(s)),
         }
+    }
+
+    /// The segment kimage_load_normal_segment is loading and the page it
+    /// is at: the first segment not fully copied, and the pages copied.
+    pub fn loading(&self) -> Option<(usize, u64)> {
+        self.k
+            .segments
+            .iter()
+            .zip(&self.copies)
+            .position(|(s, &c)| c < s.memsz.div_ceil(PAGE as u64))
+            .map(|i| (i, self.copies[i]))
     }
 
     /// `kexec_shim.free_pages`.
@@ -362,6 +389,7 @@ impl Host {
                 src >= b && src.saturating_add(n) <= b + len && b + len <= user_end(self.width)
             }) {
                 let off = src - self.user_buffers[seg].0;
+                self.copies[seg] += 1;
                 let bytes: Vec<u8> = (0..n).map(|i| self.user_byte(seg, off + i)).collect();
                 if let Some((&base, b)) = self
                     .buffers

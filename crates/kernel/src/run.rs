@@ -78,23 +78,81 @@ fn stopped(t: Trap) -> Outcome {
     }
 }
 
-/// Why the kernel's code returned `errno`, as far as the model can say:
-/// the failed allocation behind an -ENOMEM, the sanity rule the model's
-/// own sanity_check_segment_list finds for -EINVAL / -EADDRNOTAVAIL.
-fn errno_reason(sc: &Scenario, errno: Errno, log: &[String]) -> String {
-    let mut why = String::from("returned by the kernel's code");
-    if matches!(errno, Errno::EINVAL | Errno::EADDRNOTAVAIL) {
-        let mut k = run::kernel_kimage(sc, Variant::Pointer, false);
-        if let Err(Stop::Errno { errno: e, reason }) = k.sanity_check_segment_list() {
-            if e == errno {
-                why = format!("{reason} (the rule as the model reads it)");
+/// Why the kernel's code returned `errno`, in the model's words where the
+/// model can tell: the kernel's own log line, the kernel function whose
+/// allocation failed (the shadow stack), the sanity rule the model's
+/// sanity_check_segment_list finds for -EINVAL / -EADDRNOTAVAIL.
+fn errno_reason(sc: &Scenario, errno: Errno, host: &Host) -> String {
+    let log_hint = host
+        .log
+        .last()
+        .map(|l| l.trim_start_matches("kexec: ").to_string());
+    match errno {
+        Errno::ENOMEM => {
+            if let Some(l) = log_hint
+                .as_ref()
+                .filter(|l| l.starts_with("Could not allocate"))
+            {
+                return format!("{l} (kimage_alloc_init)");
+            }
+            let stack = host
+                .failed_alloc
+                .as_ref()
+                .map(|(_, s)| s.as_slice())
+                .unwrap_or(&[]);
+            let has = |f: &str| stack.iter().any(|s| s == f);
+            if has("kimage_add_entry") {
+                return "kimage_alloc_page found no page for a new indirection page (kimage_add_entry)".into();
+            }
+            if has("kimage_load_normal_segment") {
+                if let Some((i, page)) = host.loading() {
+                    return format!("kimage_alloc_page found no page for segment {i} page {page} (kimage_load_normal_segment)");
+                }
+            }
+            if let Some(f) = stack.first() {
+                return format!("an allocation failed in {f}");
             }
         }
+        Errno::EINVAL | Errno::EADDRNOTAVAIL => {
+            let mut k = run::kernel_kimage(sc, Variant::Pointer, false);
+            if let Err(Stop::Errno { errno: e, reason }) = k.sanity_check_segment_list() {
+                if e == errno {
+                    return reason;
+                }
+            }
+        }
+        _ => {}
     }
-    if let Some(last) = log.last() {
-        why += &format!("; the kernel log ends \"{last}\"");
+    match log_hint {
+        Some(l) => format!("returned by the kernel's code; the kernel log ends \"{l}\""),
+        None => "returned by the kernel's code".into(),
     }
-    why
+}
+
+/// A failed -ENOMEM load in kimage_add_page leaves the page
+/// kimage_load_normal_segment just got in no list: name it as the model
+/// does (it is the one source page still held after kimage_free ran).
+fn dropped_page(host: &mut Host) {
+    let in_add_page = host
+        .failed_alloc
+        .as_ref()
+        .is_some_and(|(_, s)| s.iter().any(|f| f == "kimage_add_page"));
+    let Some((i, page)) = host.loading().filter(|_| in_add_page) else {
+        return;
+    };
+    let held: Vec<u64> = host
+        .k
+        .outstanding()
+        .into_iter()
+        .filter(|&(_, r)| r == kexec_core::kimage::Role::Source)
+        .map(|(p, _)| p)
+        .collect();
+    if let [pfn] = held[..] {
+        host.k.dropped.insert(
+            pfn,
+            format!("source page of segment {i} page {page}: kimage_add_page failed and kimage_load_normal_segment returns without freeing it"),
+        );
+    }
 }
 
 /// One kernel-build run on `engine`: load, the list read back, the model's
@@ -117,10 +175,13 @@ pub fn run_build(
                 Err(t) => stopped(t),
             },
             Ok(ret) => match errno_of(ret) {
-                Some(errno) => Outcome::Stopped(Stop::Errno {
-                    errno,
-                    reason: errno_reason(sc, errno, &engine.host().log),
-                }),
+                Some(errno) => {
+                    dropped_page(engine.host());
+                    Outcome::Stopped(Stop::Errno {
+                        errno,
+                        reason: errno_reason(sc, errno, engine.host()),
+                    })
+                }
                 None => Outcome::Stopped(Stop::Fault(Fault {
                     function: "kexec_load".into(),
                     pfn: None,

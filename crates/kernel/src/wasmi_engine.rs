@@ -10,7 +10,7 @@
 use crate::build_file::KernelBuild;
 use crate::host::{GuestMemory, Host, Trap};
 use crate::run::{self as krun, Engine};
-use kexec_core::design::{Fault, Variant};
+use kexec_core::design::Variant;
 use kexec_core::run::{KernelRunner, RunOptions, VariantRun};
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
@@ -87,7 +87,7 @@ where
         M,
         "alloc_pages",
         |mut c: Caller<'_, Host>, gfp: u32, order: u32| {
-            with(&mut c, |h, _| h.alloc_pages(gfp, order))
+            with(&mut c, |h, m| h.alloc_pages(m, gfp, order))
         },
     )?;
     linker.func_wrap(
@@ -308,33 +308,29 @@ impl Engine for Run {
             scratch & 0xffff_ffff
         };
         let max = 4096u64;
-        let args = [Val::I32(which as i32), self.word(scratch), self.word(max)];
-        let n = Run::int(&self.call("kexec_sim_list", &args, 1)?[0]) as u64;
-        let n = if self.wide { n } else { n & 0xffff_ffff };
-        if n > max {
-            return Err(Trap::Fault(Fault {
-                function: "kexec_load".into(),
-                pfn: None,
-                reason: format!(
-                    "list {which} holds {n} pages, more than the model reads back ({max})"
-                ),
-            }));
-        }
-        let mem = self
-            .instance
-            .get_memory(&self.store, "memory")
-            .ok_or_else(|| self.trap("no memory".into()))?;
-        let data = mem.data(&self.store);
-        let mut out = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            let at = (scratch + i * 8) as usize;
-            let mut b = [0u8; 8];
-            if let Some(s) = data.get(at..at + 8) {
-                b.copy_from_slice(s);
+        self.call("kexec_sim_list_begin", &[Val::I32(which as i32)], 0)?;
+        let mut out = Vec::new();
+        loop {
+            let args = [self.word(scratch), self.word(max)];
+            let n = Run::int(&self.call("kexec_sim_list_next", &args, 1)?[0]) as u64;
+            let n = if self.wide { n } else { n & 0xffff_ffff }.min(max);
+            if n == 0 {
+                return Ok(out);
             }
-            out.push(u64::from_le_bytes(b));
+            let mem = self
+                .instance
+                .get_memory(&self.store, "memory")
+                .ok_or_else(|| self.trap("no memory".into()))?;
+            let data = mem.data(&self.store);
+            for i in 0..n {
+                let at = (scratch + i * 8) as usize;
+                let mut b = [0u8; 8];
+                if let Some(s) = data.get(at..at + 8) {
+                    b.copy_from_slice(s);
+                }
+                out.push(u64::from_le_bytes(b));
+            }
         }
-        Ok(out)
     }
 }
 
