@@ -219,7 +219,12 @@ pub fn apply(
                         .unwrap_or_default()
                 ),
             })?;
-        let expected = (h.old_start as isize - 1 + delta).max(0);
+        let first = if h.lines.iter().all(|(k, _)| *k == '+') {
+            h.old_start
+        } else {
+            h.old_start.saturating_sub(1)
+        };
+        let expected = (first as isize + delta).max(0);
         placements.push(Placement {
             header: h.header.clone(),
             offset: at as isize - expected,
@@ -268,7 +273,9 @@ fn place(
             .filter(|(k, _)| *k != '-')
             .map(|(_, t)| t.clone())
             .collect();
-        let want = (h.old_start as isize - 1 + delta + cut_front as isize).max(0) as usize;
+        // A hunk with no old lines inserts after line old_start.
+        let first = if old.is_empty() { h.old_start } else { h.old_start.saturating_sub(1) };
+        let want = (first as isize + delta + cut_front as isize).max(0) as usize;
         if let Some(at) = find(lines, &old, want, fuzzy) {
             return Some((at, fuzz, old.len(), new));
         }
@@ -410,6 +417,15 @@ mod tests {
         assert_eq!(files[1].old_path, None);
         let (out, _) = apply("p", &files[1], "", false).unwrap();
         assert_eq!(out, "new\n");
+    }
+
+    #[test]
+    fn a_pure_insertion_goes_after_its_line() {
+        let p = "--- a/f.c\n+++ b/f.c\n@@ -2,0 +3,1 @@\n+new\n";
+        let files = parse("p", p, false).unwrap();
+        let (out, pl) = apply("p", &files[0], FILE, false).unwrap();
+        assert!(out.starts_with("a\nb\nnew\nc\n"), "{out}");
+        assert_eq!(pl[0].offset, 0);
     }
 
     #[test]

@@ -287,8 +287,13 @@ struct page *kshim_pfn_to_page(unsigned long long pfn)
 	return page;
 }
 
+static void check_direct_guard(unsigned int slot);
+static long direct_last;
+
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
+	if (direct_last >= 0)
+		check_direct_guard((unsigned int)direct_last);
 	long long pfn = kshim_host_alloc_pages(gfp, order);
 	if (pfn < 0)
 		return NULL;
@@ -325,6 +330,9 @@ unsigned long totalram_pages(void)
  * any address in one finds its pfn. Slots of freed pages are reused.
  */
 #define DIRECT_CHUNK 64u
+#define DIRECT_GUARD PAGE_SIZE
+#define DIRECT_STRIDE (PAGE_SIZE + DIRECT_GUARD)
+#define DIRECT_GUARD_BYTE 0x5a
 #define DIRECT_CHUNKS_MAX 16384u
 struct direct_chunk {
 	unsigned char *base;
@@ -342,19 +350,35 @@ static void direct_grow(void)
 	if (!direct_free)
 		direct_free = heap_alloc(DIRECT_CHUNKS_MAX * DIRECT_CHUNK * sizeof(unsigned int), 4);
 	struct direct_chunk *c = heap_alloc(sizeof(*c), 8);
-	c->base = heap_alloc(DIRECT_CHUNK * PAGE_SIZE, PAGE_SIZE);
+	c->base = heap_alloc(DIRECT_CHUNK * DIRECT_STRIDE, PAGE_SIZE);
 	unsigned int n = direct_nchunks++;
 	direct_chunks[n] = c;
 	for (unsigned int i = DIRECT_CHUNK; i-- > 0;) {
 		c->pfn[i] = ~0ULL;
+		memset(c->base + (size_t)i * DIRECT_STRIDE + PAGE_SIZE, DIRECT_GUARD_BYTE, DIRECT_GUARD);
 		direct_free[direct_free_n++] = n * DIRECT_CHUNK + i;
 	}
 }
 
-static void *slot_addr(unsigned int slot)
+static unsigned char *slot_addr(unsigned int slot)
 {
-	return direct_chunks[slot / DIRECT_CHUNK]->base + (size_t)(slot % DIRECT_CHUNK) * PAGE_SIZE;
+	return direct_chunks[slot / DIRECT_CHUNK]->base + (size_t)(slot % DIRECT_CHUNK) * DIRECT_STRIDE;
 }
+
+/* A write past a direct-map page lands in the guard after it (in the
+ * kernel: the next page of RAM, which the kexec code does not own). */
+static void check_direct_guard(unsigned int slot)
+{
+	const unsigned long *g = (const unsigned long *)(slot_addr(slot) + PAGE_SIZE);
+	unsigned long want;
+	memset(&want, DIRECT_GUARD_BYTE, sizeof(want));
+	for (unsigned long i = 0; i < DIRECT_GUARD / sizeof(long); i++)
+		if (g[i] != want)
+			kshim_host_fault(KSHIM_FAULT_WILD_WRITE, (uintptr_t)&g[i], PAGE_SIZE + i * sizeof(long));
+}
+
+/* The slot made last: where the list grows. */
+static long direct_last = -1;
 
 /* The slot holding address `a`, or -1 (chunks ascend: the heap grows up). */
 static long direct_slot_of(uintptr_t a)
@@ -365,10 +389,12 @@ static long direct_slot_of(uintptr_t a)
 		uintptr_t b = (uintptr_t)direct_chunks[mid]->base;
 		if (a < b)
 			hi = mid;
-		else if (a >= b + DIRECT_CHUNK * PAGE_SIZE)
+		else if (a >= b + DIRECT_CHUNK * DIRECT_STRIDE)
 			lo = mid + 1;
+		else if ((a - b) % DIRECT_STRIDE >= PAGE_SIZE)
+			return -1;	/* a guard */
 		else
-			return (long)(mid * DIRECT_CHUNK + (a - b) / PAGE_SIZE);
+			return (long)(mid * DIRECT_CHUNK + (a - b) / DIRECT_STRIDE);
 	}
 	return -1;
 }
@@ -380,6 +406,7 @@ static void *make_direct(struct page *page)
 	unsigned int slot = direct_free[--direct_free_n];
 	direct_chunks[slot / DIRECT_CHUNK]->pfn[slot % DIRECT_CHUNK] = page->kshim_pfn;
 	void *buf = slot_addr(slot);
+	direct_last = slot;
 	if (page->kshim_window)
 		memcpy(buf, page->kshim_window, PAGE_SIZE);
 	else
@@ -393,7 +420,10 @@ static void drop_direct(struct page *page)
 	if (!page->kshim_direct)
 		return;
 	long slot = direct_slot_of((uintptr_t)page->kshim_direct);
+	check_direct_guard((unsigned int)slot);
 	kshim_host_page_store((long long)page->kshim_pfn, page->kshim_direct, KSHIM_BUF_DIRECT);
+	if (direct_last == slot)
+		direct_last = -1;
 	direct_chunks[slot / DIRECT_CHUNK]->pfn[slot % DIRECT_CHUNK] = ~0ULL;
 	direct_free[direct_free_n++] = (unsigned int)slot;
 	page->kshim_direct = NULL;
@@ -659,6 +689,9 @@ __attribute__((export_name("kexec_sim_load"))) long kexec_sim_load(unsigned long
 {
 	long r = sys_kexec_load(entry, nr, (struct kexec_segment __user *)segments, flags);
 	check_null_page();
+	for (unsigned int c = 0; c < direct_nchunks; c++)
+		for (unsigned int i = 0; i < DIRECT_CHUNK; i++)
+			check_direct_guard(c * DIRECT_CHUNK + i);
 	return r;
 }
 
@@ -711,11 +744,12 @@ __attribute__((export_name("kexec_sim_swap_pfn"))) unsigned long long kexec_sim_
 __attribute__((export_name("kexec_sim_flush"))) void kexec_sim_flush(void)
 {
 	for (unsigned int c = 0; c < direct_nchunks; c++)
-		for (unsigned int i = 0; i < DIRECT_CHUNK; i++)
+		for (unsigned int i = 0; i < DIRECT_CHUNK; i++) {
+			check_direct_guard(c * DIRECT_CHUNK + i);
 			if (direct_chunks[c]->pfn[i] != ~0ULL)
 				kshim_host_page_store((long long)direct_chunks[c]->pfn[i],
-						      direct_chunks[c]->base + (size_t)i * PAGE_SIZE,
-						      KSHIM_BUF_DIRECT);
+						      slot_addr(c * DIRECT_CHUNK + i), KSHIM_BUF_DIRECT);
+		}
 	check_null_page();
 }
 

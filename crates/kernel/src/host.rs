@@ -52,6 +52,8 @@ pub enum Trap {
 /// A page's buffer as the host last filled or stored it.
 struct Buffer {
     pfn: u64,
+    /// A kmap window (0) or a direct-map page (1).
+    why: u32,
     /// What the host put there (to tell a page the code did not change).
     bytes: Vec<u8>,
     /// The last copy_from_user into it: (segment, offset in the segment's
@@ -258,6 +260,7 @@ impl Host {
             buf,
             Buffer {
                 pfn,
+                why,
                 bytes,
                 copied: None,
             },
@@ -287,6 +290,7 @@ impl Host {
         } else {
             self.buffers.get(&buf).map(|b| Buffer {
                 pfn: b.pfn,
+                why: b.why,
                 bytes: b.bytes.clone(),
                 copied: b.copied,
             })
@@ -497,14 +501,14 @@ impl Host {
         })
     }
 
-    /// The guest address range of a live kmap window that holds `addr` in
-    /// its guard, if one does: (window, pfn).
-    fn window_before(&self, addr: u64) -> Option<(u64, u64)> {
+    /// The live buffer (kmap window or direct-map page) whose guard holds
+    /// `addr`, if one does: (pfn, direct).
+    fn window_before(&self, addr: u64) -> Option<(u64, bool)> {
         self.buffers
             .iter()
             .filter(|(&b, _)| addr >= b + PAGE as u64 && addr < b + 9 * PAGE as u64)
-            .map(|(&b, s)| (b, s.pfn))
-            .min_by_key(|&(b, _)| addr - b)
+            .min_by_key(|(&b, _)| addr - b)
+            .map(|(_, s)| (s.pfn, s.why == 1))
     }
 
     /// `kexec_shim.fault`: what the shim found, in the kernel's terms.
@@ -534,8 +538,12 @@ impl Host {
             6 => (format!("kunmap of 0x{a:x}, an address no kmap returned"), None),
             7 if a < PAGE as u64 => (format!("a write through a NULL pointer (offset 0x{a:x}): the kernel oopses"), None),
             7 => match self.window_before(a) {
-                Some((_, pfn)) => (
+                Some((pfn, false)) => (
                     format!("a write {b} bytes from the start of the kmap window of pfn 0x{pfn:x}, past the one page it maps (slot {} of a {}-slot page): it lands in whatever is mapped next", b / self.width, PAGE as u64 / self.width),
+                    Some(pfn),
+                ),
+                Some((pfn, true)) => (
+                    format!("a write {b} bytes from the direct-map address of pfn 0x{pfn:x}, past its page (slot {} of a {}-slot page): it lands in pfn 0x{:x}, a page the kimage does not own", b / self.width, PAGE as u64 / self.width, pfn + 1),
                     Some(pfn),
                 ),
                 None => (format!("a write at 0x{a:x}, past a kmap window ({b} bytes from its start)"), None),
