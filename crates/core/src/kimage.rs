@@ -944,7 +944,9 @@ impl Kimage {
 
     /// The list as the kernel's walk sees it, with the word that ended the walk.
     pub fn entries(&mut self) -> Result<(Vec<(Pos, u64)>, u64), Fault> {
-        let mut v = Vec::with_capacity(self.ordinals as usize + 1);
+        // ordinals is a bound on the walk, not its length, for a list the
+        // kernel's own code wrote (adopt_kernel_image).
+        let mut v = Vec::with_capacity(self.ordinals.min(1 << 16) as usize + 1);
         let end = self.walk(|p, e| v.push((p, e)))?;
         Ok((v, end))
     }

@@ -274,7 +274,11 @@ fn place(
             .map(|(_, t)| t.clone())
             .collect();
         // A hunk with no old lines inserts after line old_start.
-        let first = if old.is_empty() { h.old_start } else { h.old_start.saturating_sub(1) };
+        let first = if old.is_empty() {
+            h.old_start
+        } else {
+            h.old_start.saturating_sub(1)
+        };
         let want = (first as isize + delta + cut_front as isize).max(0) as usize;
         if let Some(at) = find(lines, &old, want, fuzzy) {
             return Some((at, fuzz, old.len(), new));

@@ -341,14 +341,21 @@ struct direct_chunk {
 static struct direct_chunk *direct_chunks[DIRECT_CHUNKS_MAX];
 static unsigned int direct_nchunks;
 static unsigned int *direct_free;	/* free slots as chunk * DIRECT_CHUNK + i */
-static unsigned int direct_free_n;
+static unsigned int direct_free_n, direct_free_cap;
 
 static void direct_grow(void)
 {
 	if (direct_nchunks == DIRECT_CHUNKS_MAX)
 		kshim_host_fault(KSHIM_FAULT_NO_MEMORY, DIRECT_CHUNKS_MAX, 1);
-	if (!direct_free)
-		direct_free = heap_alloc(DIRECT_CHUNKS_MAX * DIRECT_CHUNK * sizeof(unsigned int), 4);
+	if (direct_free_n + DIRECT_CHUNK > direct_free_cap) {
+		/* Indices only (nobody keeps pointers into it): grow by copying. */
+		unsigned int cap = (direct_nchunks + 1) * DIRECT_CHUNK * 2;
+		unsigned int *nf = heap_alloc(cap * sizeof(unsigned int), 4);
+		if (direct_free_n)
+			memcpy(nf, direct_free, direct_free_n * sizeof(unsigned int));
+		direct_free = nf;
+		direct_free_cap = cap;
+	}
 	struct direct_chunk *c = heap_alloc(sizeof(*c), 8);
 	c->base = heap_alloc(DIRECT_CHUNK * DIRECT_STRIDE, PAGE_SIZE);
 	unsigned int n = direct_nchunks++;
@@ -369,12 +376,7 @@ static unsigned char *slot_addr(unsigned int slot)
  * kernel: the next page of RAM, which the kexec code does not own). */
 static void check_direct_guard(unsigned int slot)
 {
-	const unsigned long *g = (const unsigned long *)(slot_addr(slot) + PAGE_SIZE);
-	unsigned long want;
-	memset(&want, DIRECT_GUARD_BYTE, sizeof(want));
-	for (unsigned long i = 0; i < DIRECT_GUARD / sizeof(long); i++)
-		if (g[i] != want)
-			kshim_host_fault(KSHIM_FAULT_WILD_WRITE, (uintptr_t)&g[i], PAGE_SIZE + i * sizeof(long));
+	kshim_host_guard(slot_addr(slot) + PAGE_SIZE, DIRECT_GUARD, DIRECT_GUARD_BYTE, PAGE_SIZE);
 }
 
 /* The slot made last: where the list grows. */
@@ -473,21 +475,12 @@ static unsigned char null_guard_ok;
 
 static void check_guard(unsigned int slot)
 {
-	const unsigned long *g = (const unsigned long *)(kmap_area + slot * SLOT_STRIDE + PAGE_SIZE);
-	unsigned long want;
-	memset(&want, GUARD_BYTE, sizeof(want));
-	for (unsigned long i = 0; i < GUARD_SIZE / sizeof(long); i++)
-		if (g[i] != want)
-			kshim_host_fault(KSHIM_FAULT_WILD_WRITE, (uintptr_t)&g[i],
-					 PAGE_SIZE + i * sizeof(long));
+	kshim_host_guard(kmap_area + slot * SLOT_STRIDE + PAGE_SIZE, GUARD_SIZE, GUARD_BYTE, PAGE_SIZE);
 }
 
 static void check_null_page(void)
 {
-	const volatile unsigned long *z = (const volatile unsigned long *)(uintptr_t)8;
-	for (unsigned long i = 0; i < (PAGE_SIZE - 8) / sizeof(long); i++)
-		if (z[i])
-			kshim_host_fault(KSHIM_FAULT_WILD_WRITE, 8 + i * sizeof(long), 0);
+	kshim_host_guard((void *)(uintptr_t)8, PAGE_SIZE - 8, 0, 8);
 }
 
 static void *map_page(struct page *page)

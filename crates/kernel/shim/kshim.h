@@ -176,6 +176,10 @@ KSHIM_IMPORT(page_fill) void kshim_host_page_fill(long long pfn, void *buf, unsi
 KSHIM_IMPORT(page_store) void kshim_host_page_store(long long pfn, void *buf, unsigned int why);
 /* copy_from_user: the number of bytes NOT copied. */
 KSHIM_IMPORT(copy_from_user) unsigned long long kshim_host_copy_from_user(void *dst, unsigned long long src, unsigned long long n);
+/* A guard area of `len` bytes that must all be `byte`; a byte that is not
+ * is a wild write (the host faults, naming the address and `bias` + its
+ * offset into the area). */
+KSHIM_IMPORT(guard) void kshim_host_guard(const void *area, unsigned long len, unsigned int byte, unsigned long bias);
 /* The kernel log. */
 KSHIM_IMPORT(printk) void kshim_host_printk(const char *text, unsigned int len);
 /* Something the kernel would not survive: the run ends. */

@@ -417,6 +417,25 @@ impl Host {
         Ok(0)
     }
 
+    /// `kexec_shim.guard`: every byte of the area must still be `byte`.
+    pub fn guard(
+        &self,
+        mem: &dyn GuestMemory,
+        area: u64,
+        len: u64,
+        byte: u32,
+        bias: u64,
+    ) -> Result<(), Trap> {
+        let mut b = vec![0u8; len.min(1 << 20) as usize];
+        if !mem.read(area, &mut b) {
+            return Ok(());
+        }
+        match b.iter().position(|&x| u32::from(x) != byte) {
+            None => Ok(()),
+            Some(i) => Err(self.shim_fault(mem, 7, area + i as u64, bias + i as u64)),
+        }
+    }
+
     /// `kexec_shim.printk`.
     pub fn printk(&mut self, mem: &dyn GuestMemory, ptr: u64, len: u32) {
         let mut b = vec![0u8; len.min(4096) as usize];

@@ -139,6 +139,15 @@ where
             })
         },
     )?;
+    linker.func_wrap(
+        M,
+        "guard",
+        |mut c: Caller<'_, Host>, area: P, len: P, byte: u32, bias: P| {
+            with(&mut c, |h, m| {
+                h.guard(m, area.into(), len.into(), byte, bias.into())
+            })
+        },
+    )?;
     linker.func_wrap(M, "event", |mut c: Caller<'_, Host>, what: u32, a: i64| {
         with(&mut c, |h, m| {
             h.event(m, what, a as u64);
