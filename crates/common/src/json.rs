@@ -59,52 +59,71 @@ pub fn prepare(text: &str) -> Result<&str, InputError> {
 }
 
 /// Any JSON syntax error in `text`, with the field it is in: the text is
-/// walked value by value (serde_json skips ignored values without telling
-/// where it is, so nothing is ignored here).
+/// walked value by value, keeping the path (serde_json skips ignored
+/// values without telling where it is; this walk is small enough for the
+/// page's first load, where a second instantiation of
+/// serde_path_to_error's wrappers is not).
 fn syntax(text: &str) -> Result<(), InputError> {
-    struct Walk;
-    impl<'de> Deserialize<'de> for Walk {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Walk, D::Error> {
-            d.deserialize_any(WalkVisitor)
+    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    use std::cell::RefCell;
+    #[derive(Clone, Copy)]
+    struct Walk<'p>(&'p RefCell<Vec<Step>>);
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
         }
     }
-    struct WalkVisitor;
-    impl<'de> serde::de::Visitor<'de> for WalkVisitor {
-        type Value = Walk;
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("any JSON value")
         }
-        fn visit_bool<E>(self, _: bool) -> Result<Walk, E> {
-            Ok(Walk)
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_i64<E>(self, _: i64) -> Result<Walk, E> {
-            Ok(Walk)
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_u64<E>(self, _: u64) -> Result<Walk, E> {
-            Ok(Walk)
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_f64<E>(self, _: f64) -> Result<Walk, E> {
-            Ok(Walk)
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_str<E>(self, _: &str) -> Result<Walk, E> {
-            Ok(Walk)
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_unit<E>(self) -> Result<Walk, E> {
-            Ok(Walk)
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Walk, A::Error> {
-            while a.next_element::<Walk>()?.is_some() {}
-            Ok(Walk)
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            loop {
+                self.0.borrow_mut().push(Step::Index(i));
+                if a.next_element_seed(self)?.is_none() {
+                    self.0.borrow_mut().pop();
+                    return Ok(());
+                }
+                self.0.borrow_mut().pop();
+                i += 1;
+            }
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Walk, A::Error> {
-            while a.next_entry::<String, Walk>()?.is_some() {}
-            Ok(Walk)
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            while let Some(k) = a.next_key::<String>()? {
+                self.0.borrow_mut().push(Step::Key(k));
+                a.next_value_seed(self)?;
+                self.0.borrow_mut().pop();
+            }
+            Ok(())
         }
     }
+    let path = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize::<_, Walk>(&mut de)
-        .map_err(|e| translate(text, steps(e.path()), e.inner(), None))?;
-    de.end().map_err(|e| translate(text, vec![], &e, None))
+    Walk(&path)
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| translate(text, path.take(), &e, None))
 }
 
 /// The `"version"` of scenario text of any kind: 1, else the error every
@@ -113,13 +132,7 @@ fn syntax(text: &str) -> Result<(), InputError> {
 pub fn check_version(text: &str) -> Result<(), InputError> {
     let text = prepare(text)?;
     syntax(text)?;
-    #[derive(Deserialize)]
-    struct Header<'a> {
-        #[serde(borrow)]
-        version: Option<&'a RawValue>,
-    }
-    let h: Header = header(text)?;
-    match h.version.map(RawValue::get) {
+    match header(text)?.version.map(RawValue::get) {
         None => Err(InputError::new(
             "version",
             format!("missing (this build reads version {SCENARIO_VERSION})"),
@@ -140,20 +153,21 @@ pub fn check_version(text: &str) -> Result<(), InputError> {
 pub fn kind_raw(text: &str) -> Result<Option<&str>, InputError> {
     let text = prepare(text)?;
     syntax(text)?;
-    #[derive(Deserialize)]
-    struct Header<'a> {
-        #[serde(borrow)]
-        kind: Option<&'a RawValue>,
-    }
-    let h: Header = header(text)?;
-    Ok(h.kind.map(RawValue::get))
+    Ok(header(text)?.kind.map(RawValue::get))
 }
 
-/// A few fields of syntactically good text (the others skipped).
-fn header<'a, H: Deserialize<'a>>(text: &'a str) -> Result<H, InputError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| translate(text, steps(e.path()), e.inner(), None))
+/// The version and kind of any file, as written.
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    kind: Option<&'a RawValue>,
+}
+
+/// The header of syntactically good text (the other fields skipped).
+fn header(text: &str) -> Result<Header<'_>, InputError> {
+    serde_json::from_str(text).map_err(|e| translate(text, vec![], &e, None))
 }
 
 /// Scenario text of any kind into its serde form `T`: [`prepare`]d, any
