@@ -773,7 +773,9 @@ fn outcome(c: &Case) -> std::result::Result<String, String> {
 /// An input error reads as the user's terms: a reason, no serde or Rust
 /// wording, no value echoed whole.
 fn check_message(e: &kexec_common::InputError) -> std::result::Result<(), String> {
-    let m = e.to_string();
+    let full = e.to_string();
+    // The values it quotes are the user's: look at the words around them.
+    let m = unquoted(&full);
     if e.message.trim().is_empty() {
         return Err(format!("an input error with no reason ({:?})", e.field));
     }
@@ -815,6 +817,29 @@ fn check_message(e: &kexec_common::InputError) -> std::result::Result<(), String
         return Err(format!("a position without the field: {m}"));
     }
     Ok(())
+}
+
+/// `m` without the JSON strings it quotes (`"…"`, escapes included).
+fn unquoted(m: &str) -> String {
+    let mut out = String::new();
+    let mut chars = m.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        out.push_str("\"\"");
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// One case, checked: a panic, a wrong outcome or a difference between two
