@@ -930,3 +930,47 @@ test('u. a lab link that does not check out says why, in the lab area', { timeou
     assert.match(await notice.textContent(), /arch.*valid: x86_64/);
     assert.equal(await page.locator('#tab-hotplug').getAttribute('aria-pressed'), 'true');
   }));
+
+test('issue 20. placement lab: a placed load sanity_check_segment_list refuses shows its errno, rule and segment, keeps the placements and is not loaded', { timeout: TEST_TIMEOUT }, () =>
+  withPage('issue20-placement-refused', async ({ page }) => {
+    await page.goto(srv.base + '?preset=top-down-underflow');
+    await page.waitForSelector('section.placement-pane');
+    let ps = await placementPanes(page);
+    assert.deepEqual(ps.map((p) => p.variant), ['top-down', 'top-down-fixed']);
+    for (const p of ps) {
+      assert.match(p.verdict, /-EADDRNOTAVAIL: sanity_check_segment_list rule 1 \(wrap-around\).*segment 3 \(x\)/);
+      assert.equal(p.placed.length, 4, 'purgatory, boot_params, kernel, x: still shown');
+    }
+    // 6.1's top-down underflow, and the later off-by-one fix's.
+    assert.ok(ps[0].placed.some((r) => r.startsWith('x0xffffffffffff8000')), JSON.stringify(ps[0].placed));
+    assert.ok(ps[1].placed.some((r) => r.startsWith('x0xffffffffffff9000')), JSON.stringify(ps[1].placed));
+    const td = page.locator('section.placement-pane[data-variant="top-down"]');
+    assert.match(await td.locator('table.placed tr.row-error').textContent(), /^x0x/);
+    assert.equal(await page.locator('svg rect.refused-segment').count(), 2);
+    // Nothing is loaded: no block holds a destination, and the load is refused with the same errno.
+    assert.equal(await page.locator('rect.block.reload').count(), 0);
+    for (const v of ['top-down', 'top-down-fixed']) {
+      const pane = page.locator(`section.placement-pane[data-variant="${v}"]`);
+      assert.ok(await pane.locator('button.load-kimage').isDisabled());
+      assert.match(await pane.locator('.load-refused').textContent(), /kexec_file_load returns -EADDRNOTAVAIL \(sanity_check_segment_list rule 1/);
+    }
+    assert.match(await page.locator('#place-report').textContent(), /error: -EADDRNOTAVAIL: sanity_check_segment_list rule 1/);
+
+    // The other reproducer: more than half of totalram_pages().
+    await page.selectOption('#place-preset', 'kernel-over-half-of-ram');
+    await page.locator('p.verdict', { hasText: '-EINVAL' }).first().waitFor();
+    ps = await placementPanes(page);
+    assert.deepEqual(ps.map((p) => p.variant), ['top-down', 'bottom-up']);
+    for (const p of ps) {
+      assert.match(p.verdict, /-EINVAL: sanity_check_segment_list rule 6 \(half of totalram_pages\).*segment 2 \(kernel\): 8192 pages is more than half of totalram_pages \(15616\)/);
+      assert.equal(p.placed.length, 3);
+    }
+    assert.match(await page.locator('p.totalram').first().textContent(), /^totalram_pages\(\) 15616: 16128 pages of boot System RAM/);
+    assert.equal(await page.locator('button.load-kimage:not([disabled])').count(), 0);
+    assert.equal(await page.locator('#tab-placement').getAttribute('aria-pressed'), 'true');
+    await page.screenshot({ path: shotPath('issue20-placement-refused-desktop'), fullPage: true });
+    // At phone width the pane still shows the refusal and its table scrolls inside the pane.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('section.placement-pane .load-refused').first().scrollIntoViewIfNeeded();
+    assert.ok(await page.locator('section.placement-pane[data-variant="top-down"] p.verdict').isVisible());
+  }));

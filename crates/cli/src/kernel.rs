@@ -6,6 +6,8 @@
 //! `~/.local/share/…`), so `kernel:NAME` finds it from anywhere.
 
 use crate::{out, KernelCmd};
+use kexec_core::design::kernel_code::{KernelPatch, KernelSpec};
+use kexec_core::scenario::Scenario;
 use kexec_kernel::build_file::KernelBuild;
 use kexec_kernel_build::{build, Origin, PatchFile, Request};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,34 @@ pub fn load(spec: &str) -> Result<KernelBuild, String> {
     };
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     KernelBuild::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// How a scenario names a build (what a link carries).
+pub fn spec_of(m: &kexec_kernel::build_file::BuildMeta) -> KernelSpec {
+    KernelSpec {
+        name: m.name.clone(),
+        id: m.id.clone(),
+        source: m.source.version.clone(),
+        patches: m
+            .patches
+            .iter()
+            .map(|p| KernelPatch {
+                name: p.name.clone(),
+                sha256: p.sha256.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The registered builds a scenario names (by name, the same id) that
+/// `have` does not hold yet: a link made with a build opens here when the
+/// build is registered.
+pub fn registered_for(sc: &Scenario, have: &[KernelBuild]) -> Vec<KernelBuild> {
+    sc.kernels
+        .iter()
+        .filter(|k| !have.iter().any(|b| b.meta.id == k.id))
+        .filter_map(|k| load(&k.name).ok().filter(|b| b.meta.id == k.id))
+        .collect()
 }
 
 fn read_patch(p: &Path) -> Result<PatchFile, String> {

@@ -276,19 +276,31 @@ fn run_cmd(
     opts: RunOptions,
 ) -> Result<ExitCode, String> {
     let mut sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
+    let mut builds = Vec::new();
     if !variants.is_empty() {
         let mut vs = Vec::new();
         for name in variants {
+            if let Some(spec) = name.strip_prefix("kernel:") {
+                let b = kernel::load(spec)?;
+                vs.push(sc.add_kernel(kernel::spec_of(&b.meta)));
+                builds.push(b);
+                continue;
+            }
             let v = Variant::from_name(name).ok_or_else(|| {
                 let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-                format!("unknown variant \"{name}\" (valid: {})", valid.join(", "))
+                format!(
+                    "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
+                    valid.join(", ")
+                )
             })?;
             vs.push(v);
         }
         kexec_core::scenario::check_arch_variants(sc.arch, &vs).map_err(|e| e.message)?;
         sc.variants = vs;
     }
-    let runs = run::run(&sc, opts);
+    builds.extend(kernel::registered_for(&sc, &builds));
+    let runner = kexec_kernel::wasmi_engine::WasmiKernels::new(builds);
+    let runs = run::run_with_kernels(&sc, opts, &runner);
     out(&match format {
         RunFormat::Text => report::text(&sc, &runs),
         RunFormat::Json => pretty(&report::json(&sc, &runs)),

@@ -16,6 +16,10 @@ pub enum Errno {
     EBUSY,
     /// -EEXIST (17).
     EEXIST,
+    /// -EFAULT (14): a copy from user space failed.
+    EFAULT,
+    /// -EPERM (1).
+    EPERM,
 }
 
 impl Errno {
@@ -27,6 +31,8 @@ impl Errno {
             Errno::ENOMEM => "ENOMEM",
             Errno::EBUSY => "EBUSY",
             Errno::EEXIST => "EEXIST",
+            Errno::EFAULT => "EFAULT",
+            Errno::EPERM => "EPERM",
         }
     }
 
@@ -38,6 +44,8 @@ impl Errno {
             Errno::ENOMEM => 12,
             Errno::EBUSY => 16,
             Errno::EEXIST => 17,
+            Errno::EFAULT => 14,
+            Errno::EPERM => 1,
         }
     }
 }

@@ -168,7 +168,7 @@ impl Goal {
 enum Key {
     Ok,
     RelocFail,
-    Fault(&'static str),
+    Fault(std::borrow::Cow<'static, str>),
     Errno(Errno),
     /// Not a kernel outcome (replay error, model limit): never a verdict.
     Model,
@@ -180,7 +180,7 @@ fn key(r: &VariantRun) -> Key {
             Some(Relocation::Fail(_)) => Key::RelocFail,
             _ => Key::Ok,
         },
-        Outcome::Stopped(Stop::Fault(f)) => Key::Fault(f.function),
+        Outcome::Stopped(Stop::Fault(f)) => Key::Fault(f.function.clone()),
         Outcome::Stopped(Stop::Errno { errno, .. }) => Key::Errno(*errno),
         Outcome::Stopped(_) => Key::Model,
     }

@@ -1,7 +1,8 @@
 //! The kimage: loading a normal (non-crash) image as kexec_load does.
 //!
 //! Mirrors kernel/kexec.c `kimage_alloc_init` / `do_kexec_load` and
-//! kernel/kexec_core.c `sanity_check_segment_list`,
+//! kernel/kexec_core.c `sanity_check_segment_list` (whose rules are
+//! [`crate::sanity`]'s),
 //! `kimage_alloc_normal_control_pages`, `kimage_alloc_page`,
 //! `kimage_dst_used`, `kimage_add_entry`, `kimage_load_normal_segment`,
 //! `kimage_terminate` and `kimage_free`. The entry list itself is kept by an
@@ -31,6 +32,7 @@ use crate::errno::Errno;
 use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
 use crate::memory::{Content, Machine, PageStore};
 use crate::page_alloc::{AllocError, PageAllocator, Policy, ReplayError};
+use crate::sanity::{self, ImageType, RuleSet};
 use crate::trace::{Counters, Event, Pos, Trace};
 use rustc_hash::FxHashMap;
 use std::fmt;
@@ -157,6 +159,8 @@ pub enum Stop {
     Replay(ReplayError),
     /// The model's own size limit.
     Limit(String),
+    /// A kernel build the scenario names is not loaded in this front end.
+    NotLoaded(String),
 }
 
 impl fmt::Display for Stop {
@@ -166,6 +170,7 @@ impl fmt::Display for Stop {
             Stop::Fault(x) => write!(f, "fault: {x}"),
             Stop::Replay(r) => write!(f, "{r}"),
             Stop::Limit(s) => write!(f, "model limit: {s}"),
+            Stop::NotLoaded(s) => f.write_str(s),
         }
     }
 }
@@ -352,109 +357,25 @@ impl Kimage {
         )
     }
 
-    /// sanity_check_segment_list, rules in the kernel's order. Arithmetic is
-    /// in `unsigned long` of the arch, so sums wrap as the kernel's do.
+    /// sanity_check_segment_list ([`crate::sanity`]): a normal image,
+    /// every page of the machine's RAM as totalram_pages (Xen's rule set
+    /// for Xen's designs). Records the segment refused in
+    /// [`Kimage::bad_segment`].
     pub fn sanity_check_segment_list(&mut self) -> Result<(), Stop> {
-        let (r, seg) = self.sanity_rules();
-        self.bad_segment = seg;
-        r
-    }
-
-    fn sanity_rules(&self) -> (Result<(), Stop>, Option<usize>) {
-        let mut seg = None;
-        let r = self.sanity_rules_inner(&mut seg);
-        (r, seg)
-    }
-
-    fn sanity_rules_inner(&self, bad: &mut Option<usize>) -> Result<(), Stop> {
-        let arch = self.machine.arch;
-        // Xen's do_kimage_alloc checks alignment, overlap and bufsz > memsz
-        // only.
-        let xen = self.design.setup() == Setup::Xen;
-        let mask = arch.word_mask();
-        let segs = &self.segments;
-        for (i, s) in segs.iter().enumerate() {
-            let mstart = s.mem;
-            let mend = mstart.wrapping_add(s.memsz) & mask;
-            if mstart > mend {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EADDRNOTAVAIL,
-                    format!("segment {i}: mem + memsz wraps past the end of unsigned long (sanity_check_segment_list)"),
-                ));
-            }
-            if mstart & !PAGE_MASK != 0 || mend & !PAGE_MASK != 0 {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EADDRNOTAVAIL,
-                    format!(
-                        "segment {i}: mem 0x{mstart:x} or mem + memsz 0x{mend:x} is not page aligned (sanity_check_segment_list)"
-                    ),
-                ));
-            }
-            if xen {
-                continue;
-            }
-            if mend >= arch.destination_limit {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EADDRNOTAVAIL,
-                    format!(
-                        "segment {i}: end 0x{mend:x} is not below KEXEC_DESTINATION_MEMORY_LIMIT 0x{:x} (sanity_check_segment_list)",
-                        arch.destination_limit
-                    ),
-                ));
-            }
-        }
-        for (i, s) in segs.iter().enumerate() {
-            let (mstart, mend) = (s.mem, s.mem.wrapping_add(s.memsz) & mask);
-            for (j, p) in segs.iter().enumerate().take(i) {
-                let (pstart, pend) = (p.mem, p.mem.wrapping_add(p.memsz) & mask);
-                if mend > pstart && mstart < pend {
-                    *bad = Some(i);
-                    return Err(errno(
-                        Errno::EINVAL,
-                        format!("segment {i} overlaps segment {j} (sanity_check_segment_list)"),
-                    ));
-                }
-            }
-        }
-        for (i, s) in segs.iter().enumerate() {
-            if s.bufsz > s.memsz {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EINVAL,
-                    format!("segment {i}: bufsz 0x{:x} is larger than memsz 0x{:x} (sanity_check_segment_list)", s.bufsz, s.memsz),
-                ));
-            }
-        }
-        if xen {
-            return Ok(());
-        }
-        let nr_pages = self.machine.totalram_pages();
-        let mut total: u64 = 0;
-        for (i, s) in segs.iter().enumerate() {
-            let count = (s.memsz.wrapping_add(PAGE_SIZE - 1) & mask) >> PAGE_SHIFT;
-            if count > nr_pages / 2 {
-                *bad = Some(i);
-                return Err(errno(
-                    Errno::EINVAL,
-                    format!(
-                        "segment {i}: {count} pages is more than half of totalram_pages ({nr_pages}) (sanity_check_segment_list)"
-                    ),
-                ));
-            }
-            total = total.wrapping_add(count) & mask;
-        }
-        if total > nr_pages / 2 {
-            return Err(errno(
-                Errno::EINVAL,
-                format!(
-                    "the segments' {total} pages are more than half of totalram_pages ({nr_pages}) (sanity_check_segment_list)"
-                ),
-            ));
-        }
-        Ok(())
+        let rules = if self.design.setup() == Setup::Xen {
+            RuleSet::Xen
+        } else {
+            RuleSet::Linux
+        };
+        let r = sanity::sanity_check_segment_list(
+            &self.segments,
+            ImageType::Normal,
+            self.machine.arch,
+            self.machine.totalram_pages(),
+            rules,
+        );
+        self.bad_segment = r.err().and_then(|x| x.segment);
+        r.map_err(|x| errno(x.errno(), x.to_string()))
     }
 
     /// kimage_is_destination_range: does `[start, end)` overlap a segment?
@@ -802,7 +723,7 @@ impl Kimage {
         let arch = self.machine.arch;
         if entry > arch.word_mask() {
             return Err(Stop::Fault(Fault {
-                function: "kimage_add_entry",
+                function: "kimage_add_entry".into(),
                 pfn: Some(entry >> PAGE_SHIFT),
                 reason: format!(
                     "the entry for address 0x{:x} does not fit in a {}-bit kimage_entry_t",
@@ -999,7 +920,7 @@ impl Kimage {
             n += 1;
             if n > limit {
                 return Err(Fault {
-                    function: "for_each_kimage_entry",
+                    function: "for_each_kimage_entry".into(),
                     pfn: None,
                     reason: "the walk does not end: more entries than were ever written".into(),
                 });
@@ -1054,7 +975,7 @@ impl Kimage {
                 let pfn = (e & PAGE_MASK) >> PAGE_SHIFT;
                 if !matches!(self.roles.get(pfn), Some(r) if r != Role::Freed) {
                     return Err(Fault {
-                        function: "kimage_free",
+                        function: "kimage_free".into(),
                         pfn: Some(pfn),
                         reason: format!(
                             "frees the SOURCE entry's page 0x{:x}, which the image does not hold: a page someone else owns goes back to the allocator",
@@ -1103,4 +1024,130 @@ impl Kimage {
     pub fn order_of(&self, pfn: u64) -> u32 {
         self.orders.get(&pfn).copied().unwrap_or(0)
     }
+}
+
+/// What a page handed to the kernel's own code is taken for until its
+/// lists say what it is: by the gfp it was asked with.
+fn provisional_role(gfp: Gfp) -> Role {
+    if gfp.0 & crate::gfp::GFP_NORETRY_BIT != 0 {
+        Role::ControlCode
+    } else if gfp.0 & crate::gfp::GFP_HIGHMEM_BIT != 0 {
+        Role::Source
+    } else {
+        Role::Indirection
+    }
+}
+
+/// The kimage of a kernel build's run: the kernel's own code (a front
+/// end's [`crate::run::KernelRunner`]) asks the model's allocator for every
+/// page and hands back what it left, and these keep the model's books as
+/// its own loads do.
+impl Kimage {
+    /// alloc_pages for the kernel's code: one allocator call, with the gfp
+    /// and order the code asked (the `allocator.source_gfp` what-if turns
+    /// its GFP_HIGHUSER into GFP_HIGHUSER_MOVABLE). `Ok(None)` when the
+    /// allocation fails.
+    pub fn kernel_alloc_pages(&mut self, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
+        let gfp = if self.source_movable && gfp == crate::gfp::GFP_HIGHUSER {
+            crate::gfp::GFP_HIGHUSER_MOVABLE
+        } else {
+            gfp
+        };
+        let got = self.alloc_pages(gfp, order)?;
+        if let Some(pfn) = got {
+            self.roles.insert(pfn, provisional_role(gfp));
+        }
+        Ok(got)
+    }
+
+    /// __free_pages for the kernel's code; a block that is not held (never
+    /// handed out, or freed already) is a fault of `function`.
+    pub fn kernel_free_pages(&mut self, pfn: u64, order: u32, function: &str) -> Result<(), Fault> {
+        match self.roles.get(pfn) {
+            Some(r) if r != Role::Freed => {}
+            held => {
+                return Err(Fault {
+                    function: function.to_string().into(),
+                    pfn: Some(pfn),
+                    reason: format!(
+                        "__free_pages(pfn 0x{pfn:x}, order {order}): the page is {}",
+                        if held.is_some() {
+                            "free already (a double free)"
+                        } else {
+                            "not one the allocator handed out"
+                        }
+                    ),
+                })
+            }
+        }
+        if order > 0 {
+            self.orders.insert(pfn, order);
+        }
+        self.free_pages(pfn);
+        Ok(())
+    }
+
+    /// After the kernel's load: image->head, image->control_code_page,
+    /// image->swap_page and the pages on image->control_pages, dest_pages
+    /// and unusable_pages; the list is walked (from the store the runner
+    /// filled) to give its pages their roles and the counters their sizes.
+    pub fn adopt_kernel_image(&mut self, image: KernelImage) -> Result<(), Fault> {
+        self.design.set_head(image.head);
+        self.control_code_page = image.control_code;
+        self.swap_page = image.swap;
+        for &p in &image.control_pages {
+            self.roles.insert(p, Role::ControlCode);
+        }
+        if let Some(s) = image.swap {
+            self.roles.insert(s, Role::Swap);
+        }
+        for &p in &image.dest_pages {
+            self.roles.insert(p, Role::DestPages);
+        }
+        for &p in &image.unusable_pages {
+            self.roles.insert(p, Role::Unusable);
+        }
+        self.counters.dest_pages = image.dest_pages.len() as u64;
+        self.counters.unusable_pages = image.unusable_pages.len() as u64;
+        self.control_pages = image.control_pages;
+        self.dest_pages = image.dest_pages;
+        self.unusable_pages = image.unusable_pages;
+        // The walk may not go on for longer than every held page's slots.
+        self.ordinals = self
+            .alloc
+            .calls()
+            .saturating_mul(self.machine.arch.slots_per_page());
+        let (list, _) = self.entries()?;
+        let (mut src, mut ind) = (0, 0);
+        for (_, e) in list {
+            let pfn = (e & PAGE_MASK) >> PAGE_SHIFT;
+            if e & IND_INDIRECTION != 0 {
+                ind += 1;
+                self.roles.insert(pfn, Role::Indirection);
+            } else if e & IND_SOURCE != 0 {
+                src += 1;
+                self.roles.insert(pfn, Role::Source);
+            }
+        }
+        self.counters.source_pages = src;
+        self.counters.indirection_pages = ind;
+        Ok(())
+    }
+}
+
+/// What the kernel's code left in struct kimage after its load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelImage {
+    /// image->head.
+    pub head: u64,
+    /// image->control_code_page.
+    pub control_code: Option<u64>,
+    /// image->swap_page.
+    pub swap: Option<u64>,
+    /// image->control_pages (the control code page and the swap page).
+    pub control_pages: Vec<u64>,
+    /// image->dest_pages.
+    pub dest_pages: Vec<u64>,
+    /// image->unusable_pages.
+    pub unusable_pages: Vec<u64>,
 }

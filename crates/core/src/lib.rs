@@ -42,6 +42,7 @@ pub mod presets;
 pub mod relocate;
 pub mod report;
 pub mod run;
+pub mod sanity;
 pub mod scenario;
 pub mod summary;
 pub mod trace;

@@ -100,6 +100,16 @@ fn describe(c: &Option<Content>) -> String {
     }
 }
 
+/// The entry words the load wrote: the model counts its writes; for the
+/// kernel's own code (whose writes the model does not see) every slot of
+/// its indirection pages.
+fn written(k: &Kimage) -> u64 {
+    match k.counters.entry_writes {
+        0 => (k.counters.indirection_pages + 1) * k.machine.arch.slots_per_page(),
+        n => n,
+    }
+}
+
 /// A word every stub skips (used to start a walk at a page).
 const EMPTY: u64 = 0;
 
@@ -156,7 +166,7 @@ impl<'a> Stub<'a> {
             xen: k.design().head_is_page(),
             control,
             swap: k.swap_page,
-            budget: 4 * (k.counters.entry_writes + 2) + 4 * k.machine.arch.slots_per_page(),
+            budget: 4 * (written(k) + 2) + 4 * k.machine.arch.slots_per_page(),
             dest: None,
             ptr: None,
             copies: 0,

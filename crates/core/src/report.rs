@@ -40,6 +40,7 @@ pub fn entries(r: &VariantRun) -> String {
             crate::kimage::Stop::Fault(f) => format!("fault: {f}\n"),
             crate::kimage::Stop::Replay(e) => format!("{e}\n"),
             crate::kimage::Stop::Limit(l) => format!("limit: {l}\n"),
+            crate::kimage::Stop::NotLoaded(m) => format!("not loaded: {m}\n"),
         },
     }
 }
@@ -51,7 +52,7 @@ pub fn entries_all(runs: &[VariantRun]) -> String {
     let mut s = String::new();
     for r in runs {
         if runs.len() > 1 {
-            let _ = writeln!(s, "== {}", r.variant.name());
+            let _ = writeln!(s, "== {}", r.label);
         }
         s += &entries(r);
         if let Some(rel) = &r.relocation {
@@ -204,8 +205,13 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
     for r in runs {
         let c = &r.counters;
         s.push('\n');
-        let title = format!("== {} ", r.variant.name());
-        let _ = writeln!(s, "{title}{}", "=".repeat(COLUMNS - title.len()));
+        let label: String = r.label.chars().take(COLUMNS - 8).collect();
+        let title = format!("== {label} ");
+        let _ = writeln!(
+            s,
+            "{title}{}",
+            "=".repeat(COLUMNS.saturating_sub(title.len()))
+        );
         s.push_str(&wrap(&r.verdict(), "verdict:", 4));
         for i in &r.kimage.ignored {
             s.push_str(&wrap(i, "ignored:", 4));
@@ -223,6 +229,9 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
             .collect();
         let counters = counters.join(", ");
         s.push_str(&wrap(&counters, "counters:", 4));
+        for l in &r.log {
+            s.push_str(&wrap(l, "kernel log:", 4));
+        }
         if r.outcome == Outcome::Loaded {
             if r.kimage.design().head_is_page() {
                 let _ = writeln!(
@@ -261,6 +270,9 @@ pub fn run_json(r: &VariantRun) -> Value {
             "kind": "replay-error", "call": e.call, "pfn": hex(e.pfn), "reason": e.reason
         }),
         Outcome::Stopped(crate::kimage::Stop::Limit(l)) => json!({ "kind": "limit", "reason": l }),
+        Outcome::Stopped(crate::kimage::Stop::NotLoaded(m)) => {
+            json!({ "kind": "not-loaded", "reason": m })
+        }
     };
     // Xen's head names its first indirection page.
     let head_page = (r.kimage.design().head_is_page() && r.kimage.head() != 0)
@@ -275,7 +287,7 @@ pub fn run_json(r: &VariantRun) -> Value {
         )
         .collect();
     json!({
-        "variant": r.variant.name(),
+        "variant": r.label,
         "verdict": r.verdict(),
         "exit_status": r.exit_status(),
         "outcome": outcome,

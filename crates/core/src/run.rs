@@ -64,6 +64,8 @@ pub enum Unload {
 pub struct VariantRun {
     /// The variant.
     pub variant: Variant,
+    /// Its name in reports (`kernel:NAME` for a kernel build).
+    pub label: String,
     /// How the load ended.
     pub outcome: Outcome,
     /// The list as the walk sees it (loaded images): (position, word), head
@@ -80,6 +82,8 @@ pub struct VariantRun {
     pub counters: Counters,
     /// The kimage, for maps and counters.
     pub kimage: Kimage,
+    /// The kernel log of a kernel build's run (printk), one line each.
+    pub log: Vec<String>,
 }
 
 /// The machine a scenario describes.
@@ -92,17 +96,84 @@ pub fn machine(sc: &Scenario) -> Machine {
     Machine::new(sc.arch.profile(), pfns(&sc.ram), pfns(&sc.movable))
 }
 
+/// Runs kernel builds: the kernel's own code, which the core cannot run
+/// itself (the CLI runs them with an interpreter, the page with the
+/// browser's WebAssembly).
+pub trait KernelRunner {
+    /// Run the kernel build the scenario's [`Variant::Kernel`] `v` names,
+    /// or `None` when this runner does not have it.
+    fn run(&self, sc: &Scenario, v: Variant, opts: RunOptions) -> Option<VariantRun>;
+}
+
+/// A runner without kernel builds: a kernel variant is reported as not
+/// loaded.
+pub struct NoKernels;
+
+impl KernelRunner for NoKernels {
+    fn run(&self, _: &Scenario, _: Variant, _: RunOptions) -> Option<VariantRun> {
+        None
+    }
+}
+
 /// Run every variant the scenario names.
 pub fn run(sc: &Scenario, opts: RunOptions) -> Vec<VariantRun> {
+    run_with_kernels(sc, opts, &NoKernels)
+}
+
+/// Run every variant the scenario names, kernel builds through `kernels`.
+pub fn run_with_kernels(
+    sc: &Scenario,
+    opts: RunOptions,
+    kernels: &dyn KernelRunner,
+) -> Vec<VariantRun> {
     sc.variants
         .iter()
-        .map(|&v| run_variant(sc, v, opts))
+        .map(|&v| run_variant_with(sc, v, opts, kernels))
         .collect()
 }
 
-/// Run one variant.
+/// Run one variant (a kernel build is reported as not loaded).
 pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> VariantRun {
     run_variant_observed(sc, variant, opts, None)
+}
+
+/// Run one variant, a kernel build through `kernels`.
+pub fn run_variant_with(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    kernels: &dyn KernelRunner,
+) -> VariantRun {
+    match variant {
+        Variant::Kernel(_) => kernels
+            .run(sc, variant, opts)
+            .unwrap_or_else(|| not_loaded(sc, variant)),
+        v => run_variant(sc, v, opts),
+    }
+}
+
+/// The run of a kernel build nobody loaded: the scenario names it, this
+/// front end does not have it.
+fn not_loaded(sc: &Scenario, variant: Variant) -> VariantRun {
+    let what = sc
+        .kernel(variant)
+        .map_or_else(|| "?".into(), |k| k.describe());
+    let k = kernel_kimage(sc, variant, false);
+    let outcome = Outcome::Stopped(Stop::NotLoaded(format!(
+        "kernel build {what} is not loaded here: load that build (kexec-sim --variant kernel:FILE, or the page's \"load a kernel build\") to run it"
+    )));
+    finish(sc, k, outcome, RunOptions::default())
+}
+
+/// A fresh kimage for a kernel build's run: the scenario's machine,
+/// segments and allocator, and a design that reads back the list the
+/// kernel's code leaves.
+pub fn kernel_kimage(sc: &Scenario, variant: Variant, trace: bool) -> Kimage {
+    let m = machine(sc);
+    let design = variant.build(&m);
+    let mut k = Kimage::with_design(m, sc.segments.clone(), design, sc.policy.clone(), trace);
+    k.source_movable = sc.source_movable;
+    k
 }
 
 /// Run one variant, calling `progress` with the pages loaded so far (every
@@ -131,7 +202,6 @@ fn run_with(
     opts: RunOptions,
     progress: Option<Box<dyn FnMut(u64)>>,
 ) -> VariantRun {
-    let variant = design.variant();
     let mut k = Kimage::with_design(
         m,
         sc.segments.clone(),
@@ -142,10 +212,23 @@ fn run_with(
     k.progress = progress;
     k.source_movable = sc.source_movable;
     let outcome = load(&mut k);
+    let mut r = finish(sc, k, outcome, opts);
+    if opts.unload {
+        r.unload = unload_check(&mut r);
+    }
+    r
+}
+
+/// After a load (the model's or the kernel's own code): the counters, the
+/// list as the walk sees it, the relocation check. The unload check is
+/// the caller's (the model runs kimage_free; a kernel build runs its own).
+pub fn finish(sc: &Scenario, mut k: Kimage, outcome: Outcome, opts: RunOptions) -> VariantRun {
+    let variant = k.design().variant();
     k.count_held();
     let counters = k.counters.clone();
     let mut r = VariantRun {
         counters,
+        label: sc.variant_name(variant),
         variant,
         outcome,
         entries: Vec::new(),
@@ -153,6 +236,7 @@ fn run_with(
         relocation: None,
         unload: None,
         kimage: k,
+        log: Vec::new(),
     };
     if r.outcome == Outcome::Loaded {
         match r.kimage.entries() {
@@ -165,9 +249,6 @@ fn run_with(
     }
     if opts.relocate && r.outcome == Outcome::Loaded {
         r.relocation = Some(relocate(&r.kimage));
-    }
-    if opts.unload {
-        r.unload = unload_check(&mut r);
     }
     r
 }
@@ -192,16 +273,24 @@ fn load(k: &mut Kimage) -> Outcome {
 }
 
 fn unload_check(r: &mut VariantRun) -> Option<Unload> {
+    let before = r.kimage.counters.pages_freed;
+    if r.outcome == Outcome::Loaded {
+        if let Err(f) = r.kimage.free() {
+            return Some(Unload::Fault(f.to_string()));
+        }
+    }
+    unload_verdict(r, before)
+}
+
+/// The unload verdict once kimage_free ran (the model's, or the kernel
+/// build's own unload): `freed_before` is the pages freed before it ran.
+pub fn unload_verdict(r: &VariantRun, freed_before: u64) -> Option<Unload> {
     let mut why_all: Option<String> = None;
     match &r.outcome {
         Outcome::Loaded => {
-            let before = r.kimage.counters.pages_freed;
-            if let Err(f) = r.kimage.free() {
-                return Some(Unload::Fault(f.to_string()));
-            }
             if r.kimage.outstanding().is_empty() {
                 return Some(Unload::Ok {
-                    freed: r.kimage.counters.pages_freed - before,
+                    freed: r.kimage.counters.pages_freed - freed_before,
                 });
             }
             if r.kimage.head() == 0 {
@@ -276,6 +365,7 @@ impl VariantRun {
             Outcome::Stopped(Stop::Fault(f)) => format!("fault in {f}"),
             Outcome::Stopped(Stop::Replay(r)) => format!("{r}"),
             Outcome::Stopped(Stop::Limit(s)) => format!("model limit: {s}"),
+            Outcome::Stopped(Stop::NotLoaded(s)) => s.clone(),
             Outcome::Loaded => {
                 let ind = self.counters.indirection_pages;
                 let ind = format!("{ind} indirection page{}", if ind == 1 { "" } else { "s" });
@@ -297,7 +387,7 @@ impl VariantRun {
             Outcome::Stopped(Stop::Errno { .. }) => 2,
             Outcome::Stopped(Stop::Fault(_)) => 3,
             Outcome::Stopped(Stop::Replay(_)) => 5,
-            Outcome::Stopped(Stop::Limit(_)) => 1,
+            Outcome::Stopped(Stop::Limit(_) | Stop::NotLoaded(_)) => 1,
             _ if matches!(self.relocation, Some(Relocation::Fail(_))) => 4,
             _ if matches!(self.unload, Some(Unload::Leak { .. } | Unload::Fault(_))) => 6,
             _ => 0,

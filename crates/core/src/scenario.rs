@@ -9,7 +9,8 @@
 //! with its errno.
 
 use crate::arch::{Arch, ALL_ARCHES, PAGE_SIZE};
-use crate::design::{Variant, ALL_VARIANTS};
+use crate::design::kernel_code::{KernelSpec, MAX_KERNELS};
+use crate::design::{KernelId, Variant, ALL_VARIANTS};
 use crate::kimage::Segment;
 use crate::page_alloc::Policy;
 use kexec_common::input::{
@@ -94,9 +95,13 @@ pub struct ScenarioFile {
     pub segments: Vec<SegmentSpec>,
     /// The page allocator.
     pub allocator: AllocatorSpec,
-    /// The designs to run (default: pointer and rfc-fixed).
+    /// The designs to run (default: pointer and rfc-fixed); `kernel:NAME`
+    /// is the kernel build `kernels` describes under NAME.
     #[serde(default = "default_variants")]
     pub variants: Vec<String>,
+    /// The kernel builds `kernel:NAME` variants name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<KernelSpec>,
 }
 
 fn default_variants() -> Vec<String> {
@@ -121,6 +126,8 @@ pub struct Scenario {
     /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE instead of
     /// GFP_HIGHUSER (`allocator.source_gfp`).
     pub source_movable: bool,
+    /// The kernel builds [`Variant::Kernel`] variants index.
+    pub kernels: Vec<KernelSpec>,
 }
 
 /// Every variant must exist on the arch (Xen's kimage is x86_64 only); the
@@ -172,7 +179,43 @@ impl Scenario {
             policy,
             variants: variants.to_vec(),
             source_movable: false,
+            kernels: vec![],
         }
+    }
+
+    /// A variant's name in files, links and reports (`kernel:NAME` for a
+    /// kernel build).
+    pub fn variant_name(&self, v: Variant) -> String {
+        match v {
+            Variant::Kernel(KernelId(i)) => match self.kernels.get(usize::from(i)) {
+                Some(k) => format!("kernel:{}", k.name),
+                None => "kernel:?".into(),
+            },
+            v => v.name().to_string(),
+        }
+    }
+
+    /// The kernel build a variant names, if it is one.
+    pub fn kernel(&self, v: Variant) -> Option<&KernelSpec> {
+        match v {
+            Variant::Kernel(KernelId(i)) => self.kernels.get(usize::from(i)),
+            _ => None,
+        }
+    }
+
+    /// Add (or find) a kernel build and its variant.
+    pub fn add_kernel(&mut self, spec: KernelSpec) -> Variant {
+        let i = match self.kernels.iter().position(|k| k.name == spec.name) {
+            Some(i) => {
+                self.kernels[i] = spec;
+                i
+            }
+            None => {
+                self.kernels.push(spec);
+                self.kernels.len() - 1
+            }
+        };
+        Variant::Kernel(KernelId(i as u8))
     }
 
     /// Parse and check scenario JSON text (the field of every problem
@@ -274,8 +317,17 @@ impl Scenario {
                 ))
             }
         };
-        let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-        let variants = check_variants(&f.variants, Variant::from_name, &valid)?;
+        let kernels = check_kernels(&f.kernels)?;
+        let mut valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+        valid.push("kernel:NAME (a build in \"kernels\")");
+        let by_name = |name: &str| {
+            Variant::from_name(name).or_else(|| {
+                let k = name.strip_prefix("kernel:")?;
+                let i = kernels.iter().position(|s| s.name == k)?;
+                Some(Variant::Kernel(KernelId(i as u8)))
+            })
+        };
+        let variants = check_variants(&f.variants, by_name, &valid)?;
         check_arch_variants(arch, &variants)?;
         Ok(Scenario {
             arch,
@@ -285,6 +337,7 @@ impl Scenario {
             policy,
             variants,
             source_movable,
+            kernels,
         })
     }
 
@@ -332,7 +385,12 @@ impl Scenario {
                 })
                 .collect(),
             allocator,
-            variants: self.variants.iter().map(|v| v.name().to_string()).collect(),
+            variants: self
+                .variants
+                .iter()
+                .map(|&v| self.variant_name(v))
+                .collect(),
+            kernels: self.kernels.clone(),
         }
     }
 
@@ -350,6 +408,28 @@ impl Scenario {
     pub fn ram_bytes(&self) -> u64 {
         self.ram.iter().map(|(s, e)| e - s).sum()
     }
+}
+
+fn check_kernels(k: &[KernelSpec]) -> Result<Vec<KernelSpec>, InputError> {
+    if k.len() > MAX_KERNELS {
+        return Err(InputError::new(
+            "kernels",
+            format!(
+                "{} kernel builds; a scenario names at most {MAX_KERNELS}",
+                k.len()
+            ),
+        ));
+    }
+    for (i, s) in k.iter().enumerate() {
+        s.check(i)?;
+        if k[..i].iter().any(|o| o.name == s.name) {
+            return Err(InputError::new(
+                format!("kernels[{i}].name"),
+                format!("\"{}\" is listed twice", s.name),
+            ));
+        }
+    }
+    Ok(k.to_vec())
 }
 
 fn check_ranges(

@@ -143,6 +143,7 @@ pub fn summarize(r: &VariantRun) -> RunSummary {
         Outcome::Stopped(Stop::Fault(_)) => ("fault", None),
         Outcome::Stopped(Stop::Replay(_)) => ("replay-error", None),
         Outcome::Stopped(Stop::Limit(_)) => ("limit", None),
+        Outcome::Stopped(Stop::NotLoaded(_)) => ("not-loaded", None),
     };
     let mut pages = Vec::new();
     if k.design().head_is_page() && k.head() != 0 {
@@ -157,7 +158,7 @@ pub fn summarize(r: &VariantRun) -> RunSummary {
         }
     }
     RunSummary {
-        variant: r.variant.name().to_string(),
+        variant: r.label.clone(),
         verdict: r.verdict(),
         status: r.exit_status(),
         kind: kind.to_string(),

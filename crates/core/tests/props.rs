@@ -150,6 +150,7 @@ impl Params {
             policy: self.policy.clone(),
             variants: PAIR.to_vec(),
             source_movable: false,
+            kernels: vec![],
         }
     }
 }

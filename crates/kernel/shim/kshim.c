@@ -624,8 +624,24 @@ void __cyg_profile_func_exit(void *fn, void *site)
 /* ------------------------------------------------------------------ */
 /* Entry points for the host                                           */
 
-/* Where the host finds the arch struct and the shadow stack. */
-__attribute__((export_name("kexec_sim_arch"))) struct kshim_arch *kexec_sim_arch(void) { return &kshim_arch; }
+/* The machine's arch values (asm/kexec.h's limits, totalram_pages()). */
+__attribute__((export_name("kexec_sim_set_arch"))) void kexec_sim_set_arch(
+	unsigned long long source_limit, unsigned long long destination_limit,
+	unsigned long long control_limit, unsigned long long control_page_size,
+	unsigned long long kexec_arch, unsigned long long totalram_pages,
+	unsigned long long max_pfn)
+{
+	kshim_arch.source_memory_limit = source_limit;
+	kshim_arch.destination_memory_limit = destination_limit;
+	kshim_arch.control_memory_limit = control_limit;
+	kshim_arch.control_page_size = (unsigned long)control_page_size;
+	kshim_arch.kexec_arch = (unsigned long)kexec_arch;
+	kshim_arch.totalram_pages = totalram_pages;
+	kshim_arch.max_pfn = max_pfn;
+}
+
+/* Where the host finds the shadow stack: depth (u32), then the function
+ * indices (uintptr_t each). */
 __attribute__((export_name("kexec_sim_shadow"))) struct kshim_shadow *kexec_sim_shadow(void) { return &kshim_shadow; }
 
 /* Set up the guard areas; call once after kexec_sim_arch is filled. */
@@ -652,20 +668,29 @@ __attribute__((export_name("kexec_sim_head"))) unsigned long long kexec_sim_head
 	return kexec_image ? kexec_image->head : 0;
 }
 
-/* Which lists: 0 control_pages, 1 dest_pages, 2 unusable_pages; writes up to
- * `max` pfns to `out` and returns how many there are. */
-__attribute__((export_name("kexec_sim_list"))) unsigned long kexec_sim_list(unsigned int which, unsigned long long *out, unsigned long max)
+/* Reading a list back, a scratch buffer at a time: begin with the list
+ * (0 control_pages, 1 dest_pages, 2 unusable_pages), then each next call
+ * writes up to `max` pfns to `out` and returns how many (0: the end). */
+static struct list_head *list_head_now, *list_pos;
+
+__attribute__((export_name("kexec_sim_list_begin"))) void kexec_sim_list_begin(unsigned int which)
 {
+	list_head_now = NULL;
 	if (!kexec_image)
-		return 0;
-	struct list_head *head = which == 0 ? &kexec_image->control_pages
-			       : which == 1 ? &kexec_image->dest_pages : &kexec_image->unusable_pages;
+		return;
+	list_head_now = which == 0 ? &kexec_image->control_pages
+		      : which == 1 ? &kexec_image->dest_pages : &kexec_image->unusable_pages;
+	list_pos = list_head_now->next;
+}
+
+__attribute__((export_name("kexec_sim_list_next"))) unsigned long kexec_sim_list_next(unsigned long long *out, unsigned long max)
+{
 	unsigned long n = 0;
-	struct page *page;
-	list_for_each_entry(page, head, lru) {
-		if (n < max)
-			out[n] = page->kshim_pfn;
-		n++;
+	if (!list_head_now)
+		return 0;
+	while (n < max && list_pos != list_head_now) {
+		out[n++] = list_entry(list_pos, struct page, lru)->kshim_pfn;
+		list_pos = list_pos->next;
 	}
 	return n;
 }

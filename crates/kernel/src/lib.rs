@@ -14,3 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod build_file;
+pub mod host;
+pub mod run;
+#[cfg(feature = "wasmi")]
+pub mod wasmi_engine;

@@ -10,6 +10,9 @@
 //! * [`placement`]: kernel/kexec_file.c `kexec_add_buffer` and its hole
 //!   search, with the buffers of arch/x86/kernel/kexec-bzimage64.c;
 //! * [`variant`]: the placements compared, one trait, one file each;
+//! * [`check`]: what kexec_file_load does once every buffer is placed,
+//!   `sanity_check_segment_list` through [`kexec_core::sanity`], and the
+//!   error a load ends with ([`LoadError`]);
 //! * [`run`](mod@run): reserve, place with each variant, judge every
 //!   memory block (through [`kexec_core::memory_block`]);
 //! * [`to_kimage`](mod@to_kimage): a normal load as a kimage scenario of
@@ -22,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod crashkernel;
 pub mod grammar;
 pub mod machine;
@@ -34,13 +38,15 @@ pub mod scenario;
 pub mod to_kimage;
 pub mod variant;
 
+pub use check::LoadError;
+pub use machine::Totalram;
 pub use presets::{find_preset, presets, PlacementPreset};
 pub use report::{report_json, report_text};
 pub use run::{run, PlacementRun, VariantPlacement};
 pub use scenario::{
     BuffersSpec, ExtraSpec, Mode, PlacementFile, PlacementScenario, Ram, RamSpec, ReservedSpec,
 };
-pub use to_kimage::to_kimage;
+pub use to_kimage::{to_kimage, try_to_kimage, NoKimage};
 pub use variant::{HoleSearch, PlaceVariant, ALL_PLACE_VARIANTS};
 
 use kexec_common::{InputError, Kind, Preset};

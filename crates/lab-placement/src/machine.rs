@@ -17,6 +17,18 @@
 //!   onlined to ZONE_MOVABLE (the lab does not model `online_kernel`).
 //! * The memory block size of drivers/base/memory.c: arch/x86/mm/init_64.c
 //!   `probe_memory_block_size` on bare metal, or the file's override.
+//! * `totalram_pages()` (include/linux/mm.h), what
+//!   `sanity_check_segment_list` halves ([`Totalram`]): the pages
+//!   mm/memblock.c `memblock_free_all` gives the buddy allocator (boot
+//!   System RAM less memblock's reservations: the file's, crashk_res and
+//!   crashk_low_res), less the struct page array mm/sparse.c `sparse_init`
+//!   takes from memblock (x86_64 vmemmap: 2 MiB per present 128 MiB
+//!   section), plus driver-managed RAM as `online_pages` adds it. Model
+//!   choice: the running kernel's other boot allocations (page tables,
+//!   per-cpu areas, swiotlb, firmware tables, the kernel image unless the
+//!   file reserves it) and what it frees later (init sections, the initrd)
+//!   are unknown to the lab and counted as RAM, so the kernel's count is
+//!   lower than the lab's, rarely higher.
 
 use crate::memblock::{Memblock, Region};
 use crate::placement::SystemRam;
@@ -24,11 +36,51 @@ use crate::scenario::PlacementScenario;
 use kexec_common::units::{GIB, MIB, PAGE_SIZE};
 use kexec_core::gfp::Zone;
 use kexec_core::memory_block;
+use std::collections::BTreeSet;
 
 /// MAX_ORDER_NR_PAGES on x86_64, in bytes.
 const MAX_ORDER_BYTES: u64 = 1024 * PAGE_SIZE;
 /// Nodes a scenario may use (the file's check refuses node 64 and up).
 const MAX_NODES: usize = 64;
+/// A memory section on x86_64 (SECTION_SIZE_BITS 27).
+const SECTION_SIZE: u64 = 128 * MIB;
+/// The memmap of one section in pages: PAGES_PER_SECTION struct pages of
+/// 64 bytes, 2 MiB (section_map_size, PMD-aligned).
+const MEMMAP_PAGES_PER_SECTION: u64 = 2 * MIB / PAGE_SIZE;
+
+/// totalram_pages() of the running kernel when kexec_file_load is called,
+/// as the lab counts it (see the module's doc for what it cannot know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totalram {
+    /// Pages of boot System RAM (memblock.memory).
+    pub ram: u64,
+    /// Of those, pages memblock_free_all never frees: inside or touching
+    /// a memblock reservation (the file's, crashk_res, crashk_low_res).
+    pub reserved: u64,
+    /// The struct pages of boot memory, taken from memblock by sparse_init.
+    pub memmap: u64,
+    /// Driver-managed RAM, onlined after boot.
+    pub hotplugged: u64,
+}
+
+impl Totalram {
+    /// totalram_pages().
+    pub fn pages(&self) -> u64 {
+        (self.ram - self.reserved).saturating_sub(self.memmap) + self.hotplugged
+    }
+
+    /// One sentence: the count and where it comes from.
+    pub fn text(&self) -> String {
+        format!(
+            "totalram_pages() {}: {} pages of boot System RAM, less {} memblock keeps reserved and {} of memmap (2 MiB per 128 MiB section), plus {} driver-managed; the lab does not know the running kernel's other boot allocations, so the kernel's count is likely lower",
+            self.pages(),
+            self.ram,
+            self.reserved,
+            self.memmap,
+            self.hotplugged
+        )
+    }
+}
 
 impl PlacementScenario {
     /// The System RAM resources kexec_file walks: adjacent boot RAM merged
@@ -102,6 +154,27 @@ impl PlacementScenario {
                 .filter(|&x| x < node_end);
         }
         movable_start
+    }
+
+    /// totalram_pages() with memblock `mb` as `reserve_crashkernel` left it.
+    pub fn totalram(&self, mb: &Memblock) -> Totalram {
+        let ram = mb.memory.iter().map(|r| r.size / PAGE_SIZE).sum::<u64>();
+        let sections: BTreeSet<u64> = mb
+            .memory
+            .iter()
+            .flat_map(|r| r.base / SECTION_SIZE..=(r.end() - 1) / SECTION_SIZE)
+            .collect();
+        Totalram {
+            ram,
+            reserved: ram - mb.free_all_pages(),
+            memmap: sections.len() as u64 * MEMMAP_PAGES_PER_SECTION,
+            hotplugged: self
+                .ram
+                .iter()
+                .filter(|r| r.driver_managed)
+                .map(|r| (r.end - r.start) / PAGE_SIZE)
+                .sum(),
+        }
     }
 
     /// Zone spans `[start, end)` of the RAM.

@@ -86,9 +86,26 @@ impl Memblock {
     /// `should_skip_region` lets through, highest first
     /// (for_each_free_mem_range_reverse).
     pub fn free_ranges_reverse(&self) -> Vec<(u64, u64)> {
+        self.free_ranges_rev(self.movable_node)
+    }
+
+    /// The pages memblock_free_all gives the buddy allocator
+    /// (free_low_memory_core_early: `memblock_clear_hotplug` first, so no
+    /// region is skipped, then each free range's whole pages, PFN_UP of
+    /// its start to PFN_DOWN of its end).
+    pub fn free_all_pages(&self) -> u64 {
+        self.free_ranges_rev(false)
+            .iter()
+            .map(|&(s, e)| (e / PAGE_SIZE).saturating_sub(s.div_ceil(PAGE_SIZE)))
+            .sum()
+    }
+
+    /// The free ranges, highest first, skipping MEMBLOCK_HOTPLUG regions
+    /// if `skip_hotplug`.
+    fn free_ranges_rev(&self, skip_hotplug: bool) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
         for r in self.memory.iter().rev() {
-            if self.movable_node && r.hotplug {
+            if skip_hotplug && r.hotplug {
                 continue;
             }
             // Subtract reserved from [r.base, r.end()), walking down.
@@ -221,5 +238,19 @@ mod tests {
         assert_eq!(m.reserved, vec![(0, MIB), (16 * MIB, 80 * MIB)]);
         // The first MiB is reserved (as x86 setup_arch does).
         assert_eq!(m.find_in_range(0x1000, 0x1000, 0, 0x2000), 0);
+    }
+
+    #[test]
+    fn free_all_counts_whole_free_pages_hotplug_included() {
+        let mut m = mb(true);
+        let all = (15 * MIB + 3 * GIB - 80 * MIB + 4 * GIB) / PAGE_SIZE;
+        assert_eq!(
+            m.free_all_pages(),
+            all,
+            "movable_node does not hide node 1 here"
+        );
+        // A reservation that is not page aligned takes its partial pages.
+        m.reserve(100 * MIB + 0x800, 0x1000);
+        assert_eq!(m.free_all_pages(), all - 2);
     }
 }

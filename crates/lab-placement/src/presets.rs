@@ -1,10 +1,15 @@
 //! The lab's presets, from seed 004: two-node PCs with a hot-pluggable
 //! node at the top of RAM (movable_node or not, normal load or kdump with
 //! `crashkernel=512M,high`) and a UEFI box whose RAM under 4 GiB is cut up
-//! by firmware. Each says what the kernel does with it (`expect`); the
-//! tests below hold the model to that.
+//! by firmware; and, from the comparison with 6.1's placement code run in
+//! user space (issue 20), two loads that place every buffer and are then
+//! refused by `sanity_check_segment_list`: the top-down underflow and a
+//! kernel of more than half of RAM. Each says what the kernel does with it
+//! (`expect`); the tests below hold the model to that.
 
-use crate::scenario::{BuffersSpec, PlacementFile, PlacementScenario, RamSpec, ReservedSpec};
+use crate::scenario::{
+    BuffersSpec, ExtraSpec, PlacementFile, PlacementScenario, RamSpec, ReservedSpec,
+};
 use kexec_common::units::{GIB, MIB};
 use kexec_common::Num;
 
@@ -68,7 +73,38 @@ fn file(
     }
 }
 
-/// The lab's presets, from seed 004.
+/// A small machine without reservations, a normal load of `buffers`.
+fn small(ram: Vec<RamSpec>, buffers: BuffersSpec, variants: [&str; 2]) -> PlacementFile {
+    PlacementFile {
+        reserved: Vec::new(),
+        buffers,
+        ..file(ram, false, None, "normal", variants)
+    }
+}
+
+/// The top-down underflow: a 64 KiB extra buffer that must end below
+/// 0x9000, after a 16 MiB kernel and no initrd.
+fn underflow() -> PlacementFile {
+    let mut b = pc_buffers(16 * MIB, 0);
+    b.extra = vec![ExtraSpec {
+        name: "x".into(),
+        memsz: Num(0x1_0000),
+        align: Num(0x1000),
+        buf_min: Num(0),
+        buf_max: Some(Num(0x8fff)),
+        top_down: true,
+    }];
+    small(
+        vec![
+            ram(0x1000, 0xA_0000, 0, false),
+            ram(MIB, 256 * MIB, 0, false),
+        ],
+        b,
+        ["top-down", "top-down-fixed"],
+    )
+}
+
+/// The lab's presets, from seed 004 and issue 20.
 pub fn presets() -> Vec<PlacementPreset> {
     let two_nodes = || {
         vec![
@@ -125,6 +161,22 @@ pub fn presets() -> Vec<PlacementPreset> {
             expect: "with movable_node, memblock skips the hot-pluggable node: the 512 MiB land at the top of node 0 (just below 8 GiB) and crashkernel=128M,low below 4 GiB; every block of node 1 stays removable",
             scenario: mk(high_mn),
         },
+        kexec_common::Preset {
+            name: "top-down-underflow",
+            title: "top-down underflow: buf_max below memsz",
+            expect: "-EADDRNOTAVAIL from sanity_check_segment_list rule 1, segment 3 (x), after every buffer was placed. A finding: x is 64 KiB with buf_max 0x8fff; 6.1's locate_mem_hole_top_down starts at buf_max - memsz with no underflow guard and wraps to 0xffffffffffff8000, which passes its start and buf_min tests, so kexec_add_buffer succeeds; the later off-by-one fix (buf_max - memsz + 1) wraps to 0xffffffffffff9000, unguarded too. Only the sanity check catches it: mem + memsz wraps",
+            scenario: mk(underflow()),
+        },
+        kexec_common::Preset {
+            name: "kernel-over-half-of-ram",
+            title: "a 32 MiB kernel on 64 MiB",
+            expect: "-EINVAL from sanity_check_segment_list rule 6, segment 2 (kernel): on 63 MiB of System RAM every buffer finds a hole, then the kernel's 8192 pages are more than half of totalram_pages() (15616 here: 16128 pages less the 2 MiB memmap of the one memory section), and the load is refused whichever way it was placed",
+            scenario: mk(small(
+                vec![ram(MIB, 64 * MIB, 0, false)],
+                pc_buffers(32 * MIB, 0),
+                ["top-down", "bottom-up"],
+            )),
+        },
     ]
 }
 
@@ -138,6 +190,7 @@ mod tests {
     use super::*;
     use crate::placement::Placed;
     use crate::run::{run, VariantPlacement};
+    use kexec_common::errno::Errno;
     use kexec_core::gfp::Zone;
     use kexec_core::memory_block::Removal;
 
@@ -205,6 +258,71 @@ mod tests {
             .iter()
             .filter(|b| b.start >= 8 * GIB)
             .all(|b| b.removal == Removal::Removable));
+    }
+
+    /// A refused load: every buffer placed, the errno, rule and segment.
+    fn refused(v: &VariantPlacement, errno: Errno, rule: u8, segment: usize) {
+        let e = v.error.as_ref().expect("refused");
+        assert_eq!(e.errno(), Some(errno), "{e}");
+        let r = e.refusal().expect("by the sanity check");
+        assert_eq!((r.rule.number(), r.segment), (rule, Some(segment)), "{e}");
+        let text = e.to_string();
+        let name = &v.placed[segment].name;
+        assert!(text.contains(&format!("rule {rule} ")), "{text}");
+        assert!(
+            text.contains(&format!("segment {segment} ({name})")),
+            "{text}"
+        );
+        assert!(
+            v.blocks.iter().all(|b| b.removal != Removal::ReloadNeeded),
+            "nothing is loaded, so no block holds a destination"
+        );
+    }
+
+    #[test]
+    fn top_down_underflow_is_placed_then_refused() {
+        let p = find_preset("top-down-underflow").unwrap();
+        let r = run(&p.scenario);
+        let (td, fixed) = (&r.results[0], &r.results[1]);
+        for v in [td, fixed] {
+            assert_eq!(v.placed.len(), p.scenario.buffers.len(), "all placed");
+            refused(v, Errno::EADDRNOTAVAIL, 1, 3);
+        }
+        assert_eq!(at(td, "x").mem, 0xffff_ffff_ffff_8000);
+        assert_eq!(
+            at(fixed, "x").mem,
+            0xffff_ffff_ffff_9000,
+            "the fix does not guard it"
+        );
+        let text = crate::report_text(&p.scenario, &r);
+        assert!(
+            text.contains("x            0xffffffffffff8000-0x000007fff 64 KiB"),
+            "{text}"
+        );
+        assert!(
+            text.contains("error: -EADDRNOTAVAIL: sanity_check_segment_list rule 1"),
+            "{text}"
+        );
+        assert!(p.expect.contains("rule 1, segment 3 (x)"));
+    }
+
+    #[test]
+    fn a_kernel_over_half_of_ram_is_placed_then_refused() {
+        let p = find_preset("kernel-over-half-of-ram").unwrap();
+        let r = run(&p.scenario);
+        assert_eq!(r.totalram.pages(), 15616);
+        assert_eq!((r.totalram.ram, r.totalram.memmap), (16128, 512));
+        for v in &r.results {
+            assert_eq!(v.placed.len(), 3, "purgatory, boot_params, kernel");
+            refused(v, Errno::EINVAL, 6, 2);
+        }
+        let text = crate::report_text(&p.scenario, &r);
+        assert!(
+            text.contains("8192 pages is more than half of totalram_pages (15616)"),
+            "{text}"
+        );
+        assert!(text.contains("model: totalram_pages() 15616"), "{text}");
+        assert!(p.expect.contains("rule 6, segment 2 (kernel)") && p.expect.contains("15616"));
     }
 
     #[test]

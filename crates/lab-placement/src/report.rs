@@ -6,14 +6,20 @@
 //! of arch/x86/kernel/setup.c, the memory block size of
 //! drivers/base/memory.c, then per variant the buffers kernel/kexec_file.c
 //! placed (with their inclusive last byte, wrapping as `unsigned long`
-//! does when 6.1's top-down underflowed) and the blocks whose hot-remove
+//! does when 6.1's top-down underflowed), the error kexec_file_load
+//! returns (a placement's, or kernel/kexec_core.c
+//! `sanity_check_segment_list`'s with its rule and segment, the
+//! placements still listed, and `totalram_pages()` as the lab counts it
+//! when the half-of-RAM rule is the one) and the blocks whose hot-remove
 //! is refused or leaves the loaded image stale. The JSON carries every
-//! block.
+//! block, `totalram_pages()` and each refusal's rule and segment.
 
+use crate::check::LoadError;
 use crate::run::{PlacementRun, VariantPlacement};
 use crate::scenario::{Mode, PlacementScenario};
 use kexec_common::text::{size_exact as size_text, wrap, COLUMNS};
 use kexec_core::memory_block::{BlockVerdict, Removal};
+use kexec_core::sanity::Rule;
 use std::fmt::Write as _;
 
 /// A removal verdict as the reports spell it.
@@ -100,9 +106,29 @@ fn block_text(s: &mut String, b: &BlockVerdict) {
     }
 }
 
+/// A load's error; for a sanity refusal, that nothing is loaded, and how
+/// totalram_pages() was counted when that is the rule.
+fn error_text(s: &mut String, e: &LoadError, r: &PlacementRun) {
+    s.push_str(&wrap(&format!("{e}"), "  error:", 4));
+    let Some(refusal) = e.refusal() else {
+        return;
+    };
+    s.push_str(&wrap(
+        "kexec_file_load frees the image; the buffers above are where kexec_add_buffer placed them",
+        "  nothing loaded:",
+        4,
+    ));
+    if matches!(
+        refusal.rule,
+        Rule::SegmentOverHalf { .. } | Rule::TotalOverHalf { .. }
+    ) {
+        s.push_str(&wrap(&r.totalram.text(), "  model:", 4));
+    }
+}
+
 /// One variant: its buffers, its error, the block counts and the blocks
 /// that need attention.
-fn variant_text(s: &mut String, v: &VariantPlacement) {
+fn variant_text(s: &mut String, v: &VariantPlacement, r: &PlacementRun) {
     let title = format!("== {} ", v.variant.name());
     let _ = writeln!(
         s,
@@ -120,7 +146,7 @@ fn variant_text(s: &mut String, v: &VariantPlacement) {
         );
     }
     if let Some(e) = &v.error {
-        s.push_str(&wrap(&format!("{e}"), "  error:", 4));
+        error_text(s, e, r);
     }
     let c = v.counts();
     s.push_str(&wrap(
@@ -154,7 +180,7 @@ pub fn report_text(sc: &PlacementScenario, r: &PlacementRun) -> String {
     let _ = writeln!(s, "kexec-sim place: x86_64, {mode}");
     machine_text(&mut s, sc, r);
     for v in &r.results {
-        variant_text(&mut s, v);
+        variant_text(&mut s, v, r);
     }
     s
 }
@@ -173,10 +199,24 @@ pub fn report_json(sc: &PlacementScenario, r: &PlacementRun) -> serde_json::Valu
             "log": c.log,
         })),
         "memory_block_size": hex(r.block_size),
+        "totalram_pages": {
+            "pages": r.totalram.pages(),
+            "ram": r.totalram.ram,
+            "reserved": r.totalram.reserved,
+            "memmap": r.totalram.memmap,
+            "hotplugged": r.totalram.hotplugged,
+        },
         "variants": r.results.iter().map(|v| json!({
             "variant": v.variant.name(),
             "placed": v.placed.iter().map(|p| json!({"name": p.name, "mem": hex(p.mem), "memsz": hex(p.memsz)})).collect::<Vec<_>>(),
             "error": v.error.as_ref().map(|e| e.to_string()),
+            "errno": v.error.as_ref().and_then(|e| e.errno()).map(|e| e.name()),
+            "refusal": v.error.as_ref().and_then(|e| e.refusal()).map(|x| json!({
+                "rule": x.rule.number(),
+                "rule_name": x.rule.name(),
+                "segment": x.segment,
+                "buffer": x.segment.and_then(|i| v.placed.get(i)).map(|p| p.name.clone()),
+            })),
             "blocks": v.blocks.iter().map(|b| json!({
                 "index": b.index,
                 "start": hex(b.start),

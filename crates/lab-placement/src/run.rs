@@ -8,32 +8,39 @@
 //! ([`crate::placement`], as each [`crate::variant`] searches), over all
 //! System RAM for a normal load or inside crashk_res alone for a kdump
 //! load (`kexec_locate_mem_hole` with `image->type == KEXEC_TYPE_CRASH`);
-//! the first buffer that does not fit stops the load. Then every memory
+//! the first buffer that does not fit stops the load. When all are placed,
+//! `kimage_file_alloc_init` runs `sanity_check_segment_list` on them
+//! ([`crate::check`], with `totalram_pages()` as [`crate::machine`]
+//! counts it); a refusal fails the load, the placements stay shown. Then
+//! every memory
 //! block gets a hot-remove verdict ([`kexec_core::memory_block`], after
 //! drivers/base/memory.c and mm/memory_hotplug.c `offline_pages`): the
 //! boot reservations and crashkernel regions pin their blocks; a normal
 //! load's destinations only make the loaded image stale (the kernel
 //! neither refuses nor tells kexec), a kdump load's live inside crashk_res.
 
+use crate::check::{self, LoadError};
 use crate::crashkernel::{self, Reservation};
+use crate::machine::Totalram;
 use crate::memblock::Memblock;
 use crate::placement::{kexec_add_buffer, KexecBuf, Placed, SystemRam};
 use crate::scenario::{Mode, PlacementScenario};
 use crate::variant::{HoleSearch, PlaceVariant};
 use kexec_common::input::memparse;
 use kexec_core::gfp::Zone;
-use kexec_core::kimage::Stop;
 use kexec_core::memory_block::{self, BlockInputs, BlockVerdict, Labelled, Removal};
+use kexec_core::sanity::ImageType;
 
 /// One variant's placement and verdicts.
 #[derive(Debug, Clone)]
 pub struct VariantPlacement {
     /// The variant.
     pub variant: PlaceVariant,
-    /// The buffers placed, in order.
+    /// The buffers placed, in order (all of them when the sanity check
+    /// refused the load).
     pub placed: Vec<Placed>,
-    /// The error that stopped the load, if any.
-    pub error: Option<Stop>,
+    /// The error kexec_file_load returns, if any.
+    pub error: Option<LoadError>,
     /// Per memory block.
     pub blocks: Vec<BlockVerdict>,
 }
@@ -72,6 +79,8 @@ pub struct PlacementRun {
     pub zones: Vec<(u64, u64, Zone)>,
     /// The crashkernel reservation, if asked.
     pub crash: Option<Reservation>,
+    /// totalram_pages() when the load is made.
+    pub totalram: Totalram,
     /// Memory block size.
     pub block_size: u64,
     /// Per variant.
@@ -143,19 +152,23 @@ fn walked(
     }
 }
 
-/// kexec_add_buffer for each buffer in order, until one fails.
+/// kexec_add_buffer for each buffer in order, until one fails; then
+/// sanity_check_segment_list on them all.
 fn place(
     walk: &[SystemRam],
     buffers: &[KexecBuf],
     search: &dyn HoleSearch,
-) -> (Vec<Placed>, Option<Stop>) {
+    image: ImageType,
+    totalram_pages: u64,
+) -> (Vec<Placed>, Option<LoadError>) {
     let mut placed = Vec::new();
     for b in buffers {
         if let Err(e) = kexec_add_buffer(walk, &mut placed, b, search) {
-            return (placed, Some(e));
+            return (placed, Some(LoadError::Placement(e)));
         }
     }
-    (placed, None)
+    let error = check::check(&placed, buffers, image, totalram_pages).err();
+    (placed, error)
 }
 
 /// The machine as the memory-block verdicts see it.
@@ -171,7 +184,12 @@ impl Blocks {
     /// Every block's hot-remove verdict with the load's destinations (a
     /// normal load that succeeded has some; a kdump load's are inside
     /// crashk_res, already pinned).
-    fn verdicts(&self, mode: Mode, placed: &[Placed], error: Option<&Stop>) -> Vec<BlockVerdict> {
+    fn verdicts(
+        &self,
+        mode: Mode,
+        placed: &[Placed],
+        error: Option<&LoadError>,
+    ) -> Vec<BlockVerdict> {
         let destinations: Vec<Labelled> = if mode == Mode::Normal && error.is_none() {
             placed
                 .iter()
@@ -203,6 +221,8 @@ pub fn run(sc: &PlacementScenario) -> PlacementRun {
     let zones = sc.zones();
     let mut mb = sc.memblock();
     let crash = reserve_crashkernel(sc, &mut mb);
+    let totalram = sc.totalram(&mb);
+    let image = check::image_type(sc.mode, crash.as_ref());
     let walk = walked(sc, &resources, crash.as_ref());
     let blocks = Blocks {
         size: sc.block_size(),
@@ -220,7 +240,8 @@ pub fn run(sc: &PlacementScenario) -> PlacementRun {
         .variants
         .iter()
         .map(|&variant| {
-            let (placed, error) = place(&walk, &sc.buffers, variant.search());
+            let search = variant.search();
+            let (placed, error) = place(&walk, &sc.buffers, search, image, totalram.pages());
             let blocks = blocks.verdicts(sc.mode, &placed, error.as_ref());
             VariantPlacement {
                 variant,
@@ -234,6 +255,7 @@ pub fn run(sc: &PlacementScenario) -> PlacementRun {
         resources,
         zones,
         crash,
+        totalram,
         block_size: blocks.size,
         results,
     }

@@ -4,6 +4,7 @@
 
 use kexec_common::input::{parse_num, quoted, InputError, Num, SCENARIO_VERSION};
 use kexec_core::arch::Arch;
+use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::design::Variant;
 use kexec_core::page_alloc::Policy;
 use kexec_core::scenario::{AllocatorSpec, RangeSpec, Scenario, ScenarioFile, SegmentSpec};
@@ -40,6 +41,8 @@ pub struct Form {
     pub variants: [Variant; 2],
     /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE.
     pub source_movable: bool,
+    /// The kernel builds `kernel:NAME` variants name (kept as they came).
+    pub kernels: Vec<KernelSpec>,
 }
 
 fn ranges_text(r: &[(u64, u64)]) -> String {
@@ -120,6 +123,18 @@ impl Form {
             replay,
             variants: [a, b],
             source_movable: sc.source_movable,
+            kernels: sc.kernels.clone(),
+        }
+    }
+
+    /// A variant's name as the file writes it.
+    fn variant_name(&self, v: Variant) -> String {
+        match v {
+            Variant::Kernel(id) => self
+                .kernels
+                .get(usize::from(id.0))
+                .map_or_else(|| "kernel:?".into(), |k| format!("kernel:{}", k.name)),
+            v => v.name().to_string(),
         }
     }
 
@@ -182,7 +197,12 @@ impl Form {
             movable: parse_ranges("movable", &self.movable)?,
             segments,
             allocator,
-            variants: self.variants.iter().map(|v| v.name().to_string()).collect(),
+            variants: self
+                .variants
+                .iter()
+                .map(|&v| self.variant_name(v))
+                .collect(),
+            kernels: self.kernels.clone(),
         };
         Scenario::from_file(&file)
     }

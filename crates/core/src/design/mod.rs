@@ -32,6 +32,7 @@
 
 pub mod dma32;
 pub mod highmem_zone;
+pub mod kernel_code;
 pub mod pointer;
 pub mod position;
 pub mod rfc_fixed;
@@ -79,7 +80,15 @@ pub enum Variant {
     /// What-if: the RFC's list, pages from below the native word limit.
     #[serde(rename = "word-limit")]
     WordLimit,
+    /// The kernel's own code: the kernel build the scenario's `kernels[i]`
+    /// names, run by a front end's [`crate::run::KernelRunner`].
+    #[serde(rename = "kernel")]
+    Kernel(KernelId),
 }
+
+/// Which of a scenario's `kernels` a [`Variant::Kernel`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KernelId(pub u8);
 
 /// Every variant, in the order lists show them.
 pub const ALL_VARIANTS: [Variant; 9] = [
@@ -116,6 +125,7 @@ impl Variant {
             Variant::SkipReuse => "skip-reuse",
             Variant::Dma32 => "dma32",
             Variant::WordLimit => "word-limit",
+            Variant::Kernel(_) => "kernel",
         }
     }
 
@@ -136,6 +146,9 @@ impl Variant {
             Variant::Dma32 => "what-if: pointer, indirection and source pages asked with GFP_DMA32",
             Variant::WordLimit => {
                 "what-if: the RFC's list, pages anywhere below the native word limit"
+            }
+            Variant::Kernel(_) => {
+                "the kernel's own kexec code, compiled from a tree (a kernel build)"
             }
         }
     }
@@ -165,6 +178,7 @@ impl Variant {
             Variant::SkipReuse => Box::new(skip_reuse::SkipReuse::new(machine.arch)),
             Variant::Dma32 => Box::new(dma32::Dma32::new(machine.arch)),
             Variant::WordLimit => Box::new(word_limit::WordLimit::new(machine.arch)),
+            Variant::Kernel(id) => Box::new(kernel_code::KernelCode::new(machine.arch, id)),
         }
     }
 }
@@ -179,7 +193,7 @@ impl fmt::Display for Variant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     /// The kernel function where it happens.
-    pub function: &'static str,
+    pub function: std::borrow::Cow<'static, str>,
     /// The page involved, if one is.
     pub pfn: Option<u64>,
     /// One sentence on what goes wrong.
@@ -225,7 +239,7 @@ impl Ctx<'_> {
         let slots = self.machine.arch.slots_per_page();
         if u64::from(idx) >= slots {
             return Err(Fault {
-                function,
+                function: function.into(),
                 pfn: Some(pfn),
                 reason: format!(
                     "slot {idx} of pfn 0x{pfn:x} is past the end of the page ({slots} slots): a wild access"
@@ -243,7 +257,7 @@ impl Ctx<'_> {
         self.store
             .word(pfn, u64::from(idx), width)
             .ok_or_else(|| Fault {
-                function,
+                function: function.into(),
                 pfn: Some(pfn),
                 reason: format!("reads slot {idx} of pfn 0x{pfn:x}, a page kexec never wrote"),
             })
@@ -458,4 +472,7 @@ pub trait EntryList {
     fn swap_skips_reuse(&self, _destination: u64) -> bool {
         false
     }
+    /// Set image->head after the load (a design whose list someone else
+    /// built: the kernel's own code); the model's designs ignore it.
+    fn set_head(&mut self, _head: u64) {}
 }

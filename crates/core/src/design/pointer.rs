@@ -43,7 +43,7 @@ impl Pointer {
             return Ok(());
         }
         Err(Fault {
-            function,
+            function: function.into(),
             pfn: Some(pfn),
             reason: format!(
                 "{what} pfn 0x{pfn:x}, a highmem page with no direct mapping: page_address() is NULL and the access oopses"
@@ -85,7 +85,7 @@ impl Pointer {
     fn step(&self, function: &'static str, pos: Pos) -> Result<Pos, Fault> {
         match pos {
             Pos::Head => Err(Fault {
-                function,
+                function: function.into(),
                 pfn: None,
                 reason: "steps the pointer past &image->head into the rest of struct kimage".into(),
             }),

@@ -84,7 +84,7 @@ impl PositionList {
                 .to_string()
         };
         Fault {
-            function,
+            function: function.into(),
             pfn: Some(pfn),
             reason: format!(
                 "{what} at KIMAGE_ENTRY_POS_INVALID: kmap_atomic(pfn 0x{pfn:x}) and slot {idx} (byte 0x{byte:x}), far outside any page{landing}; image->head is never set"
@@ -137,7 +137,7 @@ impl PositionList {
             Ok(())
         } else {
             Err(Fault {
-                function,
+                function: function.into(),
                 pfn: Some(pfn),
                 reason: format!("boot_pfn_to_page(0x{pfn:x}) is not a page of RAM: kmap_atomic of a bogus struct page"),
             })
@@ -161,7 +161,7 @@ impl PositionList {
         let ind_addr = pfn << 12;
         if ind_addr > self.arch.word_mask() {
             return Err(Fault {
-                function: "kimage_add_entry",
+                function: "kimage_add_entry".into(),
                 pfn: Some(pfn),
                 reason: format!(
                     "page_to_boot_pfn(page) << PAGE_SHIFT for pfn 0x{pfn:x} does not fit in a {}-bit unsigned long",

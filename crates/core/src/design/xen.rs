@@ -47,7 +47,7 @@ impl XenList {
 
     fn current(&self, function: &'static str) -> Result<u64, Fault> {
         self.entry_page.ok_or(Fault {
-            function,
+            function: function.into(),
             pfn: None,
             reason: "no entry_page: do_kimage_alloc did not add the first indirection page".into(),
         })

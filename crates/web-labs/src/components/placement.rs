@@ -2,17 +2,22 @@
 //! kexec_file load edited here, placed by the lab crate
 //! (`kexec_lab_placement::run`) with two variants side by side: the
 //! physical map with nodes, zones, reservations, each buffer's slot and
-//! every memory block's hot-remove verdict, and "load this placement" into
-//! the kimage view. The form's state is [`crate::state::placement`]'s
-//! reducer; this renders it and dispatches edits.
+//! every memory block's hot-remove verdict, the error kexec_file_load
+//! returns (placement's, or `sanity_check_segment_list`'s with its rule
+//! and the segment's row marked, the placements still shown), and "load
+//! this placement" into the kimage view, refused with the load's errno
+//! when the load failed. The form's state is
+//! [`crate::state::placement`]'s reducer; this renders it and dispatches
+//! edits.
 
 use super::lab_share::LabShare;
 use crate::state::placement::{Action, Field, State};
 use kexec_core::memory_block::Removal;
+use kexec_core::sanity::Rule;
 use kexec_core::scenario::Scenario;
 use kexec_lab_placement::grammar::{num_text, optional_text};
 use kexec_lab_placement::{
-    presets, report_text, to_kimage, PlaceVariant, PlacementRun, PlacementScenario,
+    presets, report_text, try_to_kimage, NoKimage, PlaceVariant, PlacementRun, PlacementScenario,
     VariantPlacement, ALL_PLACE_VARIANTS,
 };
 use kexec_playground::link;
@@ -106,11 +111,20 @@ fn map(sc: &PlacementScenario, run: &PlacementRun) -> Html {
                 html! {
                     <g class="variant-rows" data-variant={v.variant.name()}>
                         <text x={(-label_w + 4.0).to_string()} y={(y + 12.0).to_string()} class="rowlabel">{ format!("{} buffers", v.variant.name()) }</text>
-                        { for v.placed.iter().map(|p| html! {
-                            <rect x={x(p.mem).to_string()} y={y.to_string()} width={w(p.mem, p.mem + p.memsz).to_string()} height="18"
-                                class={classes!("buffer", p.name.clone())}>
-                                <title>{ p.to_string() }</title>
-                            </rect>
+                        { for v.placed.iter().enumerate().map(|(i, p)| {
+                            // A segment past the map's end (6.1's top-down
+                            // underflow wraps to the top of the address
+                            // space) is a sliver at its right edge.
+                            let s = p.mem.min(end);
+                            let e = p.mem.saturating_add(p.memsz).min(end);
+                            let refused = refused_segments(v).contains(&i);
+                            html! {
+                                <rect x={x(s).to_string()} y={y.to_string()} width={w(s, e).to_string()} height="18"
+                                    class={classes!("buffer", p.name.clone(), refused.then_some("refused-segment"))}
+                                    style={refused.then_some("stroke: var(--fg); stroke-width: 2; stroke-dasharray: 4 2")}>
+                                    <title>{ p.to_string() }{ if p.mem >= end { " (beyond the map)" } else { "" } }</title>
+                                </rect>
+                            }
                         }) }
                         <text x={(-label_w + 4.0).to_string()} y={(y + 36.0).to_string()} class="rowlabel">{ "blocks" }</text>
                         { for v.blocks.iter().map(|b| html! {
@@ -132,6 +146,73 @@ fn map(sc: &PlacementScenario, run: &PlacementRun) -> Html {
     }
 }
 
+/// The segments a sanity-check refusal names (the segment, and the one
+/// it overlaps).
+fn refused_segments(v: &VariantPlacement) -> Vec<usize> {
+    let Some(r) = v.error.as_ref().and_then(|e| e.refusal()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<usize> = r.segment.into_iter().collect();
+    if let Rule::Overlap { other } = r.rule {
+        out.push(other);
+    }
+    out
+}
+
+/// What follows the verdict of a load the sanity check refused: nothing is
+/// loaded, and how totalram_pages() was counted when that was the rule.
+fn refusal_notes(v: &VariantPlacement, run: &PlacementRun) -> Html {
+    let Some(r) = v.error.as_ref().and_then(|e| e.refusal()) else {
+        return Html::default();
+    };
+    let half = matches!(
+        r.rule,
+        Rule::SegmentOverHalf { .. } | Rule::TotalOverHalf { .. }
+    );
+    html! {
+        <>
+            <p class="muted refusal-note">{ "nothing is loaded (kimage_file_alloc_init frees the image); the table shows where kexec_add_buffer placed each buffer before the check" }</p>
+            if half {
+                <p class="muted totalram">{ run.totalram.text() }</p>
+            }
+        </>
+    }
+}
+
+/// "load this placement": a button handing the load to the kimage view, a
+/// disabled one with the load's errno when it failed, a note for kdump.
+fn load_button(
+    v: &VariantPlacement,
+    sc: &PlacementScenario,
+    run: &PlacementRun,
+    on_load: &Callback<Scenario>,
+) -> Html {
+    const LABEL: &str = "load this placement into the kimage view";
+    match try_to_kimage(sc, run, v) {
+        Ok(k) => {
+            let on_load = on_load.clone();
+            html! {
+                <button class="load-kimage" onclick={Callback::from(move |_| on_load.emit(k.clone()))}
+                    title="run this load through the entry-list designs (pointer vs rfc-fixed) in the kimage view">
+                    { LABEL }
+                </button>
+            }
+        }
+        Err(why @ NoKimage::Failed(_)) => {
+            let id = format!("load-refused-{}", v.variant.name());
+            html! {
+                <>
+                    <button class="load-kimage" disabled=true aria-describedby={id.clone()}>{ LABEL }</button>
+                    <p class="field-error load-refused" id={id} role="note">{ why.to_string() }</p>
+                </>
+            }
+        }
+        Err(why @ NoKimage::Kdump) => html! {
+            <p class="muted">{ format!("{why}: no intermediate pages") }</p>
+        },
+    }
+}
+
 fn column(
     v: &VariantPlacement,
     sc: &PlacementScenario,
@@ -139,25 +220,26 @@ fn column(
     on_load: &Callback<Scenario>,
 ) -> Html {
     let c = v.counts();
-    let kimage = to_kimage(sc, run, v);
-    let load = kimage.map(|k| {
-        let on_load = on_load.clone();
-        Callback::from(move |_| on_load.emit(k.clone()))
-    });
+    let refused = refused_segments(v);
     html! {
         <section class="pane placement-pane" data-variant={v.variant.name()}>
             <h2 class="variant">{ v.variant.name() }</h2>
             <p class="muted">{ v.variant.summary() }</p>
             <p class={classes!("verdict", if v.error.is_some() { "error" } else { "ok" })}>{ v.verdict() }</p>
-            <table class="placed">
-                <thead><tr><th>{ "buffer" }</th><th>{ "mem" }</th><th>{ "last byte" }</th><th>{ "memsz" }</th></tr></thead>
-                <tbody>
-                    { for v.placed.iter().map(|p| html! {
-                        <tr><td>{ &p.name }</td><td>{ format!("0x{:x}", p.mem) }</td>
-                            <td>{ format!("0x{:x}", p.mem + p.memsz - 1) }</td><td>{ format!("0x{:x}", p.memsz) }</td></tr>
-                    }) }
-                </tbody>
-            </table>
+            { refusal_notes(v, run) }
+            <div style="overflow-x: auto">
+                <table class="placed">
+                    <thead><tr><th>{ "buffer" }</th><th>{ "mem" }</th><th>{ "last byte" }</th><th>{ "memsz" }</th></tr></thead>
+                    <tbody>
+                        { for v.placed.iter().enumerate().map(|(i, p)| html! {
+                            <tr class={classes!(refused.contains(&i).then_some("row-error"))} title={format!("segment {i}")}>
+                                <td>{ &p.name }</td><td>{ format!("0x{:x}", p.mem) }</td>
+                                <td>{ format!("0x{:x}", p.mem.wrapping_add(p.memsz).wrapping_sub(1)) }</td><td>{ format!("0x{:x}", p.memsz) }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
             <p class="counts">{ format!("hot-remove, {} blocks: {} removable · {} removable, reload kexec · {} not guaranteed · {} refused", v.blocks.len(), c[0], c[1], c[2], c[3]) }</p>
             <ul class="block-notes">
                 { for v.blocks.iter().filter(|b| matches!(b.removal, Removal::ReloadNeeded | Removal::Refused(_))).take(12).map(|b| html! {
@@ -169,14 +251,7 @@ fn column(
                     </li>
                 }) }
             </ul>
-            if let Some(cb) = load {
-                <button class="load-kimage" onclick={cb}
-                    title="run this load through the entry-list designs (pointer vs rfc-fixed) in the kimage view">
-                    { "load this placement into the kimage view" }
-                </button>
-            } else if v.error.is_none() {
-                <p class="muted">{ "a kdump image is copied straight into crashk_res at load time: no intermediate pages, no entry list" }</p>
-            }
+            { load_button(v, sc, run, on_load) }
         </section>
     }
 }

@@ -292,4 +292,23 @@ mod tests {
         let none = s.clone().reduce(Action::Preset(String::new()));
         assert!(Rc::ptr_eq(&none, &s));
     }
+
+    #[test]
+    fn the_refused_loads_of_issue_20_are_presets_the_form_shows() {
+        let s = state("movable-node-top");
+        for name in ["top-down-underflow", "kernel-over-half-of-ram"] {
+            let picked = s.clone().reduce(Action::Preset(name.into()));
+            assert_eq!(picked.preset(), Some(name));
+            assert_eq!(picked.error, None, "a refused load is not a form error");
+            let r = kexec_lab_placement::run(&picked.scenario);
+            assert!(r.results.iter().all(|v| v.error.is_some()), "{name}");
+        }
+        // Editing the kernel below half of RAM makes the second one load.
+        let half = s
+            .clone()
+            .reduce(Action::Preset("kernel-over-half-of-ram".into()));
+        let ok = edit(&half, Field::Kernel("16M".into()));
+        let r = kexec_lab_placement::run(&ok.scenario);
+        assert!(r.results.iter().all(|v| v.error.is_none()));
+    }
 }
