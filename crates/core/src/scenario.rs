@@ -579,7 +579,7 @@ mod tests {
         let t = EXAMPLE.replace("\"arch\"", "\"colour\": 1, \"arch\"");
         assert_eq!(
             bad(&t),
-            "unknown field \"colour\" (valid: version, kind, arch, ram, movable, segments, allocator, variants)"
+            "unknown field \"colour\" (valid: version, kind, arch, ram, movable, segments, allocator, variants, kernels)"
         );
         let t = EXAMPLE.replace("\"bufsz\": 4718592,", "\"bufsz\": 4718592, \"buf\": 1,");
         assert_eq!(
