@@ -257,6 +257,18 @@ impl J {
         }
     }
 
+    /// About how long its text is (the generator keeps cases small enough
+    /// that making them never costs what running them should).
+    fn size(&self) -> usize {
+        match self {
+            J::Null | J::Bool(_) => 5,
+            J::Num(n) => n.len(),
+            J::Str(s) => s.len() + 2,
+            J::Arr(a) => 2 + a.iter().map(|x| x.size() + 1).sum::<usize>(),
+            J::Obj(o) => 2 + o.iter().map(|(k, v)| k.len() + 4 + v.size()).sum::<usize>(),
+        }
+    }
+
     /// Every node, by its index in a depth-first walk.
     fn count(&self) -> usize {
         1 + match self {
@@ -278,6 +290,9 @@ impl J {
         }
     }
 }
+
+/// The most one mutation adds to a case's text, about.
+const MAX_GROWTH: usize = 2 << 20;
 
 /// Numbers at the limits of every field's type, as JSON text.
 const LIMITS: &[&str] = &[
@@ -475,6 +490,9 @@ fn mutate(g: &mut Gen, doc: &mut J) {
             if let J::Obj(o) = node {
                 if !o.is_empty() {
                     let k = g.below(o.len());
+                    if o[k].1.size() > MAX_GROWTH {
+                        return;
+                    }
                     let mut e = o[k].clone();
                     if g.chance(2) {
                         e.1 = g.value();
@@ -520,6 +538,7 @@ fn mutate(g: &mut Gen, doc: &mut J) {
             if let J::Arr(a) = node {
                 if let Some(x) = a.first().cloned() {
                     let times = *g.pick(&[1, 2, 15, 16, 17, 63, 64, 65, 128, 129, 256, 257, 5000]);
+                    let times = times.min(MAX_GROWTH / x.size().max(1)).max(1);
                     a.extend(std::iter::repeat_n(x, times));
                 }
             }
