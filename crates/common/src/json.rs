@@ -410,10 +410,22 @@ fn translate(
         Some((name.to_string(), tail.trim_start_matches(", ").to_string()))
     };
     if let Some((f, rest)) = named("unknown field `") {
-        // serde_path_to_error puts the unknown key last: name the object.
-        if matches!(steps.last(), Some(Step::Key(k)) if *k == f) {
-            steps.pop();
-        }
+        // serde_path_to_error puts the unknown key last (as written, where
+        // serde's message would cut it at a backtick): name the object.
+        let f = match steps.last() {
+            Some(Step::Key(k)) if k.starts_with(&f) => {
+                let k = k.clone();
+                steps.pop();
+                k
+            }
+            _ => f,
+        };
+        let rest = match rest.split_once("`, ") {
+            Some((_, r)) if !rest.starts_with("expected") && !rest.starts_with("there") => {
+                r.to_string()
+            }
+            _ => rest,
+        };
         let valid = if rest.starts_with("there are no fields") {
             "this object takes no fields".to_string()
         } else {
@@ -559,6 +571,11 @@ mod tests {
         assert_eq!(
             err(&t),
             r#"ram[0]: unknown field "colour" (valid: start, end)"#
+        );
+        let t = GOOD.replace(r#""start""#, r#""a`b": 1, "start""#);
+        assert_eq!(
+            err(&t),
+            r#"ram[0]: unknown field "a`b" (valid: start, end)"#
         );
         let t = GOOD.replace(r#""arch""#, r#""colour": 1, "arch""#);
         assert_eq!(
