@@ -10,12 +10,20 @@
 //! * `cargo xtask dist`  — write the static site to `dist/`.
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
+//! * `cargo xtask fuzz [--cases N] [--seconds S] [--seed S] [--jobs N]
+//!   [--case I]` — mutated presets, files and links of every kind, in
+//!   process ([`fuzz`]); `test` runs a short pass.
 //!
 //! Whatever a step needs (wasm32 target, wasm-bindgen-cli, trunk, npm
 //! packages, Debian's chromium) is installed when missing and skipped when
 //! present.
 
+mod fuzz;
 mod tidy;
+
+/// The allocator, counting what each fuzz worker holds.
+#[global_allocator]
+static ALLOC: fuzz::Counting = fuzz::Counting;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -182,6 +190,8 @@ fn test() -> Result {
         "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace"]))?;
+    eprintln!("xtask: fuzz, a short pass (cargo xtask fuzz --seconds 20)");
+    fuzz::fuzz(&fuzz::Options::parse(&["--seconds".into(), "20".into()])?)?;
     if has_web() {
         ensure_web_tools()?;
         ensure_chromium()?;
@@ -257,7 +267,11 @@ fn main() -> ExitCode {
         "dist" => dist(),
         "bench" => bench(),
         "tidy" => tidy::tidy(),
-        _ => Err("usage: cargo xtask test|tidy|serve|dist|bench".into()),
+        "fuzz" => {
+            let args: Vec<String> = env::args().skip(2).collect();
+            fuzz::Options::parse(&args).and_then(|o| fuzz::fuzz(&o))
+        }
+        _ => Err("usage: cargo xtask test|tidy|serve|dist|bench|fuzz".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,9 @@
 //! one that did not go well.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use kexec_common::text::wrap;
+use kexec_common::codec;
+use kexec_common::input::MAX_SCENARIO_BYTES;
+use kexec_common::text::{self, wrap};
 use kexec_common::Kind;
 use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::run::{self, RunOptions};
@@ -168,7 +170,9 @@ enum Cmd {
     },
     /// Print the scenario JSON a share link holds.
     Decode {
-        /// The link (or its `#s=…` fragment).
+        /// The link (or its `#s=…` fragment), or a file holding it (`-`:
+        /// standard input), for links longer than the argument limit.
+        #[arg(value_name = "LINK|FILE|-")]
         link: String,
     },
 }
@@ -236,18 +240,8 @@ impl Input {
         let Some(file) = self.file else {
             return Err("give a scenario FILE or --preset NAME".into());
         };
-        let mut text = String::new();
-        let read = if file == "-" {
-            std::io::stdin()
-                .take(1 << 26)
-                .read_to_string(&mut text)
-                .map(|_| ())
-        } else {
-            std::fs::File::open(&file)
-                .and_then(|f| f.take(1 << 26).read_to_string(&mut text).map(|_| ()))
-        };
-        read.map_err(|e| format!("{file}: {e}"))?;
-        Document::from_json(&text).map_err(|e| format!("{file}: {e}"))
+        let text = read_text(&file, MAX_SCENARIO_BYTES, "a scenario")?;
+        Document::from_json(&text).map_err(|e| format!("{}: {e}", shown_path(&file)))
     }
 
     /// The scenario of kind `K` the input names; another kind is refused
@@ -405,11 +399,70 @@ fn link_cmd(input: Input, base: &str) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `kexec-sim decode`.
-fn decode_cmd(l: &str) -> Result<ExitCode, String> {
-    let d = link::decode_document(l).map_err(|e| e.to_string())?;
+/// `kexec-sim decode LINK|FILE|-`: the link itself, or read from a file
+/// or standard input (links longer than the OS's argument limit).
+fn decode_cmd(arg: &str) -> Result<ExitCode, String> {
+    let from_file = arg == "-" || std::path::Path::new(arg).is_file();
+    let text = if from_file {
+        read_text(arg, codec::MAX_LINK_BYTES, "a link")?
+    } else {
+        arg.to_string()
+    };
+    let d = link::decode_document(text.trim()).map_err(|e| {
+        if from_file {
+            format!("{}: {e}", shown_path(arg))
+        } else {
+            e.to_string()
+        }
+    })?;
     out(&format!("{}\n", d.to_json_pretty()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `file` as messages name it (`-` is standard input).
+fn shown_path(file: &str) -> String {
+    if file == "-" {
+        "standard input".into()
+    } else {
+        file.to_string()
+    }
+}
+
+/// The UTF-8 text of `file` (`-`: standard input), at most `max` bytes of
+/// it; `what` it should hold names it in the messages.
+fn read_text(file: &str, max: usize, what: &str) -> Result<String, String> {
+    let name = shown_path(file);
+    let too_big = |size: String| {
+        format!(
+            "{name}: {size}; {what} is read up to {}",
+            text::size(max as u64)
+        )
+    };
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin()
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| format!("{name}: {e}"))?;
+        match f.metadata() {
+            Ok(m) if m.is_dir() => return Err(format!("{name}: a directory, not a file")),
+            Ok(m) if m.len() > max as u64 => return Err(too_big(text::size(m.len()))),
+            _ => {}
+        }
+        f.take(max as u64 + 1).read_to_end(&mut bytes)
+    };
+    read.map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() > max {
+        return Err(too_big(format!("more than {}", text::size(max as u64))));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let b = e.as_bytes()[at];
+        format!(
+            "{name}: not UTF-8 text (byte 0x{b:02x} at offset {at}); {what} is JSON text in UTF-8"
+        )
+    })
 }
 
 /// `kexec-sim explore`: check the goal and the budget, then search.

@@ -102,12 +102,12 @@ fn malformed_files_are_status_1_naming_the_problem() {
         (
             "unknown-field",
             GOOD.replace("\"arch\"", "\"colour\": 1, \"arch\""),
-            "unknown field `colour`",
+            "unknown field \"colour\" (valid: version, kind, arch,",
         ),
         (
             "unknown-segment-field",
             GOOD.replace("\"bufsz\": 6144,", "\"bufsz\": 6144, \"buf\": 1,"),
-            "unknown field `buf`",
+            "segments[0]: unknown field \"buf\" (valid: bufsz, mem, memsz)",
         ),
         (
             "bad-json",

@@ -8,7 +8,8 @@
 //! is not this module's business: the playground's registry (or a kind's
 //! own crate) parses what [`source`] finds.
 
-use crate::input::InputError;
+use crate::input::{quoted, shown, InputError};
+use crate::text::size;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use flate2::read::DeflateDecoder;
@@ -56,8 +57,9 @@ pub enum Source {
 pub fn source(link: &str) -> Result<Source, InputError> {
     if link.len() > MAX_LINK_BYTES {
         return Err(link_error(format!(
-            "{} bytes; links of at most {MAX_LINK_BYTES} bytes are decoded",
-            link.len()
+            "{}; links of at most {} are decoded",
+            size(link.len() as u64),
+            size(MAX_LINK_BYTES as u64)
         )));
     }
     let link = link.trim();
@@ -87,12 +89,13 @@ fn inflate(data: &str) -> Result<String, InputError> {
         .ok_or_else(|| link_error("no codec version before the data"))?;
     if version != "1" {
         return Err(link_error(format!(
-            "codec version \"{version}\" is not one this build reads (it reads 1)"
+            "codec version {} is not one this build reads (it reads 1)",
+            quoted(version)
         )));
     }
     let bytes = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
-        .map_err(|e| link_error(format!("the data is not base64url: {e}")))?;
+        .map_err(|e| link_error(format!("the data is not base64url: {}", base64_why(&e))))?;
     let mut out = Vec::new();
     DeflateDecoder::new(&bytes[..])
         .take(MAX_INFLATED_BYTES as u64 + 1)
@@ -100,36 +103,41 @@ fn inflate(data: &str) -> Result<String, InputError> {
         .map_err(|e| link_error(format!("the data does not inflate: {e}")))?;
     if out.len() > MAX_INFLATED_BYTES {
         return Err(link_error(format!(
-            "the scenario inflates to more than {MAX_INFLATED_BYTES} bytes"
+            "the scenario inflates to more than {}",
+            size(MAX_INFLATED_BYTES as u64)
         )));
     }
     String::from_utf8(out).map_err(|_| link_error("the scenario is not UTF-8"))
 }
 
+/// What is wrong with a link's base64url, in the link's terms.
+fn base64_why(e: &base64::DecodeError) -> String {
+    use base64::DecodeError::*;
+    let byte = |b: u8| match char::from(b) {
+        c if c.is_ascii_graphic() => format!("\"{c}\""),
+        _ => format!("byte 0x{b:02x}"),
+    };
+    match *e {
+        InvalidByte(at, b) | InvalidLastSymbol(at, b) => format!(
+            "{} at offset {at} of the data (valid: A-Z, a-z, 0-9, - and _)",
+            byte(b)
+        ),
+        InvalidLength(n) => format!("{n} characters of data is not a length base64url has"),
+        InvalidPadding => "bad padding".into(),
+    }
+}
+
 /// The `"kind"` a scenario's JSON text names, without parsing the rest:
 /// `None` when it names none (every version-1 file before kinds: a kimage
 /// scenario), else the string, which may name no kind this build has.
+/// Text that is not a JSON object is an error (see [`crate::json`]).
 pub fn kind_field(text: &str) -> Result<Option<KindField>, InputError> {
-    if text.len() > crate::input::MAX_SCENARIO_BYTES {
-        return Err(InputError::new(
-            "",
-            format!(
-                "{} bytes; at most {} are read",
-                text.len(),
-                crate::input::MAX_SCENARIO_BYTES
-            ),
-        ));
-    }
-    #[derive(serde::Deserialize)]
-    struct Kind {
-        kind: Option<serde_json::Value>,
-    }
-    let k: Kind = serde_json::from_str(text)
-        .map_err(|e| InputError::new("", format!("not valid JSON: {e}")))?;
-    Ok(k.kind.map(|v| match v {
-        serde_json::Value::String(s) => KindField::Name(s),
-        other => KindField::Other(other.to_string()),
-    }))
+    Ok(
+        crate::json::kind_raw(text)?.map(|raw| match serde_json::from_str::<String>(raw) {
+            Ok(s) => KindField::Name(s),
+            Err(_) => KindField::Other(shown(raw)),
+        }),
+    )
 }
 
 /// A `"kind"` field as written.
@@ -137,7 +145,7 @@ pub fn kind_field(text: &str) -> Result<Option<KindField>, InputError> {
 pub enum KindField {
     /// A string.
     Name(String),
-    /// Any other JSON value, as JSON text.
+    /// Any other JSON value, as JSON text (cut, as messages show it).
     Other(String),
 }
 
@@ -159,7 +167,7 @@ pub fn kind_of_json(text: &str, kinds: &[&'static str]) -> Result<&'static str, 
             .iter()
             .copied()
             .find(|k| *k == s)
-            .ok_or_else(|| bad(format!("\"{s}\""))),
+            .ok_or_else(|| bad(quoted(&s))),
         Some(KindField::Other(v)) => Err(bad(v)),
     }
 }

@@ -7,6 +7,7 @@
 //! `memparse` reads it (`"10G"`), so a file says a size the way a kernel
 //! command line does.
 
+use crate::text::size;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -77,7 +78,7 @@ impl<'de> Deserialize<'de> for Num {
         impl Visitor<'_> for V {
             type Value = Num;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a non-negative integer or a \"0x…\" string")
+                f.write_str(NUM_EXPECTED)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
                 Ok(Num(v))
@@ -85,10 +86,18 @@ impl<'de> Deserialize<'de> for Num {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
                 u64::try_from(v)
                     .map(Num)
-                    .map_err(|_| E::custom(format!("{v} is negative")))
+                    .map_err(|_| E::custom(format!("{v} {NEGATIVE}")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
-                Err(E::custom(format!("{v} is not an integer")))
+                // JSON integers beyond 64 bits arrive as floats: say which.
+                let why = if v < 0.0 {
+                    NEGATIVE
+                } else if v.fract() == 0.0 && v >= 18_446_744_073_709_551_615.0 {
+                    TOO_LARGE
+                } else {
+                    NOT_INTEGER
+                };
+                Err(E::custom(format!("{v} {why}")))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Num, E> {
                 parse_num(s).map(Num).map_err(E::custom)
@@ -96,6 +105,75 @@ impl<'de> Deserialize<'de> for Num {
         }
         d.deserialize_any(V)
     }
+}
+
+/// What a [`Num`] is, as messages say it.
+pub const NUM_EXPECTED: &str =
+    "a number: an integer, or a string such as \"0x1000\", \"4096\" or \"10G\"";
+/// Why a negative number is not a [`Num`].
+pub const NEGATIVE: &str = "is negative: sizes and addresses are 0 or more";
+/// Why a number past 64 bits is not a [`Num`].
+pub const TOO_LARGE: &str =
+    "does not fit in 64 bits (the largest is 18446744073709551615, \"0xffffffffffffffff\")";
+/// Why a fraction is not a [`Num`].
+pub const NOT_INTEGER: &str = "is not an integer";
+/// Why a string is not a [`Num`].
+pub const NOT_A_NUMBER: &str = "is not a number that fits in 64 bits (write 0x… hex or decimal, optionally with a K, M, G or T suffix)";
+/// Every reason a [`Num`] is refused: a message `"{value} {reason}"`
+/// ends with one, so a reader that knows the value as written can show
+/// that instead ([`crate::json`]).
+pub const NUM_REASONS: [&str; 4] = [NEGATIVE, TOO_LARGE, NOT_INTEGER, NOT_A_NUMBER];
+
+/// Longest text a message echoes back (in characters); longer values are
+/// cut, with their size.
+pub const SHOWN_CHARS: usize = 40;
+
+/// A string from the input as a message shows it: in JSON quotes, cut to
+/// [`SHOWN_CHARS`] characters (then `…` and its size).
+pub fn quoted(s: &str) -> String {
+    if s.chars().count() <= SHOWN_CHARS {
+        return json_quote(s);
+    }
+    let cut: String = s.chars().take(SHOWN_CHARS).collect();
+    format!(
+        "{} ({})",
+        json_quote(&format!("{cut}…")),
+        size(s.len() as u64)
+    )
+}
+
+/// JSON text from the input as a message shows it: a string as
+/// [`quoted`], anything else on one line and cut to [`SHOWN_CHARS`]
+/// characters (then `…` and its size).
+pub fn shown(raw: &str) -> String {
+    let raw = raw.trim();
+    if raw.starts_with('"') {
+        if let Ok(s) = serde_json::from_str::<String>(raw) {
+            return quoted(&s);
+        }
+    }
+    let mut one_line = String::new();
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !one_line.is_empty() {
+            one_line.push(' ');
+        }
+        space = false;
+        if one_line.chars().count() >= SHOWN_CHARS {
+            one_line.push('…');
+            return format!("{one_line} ({})", size(raw.len() as u64));
+        }
+        one_line.push(c);
+    }
+    one_line
+}
+
+fn json_quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 /// Serialize a [`Num`] as a decimal JSON integer (sizes in files that
@@ -118,9 +196,7 @@ pub fn parse_num(s: &str) -> Result<u64, String> {
     let t = s.trim().replace('_', "");
     match memparse(&t) {
         Ok((v, "")) => Ok(v),
-        _ => Err(format!(
-            "\"{s}\" is not a number that fits in 64 bits (write 0x… hex or decimal, optionally with a K, M, G or T suffix)"
-        )),
+        _ => Err(format!("{} {NOT_A_NUMBER}", quoted(s))),
     }
 }
 
@@ -137,9 +213,10 @@ pub fn memparse(s: &str) -> Result<(u64, &str), String> {
             (&s[..n], &s[n..], 10)
         };
     if digits.is_empty() {
-        return Err(format!("\"{s}\" does not start with a number"));
+        return Err(format!("{} does not start with a number", quoted(s)));
     }
-    let v = u64::from_str_radix(digits, radix).map_err(|_| format!("\"{digits}\" is too large"))?;
+    let v = u64::from_str_radix(digits, radix)
+        .map_err(|_| format!("{} is too large for 64 bits", quoted(digits)))?;
     let (shift, rest) = match rest.chars().next().map(|c| c.to_ascii_uppercase()) {
         Some('K') => (10, &rest[1..]),
         Some('M') => (20, &rest[1..]),
@@ -151,7 +228,7 @@ pub fn memparse(s: &str) -> Result<(u64, &str), String> {
     };
     let v = v
         .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("\"{s}\" overflows 64 bits"))?;
+        .ok_or_else(|| format!("{} overflows 64 bits", quoted(s)))?;
     Ok((v, rest))
 }
 
@@ -167,7 +244,7 @@ pub fn check_version_kind(version: u32, kind: &str, want: &str) -> Result<(), In
     if kind != want {
         return Err(InputError::new(
             "kind",
-            format!("\"{kind}\" is not \"{want}\""),
+            format!("{} is not \"{want}\"", quoted(kind)),
         ));
     }
     Ok(())
@@ -188,13 +265,17 @@ pub fn check_variants<V: PartialEq>(
         let v = from_name(name).ok_or_else(|| {
             InputError::new(
                 format!("variants[{i}]"),
-                format!("unknown variant \"{name}\" (valid: {})", valid.join(", ")),
+                format!(
+                    "unknown variant {} (valid: {})",
+                    quoted(name),
+                    valid.join(", ")
+                ),
             )
         })?;
         if variants.contains(&v) {
             return Err(InputError::new(
                 format!("variants[{i}]"),
-                format!("\"{name}\" is listed twice"),
+                format!("{} is listed twice", quoted(name)),
             ));
         }
         variants.push(v);

@@ -1,5 +1,7 @@
 //! What every crate of the kexec playground shares, and nothing that is
-//! about one kernel mechanism: input errors and numbers ([`input`]), units
+//! about one kernel mechanism: input errors and numbers ([`input`]),
+//! reading any kind's JSON file with the field of every problem
+//! ([`json`]), units
 //! ([`units`]), 72-column text ([`text`]), the kernel's errnos ([`errno`]),
 //! the seeded RNG ([`rng`]), the share-link codec ([`codec`]), presets
 //! ([`preset`]) and the [`kind::Kind`] trait every scenario kind
@@ -13,6 +15,7 @@
 pub mod codec;
 pub mod errno;
 pub mod input;
+pub mod json;
 pub mod kind;
 pub mod preset;
 pub mod rng;

@@ -6,7 +6,7 @@
 use crate::presets;
 use crate::scenario::Scenario;
 use kexec_common::codec::{self, link_error, KindField, Source};
-use kexec_common::input::InputError;
+use kexec_common::input::{quoted, InputError};
 
 pub use kexec_common::codec::DEFAULT_BASE;
 
@@ -40,7 +40,8 @@ pub fn decode(link: &str) -> Result<Scenario, InputError> {
     match codec::source(link)? {
         Source::Preset(name) => presets::find(&name).map(|p| p.scenario).ok_or_else(|| {
             link_error(format!(
-                "no kimage preset \"{name}\" (valid: {})",
+                "no kimage preset {} (valid: {})",
+                quoted(&name),
                 presets::names().join(", ")
             ))
         }),
@@ -48,7 +49,8 @@ pub fn decode(link: &str) -> Result<Scenario, InputError> {
             None => Scenario::from_json(&text),
             Some(KindField::Name(k)) if k == "kimage" => Scenario::from_json(&text),
             Some(KindField::Name(k)) => Err(link_error(format!(
-                "the link holds a scenario of kind \"{k}\", not a kimage scenario"
+                "the link holds a scenario of kind {}, not a kimage scenario",
+                quoted(&k)
             ))),
             Some(KindField::Other(v)) => Err(InputError::new(
                 "kind",

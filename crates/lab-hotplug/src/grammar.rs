@@ -13,7 +13,7 @@
 //! [`HotplugScenario::from_file`]: crate::scenario::HotplugScenario::from_file
 
 use crate::scenario::{AddSpec, RemoveSpec};
-use kexec_common::input::memparse;
+use kexec_common::input::{memparse, quoted};
 use kexec_common::text::memparse_text;
 use kexec_common::{InputError, Num};
 
@@ -24,7 +24,7 @@ pub fn parse_size(field: &str, text: &str) -> Result<Num, InputError> {
         Ok((n, "")) => Ok(Num(n)),
         Ok((_, rest)) => Err(InputError::new(
             field,
-            format!("\"{rest}\" after the number"),
+            format!("{} after the number", quoted(rest)),
         )),
         Err(m) => Err(InputError::new(field, m)),
     }
@@ -68,7 +68,7 @@ fn parse_add(line: &str) -> Result<AddSpec, InputError> {
         if let Some(n) = word.strip_prefix("node=") {
             a.node = n
                 .parse()
-                .map_err(|_| InputError::new("node", format!("\"{word}\": node=N")))?;
+                .map_err(|_| InputError::new("node", format!("{}: node=N", quoted(word))))?;
         } else if let Some(o) = word.strip_prefix("online=") {
             a.online = o.into();
         } else if let Some(r) = word.strip_prefix("ranges=") {
@@ -76,7 +76,10 @@ fn parse_add(line: &str) -> Result<AddSpec, InputError> {
         } else {
             return Err(InputError::new(
                 "",
-                format!("\"{word}\" (valid: node=N, online=offline|kernel|movable, ranges=SIZE)"),
+                format!(
+                    "{} (valid: node=N, online=offline|kernel|movable, ranges=SIZE)",
+                    quoted(word)
+                ),
             ));
         }
     }
@@ -102,7 +105,7 @@ pub fn parse_removes(text: &str) -> Result<Vec<RemoveSpec>, InputError> {
             match words.next() {
                 Some(extra) => Err(InputError::new(
                     format!("remove[{i}]"),
-                    format!("\"{extra}\": a removal is START SIZE"),
+                    format!("{}: a removal is START SIZE", quoted(extra)),
                 )),
                 None => Ok(RemoveSpec { start, size }),
             }

@@ -16,7 +16,10 @@
 //! errno in the run, from mm/memory_hotplug.c.
 
 use crate::strategy::{MemmapVariant, ALL_MEMMAP_VARIANTS};
-use kexec_common::input::{check_variants, check_version_kind, InputError, Num, SCENARIO_VERSION};
+use kexec_common::input::{
+    check_variants, check_version_kind, quoted, InputError, Num, SCENARIO_VERSION,
+};
+use kexec_common::json;
 use kexec_common::units::{GIB, PAGE_SIZE};
 use kexec_core::gfp::Zone;
 use kexec_core::memory_block::MIN_MEMORY_BLOCK_SIZE;
@@ -238,8 +241,8 @@ fn check_machine(f: &HotplugFile) -> Result<(u64, Option<u64>), InputError> {
         return Err(InputError::new(
             "arch",
             format!(
-                "\"{}\": the hotplug lab models x86_64 (SPARSEMEM_VMEMMAP, 128 MiB sections); valid: x86_64",
-                f.arch
+                "{}: the hotplug lab models x86_64 (SPARSEMEM_VMEMMAP, 128 MiB sections); valid: x86_64",
+                quoted(&f.arch)
             ),
         ));
     }
@@ -296,7 +299,10 @@ fn check_add(i: usize, a: &AddSpec) -> Result<Add, InputError> {
     let online = Online::from_name(&a.online).ok_or_else(|| {
         InputError::new(
             format!("add[{i}].online"),
-            format!("\"{}\" (valid: offline, kernel, movable)", a.online),
+            format!(
+                "unknown online type {} (valid: offline, kernel, movable)",
+                quoted(&a.online)
+            ),
         )
     })?;
     let range_size = match a.range_size {
@@ -358,10 +364,10 @@ fn check_removes(remove: &[RemoveSpec]) -> Result<Vec<(u64, u64)>, InputError> {
 }
 
 impl HotplugScenario {
-    /// Parse and check hotplug JSON text.
+    /// Parse and check hotplug JSON text (the field of every problem
+    /// named, in the file's terms: [`kexec_common::json`]).
     pub fn from_json(text: &str) -> Result<HotplugScenario, InputError> {
-        let f: HotplugFile =
-            serde_json::from_str(text).map_err(|e| InputError::new("", e.to_string()))?;
+        let f: HotplugFile = json::scenario(text)?;
         HotplugScenario::from_file(&f)
     }
 
@@ -375,7 +381,10 @@ impl HotplugScenario {
         let teardown = Teardown::from_name(&f.teardown).ok_or_else(|| {
             InputError::new(
                 "teardown",
-                format!("\"{}\" (valid: as-posted, forwards, backwards)", f.teardown),
+                format!(
+                    "unknown order {} (valid: as-posted, forwards, backwards)",
+                    quoted(&f.teardown)
+                ),
             )
         })?;
         let names: Vec<&str> = ALL_MEMMAP_VARIANTS.iter().map(|v| v.name()).collect();

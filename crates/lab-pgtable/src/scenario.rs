@@ -15,7 +15,10 @@ use crate::free::{FreeVariant, ALL_FREE_VARIANTS};
 use crate::ioremap::Features;
 use crate::pgtable::Paging;
 use crate::script::Op;
-use kexec_common::input::{check_variants, check_version_kind, InputError, SCENARIO_VERSION};
+use kexec_common::input::{
+    check_variants, check_version_kind, quoted, InputError, SCENARIO_VERSION,
+};
+use kexec_common::json;
 use kexec_common::text::size_exact;
 use kexec_common::units::GIB;
 use serde::{Deserialize, Serialize};
@@ -111,14 +114,14 @@ fn check_op(paging: Paging, line: &str, cpus: usize) -> Result<Op, String> {
 pub fn parse_cpus(text: &str) -> Result<usize, InputError> {
     text.trim()
         .parse()
-        .map_err(|_| InputError::new("cpus", format!("\"{text}\": a number of CPUs")))
+        .map_err(|_| InputError::new("cpus", format!("{}: a number of CPUs", quoted(text))))
 }
 
 impl PgtableScenario {
-    /// Parse and check JSON text.
+    /// Parse and check JSON text (the field of every problem named, in
+    /// the file's terms: [`kexec_common::json`]).
     pub fn from_json(text: &str) -> Result<PgtableScenario, InputError> {
-        let f: PgtableFile =
-            serde_json::from_str(text).map_err(|e| InputError::new("", e.to_string()))?;
+        let f: PgtableFile = json::scenario(text)?;
         PgtableScenario::from_file(&f)
     }
 
@@ -130,8 +133,8 @@ impl PgtableScenario {
             InputError::new(
                 "arch",
                 format!(
-                    "\"{}\" (valid: x86_64, i386-pae; non-PAE i386 has no huge vmap)",
-                    f.arch
+                    "unknown arch {} (valid: x86_64, i386-pae; non-PAE i386 has no huge vmap)",
+                    quoted(&f.arch)
                 ),
             )
         })?;

@@ -10,7 +10,7 @@
 //! speculative walks the Intel SDM allows, §4.10.3) and the page allocator
 //! do in the 2018 thread's story.
 
-use kexec_common::input::memparse;
+use kexec_common::input::{memparse, quoted};
 use kexec_common::text::memparse_text;
 use kexec_common::units::KIB;
 
@@ -95,7 +95,7 @@ impl Op {
             let t = t.ok_or_else(|| format!("{cmd}: {what} missing"))?;
             match memparse(t) {
                 Ok((n, "")) => Ok(n),
-                Ok((_, rest)) => Err(format!("{cmd}: \"{rest}\" after the {what}")),
+                Ok((_, rest)) => Err(format!("{cmd}: {} after the {what}", quoted(rest))),
                 Err(e) => Err(format!("{cmd}: {what}: {e}")),
             }
         };
@@ -115,7 +115,7 @@ impl Op {
                     Some(c) => c
                         .strip_prefix("cpu=")
                         .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| format!("{cmd}: \"{c}\" (cpu=N)"))?,
+                        .ok_or_else(|| format!("{cmd}: {} (cpu=N)", quoted(c)))?,
                 };
                 if cpu >= cpus {
                     return Err(format!(
@@ -135,17 +135,17 @@ impl Op {
                     Some(f) => {
                         let f = f
                             .strip_prefix("fill=")
-                            .ok_or_else(|| format!("reuse: \"{f}\" (fill=WORD)"))?;
+                            .ok_or_else(|| format!("reuse: {} (fill=WORD)", quoted(f)))?;
                         num(Some(f), "fill")?
                     }
                 };
                 Op::Reuse { fill }
             }
             "fail-next-alloc" => Op::FailNextAlloc,
-            other => return Err(format!("\"{other}\" (valid: {})", OPS.join(", "))),
+            other => return Err(format!("{} (valid: {})", quoted(other), OPS.join(", "))),
         };
         if let Some(extra) = w.next() {
-            return Err(format!("{cmd}: unexpected \"{extra}\""));
+            return Err(format!("{cmd}: unexpected {}", quoted(extra)));
         }
         Ok(op)
     }

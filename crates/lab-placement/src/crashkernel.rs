@@ -14,7 +14,7 @@
 //! swiotlb is taken at its default size (64 MiB).
 
 use crate::memblock::Memblock;
-use kexec_common::input::memparse;
+use kexec_common::input::{memparse, quoted};
 use kexec_common::units::MIB;
 
 /// CRASH_ALIGN.
@@ -60,7 +60,7 @@ pub fn parse(arg: &str, system_ram: u64) -> Result<Crashkernel, String> {
         Some(b) if !high => {
             let (v, tail) = memparse(b)?;
             if !tail.is_empty() {
-                return Err(format!("unrecognized \"{tail}\" after the offset"));
+                return Err(format!("unrecognized {} after the offset", quoted(tail)));
             }
             v
         }
@@ -68,7 +68,8 @@ pub fn parse(arg: &str, system_ram: u64) -> Result<Crashkernel, String> {
         None if rest.is_empty() => 0,
         None => {
             return Err(format!(
-                "unrecognized \"{rest}\" (crashkernel: unrecognized char)"
+                "unrecognized {} (crashkernel: unrecognized char)",
+                quoted(rest)
             ))
         }
     };
@@ -88,7 +89,7 @@ fn parse_table(s: &str, system_ram: u64) -> Result<(u64, &str), String> {
         let (start, r) = memparse(cur)?;
         let r = r
             .strip_prefix('-')
-            .ok_or_else(|| format!("\"{cur}\": a table entry is start-[end]:size"))?;
+            .ok_or_else(|| format!("{}: a table entry is start-[end]:size", quoted(cur)))?;
         let (end, r) = if r.starts_with(':') {
             (u64::MAX, r)
         } else {

@@ -15,7 +15,7 @@
 //! bad alignment) is [`crate::scenario`]'s to say. Pure: no page, no IO.
 
 use crate::scenario::{ExtraSpec, RamSpec, ReservedSpec};
-use kexec_common::input::{parse_num, InputError, Num};
+use kexec_common::input::{parse_num, quoted, InputError, Num};
 use kexec_common::text::memparse_text;
 
 /// A number as the form shows it: `0x…`.
@@ -60,7 +60,7 @@ fn lines<'a>(
 fn parse_range(word: &str) -> Result<(Num, Num), String> {
     let (s, e) = word
         .split_once('-')
-        .ok_or_else(|| format!("\"{word}\" is not start-end"))?;
+        .ok_or_else(|| format!("{} is not start-end", quoted(word)))?;
     Ok((Num(parse_num(s)?), Num(parse_num(e)?)))
 }
 
@@ -99,14 +99,17 @@ pub fn parse_ram(text: &str) -> Result<Vec<RamSpec>, InputError> {
         };
         for w in words {
             if let Some(n) = w.strip_prefix("node=") {
-                r.node = n.parse().map_err(|_| bad(format!("\"{w}\": node=N")))?;
+                r.node = n
+                    .parse()
+                    .map_err(|_| bad(format!("{}: node=N", quoted(w))))?;
             } else if w == "hotpluggable" {
                 r.hotpluggable = true;
             } else if w == "driver-managed" {
                 r.driver_managed = true;
             } else {
                 return Err(bad(format!(
-                    "\"{w}\" (valid: node=N, hotpluggable, driver-managed)"
+                    "{} (valid: node=N, hotpluggable, driver-managed)",
+                    quoted(w)
                 )));
             }
         }
@@ -184,7 +187,8 @@ fn extra_word(e: &mut ExtraSpec, align: &mut Option<Num>, w: &str) -> Result<(),
         None if w == "bottom-up" => e.top_down = false,
         _ => {
             return Err(format!(
-                "\"{w}\" (valid: align=A, buf_min=N, buf_max=N, bottom-up)"
+                "{} (valid: align=A, buf_min=N, buf_max=N, bottom-up)",
+                quoted(w)
             ))
         }
     }
@@ -197,9 +201,12 @@ pub fn parse_extra(text: &str) -> Result<Vec<ExtraSpec>, InputError> {
     for (line, bad) in lines("buffers.extra", text) {
         let mut words = line.split_whitespace();
         let name = words.next().unwrap_or_default().to_string();
-        let memsz = words
-            .next()
-            .ok_or_else(|| bad(format!("\"{name}\": give its size (name memsz align=A)")))?;
+        let memsz = words.next().ok_or_else(|| {
+            bad(format!(
+                "{}: give its size (name memsz align=A)",
+                quoted(&name)
+            ))
+        })?;
         let mut e = ExtraSpec {
             name,
             memsz: Num(parse_num(memsz).map_err(&bad)?),
@@ -212,7 +219,7 @@ pub fn parse_extra(text: &str) -> Result<Vec<ExtraSpec>, InputError> {
         for w in words {
             extra_word(&mut e, &mut align, w).map_err(&bad)?;
         }
-        e.align = align.ok_or_else(|| bad(format!("\"{}\": align=A is missing", e.name)))?;
+        e.align = align.ok_or_else(|| bad(format!("{}: align=A is missing", quoted(&e.name))))?;
         out.push(e);
     }
     Ok(out)

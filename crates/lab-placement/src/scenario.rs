@@ -23,8 +23,9 @@ use crate::crashkernel;
 use crate::placement::{x86_64_buffers, KexecBuf};
 use crate::variant::{PlaceVariant, ALL_PLACE_VARIANTS};
 use kexec_common::input::{
-    check_variants, check_version_kind, memparse, InputError, Num, SCENARIO_VERSION,
+    check_variants, check_version_kind, memparse, quoted, InputError, Num, SCENARIO_VERSION,
 };
+use kexec_common::json;
 use kexec_common::units::{GIB, PAGE_SIZE};
 use kexec_core::memory_block::{self, Labelled};
 use kexec_core::scenario::MAX_RANGES;
@@ -62,7 +63,7 @@ impl Mode {
             "kdump" => Ok(Mode::Kdump),
             m => Err(InputError::new(
                 "mode",
-                format!("\"{m}\" (valid: normal, kdump)"),
+                format!("unknown mode {} (valid: normal, kdump)", quoted(m)),
             )),
         }
     }
@@ -279,7 +280,8 @@ fn check_arch(arch: &str) -> Result<(), InputError> {
     Err(InputError::new(
         "arch",
         format!(
-            "\"{arch}\": the placement lab models x86_64's kexec_file loader only (valid: x86_64)"
+            "{}: the placement lab models x86_64's kexec_file loader only (valid: x86_64)",
+            quoted(arch)
         ),
     ))
 }
@@ -384,7 +386,7 @@ fn check_crashkernel(f: &PlacementFile, mode: Mode, total: u64) -> Result<(), In
         if !rest.is_empty() || v > MAX_PHYS {
             return Err(InputError::new(
                 "crashkernel_low",
-                format!("\"{low}\" is not a size"),
+                format!("{} is not a size", quoted(low)),
             ));
         }
         if f.crashkernel.is_none() {
@@ -483,11 +485,10 @@ fn check_block_size(n: Option<Num>) -> Result<Option<u64>, InputError> {
 }
 
 impl PlacementScenario {
-    /// Parse and check placement JSON text (the caller has seen `"kind":
-    /// "placement"`).
+    /// Parse and check placement JSON text (the field of every problem
+    /// named, in the file's terms: [`kexec_common::json`]).
     pub fn from_json(text: &str) -> Result<PlacementScenario, InputError> {
-        let f: PlacementFile =
-            serde_json::from_str(text).map_err(|e| InputError::new("", e.to_string()))?;
+        let f: PlacementFile = json::scenario(text)?;
         PlacementScenario::from_file(&f)
     }
 

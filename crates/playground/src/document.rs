@@ -1,7 +1,7 @@
 //! [`Document`]: a scenario of any kind, told apart by its `"kind"`.
 
 use kexec_common::codec;
-use kexec_common::input::{InputError, MAX_SCENARIO_BYTES};
+use kexec_common::input::InputError;
 use kexec_common::Kind;
 use kexec_core::scenario::Scenario;
 use kexec_core::KimageKind;
@@ -38,26 +38,6 @@ pub fn kind_of_json(text: &str) -> Result<&'static str, InputError> {
     codec::kind_of_json(text, &KINDS)
 }
 
-fn check_version(text: &str) -> Result<(), InputError> {
-    #[derive(serde::Deserialize)]
-    struct Version {
-        version: Option<serde_json::Value>,
-    }
-    let v: Version = serde_json::from_str(text)
-        .map_err(|e| InputError::new("", format!("not valid JSON: {e}")))?;
-    match v.version {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => Ok(()),
-        None => Err(InputError::new(
-            "version",
-            "missing (this build reads version 1)",
-        )),
-        Some(other) => Err(InputError::new(
-            "version",
-            format!("{other} is not a version this build reads (it reads 1)"),
-        )),
-    }
-}
-
 /// `dispatch!(doc, K, sc => expr)`: `expr` with `K` the document's
 /// [`Kind`] and `sc` its scenario.
 macro_rules! dispatch {
@@ -84,20 +64,15 @@ macro_rules! dispatch {
 }
 
 impl Document {
-    /// Parse and check JSON text of any kind.
+    /// Parse and check JSON text of any kind: its `"kind"` first (the
+    /// kinds named when it is none of them), then the kind's own reading,
+    /// which names the field of every problem ([`kexec_common::json`]).
     pub fn from_json(text: &str) -> Result<Document, InputError> {
-        if text.len() > MAX_SCENARIO_BYTES {
-            return Scenario::from_json(text).map(Document::Kimage);
-        }
-        let kind = kind_of_json(text)?;
-        if kind == KimageKind::KIND {
-            return Scenario::from_json(text).map(Document::Kimage);
-        }
-        check_version(text)?;
-        match kind {
+        match kind_of_json(text)? {
             Placement::KIND => Placement::from_json(text).map(Document::Placement),
             Hotplug::KIND => Hotplug::from_json(text).map(Document::Hotplug),
-            _ => Pgtable::from_json(text).map(Document::Pgtable),
+            Pgtable::KIND => Pgtable::from_json(text).map(Document::Pgtable),
+            _ => Scenario::from_json(text).map(Document::Kimage),
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::document::Document;
 use crate::presets;
 use kexec_common::codec::{self, link_error, Source};
-use kexec_common::input::InputError;
+use kexec_common::input::{quoted, InputError};
 
 pub use kexec_common::codec::DEFAULT_BASE;
 
@@ -29,7 +29,8 @@ pub fn kind(link: &str) -> Result<&'static str, InputError> {
 
 fn no_preset(name: &str) -> InputError {
     link_error(format!(
-        "no preset \"{name}\" (valid: {})",
+        "no preset {} (valid: {})",
+        quoted(name),
         presets::all_names().join(", ")
     ))
 }

@@ -2,7 +2,7 @@
 //! scenario by the model's own validation (so every message names the
 //! field exactly as `kexec-sim` would).
 
-use kexec_common::input::{parse_num, InputError, Num, SCENARIO_VERSION};
+use kexec_common::input::{parse_num, quoted, InputError, Num, SCENARIO_VERSION};
 use kexec_core::arch::Arch;
 use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::design::Variant;
@@ -61,7 +61,7 @@ fn parse_ranges(field: &str, text: &str) -> Result<Vec<RangeSpec>, InputError> {
     {
         let (s, e) = part.split_once('-').ok_or_else(|| InputError {
             field: format!("{field}[{i}]"),
-            message: format!("\"{part}\" is not start-end"),
+            message: format!("{} is not start-end", quoted(part)),
         })?;
         let num = |x: &str| {
             parse_num(x).map_err(|m| InputError {

@@ -10,6 +10,7 @@ use crate::labs::{tab, view_of, View, LAB_EVENT};
 use crate::state::{Action, State};
 use crate::util;
 use gloo::events::EventListener;
+use kexec_common::input::quoted;
 use kexec_core::{link, presets};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -20,7 +21,10 @@ pub fn is_embed() -> bool {
 }
 
 fn no_preset(name: &str) -> String {
-    format!("There is no preset \"{name}\"; showing the default scenario instead.")
+    format!(
+        "There is no preset {}; showing the default scenario instead.",
+        quoted(name)
+    )
 }
 
 /// The initial state from the URL: a link's scenario, a preset, or the
