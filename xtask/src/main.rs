@@ -105,14 +105,14 @@ fn is_root() -> bool {
 }
 
 fn ensure_chromium() -> Result {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
-        return Ok(());
+    let mut missing = vec![];
+    if !Path::new("/usr/bin/chromium").exists() {
+        missing.push("chromium");
     }
-    if !is_root() {
-        return Err("the browser tests need Debian's chromium and chromedriver: run `sudo apt-get install -y chromium chromium-driver`".into());
+    if !Path::new("/usr/bin/chromedriver").exists() {
+        missing.push("chromium-driver");
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "chromium", "chromium-driver"]))
+    ensure_debs("the browser tests", &missing)
 }
 
 fn ensure_npm() -> Result {
@@ -129,6 +129,43 @@ fn ensure_npm() -> Result {
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(root()))
+}
+
+/// Debian packages: install the missing ones (as root), or say how.
+fn ensure_debs(what: &str, missing: &[&str]) -> Result {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "{what} need Debian's {}: run `sudo apt-get install -y {}`",
+            missing.join(", "),
+            missing.join(" ")
+        ));
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(missing))
+}
+
+/// What a kernel build needs (crates/kernel-build): clang and lld with the
+/// wasm targets, and the default kernel source, Debian's linux-source-6.1.
+fn ensure_kernel_tools() -> Result {
+    let mut missing = vec![];
+    if output("clang", &["--version"]).is_none() {
+        missing.push("clang");
+    }
+    if output("wasm-ld", &["--version"]).is_none() {
+        missing.push("lld");
+    }
+    if !Path::new("/usr/src/linux-source-6.1.tar.xz").is_file() {
+        missing.push("linux-source-6.1");
+    }
+    if output("xz", &["--version"]).is_none() {
+        missing.push("xz-utils");
+    }
+    ensure_debs("kernel builds", &missing)
 }
 
 /// Everything the web build needs.
@@ -189,6 +226,7 @@ fn test() -> Result {
         "-D",
         "warnings",
     ]))?;
+    ensure_kernel_tools()?;
     run(cargo().args(["test", "--workspace"]))?;
     eprintln!("xtask: fuzz, a short pass (cargo xtask fuzz --seconds 20)");
     fuzz::fuzz(&fuzz::Options::parse(&["--seconds".into(), "20".into()])?)?;
@@ -248,6 +286,25 @@ fn e2e_tests() -> Result<Vec<String>> {
     Ok(files)
 }
 
+/// The slow kernel-build checks: the unpatched 6.1 build against `pointer`
+/// on the 1 GiB preset too, and 1,000 generated scenarios per arch
+/// (`cargo test` runs 64).
+fn kernel_check() -> Result {
+    ensure_kernel_tools()?;
+    run(cargo()
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "kexec-kernel-build",
+            "--test",
+            "kernel_designs",
+            "--",
+            "--include-ignored",
+        ])
+        .env("KEXEC_KERNEL_CASES", "1000"))
+}
+
 fn bench() -> Result {
     run(cargo().args(["bench", "-p", "kexec-core"]))?;
     if has_web() && root().join("tests/e2e/bench.mjs").exists() {
@@ -266,12 +323,13 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "dist" => dist(),
         "bench" => bench(),
+        "kernel-check" => kernel_check(),
         "tidy" => tidy::tidy(),
         "fuzz" => {
             let args: Vec<String> = env::args().skip(2).collect();
             fuzz::Options::parse(&args).and_then(|o| fuzz::fuzz(&o))
         }
-        _ => Err("usage: cargo xtask test|tidy|serve|dist|bench|fuzz".into()),
+        _ => Err("usage: cargo xtask test|tidy|serve|dist|bench|fuzz|kernel-check".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
