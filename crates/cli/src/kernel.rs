@@ -6,7 +6,7 @@
 //! `~/.local/share/…`), so `kernel:NAME` finds it from anywhere.
 
 use crate::{out, KernelCmd};
-use kexec_core::design::kernel_code::{KernelPatch, KernelSpec};
+use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::scenario::Scenario;
 use kexec_kernel::build_file::KernelBuild;
 use kexec_kernel_build::{build, Origin, PatchFile, Request};
@@ -51,19 +51,7 @@ pub fn load(spec: &str) -> Result<KernelBuild, String> {
 
 /// How a scenario names a build (what a link carries).
 pub fn spec_of(m: &kexec_kernel::build_file::BuildMeta) -> KernelSpec {
-    KernelSpec {
-        name: m.name.clone(),
-        id: m.id.clone(),
-        source: m.source.version.clone(),
-        patches: m
-            .patches
-            .iter()
-            .map(|p| KernelPatch {
-                name: p.name.clone(),
-                sha256: p.sha256.clone(),
-            })
-            .collect(),
-    }
+    m.spec()
 }
 
 /// The registered builds a scenario names (by name, the same id) that

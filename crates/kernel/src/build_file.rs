@@ -186,6 +186,25 @@ impl KernelBuild {
 }
 
 impl BuildMeta {
+    /// How a scenario (and so a share link) names this build: name, id,
+    /// source version, patch names and hashes.
+    pub fn spec(&self) -> kexec_core::design::kernel_code::KernelSpec {
+        use kexec_core::design::kernel_code::{KernelPatch, KernelSpec};
+        KernelSpec {
+            name: self.name.clone(),
+            id: self.id.clone(),
+            source: self.source.version.clone(),
+            patches: self
+                .patches
+                .iter()
+                .map(|p| KernelPatch {
+                    name: p.name.clone(),
+                    sha256: p.sha256.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// What `kexec-sim kernel info` prints: the build, its source, each
     /// patch with its hash, the compiler.
     pub fn info_text(&self) -> String {

@@ -7,6 +7,7 @@
 //! 1 GiB image (262,144 entries) makes worth it. Physical addresses never
 //! become JS numbers.
 
+use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::summary::Summaries;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,14 @@ pub enum Request {
         seed: u64,
         /// The candidate that met the goal.
         index: u64,
+    },
+    /// Load a kernel build (the kernel-build file's text) into the kernel
+    /// worker (`kexec-web-kernel`); the model worker answers an error.
+    LoadKernel {
+        /// Request id.
+        id: u32,
+        /// The kernel-build file.
+        text: String,
     },
     /// The events of timeline step `step` of the last run, in words.
     Step {
@@ -105,6 +114,16 @@ pub enum Response {
         id: u32,
         /// The scenario.
         scenario: String,
+    },
+    /// A kernel build is loaded: how a scenario names it, and what
+    /// `kexec-sim kernel info` prints for it.
+    KernelLoaded {
+        /// Request id.
+        id: u32,
+        /// Name, id, source version, patches.
+        spec: KernelSpec,
+        /// Source, patches with their sha256, compiler, licence.
+        info: String,
     },
     /// The request could not be served.
     Error {

@@ -4,7 +4,8 @@
 use crate::form::{Form, SegmentForm};
 use kexec_common::InputError;
 use kexec_core::arch::Arch;
-use kexec_core::design::Variant;
+use kexec_core::design::kernel_code::KernelSpec;
+use kexec_core::design::{KernelId, Variant};
 use kexec_core::presets;
 use kexec_core::scenario::Scenario;
 use kexec_core::summary::Summaries;
@@ -83,6 +84,34 @@ pub enum Edit {
     Variant(usize, Variant),
     /// What-if: source pages asked with GFP_HIGHUSER_MOVABLE.
     SourceMovable(bool),
+    /// A kernel build (loaded in the kernel worker) for the left (0) or
+    /// right (1) pane: the scenario names it (a build of the same name is
+    /// replaced: the user chose this one).
+    Kernel(usize, KernelSpec),
+}
+
+/// Where a kernel build the user picks comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KernelSource {
+    /// The build the site ships ("kernel 6.1 (C)", [`SHIPPED_KERNEL`]).
+    Shipped,
+    /// A kernel-build file the user dropped or picked (its text; it stays
+    /// in the browser).
+    File(Rc<String>),
+}
+
+/// The shipped kernel build: its name (`kernel:6.1`), its label in the
+/// design menus, the file next to the page, and its source notice.
+pub const SHIPPED_KERNEL: (&str, &str, &str, &str) =
+    ("6.1", "kernel 6.1 (C)", "kernel-6.1.kbuild", "SOURCE.txt");
+
+/// A kernel build the kernel worker holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedKernel {
+    /// How a scenario names it.
+    pub spec: KernelSpec,
+    /// Source, patches with sha256, compiler, licence.
+    pub info: String,
 }
 
 /// Everything that changes the state.
@@ -126,6 +155,11 @@ pub enum Action {
     Help(bool),
     /// Show or clear the notice line.
     Notice(Option<String>),
+    /// The user picked a kernel build for a pane: the worker hook loads it
+    /// (then [`Action::KernelLoaded`] names it in the scenario).
+    PickKernel(usize, KernelSource),
+    /// The kernel worker loaded a build; for a pane when the user picked it.
+    KernelLoaded(LoadedKernel, Option<usize>),
 }
 
 /// The page state.
@@ -155,6 +189,11 @@ pub struct State {
     pub help: bool,
     /// A notice (bad link, cancelled run).
     pub notice: Option<String>,
+    /// The kernel builds the kernel worker holds.
+    pub kernels: Rc<Vec<LoadedKernel>>,
+    /// The last kernel build picked and not loaded yet (a counter, so
+    /// picking the same twice loads twice).
+    pub kernel_pick: Option<(u32, usize, KernelSource)>,
 }
 
 impl State {
@@ -173,7 +212,22 @@ impl State {
             fold: true,
             help: false,
             notice,
+            kernels: Rc::new(Vec::new()),
+            kernel_pick: None,
         }
+    }
+
+    /// What the page knows of the kernel build a scenario's variant
+    /// names: its spec, and its info when the kernel worker holds that
+    /// very build (the same id).
+    pub fn kernel_of(&self, sc: &Scenario, v: Variant) -> Option<(KernelSpec, Option<String>)> {
+        let spec = sc.kernel(v)?.clone();
+        let info = self
+            .kernels
+            .iter()
+            .find(|k| k.spec.id == spec.id)
+            .map(|k| k.info.clone());
+        Some((spec, info))
     }
 
     /// The default scenario: the RFC on an 8 GiB PAE box.
@@ -250,6 +304,19 @@ fn apply(form: &mut Form, e: Edit) {
         Edit::Replay(r) => form.replay = r,
         Edit::Variant(side, v) => form.variants[side.min(1)] = v,
         Edit::SourceMovable(b) => form.source_movable = b,
+        Edit::Kernel(side, spec) => {
+            let i = match form.kernels.iter().position(|k| k.name == spec.name) {
+                Some(i) => {
+                    form.kernels[i] = spec;
+                    i
+                }
+                None => {
+                    form.kernels.push(spec);
+                    form.kernels.len() - 1
+                }
+            };
+            form.variants[side.min(1)] = Variant::Kernel(KernelId(i as u8));
+        }
     }
 }
 
@@ -282,6 +349,8 @@ impl Reducible for State {
                 s.revision = self.revision + 1;
                 s.result = self.result.clone();
                 s.fold = self.fold;
+                s.kernels = self.kernels.clone();
+                s.kernel_pick = self.kernel_pick.clone();
             }
             Action::Started(id) => {
                 s.status = Status::Running {
@@ -351,6 +420,19 @@ impl Reducible for State {
                 s.help = open;
             }
             Action::Notice(n) => s.notice = n,
+            Action::PickKernel(side, source) => {
+                let n = self.kernel_pick.as_ref().map_or(0, |p| p.0) + 1;
+                s.kernel_pick = Some((n, side, source));
+            }
+            Action::KernelLoaded(k, side) => {
+                let mut ks = (*s.kernels).clone();
+                ks.retain(|x| x.spec.id != k.spec.id);
+                ks.push(k.clone());
+                s.kernels = Rc::new(ks);
+                if let Some(side) = side {
+                    return Rc::new(s).reduce(Action::Edit(Edit::Kernel(side, k.spec)));
+                }
+            }
         }
         Rc::new(s)
     }
@@ -366,6 +448,36 @@ mod tests {
             Some("swap-path".into()),
             None,
         ))
+    }
+
+    #[test]
+    fn a_loaded_kernel_build_picked_for_a_pane() {
+        let spec = KernelSpec {
+            name: "6.1".into(),
+            id: "0123456789abcdef".into(),
+            source: "6.1.192".into(),
+            patches: vec![],
+        };
+        let k = LoadedKernel {
+            spec: spec.clone(),
+            info: "kernel build 6.1".into(),
+        };
+        let s = state().reduce(Action::PickKernel(1, KernelSource::Shipped));
+        assert_eq!(s.kernel_pick, Some((1, 1, KernelSource::Shipped)));
+        let s = s.reduce(Action::KernelLoaded(k.clone(), Some(1)));
+        assert_eq!(s.scenario.kernels, vec![spec.clone()]);
+        assert_eq!(s.scenario.variants[1], Variant::Kernel(KernelId(0)));
+        assert_eq!(
+            s.scenario.variant_name(s.scenario.variants[1]),
+            "kernel:6.1"
+        );
+        let (named, info) = s.kernel_of(&s.scenario, s.scenario.variants[1]).unwrap();
+        assert_eq!((named, info.as_deref()), (spec, Some("kernel build 6.1")));
+        // Loaded without a pane (a link's build): the scenario is unchanged.
+        let before = state();
+        let after = before.clone().reduce(Action::KernelLoaded(k, None));
+        assert_eq!(after.scenario, before.scenario);
+        assert_eq!(after.kernels.len(), 1);
     }
 
     #[test]

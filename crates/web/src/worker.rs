@@ -4,7 +4,10 @@
 //! worker; `src/bin/worker.rs` wires it to `postMessage`.
 
 use crate::protocol::{Request, Response};
-use kexec_core::run::{run_variant_observed, RunOptions, VariantRun};
+use kexec_core::design::Variant;
+use kexec_core::run::{
+    run_variant_observed, run_variant_with, KernelRunner, NoKernels, RunOptions, VariantRun,
+};
 use kexec_core::scenario::Scenario;
 use kexec_core::summary::{entry_words, step_starts, step_text, summarize, Summaries};
 use kexec_core::{explore, report};
@@ -17,11 +20,14 @@ use std::rc::Rc;
 /// the traced run is the same run).
 pub const TRACE_AT_ONCE_PAGES: u64 = 65_536;
 
-/// What the worker keeps between requests: the last runs, for step queries.
+/// What the worker keeps between requests: the last runs, for step
+/// queries, and who runs kernel builds (nobody in the model worker; the
+/// kernel worker, `kexec-web-kernel`, brings its own runner).
 pub struct WorkerState {
     runs: Vec<(VariantRun, Vec<usize>)>,
     untraced: Option<Scenario>,
     trace_at_once: u64,
+    kernels: Box<dyn KernelRunner>,
 }
 
 impl Default for WorkerState {
@@ -37,7 +43,31 @@ impl WorkerState {
             runs: Vec::new(),
             untraced: None,
             trace_at_once: pages,
+            kernels: Box::new(NoKernels),
         }
+    }
+
+    /// A worker whose kernel-build variants run through `kernels`.
+    pub fn with_kernels(kernels: Box<dyn KernelRunner>) -> Self {
+        WorkerState {
+            kernels,
+            ..WorkerState::default()
+        }
+    }
+}
+
+/// One variant's run: a kernel build through the worker's runner, a
+/// Rust design with progress.
+fn run_one(
+    state: &WorkerState,
+    sc: &Scenario,
+    v: Variant,
+    opts: RunOptions,
+    progress: Option<Box<dyn FnMut(u64)>>,
+) -> VariantRun {
+    match v {
+        Variant::Kernel(_) => run_variant_with(sc, v, opts, &*state.kernels),
+        _ => run_variant_observed(sc, v, opts, progress),
     }
 }
 
@@ -97,7 +127,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                         vec![],
                     )
                 });
-                let r = run_variant_observed(&sc, v, opts, Some(progress));
+                let r = run_one(state, &sc, v, opts, Some(progress));
                 base.set(base.get() + per_run);
                 runs.push(r);
             }
@@ -146,6 +176,13 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 vec![],
             );
         }
+        Request::LoadKernel { id, .. } => post(
+            Response::Error {
+                id,
+                message: "the model worker runs no kernel builds (the kernel worker does)".into(),
+            },
+            vec![],
+        ),
         Request::Step { id, step } => {
             if let Some(sc) = state.untraced.take() {
                 let opts = RunOptions {
@@ -156,7 +193,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 state.runs = sc
                     .variants
                     .iter()
-                    .map(|&v| with_steps(run_variant_observed(&sc, v, opts, None)))
+                    .map(|&v| with_steps(run_one(state, &sc, v, opts, None)))
                     .collect();
             }
             let texts = state

@@ -14,6 +14,28 @@ use yew::Callback;
 
 /// The worker's boot script (a module worker; `www/worker.js`).
 pub const WORKER_URL: &str = "./worker.js";
+/// The kernel worker's boot script (`www/kernel-worker.js`): it loads the
+/// kernel-build module (`kexec-web-kernel`: `kernel.js`,
+/// `kernel_bg.wasm`), fetched only when a kernel build is first chosen.
+pub const KERNEL_WORKER_URL: &str = "./kernel-worker.js";
+
+/// The kernel module's JS glue and wasm, next to the page.
+fn kernel_module_urls() -> Result<(String, String), String> {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let base = doc
+        .base_uri()
+        .ok()
+        .flatten()
+        .ok_or("the page has no base URI")?;
+    let url = |name: &str| {
+        web_sys::Url::new_with_base(name, &base)
+            .map(|u| u.href())
+            .map_err(|_| format!("cannot resolve {name}"))
+    };
+    Ok((url("kernel.js")?, url("kernel_bg.wasm")?))
+}
 
 /// The URLs of the page's own JS glue and wasm, from the preload links
 /// Trunk writes into index.html.
@@ -42,10 +64,23 @@ pub struct WorkerClient {
 impl WorkerClient {
     /// Start a worker; every response goes to `on_response`.
     pub fn spawn(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
-        let (js, wasm) = module_urls()?;
+        Self::spawn_at(WORKER_URL, module_urls()?, on_response)
+    }
+
+    /// Start a kernel worker (the model plus kernel builds, in the
+    /// kernel-build module).
+    pub fn spawn_kernel(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
+        Self::spawn_at(KERNEL_WORKER_URL, kernel_module_urls()?, on_response)
+    }
+
+    fn spawn_at(
+        script: &str,
+        (js, wasm): (String, String),
+        on_response: Callback<(Response, Vec<Vec<u64>>)>,
+    ) -> Result<Self, String> {
         let opts = WorkerOptions::new();
         opts.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options(WORKER_URL, &opts)
+        let worker = Worker::new_with_options(script, &opts)
             .map_err(|e| format!("cannot start the model worker: {e:?}"))?;
         let queue: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let (q, w) = (queue.clone(), worker.clone());
@@ -94,6 +129,17 @@ impl WorkerClient {
         let Ok(text) = serde_json::to_string(req) else {
             return;
         };
+        self.send_text(text);
+    }
+
+    /// Ask the kernel worker to fetch a kernel build from `url` (the
+    /// shipped one, next to the page) and load it, as request `id`.
+    pub fn fetch_kernel(&self, id: u32, url: &str) {
+        let text = serde_json::json!({ "fetch-kernel": { "id": id, "url": url } }).to_string();
+        self.send_text(text);
+    }
+
+    fn send_text(&self, text: String) {
         match self.queue.borrow_mut().as_mut() {
             Some(waiting) => waiting.push(text),
             None => {

@@ -15,12 +15,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-/// Serve requests in this worker until it is terminated.
-pub fn serve() {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let state = Rc::new(RefCell::new(WorkerState::default()));
-    let poster = scope.clone();
-    let post: Post = Rc::new(move |resp: Response, words: Vec<Vec<u64>>| {
+/// Responses to the page from this worker: JSON text plus the entry words
+/// as transferable buffers (the kernel worker, `kexec-web-kernel`, posts
+/// the same way).
+pub fn poster() -> Post {
+    let poster: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    Rc::new(move |resp: Response, words: Vec<Vec<u64>>| {
         let msg = Object::new();
         let json = serde_json::to_string(&resp).unwrap_or_default();
         let _ = Reflect::set(&msg, &"json".into(), &json.into());
@@ -33,7 +33,14 @@ pub fn serve() {
         }
         let _ = Reflect::set(&msg, &"words".into(), &bufs);
         let _ = poster.post_message_with_transfer(&msg, &transfer);
-    });
+    })
+}
+
+/// Serve requests in this worker until it is terminated.
+pub fn serve() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let state = Rc::new(RefCell::new(WorkerState::default()));
+    let post = poster();
     let ready = post.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {

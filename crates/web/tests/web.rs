@@ -140,6 +140,7 @@ async fn pane_shows_the_fault() {
         machine: Rc::new(machine(&sc)),
         fold: true,
         jump: None,
+        kernel: None,
     };
     yew::Renderer::<Pane>::with_root_and_props(div.clone(), props).render();
     yew::scheduler::flush().await;

@@ -73,9 +73,14 @@ fn results(
                 { for runs.iter().enumerate().map(|(i, s)| {
                     let words = Words(r.words.get(i).cloned().unwrap_or_default());
                     let other = comparable(r).map(|_| Words(r.words[1 - i.min(1)].clone()));
+                    let kernel = r
+                        .scenario
+                        .variants
+                        .get(i)
+                        .and_then(|&v| state.kernel_of(&r.scenario, v));
                     html! {
                         <Pane side={i} summary={s.clone()} {words} {other} machine={m.clone()}
-                            fold={state.fold} {jump} />
+                            fold={state.fold} {jump} {kernel} />
                     }
                 }) }
             } else {
@@ -94,6 +99,18 @@ fn results(
         }
         </>
     }
+}
+
+/// Images of more pages than this take a kernel build a long time (its
+/// list walks are quadratic in the pages); the page says so.
+const SLOW_KERNEL_PAGES: u64 = 16_384;
+
+/// The image's pages when the scenario runs a kernel build on an image
+/// that large.
+fn slow_kernel_pages(sc: &kexec_core::scenario::Scenario) -> Option<u64> {
+    let pages: u64 = sc.segments.iter().map(|s| s.memsz.div_ceil(4096)).sum();
+    let kernel = sc.variants.iter().any(|&v| sc.kernel(v).is_some());
+    (kernel && pages > SLOW_KERNEL_PAGES).then_some(pages)
 }
 
 /// The page.
@@ -182,7 +199,13 @@ pub fn App() -> Html {
             </p>
         }
         <ScenarioBar form={store.form.clone()} input_error={store.input_error.clone()} {kernel_error}
-            preset={store.preset.clone()} on_edit={act.reform(Action::Edit)} {on_preset} />
+            preset={store.preset.clone()} on_edit={act.reform(Action::Edit)} {on_preset}
+            on_kernel={act.reform(|(side, source)| Action::PickKernel(side, source))} />
+        if let Some(pages) = slow_kernel_pages(&store.scenario) {
+            <p class="notice kernel-slow" role="note">
+                { format!("A kernel build runs this {pages}-page image with the kernel's own list walks (kimage_dst_used and friends walk the whole list for every page: quadratic), in an interpreter: it takes minutes. The page stays usable; Cancel stops the run.") }
+            </p>
+        }
         if let Status::Running { done, total, .. } = store.status {
             <Progress {done} {total} {on_cancel} />
         }

@@ -2,6 +2,7 @@
 
 use super::entry_list::EntryList;
 use super::Words;
+use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::memory::Machine;
 use kexec_core::summary::RunSummary;
 use std::rc::Rc;
@@ -24,6 +25,30 @@ pub struct PaneProps {
     pub fold: bool,
     /// Scroll target (token, entry index).
     pub jump: Option<(u32, usize)>,
+    /// For a kernel build's pane: the build the scenario names, and what
+    /// it was built from when the page holds it.
+    #[prop_or_default]
+    pub kernel: Option<(KernelSpec, Option<String>)>,
+}
+
+/// What a kernel build's pane says of the build under its name: the
+/// source version and patch hashes, and (when the page holds the build)
+/// everything `kexec-sim kernel info` prints; else how to get it.
+fn kernel_info((spec, info): &(KernelSpec, Option<String>)) -> Html {
+    match info {
+        Some(info) => html! {
+            <details class="kernel-info">
+                <summary>{ spec.describe() }</summary>
+                <pre>{ info }</pre>
+                <p>{ "The kernel's code is GPL-2.0; " }<a href="SOURCE.txt">{ "the source of the shipped build" }</a>{ "." }</p>
+            </details>
+        },
+        None => html! {
+            <p class="kernel-info missing" role="note">
+                { format!("This link names kernel build {}, which this page does not have. Load that build (\"load a kernel build…\" in the design menu, or drop its file there; kexec-sim kernel build makes one), or pick another design.", spec.describe()) }
+            </p>
+        },
+    }
 }
 
 fn verdict_class(s: &RunSummary) -> &'static str {
@@ -46,6 +71,9 @@ pub fn Pane(props: &PaneProps) -> Html {
     html! {
         <section class={classes!("pane", side)} aria-label={format!("{} pane: {}", side, s.variant)}>
             <h2 class="variant">{ &s.variant }</h2>
+            if let Some(k) = &props.kernel {
+                { kernel_info(k) }
+            }
             <p class={classes!("verdict", verdict_class(s))} data-kind={s.kind.clone()}>
                 { &s.verdict }
             </p>

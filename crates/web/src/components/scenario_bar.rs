@@ -4,11 +4,13 @@
 use super::segments_table::SegmentsTable;
 use super::{checkbox_checked, field_error, input_value, select_value, textarea_value};
 use crate::form::Form;
-use crate::state::Edit;
+use crate::state::{Edit, KernelSource, SHIPPED_KERNEL};
 use kexec_common::InputError;
 use kexec_core::arch::{Arch, ALL_ARCHES};
-use kexec_core::design::{Variant, ALL_VARIANTS};
+use kexec_core::design::{KernelId, Variant, ALL_VARIANTS};
 use kexec_core::presets;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Props of [`ScenarioBar`].
@@ -26,27 +28,123 @@ pub struct ScenarioBarProps {
     pub on_edit: Callback<Edit>,
     /// Preset picked.
     pub on_preset: Callback<String>,
+    /// A kernel build picked for a pane (the shipped one, or a file).
+    pub on_kernel: Callback<(usize, KernelSource)>,
 }
 
-/// The variant picker of the left (0) or right (1) pane.
-fn variant_select(f: &Form, side: usize, on_edit: &Callback<Edit>) -> Html {
-    let on_change = on_edit.reform(move |e: Event| {
-        Edit::Variant(
-            side,
-            Variant::from_name(&select_value(&e)).unwrap_or(Variant::Pointer),
-        )
+/// Read the first file of a list (a pick or a drop) as text, for a pane.
+fn read_kernel_file(
+    files: Option<web_sys::FileList>,
+    side: usize,
+    on_kernel: Callback<(usize, KernelSource)>,
+) {
+    let Some(file) = files.and_then(|f| f.get(0)) else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+            if let Some(text) = text.as_string() {
+                on_kernel.emit((side, KernelSource::File(Rc::new(text))));
+            }
+        }
     });
+}
+
+/// The variant picker of the left (0) or right (1) pane: the Rust
+/// designs, the kernel builds the scenario names, the shipped kernel
+/// build, and "load a kernel build…" (a file; it stays in the browser).
+/// A kernel-build file dropped on the picker loads too.
+fn variant_select(
+    f: &Form,
+    side: usize,
+    on_edit: &Callback<Edit>,
+    on_kernel: &Callback<(usize, KernelSource)>,
+) -> Html {
+    let file_id = format!("kernel-file-{side}");
+    let current = match f.variants[side] {
+        Variant::Kernel(KernelId(i)) => f
+            .kernels
+            .get(usize::from(i))
+            .map_or_else(|| "kernel:?".into(), |k| format!("kernel:{}", k.name)),
+        v => v.name().to_string(),
+    };
+    let on_change = {
+        let (on_edit, on_kernel, kernels) = (on_edit.clone(), on_kernel.clone(), f.kernels.clone());
+        let (file_id, current) = (file_id.clone(), current.clone());
+        Callback::from(move |e: Event| {
+            let value = select_value(&e);
+            if value == "@file" {
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .set_value(&current);
+                if let Some(input) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id(&file_id))
+                {
+                    input.unchecked_into::<web_sys::HtmlElement>().click();
+                }
+            } else if value == "@shipped" {
+                on_kernel.emit((side, KernelSource::Shipped));
+            } else if let Some(name) = value.strip_prefix("kernel:") {
+                if let Some(i) = kernels.iter().position(|k| k.name == name) {
+                    on_edit.emit(Edit::Variant(side, Variant::Kernel(KernelId(i as u8))));
+                }
+            } else {
+                on_edit.emit(Edit::Variant(
+                    side,
+                    Variant::from_name(&value).unwrap_or(Variant::Pointer),
+                ));
+            }
+        })
+    };
+    let on_file = {
+        let on_kernel = on_kernel.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+            read_kernel_file(input.files(), side, on_kernel.clone());
+            input.set_value("");
+        })
+    };
+    let on_drop = {
+        let on_kernel = on_kernel.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            read_kernel_file(
+                e.data_transfer().and_then(|d| d.files()),
+                side,
+                on_kernel.clone(),
+            );
+        })
+    };
+    let on_dragover = Callback::from(|e: DragEvent| e.prevent_default());
     let label = if side == 0 {
         "left variant"
     } else {
         "right variant"
     };
+    let shipped_named = f.kernels.iter().any(|k| k.name == SHIPPED_KERNEL.0);
     html! {
-        <select onchange={on_change} aria-label={label} id={format!("variant-{side}")}>
-            { for ALL_VARIANTS.iter().map(|v| html! {
-                <option value={v.name()} selected={f.variants[side] == *v} title={v.summary()}>{ v.name() }</option>
-            }) }
-        </select>
+        <span class="design-pick" ondrop={on_drop} ondragover={on_dragover}
+            title="a design, or a kernel build: pick one, or drop a kernel-build file here (it stays in this browser)">
+            <select onchange={on_change} aria-label={label} id={format!("variant-{side}")}>
+                { for ALL_VARIANTS.iter().map(|v| html! {
+                    <option value={v.name()} selected={f.variants[side] == *v} title={v.summary()}>{ v.name() }</option>
+                }) }
+                <optgroup label="the kernel's own code">
+                    { for f.kernels.iter().map(|k| {
+                        let value = format!("kernel:{}", k.name);
+                        html! {
+                            <option selected={value == current} title={k.describe()} value={value.clone()}>{ value }</option>
+                        }
+                    }) }
+                    if !shipped_named {
+                        <option value="@shipped" title="kernel/kexec_core.c and kernel/kexec.c of Debian's linux-source-6.1, unpatched, compiled against the playground's shim (GPL-2.0)">{ SHIPPED_KERNEL.1 }</option>
+                    }
+                    <option value="@file">{ "load a kernel build…" }</option>
+                </optgroup>
+            </select>
+            <input type="file" id={file_id} hidden=true accept=".kbuild,.json" onchange={on_file}
+                aria-label={format!("kernel-build file for the {label}")} />
+        </span>
     }
 }
 
@@ -146,7 +244,7 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
             </fieldset>
             <fieldset class="variants">
                 <legend>{ "compare" }</legend>
-                { variant_select(f, 0, &props.on_edit) }<span>{ " vs " }</span>{ variant_select(f, 1, &props.on_edit) }
+                { variant_select(f, 0, &props.on_edit, &props.on_kernel) }<span>{ " vs " }</span>{ variant_select(f, 1, &props.on_edit, &props.on_kernel) }
             </fieldset>
             if let Some(e) = general_error {
                 <p class="field-error" role="alert">{ e.to_string() }</p>

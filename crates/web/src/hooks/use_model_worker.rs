@@ -3,10 +3,16 @@
 //! timeline's current step, its responses turned into [`Action`]s.
 //! Cancelling terminates it (the model runs synchronously, nothing short
 //! of that stops it); the next run spawns a fresh one.
+//!
+//! A scenario naming a kernel build runs in the kernel worker instead (the
+//! kernel-build module, `kexec-web-kernel`, fetched the first time): it
+//! holds the builds the user picked (the shipped one, fetched next to the
+//! page; dropped files, kept here to load again into a fresh worker after
+//! a cancel) and runs both panes.
 
 use super::use_debounced;
 use crate::protocol::{Request, Response};
-use crate::state::{Action, RunResult, State};
+use crate::state::{Action, KernelSource, LoadedKernel, RunResult, State, SHIPPED_KERNEL};
 use crate::worker_client::WorkerClient;
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
@@ -20,10 +26,28 @@ type Sent = Rc<RefCell<HashMap<u32, Scenario>>>;
 /// The worker, when one is running.
 type Slot = Rc<RefCell<Option<WorkerClient>>>;
 
+/// The kernel-build loads sent and not answered yet: the pane each is for.
+type Picks = Rc<RefCell<HashMap<u32, Option<usize>>>>;
+
+/// The kernel worker and what it must hold: the dropped builds' texts
+/// (sent again to a fresh worker), the loads in flight.
+#[derive(Default)]
+struct Kernel {
+    worker: Option<WorkerClient>,
+    files: Vec<Rc<String>>,
+    picks: Picks,
+}
+
+type KernelSlot = Rc<RefCell<Kernel>>;
+
+/// Request ids of kernel-build loads (apart from the runs').
+const LOAD_IDS: u32 = 1 << 30;
+
 /// The worker's responses as actions; a result keeps the scenario it ran.
 fn responses(
     dispatch: UseReducerDispatcher<State>,
     sent: Sent,
+    picks: Picks,
 ) -> Callback<(Response, Vec<Vec<u64>>)> {
     Callback::from(move |(resp, words): (Response, Vec<Vec<u64>>)| match resp {
         Response::Progress { id, done, total } => {
@@ -42,30 +66,125 @@ fn responses(
             })));
         }
         Response::Step { step, texts, .. } => dispatch.dispatch(Action::StepTexts(step, texts)),
+        Response::KernelLoaded { id, spec, info } => {
+            let side = picks.borrow_mut().remove(&id).flatten();
+            dispatch.dispatch(Action::KernelLoaded(LoadedKernel { spec, info }, side));
+        }
+        Response::Error { id, message } if id >= LOAD_IDS => {
+            if picks.borrow_mut().remove(&id).flatten().is_some() {
+                dispatch.dispatch(Action::Notice(Some(message)));
+            }
+        }
         Response::Error { id, message } => dispatch.dispatch(Action::Failed(id, message)),
         Response::Ready | Response::Explored { .. } | Response::Shrunk { .. } => {}
     })
 }
 
+/// The next load's request id.
+fn load_id() -> u32 {
+    thread_local! {
+        static NEXT: std::cell::Cell<u32> = const { std::cell::Cell::new(LOAD_IDS) };
+    }
+    NEXT.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    })
+}
+
+/// The kernel worker, spawned (with the shipped build and every dropped
+/// one loaded into it) when none runs.
+fn kernel_worker<'a>(
+    k: &'a mut Kernel,
+    sent: &Sent,
+    dispatch: &UseReducerDispatcher<State>,
+) -> Option<&'a WorkerClient> {
+    if k.worker.is_none() {
+        let on = responses(dispatch.clone(), sent.clone(), k.picks.clone());
+        match WorkerClient::spawn_kernel(on) {
+            Ok(w) => {
+                let id = load_id();
+                k.picks.borrow_mut().insert(id, None);
+                w.fetch_kernel(id, SHIPPED_KERNEL.2);
+                for text in &k.files {
+                    let id = load_id();
+                    k.picks.borrow_mut().insert(id, None);
+                    w.send(&Request::LoadKernel {
+                        id,
+                        text: (**text).clone(),
+                    });
+                }
+                k.worker = Some(w);
+            }
+            Err(e) => dispatch.dispatch(Action::Notice(Some(e))),
+        }
+    }
+    k.worker.as_ref()
+}
+
+/// Load a picked kernel build into the kernel worker, for pane `side`.
+fn load_kernel(
+    kernel: &KernelSlot,
+    sent: &Sent,
+    dispatch: &UseReducerDispatcher<State>,
+    side: usize,
+    source: &KernelSource,
+) {
+    let mut k = kernel.borrow_mut();
+    if let KernelSource::File(text) = source {
+        if !k.files.iter().any(|t| t == text) {
+            k.files.push(text.clone());
+        }
+    }
+    let picks = k.picks.clone();
+    let id = load_id();
+    if let Some(w) = kernel_worker(&mut k, sent, dispatch) {
+        picks.borrow_mut().insert(id, Some(side));
+        match source {
+            KernelSource::Shipped => w.fetch_kernel(id, SHIPPED_KERNEL.2),
+            KernelSource::File(text) => w.send(&Request::LoadKernel {
+                id,
+                text: (**text).clone(),
+            }),
+        }
+    }
+}
+
 /// Send `scenario` to the worker (spawning one if none runs) as request
-/// `id`.
+/// `id`: the kernel worker when the scenario names a kernel build.
 fn send_run(
     worker: &Slot,
+    kernel: &KernelSlot,
     sent: &Sent,
     dispatch: &UseReducerDispatcher<State>,
     id: u32,
     scenario: Scenario,
 ) {
+    let json = scenario.to_json();
+    let req = Request::Run { id, scenario: json };
+    if !scenario.kernels.is_empty()
+        && scenario
+            .variants
+            .iter()
+            .any(|v| scenario.kernel(*v).is_some())
+    {
+        sent.borrow_mut().insert(id, scenario);
+        let mut k = kernel.borrow_mut();
+        if let Some(w) = kernel_worker(&mut k, sent, dispatch) {
+            w.send(&req);
+            dispatch.dispatch(Action::Started(id));
+        }
+        return;
+    }
     if worker.borrow().is_none() {
-        match WorkerClient::spawn(responses(dispatch.clone(), sent.clone())) {
+        let picks = kernel.borrow().picks.clone();
+        match WorkerClient::spawn(responses(dispatch.clone(), sent.clone(), picks)) {
             Ok(w) => *worker.borrow_mut() = Some(w),
             Err(e) => dispatch.dispatch(Action::Notice(Some(e))),
         }
     }
-    let json = scenario.to_json();
     sent.borrow_mut().insert(id, scenario);
     if let Some(w) = worker.borrow().as_ref() {
-        w.send(&Request::Run { id, scenario: json });
+        w.send(&req);
         dispatch.dispatch(Action::Started(id));
     }
 }
@@ -75,10 +194,21 @@ fn send_run(
 #[hook]
 pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
     let worker: Slot = use_mut_ref(|| None);
+    let kernel: KernelSlot = use_mut_ref(Kernel::default);
     let sent: Sent = use_mut_ref(HashMap::new);
     let next_id = use_mut_ref(|| 0u32);
     {
+        let (kernel, sent, dispatch) = (kernel.clone(), sent.clone(), store.dispatcher());
+        let pick = store.kernel_pick.clone();
+        use_effect_with(pick.as_ref().map(|p| p.0), move |_| {
+            if let Some((_, side, source)) = pick {
+                load_kernel(&kernel, &sent, &dispatch, side, &source);
+            }
+        });
+    }
+    {
         let (worker, sent, dispatch) = (worker.clone(), sent.clone(), store.dispatcher());
+        let kernel = kernel.clone();
         let scenario = store.scenario.clone();
         use_debounced(store.revision, move |_| {
             let id = {
@@ -86,21 +216,36 @@ pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
                 *n += 1;
                 *n
             };
-            send_run(&worker, &sent, &dispatch, id, scenario);
+            send_run(&worker, &kernel, &sent, &dispatch, id, scenario);
         });
     }
     {
-        let worker = worker.clone();
+        let (worker, kernel) = (worker.clone(), kernel.clone());
         let result_id = store.result.as_ref().map(|r| r.id);
+        let in_kernel = store.result.as_ref().is_some_and(|r| {
+            r.scenario
+                .variants
+                .iter()
+                .any(|v| r.scenario.kernel(*v).is_some())
+        });
         use_effect_with((store.step, result_id), move |&(step, id)| {
-            if let (Some(id), Some(w)) = (id, worker.borrow().as_ref()) {
-                w.send(&Request::Step { id, step });
+            let Some(id) = id else { return };
+            let req = Request::Step { id, step };
+            if in_kernel {
+                if let Some(w) = kernel.borrow().worker.as_ref() {
+                    w.send(&req);
+                }
+            } else if let Some(w) = worker.borrow().as_ref() {
+                w.send(&req);
             }
         });
     }
     let dispatch = store.dispatcher();
     Callback::from(move |()| {
         if let Some(w) = worker.borrow_mut().take() {
+            w.terminate();
+        }
+        if let Some(w) = kernel.borrow_mut().worker.take() {
             w.terminate();
         }
         dispatch.dispatch(Action::Cancel);

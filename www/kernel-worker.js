@@ -1,0 +1,34 @@
+// The kernel worker: the model plus kernel builds, in the kernel-build
+// module (kernel.js, kernel_bg.wasm; crates/web-kernel), fetched only when
+// a kernel build is first chosen. The page sends the module's URLs first.
+// Requests are served one at a time, in order: a {"fetch-kernel":...}
+// request (the shipped build) is fetched here and handed over as a
+// load-kernel request before the next one runs.
+self.onmessage = async (ev) => {
+  self.onmessage = null;
+  const { js, wasm } = ev.data;
+  const m = await import(js);
+  await m.default({ module_or_path: wasm });
+  let chain = Promise.resolve();
+  self.onmessage = (e) => {
+    const text = e.data;
+    chain = chain.then(async () => {
+      if (typeof text !== 'string') return;
+      if (!text.startsWith('{"fetch-kernel"')) {
+        m.kernel_request(text);
+        return;
+      }
+      const { id, url } = JSON.parse(text)['fetch-kernel'];
+      try {
+        const r = await fetch(url);
+        if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
+        const build = await r.text();
+        m.kernel_request(JSON.stringify({ 'load-kernel': { id, text: build } }));
+      } catch (err) {
+        const message = `cannot fetch the kernel build ${url}: ${err.message || err}`;
+        self.postMessage({ json: JSON.stringify({ error: { id, message } }), words: [] });
+      }
+    });
+  };
+  m.kernel_worker_main();
+};
