@@ -44,8 +44,10 @@ function withTimeout(ms, what, promise) {
 
 // (a) sizes: what the page loads (its wasm, JS and CSS, the worker's glue)
 // against the budget; the labs module (labs.js, labs_bg.wasm), fetched only
-// when a lab is opened, apart.
-const LAZY = /^(labs\.js|labs_bg\.wasm)$/;
+// when a lab is opened, and the kernel-build module (kernel-worker.js,
+// kernel.js, kernel_bg.wasm), fetched only when a kernel build is chosen,
+// apart.
+const LAZY = /^(labs\.js|labs_bg\.wasm|kernel-worker\.js|kernel\.js|kernel_bg\.wasm)$/;
 function sizes() {
   const files = fs
     .readdirSync(DIST, { recursive: true })

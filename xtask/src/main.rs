@@ -188,9 +188,76 @@ fn with_tool_path(c: &mut Command) -> &mut Command {
         .env("TRUNK_SKIP_VERSION_CHECK", "true")
 }
 
+/// Where the shipped kernel build and its SOURCE.txt are made (Trunk's
+/// post-build hook copies them into dist).
+const SITE_KERNEL: &str = "target/site-kernel";
+
+/// The shipped kernel build, "kernel 6.1 (C)": Debian's linux-source-6.1,
+/// unpatched, built with `kexec-sim kernel build` into
+/// target/site-kernel/kernel-6.1.kbuild, and SOURCE.txt saying what it was
+/// built from and under which licence.
+fn site_kernel() -> Result {
+    ensure_kernel_tools()?;
+    let dir = root().join(SITE_KERNEL);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let out = dir.join("kernel-6.1.kbuild");
+    run(cargo()
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "kexec-sim",
+            "--",
+            "kernel",
+            "build",
+            "--name",
+            "6.1",
+            "--out",
+        ])
+        .arg(&out))?;
+    let info = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(["run", "-q", "-p", "kexec-sim", "--", "kernel", "info"])
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("kexec-sim kernel info: {e}"))?;
+    if !info.status.success() {
+        return Err(format!(
+            "kexec-sim kernel info {} failed: {}",
+            out.display(),
+            String::from_utf8_lossy(&info.stderr)
+        ));
+    }
+    let package = output(
+        "dpkg-query",
+        &["-W", "-f", "${Package} ${Version}", "linux-source-6.1"],
+    )
+    .unwrap_or_else(|| "linux-source-6.1".into());
+    let text = format!(
+        "kernel-6.1.kbuild: \"kernel 6.1 (C)\" in the kexec playground\n\n\
+Licence: GPL-2.0 (the Linux kernel's licence; see COPYING in the kernel\n\
+source). The two WebAssembly modules in kernel-6.1.kbuild are compiled\n\
+from the Linux kernel's kernel/kexec_core.c and kernel/kexec.c (with\n\
+kernel/kexec_internal.h, include/linux/kexec.h and\n\
+include/uapi/linux/kexec.h), unpatched, against the playground's\n\
+kernel-API shim (crates/kernel/shim, MIT OR Apache-2.0).\n\n\
+Origin: Debian's package {package}\n\
+(/usr/src/linux-source-6.1.tar.xz; the corresponding source is that\n\
+package, https://packages.debian.org/source/bookworm/linux, also kept at\n\
+https://snapshot.debian.org/package/linux/). Rebuild it with\n\
+`kexec-sim kernel build --name 6.1` from the playground's repository.\n\n\
+What `kexec-sim kernel info` prints for it (each file's sha256 as taken\n\
+from the tarball):\n\n{}",
+        String::from_utf8_lossy(&info.stdout)
+    );
+    let source = dir.join("SOURCE.txt");
+    std::fs::write(&source, text).map_err(|e| format!("{}: {e}", source.display()))
+}
+
 fn dist() -> Result {
     ensure_web_tools()?;
     run(cargo().args(["fetch"]))?;
+    site_kernel()?;
     run(with_tool_path(
         Command::new("trunk")
             .args(["build", "--release", "--dist", "dist"])
@@ -201,6 +268,7 @@ fn dist() -> Result {
 fn serve() -> Result {
     ensure_web_tools()?;
     run(cargo().args(["fetch"]))?;
+    site_kernel()?;
     run(with_tool_path(
         Command::new("trunk")
             .args([
@@ -239,6 +307,8 @@ fn test() -> Result {
             "kexec-web",
             "-p",
             "kexec-web-labs",
+            "-p",
+            "kexec-web-kernel",
             "--target",
             "wasm32-unknown-unknown",
             "--all-targets",

@@ -34,6 +34,12 @@ enum Role {
     App,
     /// kexec-web-labs: the labs' wasm module.
     LabsModule,
+    /// kexec-kernel, kexec-kernel-build: kernel builds (the builder, the
+    /// shim's host side, the wasmi engine).
+    Kernel,
+    /// kexec-web-kernel: the page's kernel-build wasm module (the kernel
+    /// worker).
+    KernelModule,
     /// kexec-sim: the CLI.
     Cli,
     /// xtask and anything else.
@@ -48,6 +54,8 @@ fn role(name: &str) -> Role {
         "kexec-playground" => Role::Playground,
         "kexec-web" => Role::App,
         "kexec-web-labs" => Role::LabsModule,
+        "kexec-kernel" | "kexec-kernel-build" => Role::Kernel,
+        "kexec-web-kernel" => Role::KernelModule,
         "kexec-sim" => Role::Cli,
         _ => Role::Tool,
     }
@@ -95,6 +103,31 @@ const FORBIDDEN: &[(Role, Role, &str)] = &[
         Role::App,
         Role::LabsModule,
         "the main module loads the labs' module at run time, never links it",
+    ),
+    (
+        Role::App,
+        Role::Kernel,
+        "the page's main module must not link kernel builds or their interpreter, wasmi (first-load budget; the kernel worker runs them)",
+    ),
+    (
+        Role::App,
+        Role::KernelModule,
+        "the main module starts the kernel worker at run time, never links its module",
+    ),
+    (
+        Role::KernelModule,
+        Role::Lab,
+        "the kernel-build module runs kimage scenarios only: no lab",
+    ),
+    (
+        Role::KernelModule,
+        Role::Playground,
+        "the kernel-build module runs kimage scenarios only: not the playground",
+    ),
+    (
+        Role::KernelModule,
+        Role::LabsModule,
+        "the kernel-build module does not carry the labs' module",
     ),
 ];
 
