@@ -135,8 +135,10 @@ impl WorkerClient {
     /// Ask the kernel worker to fetch a kernel build from `url` (the
     /// shipped one, next to the page) and load it, as request `id`.
     pub fn fetch_kernel(&self, id: u32, url: &str) {
-        let text = serde_json::json!({ "fetch-kernel": { "id": id, "url": url } }).to_string();
-        self.send_text(text);
+        // serde_json's Value would cost the first load; a string's JSON
+        // text is all the URL needs.
+        let url = serde_json::to_string(url).unwrap_or_default();
+        self.send_text(format!("{{\"fetch-kernel\":{{\"id\":{id},\"url\":{url}}}}}"));
     }
 
     fn send_text(&self, text: String) {
