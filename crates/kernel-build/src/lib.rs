@@ -176,13 +176,14 @@ fn apply_patches(
     Ok(infos)
 }
 
-/// A fresh scratch directory.
+/// A fresh scratch directory, one per build: the process id and a count
+/// of this process's builds (two threads building at once must not share
+/// one, or each removes the other's objects).
 fn scratch() -> Result<std::path::PathBuf, BuildError> {
-    let d = std::env::temp_dir().join(format!(
-        "kexec-sim-kernel-build-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d =
+        std::env::temp_dir().join(format!("kexec-sim-kernel-build-{}-{n}", std::process::id(),));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).map_err(|e| BuildError::Tool(format!("{}: {e}", d.display())))?;
     Ok(d)

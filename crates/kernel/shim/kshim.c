@@ -347,7 +347,9 @@ static void direct_grow(void)
 {
 	if (direct_nchunks == DIRECT_CHUNKS_MAX)
 		kshim_host_fault(KSHIM_FAULT_NO_MEMORY, DIRECT_CHUNKS_MAX, 1);
-	if (direct_free_n + DIRECT_CHUNK > direct_free_cap) {
+	/* Every slot may be free at once (an unload frees them all): the list
+	 * holds as many indices as there are slots. */
+	if ((direct_nchunks + 1) * DIRECT_CHUNK > direct_free_cap) {
 		/* Indices only (nobody keeps pointers into it): grow by copying. */
 		unsigned int cap = (direct_nchunks + 1) * DIRECT_CHUNK * 2;
 		unsigned int *nf = heap_alloc(cap * sizeof(unsigned int), 4);
