@@ -10,6 +10,16 @@ self.onmessage = async (ev) => {
   const m = await import(js);
   await m.default({ module_or_path: wasm });
   let chain = Promise.resolve();
+  // A request that throws (a trap in the module) is answered with an error
+  // for its id, and the next requests still run.
+  const failed = (text, err) => {
+    let id = 0;
+    try {
+      id = Object.values(JSON.parse(text))[0].id ?? 0;
+    } catch (_) {}
+    const message = `the kernel worker failed: ${err?.message || err}`;
+    self.postMessage({ json: JSON.stringify({ error: { id, message } }), words: [] });
+  };
   self.onmessage = (e) => {
     const text = e.data;
     chain = chain.then(async () => {
@@ -28,7 +38,7 @@ self.onmessage = async (ev) => {
         const message = `cannot fetch the kernel build ${url}: ${err.message || err}`;
         self.postMessage({ json: JSON.stringify({ error: { id, message } }), words: [] });
       }
-    });
+    }).catch((err) => failed(text, err));
   };
   m.kernel_worker_main();
 };
