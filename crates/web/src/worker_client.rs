@@ -138,7 +138,9 @@ impl WorkerClient {
         // serde_json's Value would cost the first load; a string's JSON
         // text is all the URL needs.
         let url = serde_json::to_string(url).unwrap_or_default();
-        self.send_text(format!("{{\"fetch-kernel\":{{\"id\":{id},\"url\":{url}}}}}"));
+        self.send_text(format!(
+            "{{\"fetch-kernel\":{{\"id\":{id},\"url\":{url}}}}}"
+        ));
     }
 
     fn send_text(&self, text: String) {
