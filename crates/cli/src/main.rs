@@ -17,6 +17,7 @@ use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::run::{self, RunOptions};
 use kexec_core::scenario::Scenario;
 use kexec_core::{explore, report};
+use kexec_kernel::build_file::KernelBuild;
 use kexec_lab_hotplug::Hotplug;
 use kexec_lab_pgtable::Pgtable;
 use kexec_lab_placement::{PlaceVariant, Placement, ALL_PLACE_VARIANTS};
@@ -139,6 +140,10 @@ enum Cmd {
     Link {
         #[command(flatten)]
         input: Input,
+        /// A kimage scenario's variants in the link (repeatable; as for
+        /// `run`, `kernel:FILE|NAME` names a kernel build).
+        #[arg(long)]
+        variant: Vec<String>,
         /// Base URL of the playground.
         #[arg(long, default_value = link::DEFAULT_BASE)]
         base: String,
@@ -268,6 +273,37 @@ fn kimage(d: Document) -> Option<Scenario> {
     }
 }
 
+/// `--variant NAME...`: the scenario's variants become these (a Rust
+/// design by name, or `kernel:FILE|NAME`, a kernel build added to the
+/// scenario's `kernels`); the builds read, for the runner. No names: the
+/// scenario as it is.
+fn choose_variants(sc: &mut Scenario, variants: &[String]) -> Result<Vec<KernelBuild>, String> {
+    let mut builds = Vec::new();
+    if variants.is_empty() {
+        return Ok(builds);
+    }
+    let mut vs = Vec::new();
+    for name in variants {
+        if let Some(spec) = name.strip_prefix("kernel:") {
+            let b = kernel::load(spec)?;
+            vs.push(sc.add_kernel(kernel::spec_of(&b.meta)));
+            builds.push(b);
+            continue;
+        }
+        let v = Variant::from_name(name).ok_or_else(|| {
+            let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+            format!(
+                "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
+                valid.join(", ")
+            )
+        })?;
+        vs.push(v);
+    }
+    kexec_core::scenario::check_arch_variants(sc.arch, &vs).map_err(|e| e.message)?;
+    sc.variants = vs;
+    Ok(builds)
+}
+
 /// `kexec-sim run`.
 fn run_cmd(
     input: Input,
@@ -276,28 +312,7 @@ fn run_cmd(
     opts: RunOptions,
 ) -> Result<ExitCode, String> {
     let mut sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
-    let mut builds = Vec::new();
-    if !variants.is_empty() {
-        let mut vs = Vec::new();
-        for name in variants {
-            if let Some(spec) = name.strip_prefix("kernel:") {
-                let b = kernel::load(spec)?;
-                vs.push(sc.add_kernel(kernel::spec_of(&b.meta)));
-                builds.push(b);
-                continue;
-            }
-            let v = Variant::from_name(name).ok_or_else(|| {
-                let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-                format!(
-                    "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
-                    valid.join(", ")
-                )
-            })?;
-            vs.push(v);
-        }
-        kexec_core::scenario::check_arch_variants(sc.arch, &vs).map_err(|e| e.message)?;
-        sc.variants = vs;
-    }
+    let mut builds = choose_variants(&mut sc, variants)?;
     builds.extend(kernel::registered_for(&sc, &builds));
     let runner = kexec_kernel::wasmi_engine::WasmiKernels::new(builds);
     let runs = run::run_with_kernels(&sc, opts, &runner);
@@ -392,9 +407,17 @@ fn presets_cmd() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `kexec-sim link`.
-fn link_cmd(input: Input, base: &str) -> Result<ExitCode, String> {
-    let d = input.document()?;
+/// `kexec-sim link`: with `--variant`, a kimage scenario's designs are
+/// chosen first (a kernel build's name, id, source and patch hashes go
+/// into the link; the build itself does not).
+fn link_cmd(input: Input, variants: &[String], base: &str) -> Result<ExitCode, String> {
+    let d = if variants.is_empty() {
+        input.document()?
+    } else {
+        let mut sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
+        choose_variants(&mut sc, variants)?;
+        Document::Kimage(sc)
+    };
     out(&format!("{}\n", link::encode_document(&d, base)));
     Ok(ExitCode::SUCCESS)
 }
@@ -596,7 +619,11 @@ fn main() -> ExitCode {
         Cmd::Place { input, format, .. } => lab::<Placement>(input, format, placement),
         Cmd::Hotplug { input, format } => lab::<Hotplug>(input, format, hotplug),
         Cmd::Pgtable { input, format } => lab::<Pgtable>(input, format, pgtable),
-        Cmd::Link { input, base } => link_cmd(input, &base),
+        Cmd::Link {
+            input,
+            variant,
+            base,
+        } => link_cmd(input, &variant, &base),
         Cmd::Explore {
             input,
             goal,

@@ -683,3 +683,51 @@ fn pgtable_reports_every_preset_and_the_stale_walk_exits_3() {
     assert_eq!(status(&o), 1);
     assert!(stderr(&o).contains("not a page-table scenario"));
 }
+
+/// A patch author's path through the CLI (issue 14): build the kernel's
+/// own code (Debian's linux-source-6.1, which `cargo xtask` installs), run
+/// it beside `pointer` on the swap-path preset (same list, both load),
+/// and put it in a link that names the build (not its code).
+#[test]
+fn a_kernel_build_runs_beside_pointer_and_goes_into_a_link() {
+    let s = Scratch::new("kernel-build");
+    let build = s.0.join("k.kbuild");
+    let build = build.to_str().expect("utf-8 temp path");
+    let o = sim(&["kernel", "build", "--name", "cli-test", "--out", build]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let info = sim(&["kernel", "info", build]);
+    assert!(stdout(&info).contains("6.1."), "{}", stdout(&info));
+    let variant = format!("kernel:{build}");
+    let o = sim(&[
+        "run",
+        "--preset",
+        "swap-path",
+        "--variant",
+        "pointer",
+        "--variant",
+        &variant,
+        "--relocate",
+        "--unload",
+        "--format",
+        "entries",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    let halves: Vec<&str> = text.split("== ").filter(|h| !h.is_empty()).collect();
+    assert_eq!(halves.len(), 2, "{text}");
+    let words = |h: &str| h.lines().skip(1).map(String::from).collect::<Vec<_>>();
+    assert_eq!(words(halves[0]), words(halves[1]), "{text}");
+    let link = stdout(&sim(&[
+        "link",
+        "--preset",
+        "swap-path",
+        "--variant",
+        "pointer",
+        "--variant",
+        &variant,
+    ]));
+    let decoded = stdout(&sim(&["decode", link.trim()]));
+    let v: Value = serde_json::from_str(&decoded).expect("json");
+    assert_eq!(v["kernels"][0]["name"], "cli-test", "{decoded}");
+    assert_eq!(v["variants"][1], "kernel:cli-test", "{decoded}");
+}
