@@ -26,6 +26,9 @@ pub struct ImportInput<'a> {
     pub lowmem: &'a str,
     /// The arch of the scenario.
     pub arch: Arch,
+    /// A load that failed before asking for any page (sanity_check's
+    /// errno): accept a trace without kimage allocations.
+    pub empty_ok: bool,
 }
 
 /// A capture read into a scenario.
@@ -61,7 +64,9 @@ pub fn import(input: ImportInput<'_>) -> Result<Capture, InputError> {
     let segs = machine::segments(input.segments)?;
     let ram = machine::iomem(input.iomem)?;
     let (lowmem_end, lowmem_source) = machine::lowmem(input.lowmem)?;
-    let Some(first) = t.kimage.iter().find(|k| matches!(k, KimageEvent::Alloc(_))) else {
+    let first = t.kimage.iter().find(|k| matches!(k, KimageEvent::Alloc(_)));
+    let first_pid = first.map(|k| k.page().pid);
+    let Some(pid) = first_pid.or_else(|| input.empty_ok.then_some(0)) else {
         let mut who = String::new();
         for (pid, (comm, n)) in t.pids.iter().take(8) {
             let _ = write!(
@@ -79,12 +84,11 @@ pub fn import(input: ImportInput<'_>) -> Result<Capture, InputError> {
             format!("none of its {} page events has a stack trace, so none can be attributed to the kimage code: echo 1 > options/stacktrace before the load", t.events)
         } else {
             format!(
-                "no allocation has kimage_alloc_pages on its stack: the capture holds other processes' allocations only ({who}); write the pid of the shell that runs kexec to set_event_pid (see the README) and capture again"
+                "no allocation has kimage_alloc_pages on its stack: the capture holds other processes' allocations only ({who}); write the pid of the shell that runs kexec to set_event_pid (see the README) and capture again (or, for a load that failed before asking for any page, pass --empty-ok)"
             )
         };
         return Err(error("trace", why));
     };
-    let pid = first.page().pid;
     let mut replay = Vec::new();
     let mut failed = None;
     let mut freed_in_load = Vec::new();

@@ -17,5 +17,6 @@
 pub mod import;
 pub mod machine;
 pub mod trace;
+pub mod verify;
 
 pub use import::{import, Capture, ImportInput};

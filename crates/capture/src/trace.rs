@@ -156,15 +156,26 @@ fn event_line(line: &str) -> Option<EventLine<'_>> {
     let close = after.find(']')?;
     let cpu: u32 = after[..close].trim().parse().ok()?;
     let rest = &after[close + 1..];
-    // The timestamp is the first token ending in ':' made of digits and a dot.
-    let ts = rest.find(|c: char| c.is_ascii_digit())?;
-    let rest2 = &rest[ts..];
-    let colon = rest2.find(':')?;
-    let stamp = &rest2[..colon];
-    if !stamp.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return None;
-    }
-    let body = rest2[colon + 1..].trim_start();
+    // The timestamp is the first token made of digits and a dot, ending
+    // in ':' (the flags before it may hold digits: "...2.").
+    let mut at = 0;
+    let body = loop {
+        let r = &rest[at..];
+        let start = r.find(|c: char| !c.is_ascii_whitespace())?;
+        let len = r[start..]
+            .find(char::is_whitespace)
+            .unwrap_or(r.len() - start);
+        let tok = &r[start..start + len];
+        at += start + len;
+        if let Some(stamp) = tok.strip_suffix(':') {
+            if stamp.contains('.') && stamp.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                break rest[at..].trim_start();
+            }
+        }
+        if at >= rest.len() {
+            return None;
+        }
+    };
     let (name, fields) = match body.find(':') {
         Some(i) if !body[..i].contains(' ') || body.starts_with('<') => {
             (&body[..i], body[i + 1..].trim_start())
@@ -225,6 +236,24 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                 }
             }
             continue;
+        }
+        if let Some(counts) = t.strip_prefix("# entries-in-buffer/entries-written:") {
+            let nums: Vec<u64> = counts
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|x| !x.is_empty())
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if let [kept, written, ..] = nums[..] {
+                if kept < written {
+                    return Err(TraceError {
+                        line: n,
+                        message: format!(
+                            "the ring buffer overwrote {} of {written} events (entries-in-buffer {kept}), so the order is incomplete; capture again with a larger buffer_size_kb",
+                            written - kept
+                        ),
+                    });
+                }
+            }
         }
         if ignorable(t) {
             continue;
@@ -392,7 +421,7 @@ mod tests {
  => __alloc_pages
  => machine_kexec_prepare
  => do_kexec_load
-           kexec-85      [000] .....    12.000005: mm_page_alloc: page=0xf6000000 pfn=0x23fc89 order=0 migratetype=1 gfp_flags=GFP_HIGHUSER
+           kexec-85      [000] ...2.    12.000005: mm_page_alloc: page=0xf6000000 pfn=0x23fc89 order=0 migratetype=1 gfp_flags=GFP_HIGHUSER
            kexec-85      [000] .....    12.000006: <stack trace>
  => __alloc_pages+0x15a/0x2c0
  => kimage_alloc_pages+0x1a/0x90
@@ -475,6 +504,13 @@ cpus=2
         assert!(e.message.contains("ends inside the stack trace"), "{e}");
         let e = read("hello\n").unwrap_err();
         assert_eq!(e.to_string(), "trace line 1: \"hello\" is not a trace line (expected TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS, a \"=> function\" frame or a # comment)");
+        let e = read(&CAT.replace("9/9", "439511/525206")).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(
+            e.message
+                .starts_with("the ring buffer overwrote 85695 of 525206 events"),
+            "{e}"
+        );
         let e = read("CPU:0 [LOST 12 EVENTS]\n").unwrap_err();
         assert!(e.message.contains("buffer_size_kb"));
     }

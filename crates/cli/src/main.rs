@@ -193,6 +193,10 @@ enum Cmd {
         /// Write the scenario file here.
         #[arg(long, value_name = "FILE")]
         out: Option<String>,
+        /// The load failed before asking for any page (sanity_check's
+        /// errno): accept a trace with no kimage allocation.
+        #[arg(long)]
+        empty_ok: bool,
         /// Base URL of the playground for the link.
         #[arg(long, default_value = link::DEFAULT_BASE)]
         base: String,
@@ -433,6 +437,7 @@ fn link_cmd(input: Input, base: &str) -> Result<ExitCode, String> {
 fn import_cmd(
     files: [&str; 4],
     arch: &str,
+    empty_ok: bool,
     out_file: Option<&str>,
     base: &str,
 ) -> Result<ExitCode, String> {
@@ -460,6 +465,7 @@ fn import_cmd(
         iomem: &texts[2],
         lowmem: &texts[3],
         arch,
+        empty_ok,
     })
     .map_err(|e| e.to_string())?;
     let json = format!("{}\n", c.scenario.to_json_pretty());
@@ -692,9 +698,11 @@ fn main() -> ExitCode {
             arch,
             out,
             base,
+            empty_ok,
         } => import_cmd(
             [&trace, &segments, &iomem, &lowmem],
             &arch,
+            empty_ok,
             out.as_deref(),
             &base,
         ),

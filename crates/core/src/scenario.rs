@@ -882,7 +882,10 @@ mod tests {
             Policy::Replay(vec![0x10, 0x20, 0x21, 0x22, 5, 9, 8, 7])
         );
         let e = bad(&t.replace("0x9..0x7", "0x9..zz"));
-        assert!(e.starts_with("allocator.replay[3]") && e.contains("is not a number"), "{e}");
+        assert!(
+            e.starts_with("allocator.replay[3]") && e.contains("is not a number"),
+            "{e}"
+        );
         assert!(bad(&t.replace("0x9..0x7", "0x0..0x10000000"))
             .starts_with("allocator.replay: more than"));
         // A long list (the 8 GiB capture's shape) is written as runs and
