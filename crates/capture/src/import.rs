@@ -135,6 +135,11 @@ pub fn import(input: ImportInput<'_>) -> Result<Capture, InputError> {
 }
 
 impl Capture {
+    /// Pages `kimage_free` gave back after the load.
+    pub fn unload_freed(&self) -> u64 {
+        self.unload_frees.iter().map(|p| 1u64 << p.order).sum()
+    }
+
     /// What the import found, for the terminal.
     pub fn summary(&self) -> String {
         let mut s = String::new();
@@ -257,6 +262,7 @@ mod tests {
             iomem: IOMEM,
             lowmem: DMESG,
             arch: Arch::I386Pae,
+            empty_ok: false,
         })
         .unwrap_err();
         assert_eq!(e.field, "trace");
@@ -288,6 +294,7 @@ mod tests {
             iomem: IOMEM,
             lowmem: DMESG,
             arch: Arch::I386Pae,
+            empty_ok: false,
         })
         .unwrap();
         assert_eq!(

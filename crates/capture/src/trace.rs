@@ -89,7 +89,7 @@ enum Kind {
 
 /// An event waiting for its stack.
 #[derive(Debug, Clone)]
-struct Pending {
+struct Pending<'a> {
     kind: Kind,
     ev: PageEvent,
     /// The stack header has been seen.
@@ -98,7 +98,7 @@ struct Pending {
     kimage_alloc_pages: bool,
     kimage_free_pages: bool,
     kimage_alloc_page: bool,
-    caller: Option<String>,
+    caller: Option<&'a str>,
 }
 
 /// Frames of the page allocator itself, skipped to find the caller.
@@ -207,7 +207,7 @@ fn ignorable(t: &str) -> bool {
 /// Read a trace (the text of `cat trace` or `trace-cmd report`).
 pub fn read(text: &str) -> Result<Trace, TraceError> {
     let mut out = Trace::default();
-    let mut pending: FxHashMap<u32, Pending> = FxHashMap::default();
+    let mut pending: FxHashMap<u32, Pending<'_>> = FxHashMap::default();
     // The CPU whose event the frames now coming belong to.
     let mut stack_cpu: Option<u32> = None;
     let mut last = 0;
@@ -232,7 +232,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                     _ => {}
                 }
                 if p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
-                    p.caller = Some(f.to_string());
+                    p.caller = Some(f);
                 }
             }
             continue;
@@ -258,16 +258,16 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
         if ignorable(t) {
             continue;
         }
-        if t.contains("LOST") && t.contains("EVENTS") {
-            return Err(TraceError {
-                line: n,
-                message: format!(
-                    "{}: the ring buffer dropped events, so the order is incomplete; capture again with a larger buffer_size_kb",
-                    t
-                ),
-            });
-        }
         let Some(ev) = event_line(raw) else {
+            if t.contains("LOST") && t.contains("EVENTS") {
+                return Err(TraceError {
+                    line: n,
+                    message: format!(
+                        "{}: the ring buffer dropped events, so the order is incomplete; capture again with a larger buffer_size_kb",
+                        t
+                    ),
+                });
+            }
             return Err(TraceError {
                 line: n,
                 message: format!(
@@ -376,21 +376,24 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
     Ok(out)
 }
 
-fn finish(out: &mut Trace, p: Pending) {
+fn finish(out: &mut Trace, p: Pending<'_>) {
     if !p.stack || p.frames == 0 {
         out.without_stack += 1;
     }
     match p.kind {
         Kind::Alloc if p.kimage_alloc_pages => out.kimage.push(KimageEvent::Alloc(p.ev)),
         Kind::Alloc => {
-            let caller = p.caller.unwrap_or_else(|| {
-                if p.stack {
-                    "(the page allocator only)".into()
-                } else {
-                    "(no stack trace)".into()
-                }
+            let caller = p.caller.unwrap_or(if p.stack {
+                "(the page allocator only)"
+            } else {
+                "(no stack trace)"
             });
-            *out.dropped_allocs.entry(caller).or_default() += 1;
+            match out.dropped_allocs.get_mut(caller) {
+                Some(n) => *n += 1,
+                None => {
+                    out.dropped_allocs.insert(caller.to_string(), 1);
+                }
+            }
         }
         Kind::Free if p.kimage_free_pages && p.kimage_alloc_page => {
             out.kimage.push(KimageEvent::FreeInLoad(p.ev))

@@ -9,6 +9,7 @@ use crate::import::Capture;
 use kexec_core::design::Variant;
 use kexec_core::kimage::Stop;
 use kexec_core::run::{run_variant, Outcome, RunOptions, Unload};
+use kexec_core::scenario::Scenario;
 
 /// What the real kernel did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,8 +79,18 @@ pub fn read_result(text: &str) -> Result<RealResult, String> {
 /// verdict when the model agrees word for word (and on the unload's
 /// frees), `Err` with the first difference.
 pub fn compare(c: &Capture, real: &RealResult) -> Result<String, String> {
+    compare_scenario(&c.scenario, real, c.unload_freed())
+}
+
+/// [`compare`] for a scenario and the pages the real unload freed (a
+/// fixture stored as its imported scenario).
+pub fn compare_scenario(
+    sc: &Scenario,
+    real: &RealResult,
+    real_freed: u64,
+) -> Result<String, String> {
     let run = run_variant(
-        &c.scenario,
+        sc,
         Variant::Pointer,
         RunOptions {
             unload: true,
@@ -123,7 +134,6 @@ pub fn compare(c: &Capture, real: &RealResult) -> Result<String, String> {
             show(model.get(i))
         ));
     }
-    let real_freed: u64 = c.unload_frees.iter().map(|p| 1u64 << p.order).sum();
     let unload = match (&run.unload, real.unload) {
         (Some(Unload::Ok { freed }), Some(0)) if *freed == real_freed => {
             format!("; unload freed {freed} pages, as the model")
