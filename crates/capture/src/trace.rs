@@ -120,16 +120,31 @@ fn allocator_frame(f: &str) -> bool {
 /// The function a frame names: `=> name`, `=> name+0x1a/0x40`,
 /// `=> name (c10a2b3c)`, `=> 0xc10a2b3c` (no symbol).
 fn frame_name(rest: &str) -> &str {
-    let t = rest.trim_start();
-    let end = t.find([' ', '+', '(', '\t']).unwrap_or(t.len());
+    let t = rest.trim_start_matches([' ', '\t']);
+    let end = t
+        .bytes()
+        .position(|b| matches!(b, b' ' | b'+' | b'(' | b'\t' | b'\r'))
+        .unwrap_or(t.len());
     &t[..end]
 }
 
-/// `key=value` in an event's fields.
-fn field<'a>(fields: &'a str, key: &str) -> Option<&'a str> {
-    fields
-        .split_ascii_whitespace()
-        .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+/// `page=`, `pfn=` and `order=` in an event's fields, in one pass.
+fn fields(f: &str) -> [Option<&str>; 3] {
+    let mut out = [None; 3];
+    for kv in f.split_ascii_whitespace() {
+        if let Some((k, v)) = kv.split_once('=') {
+            match k {
+                "page" => out[0] = Some(v),
+                "pfn" => out[1] = Some(v),
+                "order" => {
+                    out[2] = Some(v);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 fn hex(s: &str) -> Option<u64> {
@@ -214,8 +229,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         last = n;
-        let t = raw.trim();
-        if let Some(rest) = t.strip_prefix("=>") {
+        if let Some(rest) = raw.trim_start_matches([' ', '\t']).strip_prefix("=>") {
             let Some(cpu) = stack_cpu else {
                 return Err(TraceError {
                     line: n,
@@ -231,12 +245,14 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                     "kimage_alloc_page" => p.kimage_alloc_page = true,
                     _ => {}
                 }
-                if p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
+                let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
+                if !kimage && p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
                     p.caller = Some(f);
                 }
             }
             continue;
         }
+        let t = raw.trim();
         if let Some(counts) = t.strip_prefix("# entries-in-buffer/entries-written:") {
             let nums: Vec<u64> = counts
                 .split(|c: char| !c.is_ascii_digit())
@@ -301,7 +317,8 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                 continue;
             }
         };
-        let pfn_text = field(ev.fields, "pfn").ok_or_else(|| TraceError {
+        let [page_f, pfn_f, order_f] = fields(ev.fields);
+        let pfn_text = pfn_f.ok_or_else(|| TraceError {
             line: n,
             message: format!("{} without pfn= (truncated line?)", ev.name),
         })?;
@@ -309,7 +326,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
             line: n,
             message: format!("pfn={pfn_text} is not a hex pfn"),
         })?;
-        let order: u32 = match field(ev.fields, "order") {
+        let order: u32 = match order_f {
             Some(o) => o
                 .parse()
                 .ok()
@@ -328,7 +345,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
         // A failed allocation: page=NULL (printed as zeros or "(null)"), pfn 0.
         let failed = kind == Kind::Alloc
             && pfn == 0
-            && field(ev.fields, "page").is_some_and(|p| p.contains("null") || hex(p) == Some(0));
+            && page_f.is_some_and(|p| p.contains("null") || hex(p) == Some(0));
         if let Some(p) = pending.remove(&ev.cpu) {
             finish(&mut out, p);
         }
