@@ -1,4 +1,4 @@
-//! `cargo xtask real-kernel [--reuse] [--fixtures] [SCENARIO...]`: the
+//! `cargo xtask real-kernel [--reuse] [--fixtures] [NAME|FILE...]`: the
 //! real kernel as the last word. Boots Debian's 686-pae 6.1 kernel under
 //! qemu-system-i386 (TCG, `-cpu max`, nokaslr, userpte=nohigh) with the
 //! scenario's RAM, loads the scenario's segments with our static helper
@@ -45,7 +45,7 @@ const MODULES: &[&str] = &[
 /// A load run on the real kernel.
 pub struct Spec {
     /// Its name (the fixture's directory).
-    pub name: &'static str,
+    pub name: String,
     /// QEMU's -m in MiB.
     pub mem_mib: u64,
     /// The trace buffer per CPU, KiB.
@@ -66,7 +66,7 @@ pub fn specs() -> Vec<Spec> {
     vec![
         Spec {
             // kexec-tools' five segments for the 6.1.176 kernel (its -d output).
-            name: "plain-8g",
+            name: "plain-8g".into(),
             mem_mib: 8192,
             buf_kib: 196_608,
             segments: vec![
@@ -82,7 +82,7 @@ pub fn specs() -> Vec<Spec> {
             // Segment 0's destination is where segment 1's source pages
             // will come from: each of those is a destination already
             // holding a SOURCE entry, so kimage_alloc_page swaps.
-            name: "swap-chain",
+            name: "swap-chain".into(),
             mem_mib: 3072,
             buf_kib: 65536,
             segments: vec![
@@ -94,7 +94,7 @@ pub fn specs() -> Vec<Spec> {
         Spec {
             // Segment 1's destination is the highmem the allocator hands
             // out while segment 0 loads: dest_pages.
-            name: "swap-dest",
+            name: "swap-dest".into(),
             mem_mib: 3072,
             buf_kib: 65536,
             segments: vec![
@@ -109,7 +109,7 @@ pub fn specs() -> Vec<Spec> {
             // boot): the first indirection request lands on destinations
             // not loaded yet, which go to dest_pages until a page past
             // them comes.
-            name: "lowmem-dest",
+            name: "lowmem-dest".into(),
             mem_mib: 3072,
             buf_kib: 65536,
             segments: vec![
@@ -125,7 +125,7 @@ pub fn specs() -> Vec<Spec> {
             // enough to need a second one: that GFP_KERNEL request lands
             // on a destination already loaded, the swap's old page is
             // highmem, so kimage_alloc_page frees it and retries.
-            name: "highmem-retry",
+            name: "highmem-retry".into(),
             mem_mib: 3072,
             buf_kib: 65536,
             segments: vec![
@@ -136,13 +136,43 @@ pub fn specs() -> Vec<Spec> {
         },
         Spec {
             // One segment over half of RAM: -EINVAL.
-            name: "einval-half",
+            name: "einval-half".into(),
             mem_mib: 512,
             buf_kib: 4096,
             segments: vec![(page, 0x1000000, 300 << 20)],
             aim: false,
         },
     ]
+}
+
+/// A scenario file's segments on a QEMU machine with as much RAM (QEMU's
+/// own memory map: the import reads the real one). i386 and i386-pae only.
+fn from_file(path: &str) -> Result<Spec> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let sc =
+        kexec_core::scenario::Scenario::from_json(&text).map_err(|e| format!("{path}: {e}"))?;
+    use kexec_core::arch::Arch;
+    if !matches!(sc.arch, Arch::I386 | Arch::I386Pae) {
+        return Err(format!(
+            "{path}: {} scenario; the real kernel here is Debian's 686-pae (i386, i386-pae)",
+            sc.arch.name()
+        ));
+    }
+    let mem_mib = sc.ram_bytes().div_ceil(1 << 20).max(256);
+    let name = Path::new(path)
+        .file_stem()
+        .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+    Ok(Spec {
+        name,
+        mem_mib,
+        buf_kib: if mem_mib > 4096 { 196_608 } else { 65536 },
+        segments: sc
+            .segments
+            .iter()
+            .map(|s| (s.bufsz, s.mem, s.memsz))
+            .collect(),
+        aim: false,
+    })
 }
 
 fn dir() -> PathBuf {
@@ -395,7 +425,7 @@ fn sections(out: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn one(spec: &Spec, reuse: bool, fixtures: bool) -> Result<String> {
-    let out = dir().join("run").join(spec.name);
+    let out = dir().join("run").join(&spec.name);
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let t = Instant::now();
     if !(reuse && out.join("out.img").exists()) {
@@ -433,7 +463,7 @@ fn one(spec: &Spec, reuse: bool, fixtures: bool) -> Result<String> {
     std::fs::write(out.join("scenario.json"), c.scenario.to_json_pretty())
         .map_err(|e| e.to_string())?;
     if fixtures {
-        let fx = root().join("tests/real-kernel").join(spec.name);
+        let fx = root().join("tests/real-kernel").join(&spec.name);
         std::fs::create_dir_all(&fx).map_err(|e| e.to_string())?;
         let w = |n: &str, t: &str| std::fs::write(fx.join(n), t).map_err(|e| e.to_string());
         w("segments.txt", &segments)?;
@@ -486,22 +516,31 @@ pub fn real_kernel(args: &[String]) -> Result {
     let fixtures = args.iter().any(|a| a == "--fixtures");
     let names: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let all = specs();
-    let chosen: Vec<&Spec> = if names.is_empty() {
-        all.iter().collect()
+    let chosen: Vec<Spec> = if names.is_empty() {
+        all
     } else {
         names
             .iter()
-            .map(|n| {
-                all.iter().find(|s| s.name == n.as_str()).ok_or_else(|| {
-                    let v: Vec<&str> = all.iter().map(|s| s.name).collect();
-                    format!("no real-kernel scenario {n:?} (valid: {})", v.join(", "))
-                })
+            .map(|n| match all.iter().find(|s| s.name == n.as_str()) {
+                Some(s) => Ok(Spec {
+                    name: s.name.clone(),
+                    segments: s.segments.clone(),
+                    ..*s
+                }),
+                None if Path::new(n.as_str()).is_file() => from_file(n),
+                None => {
+                    let v: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+                    Err(format!(
+                        "no real-kernel scenario {n:?} (valid: {}, or a kimage scenario file)",
+                        v.join(", ")
+                    ))
+                }
             })
             .collect::<Result<_>>()?
     };
     ensure_downloads()?;
     let mut bad = 0;
-    for s in chosen {
+    for s in &chosen {
         match one(s, reuse, fixtures) {
             Ok(m) => println!("{m}"),
             Err(e) => {
