@@ -10,6 +10,9 @@
 //! * `cargo xtask dist`  — write the static site to `dist/`.
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
+//! * `cargo xtask real-kernel [--reuse] [--fixtures] [NAME...]` — the
+//!   scenarios' loads on Debian's real 686-pae kernel under QEMU, against
+//!   the model ([`real_kernel`]).
 //! * `cargo xtask fuzz [--cases N] [--seconds S] [--seed S] [--jobs N]
 //!   [--case I]` — mutated presets, files and links of every kind, in
 //!   process ([`fuzz`]); `test` runs a short pass.
@@ -19,6 +22,7 @@
 //! present.
 
 mod fuzz;
+mod real_kernel;
 mod tidy;
 
 /// The allocator, counting what each fuzz worker holds.
@@ -395,11 +399,17 @@ fn main() -> ExitCode {
         "bench" => bench(),
         "kernel-check" => kernel_check(),
         "tidy" => tidy::tidy(),
+        "real-kernel" => {
+            let args: Vec<String> = env::args().skip(2).collect();
+            real_kernel::real_kernel(&args)
+        }
         "fuzz" => {
             let args: Vec<String> = env::args().skip(2).collect();
             fuzz::Options::parse(&args).and_then(|o| fuzz::fuzz(&o))
         }
-        _ => Err("usage: cargo xtask test|tidy|serve|dist|bench|fuzz|kernel-check".into()),
+        _ => Err(
+            "usage: cargo xtask test|tidy|serve|dist|bench|fuzz|kernel-check|real-kernel".into(),
+        ),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

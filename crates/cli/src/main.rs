@@ -173,6 +173,39 @@ enum Cmd {
         #[command(subcommand)]
         cmd: KernelCmd,
     },
+    /// Turn a real machine's kexec load into a scenario and a link: the
+    /// page allocator's trace with stacks (see the README for the capture
+    /// commands), the segments, /proc/iomem and the lowmem line. The
+    /// scenario goes to --out (else standard output), what the trace held
+    /// and the link to standard error.
+    Import {
+        /// `cat trace` or `trace-cmd report` text (gzip allowed).
+        #[arg(long, value_name = "FILE")]
+        trace: String,
+        /// kexec-tools -d output, or BUFSZ MEM MEMSZ lines.
+        #[arg(long, value_name = "FILE")]
+        segments: String,
+        /// /proc/iomem (read as root).
+        #[arg(long, value_name = "FILE")]
+        iomem: String,
+        /// dmesg (its "Zone ranges" or "LOWMEM available" lines) or
+        /// /proc/zoneinfo.
+        #[arg(long, value_name = "FILE")]
+        lowmem: String,
+        /// The machine's arch.
+        #[arg(long, default_value = "i386-pae")]
+        arch: String,
+        /// Write the scenario file here.
+        #[arg(long, value_name = "FILE")]
+        out: Option<String>,
+        /// The load failed before asking for any page (sanity_check's
+        /// errno): accept a trace with no kimage allocation.
+        #[arg(long)]
+        empty_ok: bool,
+        /// Base URL of the playground for the link.
+        #[arg(long, default_value = link::DEFAULT_BASE)]
+        base: String,
+    },
     /// Print the scenario JSON a share link holds.
     Decode {
         /// The link (or its `#s=…` fragment), or a file holding it (`-`:
@@ -422,6 +455,57 @@ fn link_cmd(input: Input, variants: &[String], base: &str) -> Result<ExitCode, S
     Ok(ExitCode::SUCCESS)
 }
 
+/// `kexec-sim import`: read the capture's four files, import, write the
+/// scenario and print the link.
+fn import_cmd(
+    files: [&str; 4],
+    arch: &str,
+    empty_ok: bool,
+    out_file: Option<&str>,
+    base: &str,
+) -> Result<ExitCode, String> {
+    let arch = kexec_core::arch::Arch::from_name(arch).ok_or_else(|| {
+        let valid: Vec<&str> = kexec_core::arch::ALL_ARCHES
+            .iter()
+            .map(|a| a.name())
+            .collect();
+        format!(
+            "--arch: unknown arch \"{arch}\" (valid: {})",
+            valid.join(", ")
+        )
+    })?;
+    let mut texts = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", shown_path(f)))?;
+        texts.push(
+            kexec_capture::import::text_of(&bytes)
+                .map_err(|e| format!("{}: {e}", shown_path(f)))?,
+        );
+    }
+    let c = kexec_capture::import(kexec_capture::ImportInput {
+        trace: &texts[0],
+        segments: &texts[1],
+        iomem: &texts[2],
+        lowmem: &texts[3],
+        arch,
+        empty_ok,
+    })
+    .map_err(|e| e.to_string())?;
+    let json = format!("{}\n", c.scenario.to_json_pretty());
+    eprint!("{}", c.summary());
+    match out_file {
+        Some(f) => {
+            std::fs::write(f, &json).map_err(|e| format!("{}: {e}", shown_path(f)))?;
+            eprintln!("scenario: {f}");
+        }
+        None => {
+            out(&json);
+        }
+    }
+    eprintln!("{}", kexec_core::link::encode(&c.scenario, base));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `kexec-sim decode LINK|FILE|-`: the link itself, or read from a file
 /// or standard input (links longer than the OS's argument limit).
 fn decode_cmd(arg: &str) -> Result<ExitCode, String> {
@@ -633,6 +717,22 @@ fn main() -> ExitCode {
             base,
         } => explore_cmd(input, &goal, budget, seed, jobs, &base),
         Cmd::Decode { link } => decode_cmd(&link),
+        Cmd::Import {
+            trace,
+            segments,
+            iomem,
+            lowmem,
+            arch,
+            out,
+            base,
+            empty_ok,
+        } => import_cmd(
+            [&trace, &segments, &iomem, &lowmem],
+            &arch,
+            empty_ok,
+            out.as_deref(),
+            &base,
+        ),
         Cmd::Kernel { cmd } => kernel::command(cmd),
     };
     r.unwrap_or_else(fail)

@@ -731,3 +731,58 @@ fn a_kernel_build_runs_beside_pointer_and_goes_into_a_link() {
     assert_eq!(v["kernels"][0]["name"], "cli-test", "{decoded}");
     assert_eq!(v["variants"][1], "kernel:cli-test", "{decoded}");
 }
+
+/// `kexec-sim import` on a real capture (tests/real-kernel/swap-chain):
+/// the scenario on stdout, the summary and the link on stderr; a trace
+/// cut short is an error naming its line; other processes only, refused.
+#[test]
+fn import_a_real_capture() {
+    let fx = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/real-kernel/swap-chain/"
+    );
+    let f = |n: &str| format!("{fx}{n}");
+    let args = |trace: &str| {
+        vec![
+            "import".to_string(),
+            "--trace".into(),
+            trace.to_string(),
+            "--segments".into(),
+            f("segments.txt"),
+            "--iomem".into(),
+            f("iomem.txt"),
+            "--lowmem".into(),
+            f("lowmem.txt"),
+        ]
+    };
+    let a = args(&f("trace.txt.gz"));
+    let o = sim(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let sc = Scenario::from_json(&stdout(&o)).expect("a scenario");
+    assert_eq!(sc.segments.len(), 2);
+    let err = stderr(&o);
+    assert!(err.contains("131 pages from kimage_alloc_pages"), "{err}");
+    assert!(err.contains("http://127.0.0.1:8080/#s=1."), "{err}");
+
+    let s = Scratch::new("import");
+    let bytes = std::fs::read(f("trace.txt.gz")).unwrap();
+    let text = kexec_capture::import::text_of(&bytes).unwrap();
+    let cut = &text[..text.rfind("pfn=").unwrap()];
+    let o = sim(&args(&s.file("cut.txt", cut))
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert_ne!(status(&o), 0);
+    assert!(stderr(&o).contains("trace line "), "{}", stderr(&o));
+    let others = "  bash-7 [000] ..... 1.000001: mm_page_alloc: page=0xf0 pfn=0x3000 order=0 migratetype=0 gfp_flags=GFP_KERNEL\n  bash-7 [000] ..... 1.000002: <stack trace>\n => __alloc_pages\n => copy_process\n";
+    let o = sim(&args(&s.file("others.txt", others))
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert_ne!(status(&o), 0);
+    assert!(
+        stderr(&o).contains("other processes' allocations only (bash (pid 7"),
+        "{}",
+        stderr(&o)
+    );
+}

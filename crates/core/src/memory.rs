@@ -28,6 +28,7 @@ pub struct Machine {
     ram: Vec<(u64, u64)>,
     movable: Vec<(u64, u64)>,
     totalram_pages: u64,
+    lowmem_end: Option<u64>,
 }
 
 impl Machine {
@@ -40,6 +41,33 @@ impl Machine {
             ram,
             movable,
             totalram_pages,
+            lowmem_end: arch.lowmem_end,
+        }
+    }
+
+    /// The same machine with its lowmem line at `end` (bytes; a real
+    /// machine's max_low_pfn x PAGE_SIZE, which depends on the vmalloc
+    /// reserve): `None` keeps the arch's fixed line. Used by PageHighMem,
+    /// the zones and the direct map alike.
+    pub fn with_lowmem_end(mut self, end: Option<u64>) -> Self {
+        if self.arch.lowmem_end.is_some() {
+            if let Some(e) = end {
+                self.lowmem_end = Some(e);
+            }
+        }
+        self
+    }
+
+    /// The lowmem line in bytes (`None`: every page is direct-mapped).
+    pub fn lowmem_end(&self) -> Option<u64> {
+        self.lowmem_end
+    }
+
+    /// Whether `pfn` is below the lowmem line (direct-mapped).
+    pub fn is_lowmem_pfn(&self, pfn: u64) -> bool {
+        match self.lowmem_end {
+            Some(end) => pfn < end >> PAGE_SHIFT,
+            None => true,
         }
     }
 
@@ -70,7 +98,7 @@ impl Machine {
 
     /// max_low_pfn: the first pfn without a direct mapping.
     pub fn max_low_pfn(&self) -> u64 {
-        match self.arch.lowmem_end {
+        match self.lowmem_end {
             Some(end) => (end >> PAGE_SHIFT).min(self.max_pfn()),
             None => self.max_pfn(),
         }
@@ -79,7 +107,7 @@ impl Machine {
     /// The zone ZONE_MOVABLE was carved from (the kernel's `movable_zone`):
     /// ZONE_HIGHMEM on a 32-bit machine with highmem, else ZONE_NORMAL.
     pub fn movable_zone(&self) -> Zone {
-        if self.arch.lowmem_end.is_some() && self.max_pfn() > self.max_low_pfn() {
+        if self.lowmem_end.is_some() && self.max_pfn() > self.max_low_pfn() {
             Zone::HighMem
         } else {
             Zone::Normal
@@ -102,7 +130,7 @@ impl Machine {
             Zone::Dma
         } else if self.arch.has_dma32 && pfn < MAX_DMA32_PFN {
             Zone::Dma32
-        } else if self.arch.is_lowmem_pfn(pfn) {
+        } else if self.is_lowmem_pfn(pfn) {
             Zone::Normal
         } else {
             Zone::HighMem
@@ -114,7 +142,7 @@ impl Machine {
         if zone == Zone::Movable {
             return intersect(&self.ram, &self.movable);
         }
-        let low = self.arch.lowmem_end.map(|e| e >> PAGE_SHIFT);
+        let low = self.lowmem_end.map(|e| e >> PAGE_SHIFT);
         let (s, e) = match zone {
             Zone::Dma => (0, self.arch.dma_end >> PAGE_SHIFT),
             Zone::Dma32 if self.arch.has_dma32 => (MAX_DMA_PFN, MAX_DMA32_PFN),
@@ -134,7 +162,7 @@ impl Machine {
     /// PageHighMem as a direct-map test: the page has no permanent kernel
     /// mapping, so page_address() is NULL unless it is kmap()ed.
     pub fn page_highmem(&self, pfn: u64) -> bool {
-        !self.arch.is_lowmem_pfn(pfn)
+        !self.is_lowmem_pfn(pfn)
     }
 
     /// The name of `pfn`'s zone as the lists print it, or "not RAM".
@@ -404,6 +432,22 @@ mod tests {
         assert_eq!(m.zone_of(0x200000), None);
         assert_eq!(m.zone_ranges(Zone::HighMem), vec![(0x38000, 0x200000)]);
         assert_eq!(m.totalram_pages(), 0x200000);
+    }
+
+    #[test]
+    fn lowmem_end_moves_the_line() {
+        // A real 896 MiB Debian 686-pae machine: max_low_pfn 0x36ffe.
+        let m = Machine::new(Arch::I386Pae.profile(), vec![(0x1, 0x37fe0)], vec![])
+            .with_lowmem_end(Some(0x36ffe000));
+        assert_eq!(m.max_low_pfn(), 0x36ffe);
+        assert!(m.page_highmem(0x36ffe) && !m.page_highmem(0x36ffd));
+        assert!(m.page_highmem_zone(0x36ffe));
+        assert_eq!(m.zone_ranges(Zone::HighMem), vec![(0x36ffe, 0x37fe0)]);
+        assert_eq!(m.zone_of(0x36ffd), Some(Zone::Normal));
+        // x86_64 has no line to move.
+        let x = Machine::new(Arch::X86_64.profile(), vec![(0, 0x40000)], vec![])
+            .with_lowmem_end(Some(0x36ffe000));
+        assert!(!x.page_highmem(0x3ffff));
     }
 
     #[test]

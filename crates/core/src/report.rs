@@ -169,7 +169,7 @@ pub fn header(sc: &Scenario) -> String {
         "RAM",
         4,
     ));
-    if let Some(l) = p.lowmem_end {
+    if let Some(l) = sc.lowmem_end.or(p.lowmem_end) {
         let _ = writeln!(s, "lowmem (direct map) below 0x{l:x}");
     }
     if !sc.movable.is_empty() {

@@ -93,7 +93,7 @@ pub fn machine(sc: &Scenario) -> Machine {
             .map(|&(s, e)| (s >> PAGE_SHIFT, e >> PAGE_SHIFT))
             .collect()
     };
-    Machine::new(sc.arch.profile(), pfns(&sc.ram), pfns(&sc.movable))
+    Machine::new(sc.arch.profile(), pfns(&sc.ram), pfns(&sc.movable)).with_lowmem_end(sc.lowmem_end)
 }
 
 /// Runs kernel builds: the kernel's own code, which the core cannot run

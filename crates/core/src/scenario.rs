@@ -14,7 +14,7 @@ use crate::design::{KernelId, Variant, ALL_VARIANTS};
 use crate::kimage::Segment;
 use crate::page_alloc::Policy;
 use kexec_common::input::{
-    check_variants, quoted, ser_dec, ser_opt_dec, InputError, Num, SCENARIO_VERSION,
+    check_variants, parse_num, quoted, ser_dec, ser_opt_dec, InputError, Num, SCENARIO_VERSION,
 };
 use kexec_common::json;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,145 @@ pub struct SegmentSpec {
     pub memsz: Num,
 }
 
+/// Replay lists longer than this are written as runs
+/// ([`replay_items`]); shorter ones one pfn per element, as files and
+/// links made before runs existed hold them.
+pub const REPLAY_RUNS_ABOVE: usize = 4096;
+
+/// One element of a replay list: a pfn (a number, as everywhere in files),
+/// or a run of consecutive pfns `"FIRST..LAST"`, both ends included,
+/// ascending (`"0xbf800..0xbf8ff"`) or descending (`"0x23fc89..0x100000"`),
+/// as the buddy allocator hands out a free block's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayItem {
+    /// One pfn.
+    Pfn(u64),
+    /// `first..last`, both included, in either direction.
+    Run(u64, u64),
+}
+
+impl ReplayItem {
+    /// Parse a pfn or a `FIRST..LAST` run as written in a file or the
+    /// page's replay field.
+    pub fn parse(s: &str) -> Result<ReplayItem, String> {
+        match s.split_once("..") {
+            Some((a, b)) => Ok(ReplayItem::Run(parse_num(a)?, parse_num(b)?)),
+            None => parse_num(s).map(ReplayItem::Pfn),
+        }
+    }
+
+    /// How many pfns it stands for.
+    pub fn len(&self) -> u64 {
+        match *self {
+            ReplayItem::Pfn(_) => 1,
+            ReplayItem::Run(a, b) => a.abs_diff(b) + 1,
+        }
+    }
+
+    /// Never empty (a run holds at least its first pfn).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Append its pfns, in order.
+    pub fn expand_into(&self, out: &mut Vec<u64>) {
+        match *self {
+            ReplayItem::Pfn(p) => out.push(p),
+            ReplayItem::Run(a, b) if a <= b => out.extend(a..=b),
+            ReplayItem::Run(a, b) => out.extend((b..=a).rev()),
+        }
+    }
+}
+
+impl std::fmt::Display for ReplayItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayItem::Pfn(p) => write!(f, "0x{p:x}"),
+            ReplayItem::Run(a, b) => write!(f, "0x{a:x}..0x{b:x}"),
+        }
+    }
+}
+
+impl Serialize for ReplayItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplayItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, value, IntoDeserializer, Visitor};
+        struct V;
+        // Numbers go through `Num`, so its messages (negative, fraction,
+        // too large) stay word for word.
+        fn num<E: de::Error>(r: Result<Num, value::Error>) -> Result<ReplayItem, E> {
+            r.map(|n| ReplayItem::Pfn(n.0))
+                .map_err(|e| E::custom(e.to_string()))
+        }
+        impl Visitor<'_> for V {
+            type Value = ReplayItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a pfn (an integer or a string such as \"0x1000\") or a run \"FIRST..LAST\"",
+                )
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ReplayItem, E> {
+                Ok(ReplayItem::Pfn(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ReplayItem, E> {
+                num(Num::deserialize(
+                    IntoDeserializer::<value::Error>::into_deserializer(v),
+                ))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ReplayItem, E> {
+                num(Num::deserialize(
+                    IntoDeserializer::<value::Error>::into_deserializer(v),
+                ))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ReplayItem, E> {
+                ReplayItem::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A replay list as a file writes it: one element per pfn up to
+/// [`REPLAY_RUNS_ABOVE`] pfns, else runs of three or more consecutive pfns
+/// (ascending or descending) as `"FIRST..LAST"` and single pfns between.
+pub fn replay_items(pfns: &[u64]) -> Vec<ReplayItem> {
+    if pfns.len() <= REPLAY_RUNS_ABOVE {
+        return pfns.iter().map(|&p| ReplayItem::Pfn(p)).collect();
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pfns.len() {
+        let a = pfns[i];
+        let mut j = i + 1;
+        if j < pfns.len() && pfns[j].abs_diff(a) == 1 {
+            let up = pfns[j] > a;
+            while j < pfns.len()
+                && pfns[j]
+                    == if up {
+                        pfns[j - 1].wrapping_add(1)
+                    } else {
+                        pfns[j - 1].wrapping_sub(1)
+                    }
+            {
+                j += 1;
+            }
+        }
+        if j - i >= 3 {
+            out.push(ReplayItem::Run(a, pfns[j - 1]));
+        } else {
+            j = i + 1;
+            out.push(ReplayItem::Pfn(a));
+        }
+        i = j;
+    }
+    out
+}
+
 /// The allocator as written in a file: `{ "policy": …, "seed": … }` or
 /// `{ "replay": [pfn, …] }`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -64,9 +203,10 @@ pub struct AllocatorSpec {
         serialize_with = "ser_opt_dec"
     )]
     pub seed: Option<Num>,
-    /// The pfns to hand out, one per allocator call.
+    /// The pfns to hand out, one per allocator call (runs as
+    /// `"FIRST..LAST"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replay: Option<Vec<Num>>,
+    pub replay: Option<Vec<ReplayItem>>,
     /// What-if: the gfp of source pages, "GFP_HIGHUSER" (the kernel's, the
     /// default) or "GFP_HIGHUSER_MOVABLE" (Joonsoo Kim's CMA-in-ZONE_MOVABLE
     /// machine, where a source page may be a lowmem ZONE_MOVABLE page).
@@ -91,6 +231,11 @@ pub struct ScenarioFile {
     /// ZONE_MOVABLE ranges (optional), inside RAM.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub movable: Vec<RangeSpec>,
+    /// The lowmem line (optional): the physical address where the direct
+    /// map ends, max_low_pfn x PAGE_SIZE (a real 8 GiB Debian 686-pae box:
+    /// 0x36ffe000). Absent: the arch's nominal line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowmem_end: Option<Num>,
     /// The segments passed to kexec_load, in order.
     pub segments: Vec<SegmentSpec>,
     /// The page allocator.
@@ -117,6 +262,9 @@ pub struct Scenario {
     pub ram: Vec<(u64, u64)>,
     /// ZONE_MOVABLE byte ranges.
     pub movable: Vec<(u64, u64)>,
+    /// The lowmem line in bytes, when the file gives one (`None`: the
+    /// arch's nominal line, [`crate::arch::ArchProfile::lowmem_end`]).
+    pub lowmem_end: Option<u64>,
     /// Segments.
     pub segments: Vec<Segment>,
     /// Allocator policy.
@@ -172,6 +320,7 @@ impl Scenario {
             arch,
             ram: ram.to_vec(),
             movable: vec![],
+            lowmem_end: None,
             segments: segments
                 .iter()
                 .map(|&(bufsz, mem, memsz)| Segment { bufsz, mem, memsz })
@@ -274,6 +423,7 @@ impl Scenario {
                 ));
             }
         }
+        let lowmem_end = check_lowmem_end(f.lowmem_end, arch)?;
         if f.segments.len() > MAX_SEGMENTS_IN_FILE {
             return Err(InputError::new(
                 "segments",
@@ -333,6 +483,7 @@ impl Scenario {
             arch,
             ram,
             movable,
+            lowmem_end,
             segments,
             policy,
             variants,
@@ -353,7 +504,7 @@ impl Scenario {
         };
         let mut allocator = match &self.policy {
             Policy::Replay(pfns) => AllocatorSpec {
-                replay: Some(pfns.iter().map(|&p| Num(p)).collect()),
+                replay: Some(replay_items(pfns)),
                 ..Default::default()
             },
             Policy::Random(s) | Policy::Adversarial(s) => AllocatorSpec {
@@ -375,6 +526,7 @@ impl Scenario {
             arch: self.arch.name().into(),
             ram: ranges(&self.ram),
             movable: ranges(&self.movable),
+            lowmem_end: self.lowmem_end.map(Num),
             segments: self
                 .segments
                 .iter()
@@ -408,6 +560,42 @@ impl Scenario {
     pub fn ram_bytes(&self) -> u64 {
         self.ram.iter().map(|(s, e)| e - s).sum()
     }
+}
+
+/// `lowmem_end`: only where the arch has highmem, page aligned, above
+/// ZONE_DMA (or PHYS_OFFSET) and within the 32-bit physical space a
+/// direct map of at most 1 GiB (PAGE_OFFSET 0xc0000000) can cover.
+fn check_lowmem_end(v: Option<Num>, arch: Arch) -> Result<Option<u64>, InputError> {
+    let Some(Num(e)) = v else { return Ok(None) };
+    let p = arch.profile();
+    if p.lowmem_end.is_none() {
+        return Err(InputError::new(
+            "lowmem_end",
+            format!(
+                "0x{e:x}: {} maps all RAM directly (no highmem); lowmem_end is for i386, i386-pae and arm-lpae",
+                arch.name()
+            ),
+        ));
+    }
+    if !e.is_multiple_of(PAGE_SIZE) {
+        return Err(InputError::new(
+            "lowmem_end",
+            format!("0x{e:x} is not page aligned (it is max_low_pfn x PAGE_SIZE)"),
+        ));
+    }
+    let lo = p.phys_offset.max(p.dma_end);
+    let hi = p.phys_offset + (1 << 30);
+    if e <= lo || e > hi {
+        return Err(InputError::new(
+            "lowmem_end",
+            format!(
+                "0x{e:x} is outside 0x{lo:x}-0x{hi:x}: the direct map of {} starts at 0x{:x} and covers at most 1 GiB",
+                arch.name(),
+                p.phys_offset
+            ),
+        ));
+    }
+    Ok(Some(e))
 }
 
 fn check_kernels(k: &[KernelSpec]) -> Result<Vec<KernelSpec>, InputError> {
@@ -506,21 +694,33 @@ fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
                     "a replay list takes no seed",
                 ));
             }
-            if list.len() > MAX_REPLAY {
-                return Err(InputError::new(
-                    "allocator.replay",
-                    format!("{} pfns; at most {MAX_REPLAY}", list.len()),
-                ));
-            }
-            for (i, p) in list.iter().enumerate() {
-                if p.0 >= 1 << 52 {
+            let mut total: u64 = 0;
+            for (i, item) in list.iter().enumerate() {
+                let ends = match *item {
+                    ReplayItem::Pfn(p) => [p, p],
+                    ReplayItem::Run(a, b) => [a, b],
+                };
+                if let Some(p) = ends.into_iter().find(|&p| p >= 1 << 52) {
                     return Err(InputError::new(
                         format!("allocator.replay[{i}]"),
-                        format!("0x{:x} is not a pfn", p.0),
+                        format!("0x{p:x} is not a pfn"),
+                    ));
+                }
+                total += item.len();
+                if total > MAX_REPLAY as u64 {
+                    return Err(InputError::new(
+                        "allocator.replay",
+                        format!(
+                            "more than {MAX_REPLAY} pfns (the list reaches {total} at element {i}); at most {MAX_REPLAY}"
+                        ),
                     ));
                 }
             }
-            Ok(Policy::Replay(list.iter().map(|n| n.0).collect()))
+            let mut pfns = Vec::with_capacity(total as usize);
+            for item in list {
+                item.expand_into(&mut pfns);
+            }
+            Ok(Policy::Replay(pfns))
         }
         (Some(name), None) => {
             let seed = a.seed.map(|n| n.0);
@@ -579,7 +779,7 @@ mod tests {
         let t = EXAMPLE.replace("\"arch\"", "\"colour\": 1, \"arch\"");
         assert_eq!(
             bad(&t),
-            "unknown field \"colour\" (valid: version, kind, arch, ram, movable, segments, allocator, variants, kernels)"
+            "unknown field \"colour\" (valid: version, kind, arch, ram, movable, lowmem_end, segments, allocator, variants, kernels)"
         );
         let t = EXAMPLE.replace("\"bufsz\": 4718592,", "\"bufsz\": 4718592, \"buf\": 1,");
         assert_eq!(
@@ -647,6 +847,63 @@ mod tests {
             Scenario::from_json(&t).unwrap().policy,
             Policy::Replay(vec![16, 17])
         );
+    }
+
+    #[test]
+    fn lowmem_end_rules() {
+        let t = EXAMPLE.replace(
+            "\"segments\"",
+            "\"lowmem_end\": \"0x36ffe000\", \"segments\"",
+        );
+        let s = Scenario::from_json(&t).unwrap();
+        assert_eq!(s.lowmem_end, Some(0x36ffe000));
+        assert_eq!(Scenario::from_json(&s.to_json()).unwrap(), s);
+        assert!(s.to_json().contains("\"lowmem_end\":\"0x36ffe000\""));
+        // Absent: absent again in the canonical form (old links unchanged).
+        assert!(!Scenario::from_json(EXAMPLE)
+            .unwrap()
+            .to_json()
+            .contains("lowmem_end"));
+        assert!(bad(&t.replace("0x36ffe000", "0x36ffe001")).contains("not page aligned"));
+        assert!(bad(&t.replace("0x36ffe000", "0x50000000"))
+            .starts_with("lowmem_end: 0x50000000 is outside"));
+        let t = t.replace("i386-pae", "x86_64");
+        assert!(bad(&t).contains("maps all RAM directly"));
+    }
+
+    #[test]
+    fn replay_runs() {
+        let t = EXAMPLE.replace(
+            r#""policy": "random", "seed": 7"#,
+            r#""replay": ["0x10", "0x20..0x22", 5, "0x9..0x7"]"#,
+        );
+        assert_eq!(
+            Scenario::from_json(&t).unwrap().policy,
+            Policy::Replay(vec![0x10, 0x20, 0x21, 0x22, 5, 9, 8, 7])
+        );
+        let e = bad(&t.replace("0x9..0x7", "0x9..zz"));
+        assert!(
+            e.starts_with("allocator.replay[3]") && e.contains("is not a number"),
+            "{e}"
+        );
+        assert!(bad(&t.replace("0x9..0x7", "0x0..0x10000000"))
+            .starts_with("allocator.replay: more than"));
+        // A long list (the 8 GiB capture's shape) is written as runs and
+        // reads back the same.
+        let mut pfns = vec![0x2f4a, 0x2f4b, 0x3000];
+        pfns.extend((0x100000..=0x23fc89u64).rev());
+        pfns.extend([0x3001, 0xbf800, 0xbf801, 0xbf802, 0x3002]);
+        let mut s = Scenario::from_json(EXAMPLE).unwrap();
+        s.policy = Policy::Replay(pfns);
+        let json = s.to_json();
+        assert!(json.contains(r#""replay":["0x2f4a","0x2f4b","0x3000","0x23fc89..0x100000","0x3001","0xbf800..0xbf802","0x3002"]"#), "{json}");
+        assert_eq!(Scenario::from_json(&json).unwrap(), s);
+        assert!(crate::link::encode_fragment(&s).len() < 600);
+        // Short lists stay one pfn per element (the golden corpus).
+        s.policy = Policy::Replay(vec![1, 2, 3, 4]);
+        assert!(s
+            .to_json()
+            .contains(r#""replay":["0x1","0x2","0x3","0x4"]"#));
     }
 
     #[test]

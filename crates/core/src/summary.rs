@@ -229,7 +229,7 @@ fn mem_map(k: &Kimage) -> MemMap {
     MemMap {
         bucket_pages,
         end_pfn,
-        lowmem_pfn: m.arch.lowmem_end.map(|l| (l >> PAGE_SHIFT).min(end_pfn)),
+        lowmem_pfn: m.lowmem_end().map(|l| (l >> PAGE_SHIFT).min(end_pfn)),
         zones,
         ram: m.ram().to_vec(),
         buckets,

@@ -146,6 +146,7 @@ impl Params {
             arch: self.arch,
             ram,
             movable: vec![],
+            lowmem_end: None,
             segments,
             policy: self.policy.clone(),
             variants: PAIR.to_vec(),

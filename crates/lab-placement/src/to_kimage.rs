@@ -122,6 +122,7 @@ fn kimage_scenario(sc: &PlacementScenario, r: &PlacementRun, v: &VariantPlacemen
         arch: Arch::X86_64,
         ram,
         movable,
+        lowmem_end: None,
         segments,
         policy: Policy::Random(1),
         variants: vec![Variant::Pointer, Variant::RfcFixed],

@@ -7,7 +7,9 @@ use kexec_core::arch::Arch;
 use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::design::Variant;
 use kexec_core::page_alloc::Policy;
-use kexec_core::scenario::{AllocatorSpec, RangeSpec, Scenario, ScenarioFile, SegmentSpec};
+use kexec_core::scenario::{
+    replay_items, AllocatorSpec, RangeSpec, ReplayItem, Scenario, ScenarioFile, SegmentSpec,
+};
 
 /// One segment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub struct Form {
     pub ram: String,
     /// ZONE_MOVABLE ranges, same syntax.
     pub movable: String,
+    /// The lowmem line (`lowmem_end`), empty for the arch's own.
+    pub lowmem_end: String,
     /// Segment rows.
     pub segments: Vec<SegmentForm>,
     /// lowest-first, highest-first, random, adversarial, replay.
@@ -85,8 +89,9 @@ impl Form {
             Policy::Replay(p) => (
                 "replay".to_string(),
                 String::new(),
-                p.iter()
-                    .map(|x| format!("0x{x:x}"))
+                replay_items(p)
+                    .iter()
+                    .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
@@ -109,6 +114,9 @@ impl Form {
             arch: sc.arch,
             ram: ranges_text(&sc.ram),
             movable: ranges_text(&sc.movable),
+            lowmem_end: sc
+                .lowmem_end
+                .map_or_else(String::new, |l| format!("0x{l:x}")),
             segments: sc
                 .segments
                 .iter()
@@ -162,10 +170,10 @@ impl Form {
                 .filter(|p| !p.trim().is_empty())
                 .enumerate()
             {
-                pfns.push(Num(parse_num(p).map_err(|m| InputError {
+                pfns.push(ReplayItem::parse(p).map_err(|m| InputError {
                     field: format!("allocator.replay[{i}]"),
                     message: m,
-                })?));
+                })?);
             }
             AllocatorSpec {
                 replay: Some(pfns),
@@ -195,6 +203,13 @@ impl Form {
             arch: self.arch.name().to_string(),
             ram: parse_ranges("ram", &self.ram)?,
             movable: parse_ranges("movable", &self.movable)?,
+            lowmem_end: match self.lowmem_end.trim() {
+                "" => None,
+                t => Some(Num(parse_num(t).map_err(|m| InputError {
+                    field: "lowmem_end".into(),
+                    message: m,
+                })?)),
+            },
             segments,
             allocator,
             variants: self

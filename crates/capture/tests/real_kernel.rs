@@ -1,0 +1,119 @@
+//! The real kernel as the last word: every capture in tests/real-kernel
+//! (made by `cargo xtask real-kernel --fixtures`, Debian's 686-pae 6.1
+//! under QEMU) imported, and the model run on the captured order must
+//! build the list the real kernel built, word for word, and free on
+//! unload what the real unload freed. No QEMU here: the captures are
+//! data.
+
+use kexec_capture::import::{import, text_of, ImportInput};
+use kexec_capture::verify::{compare_scenario, read_result};
+use kexec_core::arch::Arch;
+use kexec_core::scenario::Scenario;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/real-kernel");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+fn read(p: &Path) -> String {
+    text_of(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Check one fixture; the verdict line.
+fn check(dir: &Path) -> Result<String, String> {
+    let real = read_result(&read(&dir.join("list.txt")))?;
+    let gz = dir.join("trace.txt.gz");
+    if gz.exists() {
+        let c = import(ImportInput {
+            trace: &read(&gz),
+            segments: &read(&dir.join("segments.txt")),
+            iomem: &read(&dir.join("iomem.txt")),
+            lowmem: &read(&dir.join("lowmem.txt")),
+            arch: Arch::I386Pae,
+            empty_ok: real.load != 0,
+        })
+        .map_err(|e| e.to_string())?;
+        compare_scenario(&c.scenario, &real, c.unload_freed())
+    } else {
+        // A large capture kept as what its import made: the scenario and
+        // the summary with the unload's frees.
+        let sc =
+            Scenario::from_json(&read(&dir.join("scenario.json"))).map_err(|e| e.to_string())?;
+        let summary = read(&dir.join("summary.txt"));
+        let freed = summary
+            .lines()
+            .find_map(|l| l.strip_prefix("freed by kimage_free after it: "))
+            .map_or(0, |n| n.trim().parse().expect("a count"));
+        compare_scenario(&sc, &real, freed)
+    }
+}
+
+#[test]
+fn the_model_builds_the_real_kernels_list() {
+    let all = fixtures();
+    let names: Vec<String> = all
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for must in [
+        "swap-chain",
+        "swap-dest",
+        "lowmem-dest",
+        "highmem-retry",
+        "einval-half",
+    ] {
+        assert!(
+            names.iter().any(|n| n == must),
+            "fixture {must} missing ({names:?})"
+        );
+    }
+    let mut bad = Vec::new();
+    for (dir, name) in all.iter().zip(&names) {
+        match check(dir) {
+            Ok(v) => eprintln!("{name}: {v}"),
+            Err(e) => bad.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The model's counters on a fixture (its import).
+fn counters(name: &str) -> kexec_core::trace::Counters {
+    let dir = fixtures().into_iter().find(|p| p.ends_with(name)).unwrap();
+    let real = read_result(&read(&dir.join("list.txt"))).unwrap();
+    let c = import(ImportInput {
+        trace: &read(&dir.join("trace.txt.gz")),
+        segments: &read(&dir.join("segments.txt")),
+        iomem: &read(&dir.join("iomem.txt")),
+        lowmem: &read(&dir.join("lowmem.txt")),
+        arch: Arch::I386Pae,
+        empty_ok: real.load != 0,
+    })
+    .unwrap();
+    kexec_core::run::run_variant(
+        &c.scenario,
+        kexec_core::design::Variant::Pointer,
+        Default::default(),
+    )
+    .counters
+}
+
+#[test]
+fn the_paths_were_taken() {
+    // The captures really exercise what they are named for.
+    assert!(counters("swap-chain").swaps >= 60);
+    assert!(counters("swap-dest").dest_pages_reused >= 1);
+    let l = counters("lowmem-dest");
+    assert!(l.dest_pages >= 1000 && l.control_rejected == 0);
+    let h = counters("highmem-retry");
+    assert!(h.highmem_frees >= 1000, "{}", h.highmem_frees);
+}
