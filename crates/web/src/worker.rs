@@ -57,6 +57,15 @@ fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), St
     Ok((sc, goal))
 }
 
+/// Exhaustive mode's statistics, as the CLI words them (without time: the
+/// page shows its own clock).
+fn stats_line(s: &explore::Stats) -> String {
+    format!(
+        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices",
+        s.states, s.orders, s.classes, s.depth, s.cut, s.ineligible
+    )
+}
+
 /// Serve one request.
 pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
     match req {
@@ -138,6 +147,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 Err(message) => return post(Response::Error { id, message }, vec![]),
             };
             let small = explore::shrink(&goal, &explore::candidate(&sc, &goal, seed, index));
+            let small = explore::as_values(&goal, &small);
             post(
                 Response::Shrunk {
                     id,
@@ -145,6 +155,62 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 },
                 vec![],
             );
+        }
+        Request::Exhaustive {
+            id,
+            base,
+            goal,
+            max_calls,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let opts = explore::ExhaustiveOptions {
+                max_calls,
+                classes: true,
+            };
+            let p = post.clone();
+            let r = explore::exhaustive(&sc, &goal, opts, &mut |s| {
+                if s.states.is_multiple_of(4096) {
+                    let stats = stats_line(s);
+                    p(Response::Checking { id, stats }, vec![]);
+                }
+                true
+            });
+            match r {
+                Err(message) => post(Response::Error { id, message }, vec![]),
+                Ok(explore::Exhaustive::Found(found, s)) => {
+                    post(
+                        Response::Checked {
+                            id,
+                            stats: stats_line(&s),
+                            claim: None,
+                        },
+                        vec![],
+                    );
+                    let small = explore::as_values(&goal, &explore::shrink(&goal, &found));
+                    post(
+                        Response::Shrunk {
+                            id,
+                            scenario: small.to_json(),
+                        },
+                        vec![],
+                    );
+                }
+                Ok(r) => {
+                    let s = r.stats();
+                    let claim = explore::claim(&goal, opts, s);
+                    post(
+                        Response::Checked {
+                            id,
+                            stats: stats_line(s),
+                            claim: Some(claim),
+                        },
+                        vec![],
+                    );
+                }
+            }
         }
         Request::Step { id, step } => {
             if let Some(sc) = state.untraced.take() {

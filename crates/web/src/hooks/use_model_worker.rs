@@ -43,7 +43,11 @@ fn responses(
         }
         Response::Step { step, texts, .. } => dispatch.dispatch(Action::StepTexts(step, texts)),
         Response::Error { id, message } => dispatch.dispatch(Action::Failed(id, message)),
-        Response::Ready | Response::Explored { .. } | Response::Shrunk { .. } => {}
+        Response::Ready
+        | Response::Explored { .. }
+        | Response::Shrunk { .. }
+        | Response::Checking { .. }
+        | Response::Checked { .. } => {}
     })
 }
 
