@@ -82,7 +82,11 @@ fn exhaustive_machine(pages: u64) -> kexec_core::scenario::Scenario {
     const GIB: u64 = 1 << 30;
     kexec_core::scenario::Scenario::new(
         Arch::I386Pae,
-        &[(16 * MIB, 17 * MIB), (GIB, GIB + MIB), (4 * GIB, 4 * GIB + MIB)],
+        &[
+            (16 * MIB, 17 * MIB),
+            (GIB, GIB + MIB),
+            (4 * GIB, 4 * GIB + MIB),
+        ],
         &[
             (pages * 4096, 16 * MIB, pages * 4096),
             (pages * 4096, 16 * MIB + 64 * 4096, pages * 4096),

@@ -362,6 +362,51 @@ mod tests {
     }
 
     #[test]
+    fn exhaustive_mode_claims_or_shrinks() {
+        let mut st = WorkerState::default();
+        let base = presets::find("swap-path").unwrap().scenario.to_json();
+        let out = collect(
+            &mut st,
+            Request::Exhaustive {
+                id: 8,
+                base: base.clone(),
+                goal: "verdict:pointer,rfc-fixed".into(),
+                max_calls: 10,
+            },
+        );
+        let stats: Vec<_> = out
+            .iter()
+            .filter(|(r, _)| matches!(r, Response::Checking { .. }))
+            .collect();
+        assert_eq!(stats.len(), 1, "one line per 4096 states");
+        let (Response::Checked { stats, claim, .. }, _) = out.last().unwrap() else {
+            panic!("{out:?}")
+        };
+        assert!(
+            stats.starts_with("6355 distinct states, 4400 orders judged"),
+            "{stats}"
+        );
+        assert_eq!(
+            claim.as_deref(),
+            Some("no verdict difference for goal verdict:pointer,rfc-fixed over all 4400 orders of up to 10 calls on this machine")
+        );
+        let out = collect(
+            &mut st,
+            Request::Exhaustive {
+                id: 9,
+                base,
+                goal: "fault:rfc-posted".into(),
+                max_calls: 20,
+            },
+        );
+        assert!(matches!(&out[0].0, Response::Checked { claim: None, .. }));
+        let (Response::Shrunk { scenario, .. }, _) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert!(scenario.contains("\"replay\""), "{scenario}");
+    }
+
+    #[test]
     fn bad_scenario_is_an_error() {
         let mut st = WorkerState::default();
         let out = collect(
