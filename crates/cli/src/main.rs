@@ -14,9 +14,9 @@ use kexec_common::input::MAX_SCENARIO_BYTES;
 use kexec_common::text::{self, wrap};
 use kexec_common::Kind;
 use kexec_core::design::{Variant, ALL_VARIANTS};
+use kexec_core::report;
 use kexec_core::run::{self, RunOptions};
 use kexec_core::scenario::Scenario;
-use kexec_core::{explore, report};
 use kexec_kernel::build_file::KernelBuild;
 use kexec_lab_hotplug::Hotplug;
 use kexec_lab_pgtable::Pgtable;
@@ -24,6 +24,7 @@ use kexec_lab_placement::{PlaceVariant, Placement, ALL_PLACE_VARIANTS};
 use kexec_playground::{link, presets, Document};
 use std::io::{Read, Write};
 
+mod explore;
 mod kernel;
 use std::process::ExitCode;
 
@@ -33,7 +34,9 @@ Variants: pointer (upstream), highmem-zone (PageHighMemZone on the swap path),
           xen, xen-fixed (Xen's kimage; x86_64 only); what-ifs: skip-reuse,
           dma32, word-limit
 Arches:   i386, i386-pae, x86_64, arm-lpae
-Goals (explore): fault:VARIANT, differ:A,B, verdict:A,B
+Goals (explore): fault:VARIANT; differ:A,B, verdict:A,B (one allocation
+          order: B replays A's); differ-policy:A,B, verdict-policy:A,B
+          (each design with its own allocator stream)
 Placement variants (place): top-down (6.1), top-down-fixed, bottom-up,
           reverse-walk; x86_64 only
 Hotplug variants (hotplug): ordinary (6.1 default), rfc-2018 (Salvador's
@@ -42,7 +45,8 @@ Page-table variants (pgtable): flush (6.1), no-flush, page-list, no-free,
           no-free-no-check; arches x86_64, i386-pae
 Exit status: 0 ok, 1 malformed input, 2 kernel errno, 3 fault,
              4 relocation FAIL, 5 replay error, 6 unload leak;
-             explore: 0 found, 1 budget ran out";
+             explore: 0 found, 1 budget ran out (exhaustive: 0 found,
+             1 the claim holds, 7 stopped by --max-seconds)";
 
 /// Run Linux's kexec image loading on a simulated machine.
 #[derive(Parser)]
@@ -152,9 +156,20 @@ enum Cmd {
     Explore {
         #[command(flatten)]
         input: Input,
-        /// fault:VARIANT, differ:A,B (entry lists) or verdict:A,B.
+        /// fault:VARIANT, differ:A,B (entry lists, one allocation order),
+        /// verdict:A,B, differ-policy:A,B or verdict-policy:A,B.
         #[arg(long)]
         goal: String,
+        /// Every allocation order of up to --max-calls calls on the base's
+        /// machine and segments, pages no rule tells apart as one class.
+        #[arg(long)]
+        exhaustive: bool,
+        /// Exhaustive: orders of up to this many allocator calls.
+        #[arg(long, default_value_t = 20, requires = "exhaustive")]
+        max_calls: usize,
+        /// Stop the whole command (search and shrinking) after this long.
+        #[arg(long)]
+        max_seconds: Option<f64>,
         /// Candidates to try at most.
         #[arg(long, default_value_t = 20_000)]
         budget: u64,
@@ -572,110 +587,6 @@ fn read_text(file: &str, max: usize, what: &str) -> Result<String, String> {
     })
 }
 
-/// `kexec-sim explore`: check the goal and the budget, then search.
-fn explore_cmd(
-    input: Input,
-    goal: &str,
-    budget: u64,
-    seed: u64,
-    jobs: Option<usize>,
-    base: &str,
-) -> Result<ExitCode, String> {
-    let sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
-    let goal = explore::Goal::parse(goal).and_then(|g| {
-        g.check_arch(sc.arch)?;
-        Ok(g)
-    })?;
-    let budget = if budget == 0 {
-        eprintln!("kexec-sim: a budget of 0 tries nothing; using 1");
-        1
-    } else if budget > explore::MAX_BUDGET {
-        eprintln!("kexec-sim: budget capped at {}", explore::MAX_BUDGET);
-        explore::MAX_BUDGET
-    } else {
-        budget
-    };
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256);
-    Ok(search(&sc, &goal, budget, seed, jobs, base))
-}
-
-/// Search `budget` candidates in chunks, `jobs` threads per chunk; the hit
-/// with the lowest index wins, so the result does not depend on `jobs`.
-fn search(
-    sc: &Scenario,
-    goal: &explore::Goal,
-    budget: u64,
-    seed: u64,
-    jobs: usize,
-    base: &str,
-) -> ExitCode {
-    use std::io::IsTerminal;
-    let tty = std::io::stderr().is_terminal();
-    let chunk = 256 * jobs as u64;
-    let mut start = 0;
-    let mut hit = None;
-    while start < budget && hit.is_none() {
-        let end = (start + chunk).min(budget);
-        let per = (end - start).div_ceil(jobs as u64);
-        hit = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..jobs as u64)
-                .map(|t| {
-                    let lo = (start + t * per).min(end);
-                    let hi = (lo + per).min(end);
-                    s.spawn(move || explore::search_range(sc, goal, seed, lo..hi))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().ok().flatten())
-                .min()
-        });
-        start = end;
-        progress(tty, start, budget);
-    }
-    if tty {
-        eprintln!();
-    }
-    let Some(i) = hit else {
-        eprintln!("explore: no candidate met {goal} within the budget of {budget}");
-        return ExitCode::from(1);
-    };
-    eprintln!("explore: candidate {i} meets {goal}; shrinking");
-    let small = explore::shrink(goal, &explore::candidate(sc, goal, seed, i));
-    let runs = run::run(
-        &small,
-        RunOptions {
-            relocate: true,
-            unload: false,
-            trace: false,
-        },
-    );
-    out(&format!(
-        "{}\n{}\n\n{}",
-        small.to_json_pretty(),
-        kexec_core::link::encode(&small, base),
-        report::text(&small, &runs)
-    ));
-    ExitCode::SUCCESS
-}
-
-/// The explorer's progress on stderr: a bar on a terminal, a line otherwise.
-fn progress(tty: bool, done: u64, budget: u64) {
-    if tty {
-        let width = 40;
-        let filled = (done * width / budget) as usize;
-        eprint!(
-            "\r[{}{}] {done}/{budget} candidates",
-            "#".repeat(filled),
-            " ".repeat(width as usize - filled)
-        );
-    } else {
-        eprintln!("explore: {done}/{budget} candidates tried");
-    }
-}
-
 fn main() -> ExitCode {
     let r = match Cli::parse().cmd {
         Cmd::Run {
@@ -711,11 +622,26 @@ fn main() -> ExitCode {
         Cmd::Explore {
             input,
             goal,
+            exhaustive,
+            max_calls,
+            max_seconds,
             budget,
             seed,
             jobs,
             base,
-        } => explore_cmd(input, &goal, budget, seed, jobs, &base),
+        } => {
+            let sc = input.scenario::<kexec_core::KimageKind>(kimage);
+            sc.and_then(|sc| {
+                let how = explore::How {
+                    exhaustive: exhaustive.then_some(max_calls),
+                    max_seconds,
+                    budget,
+                    seed,
+                    jobs,
+                };
+                explore::command(&sc, &goal, how, &base)
+            })
+        }
         Cmd::Decode { link } => decode_cmd(&link),
         Cmd::Import {
             trace,

@@ -72,5 +72,59 @@ fn explore_rate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, huge, small, explore_rate);
+/// Exhaustive checking (issue 15): i386-pae with 1 MiB each of lowmem,
+/// highmem and RAM above 4 GiB, two destination ranges of `pages` pages.
+fn exhaustive_machine(pages: u64) -> kexec_core::scenario::Scenario {
+    use kexec_core::arch::Arch;
+    use kexec_core::design::Variant;
+    use kexec_core::page_alloc::Policy;
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    kexec_core::scenario::Scenario::new(
+        Arch::I386Pae,
+        &[
+            (16 * MIB, 17 * MIB),
+            (GIB, GIB + MIB),
+            (4 * GIB, 4 * GIB + MIB),
+        ],
+        &[
+            (pages * 4096, 16 * MIB, pages * 4096),
+            (pages * 4096, 16 * MIB + 64 * 4096, pages * 4096),
+        ],
+        Policy::LowestFirst,
+        &[Variant::Pointer, Variant::RfcFixed],
+    )
+}
+
+/// The exhaustive search: a complete small run (1-page segments, 10 calls,
+/// 5,553 states) and the first 20,000 states of the issue's machine (two
+/// segments of 4 pages, 20 calls), which no bound this side of hours
+/// completes (see the README).
+fn exhaustive_rate(c: &mut Criterion) {
+    use kexec_core::explore::{exhaustive, ExhaustiveOptions, Goal};
+    let goal = Goal::parse("verdict:pointer,rfc-fixed").expect("goal");
+    let mut g = c.benchmark_group("exhaustive");
+    g.sample_size(10);
+    let small = exhaustive_machine(1);
+    g.throughput(criterion::Throughput::Elements(5553));
+    g.bench_function("1-page-segments-10-calls-complete", |b| {
+        let opts = ExhaustiveOptions {
+            max_calls: 10,
+            classes: true,
+        };
+        b.iter(|| black_box(exhaustive(&small, &goal, opts, &mut |_| true)))
+    });
+    let issue = exhaustive_machine(4);
+    g.throughput(criterion::Throughput::Elements(20_224));
+    g.bench_function("4-page-segments-20-calls-first-20k-states", |b| {
+        let opts = ExhaustiveOptions {
+            max_calls: 20,
+            classes: true,
+        };
+        b.iter(|| black_box(exhaustive(&issue, &goal, opts, &mut |s| s.states < 20_000)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, huge, small, explore_rate, exhaustive_rate);
 criterion_main!(benches);

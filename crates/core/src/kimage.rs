@@ -243,6 +243,17 @@ pub struct Kimage {
 pub const PROGRESS_EVERY: u64 = 4096;
 
 impl Kimage {
+    /// The run's page allocator.
+    pub fn allocator(&self) -> &PageAllocator {
+        &self.alloc
+    }
+
+    /// The run's page allocator, to hand it a replay prefix before the
+    /// load or ask it about a pfn after.
+    pub fn allocator_mut(&mut self) -> &mut PageAllocator {
+        &mut self.alloc
+    }
+
     /// do_kimage_alloc_init plus the segment copy of kimage_alloc_init.
     pub fn new(
         machine: Machine,

@@ -352,6 +352,11 @@ pub struct PageAllocator {
     policy: Policy,
     rng: SplitMix64,
     replay_next: usize,
+    prefix: Vec<u64>,
+    prefix_next: usize,
+    replay_ran_out: Option<(Gfp, u32)>,
+    /// The pages in use when the replay list ran out.
+    used_at_ran_out: Option<PageBitmap>,
     calls: u64,
     dest_ranges: Vec<(u64, u64)>,
     zone_cache: Vec<(Zone, Vec<(u64, u64)>)>,
@@ -395,11 +400,44 @@ impl PageAllocator {
             policy,
             rng: SplitMix64::new(seed),
             replay_next: 0,
+            prefix: Vec::new(),
+            prefix_next: 0,
+            replay_ran_out: None,
+            used_at_ran_out: None,
             calls: 0,
             dest_ranges,
             zone_cache,
             gfp_cache: Vec::new(),
         }
+    }
+
+    /// Hand out `pfns` first, one per call, before the policy takes over:
+    /// another design's allocation order, replayed (the explorer's
+    /// same-order goals). A pfn the call cannot take is a replay error.
+    pub fn set_prefix(&mut self, pfns: Vec<u64>) {
+        self.prefix = pfns;
+        self.prefix_next = 0;
+    }
+
+    /// The gfp and order of the call a replay list had no pfn left for, if
+    /// one ran out (the exhaustive explorer's next choice point).
+    pub fn replay_ran_out(&self) -> Option<(Gfp, u32)> {
+        self.replay_ran_out
+    }
+
+    /// Why the call the replay list ran out at, `(gfp, order)`, could not
+    /// be handed `pfn` (the checks a replayed pfn passes, against the pages
+    /// in use at that call), or None when it could.
+    pub fn problem_at_ran_out(
+        &mut self,
+        m: &Machine,
+        gfp: Gfp,
+        order: u32,
+        pfn: u64,
+    ) -> Option<String> {
+        let plan = self.plan(m, gfp);
+        let used = self.used_at_ran_out.as_ref().unwrap_or(&self.used);
+        Self::replay_problem(m, used, &plan, pfn, 1 << order)
     }
 
     /// Allocator calls made so far.
@@ -424,13 +462,31 @@ impl PageAllocator {
         self.calls += 1;
         let n = 1u64 << order;
         let plan = self.plan(m, gfp);
+        if let Some(&pfn) = self.prefix.get(self.prefix_next) {
+            self.prefix_next += 1;
+            if let Some(reason) = Self::replay_problem(m, &self.used, &plan, pfn, n) {
+                return Err(AllocError::Replay(ReplayError {
+                    call: self.calls,
+                    pfn,
+                    gfp,
+                    order,
+                    reason,
+                }));
+            }
+            self.used.allocate(pfn, n);
+            return Ok(pfn);
+        }
         let pick = match &self.policy {
             Policy::Replay(list) => {
                 let Some(&pfn) = list.get(self.replay_next) else {
+                    if self.replay_ran_out.is_none() {
+                        self.replay_ran_out = Some((gfp, order));
+                        self.used_at_ran_out = Some(self.used.clone());
+                    }
                     return Err(AllocError::NoMemory);
                 };
                 self.replay_next += 1;
-                if let Some(reason) = self.replay_problem(m, &plan, pfn, n) {
+                if let Some(reason) = Self::replay_problem(m, &self.used, &plan, pfn, n) {
                     return Err(AllocError::Replay(ReplayError {
                         call: self.calls,
                         pfn,
@@ -490,7 +546,13 @@ impl PageAllocator {
         self.used.release(pfn, 1 << order);
     }
 
-    fn replay_problem(&self, m: &Machine, plan: &GfpPlan, pfn: u64, n: u64) -> Option<String> {
+    fn replay_problem(
+        m: &Machine,
+        used: &PageBitmap,
+        plan: &GfpPlan,
+        pfn: u64,
+        n: u64,
+    ) -> Option<String> {
         let zones = &plan.zones;
         if !pfn.is_multiple_of(n) {
             return Some(format!("not aligned to a block of {n} pages"));
@@ -514,7 +576,7 @@ impl PageAllocator {
                 _ => {}
             }
         }
-        if !self.used.is_free(pfn, n) {
+        if !used.is_free(pfn, n) {
             return Some("already handed out and not freed".into());
         }
         None

@@ -186,13 +186,27 @@ pub fn run_variant_observed(
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(sc, m, design, opts, progress)
+    run_with(sc, m, design, opts, progress, Vec::new())
+}
+
+/// Run one variant whose first allocator calls get `prefix`, one pfn per
+/// call, before the scenario's policy continues (the explorer's same-order
+/// goals: another design's allocation order, replayed).
+pub fn run_variant_prefixed(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    prefix: Vec<u64>,
+) -> VariantRun {
+    let m = machine(sc);
+    let design = variant.build(&m);
+    run_with(sc, m, design, opts, None, prefix)
 }
 
 /// Run a design that is not one of the [`Variant`]s (a test's deliberately
 /// wrong one, say); the run reports the variant the design names.
 pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {
-    run_with(sc, machine(sc), design, opts, None)
+    run_with(sc, machine(sc), design, opts, None, Vec::new())
 }
 
 fn run_with(
@@ -201,6 +215,7 @@ fn run_with(
     design: Box<dyn EntryList>,
     opts: RunOptions,
     progress: Option<Box<dyn FnMut(u64)>>,
+    prefix: Vec<u64>,
 ) -> VariantRun {
     let mut k = Kimage::with_design(
         m,
@@ -209,6 +224,9 @@ fn run_with(
         sc.policy.clone(),
         opts.trace,
     );
+    if !prefix.is_empty() {
+        k.allocator_mut().set_prefix(prefix);
+    }
     k.progress = progress;
     k.source_movable = sc.source_movable;
     let outcome = load(&mut k);

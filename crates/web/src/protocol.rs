@@ -58,6 +58,19 @@ pub enum Request {
         /// The kernel-build file.
         text: String,
     },
+    /// Check every allocation order of up to `max_calls` calls on the
+    /// base's machine (exhaustive mode); statistics come as it goes, then
+    /// the shrunk counterexample or the claim. Cancel: end the worker.
+    Exhaustive {
+        /// Request id.
+        id: u32,
+        /// The base scenario (JSON).
+        base: String,
+        /// The goal.
+        goal: String,
+        /// Orders of up to this many allocator calls.
+        max_calls: usize,
+    },
     /// The events of timeline step `step` of the last run, in words.
     Step {
         /// Request id.
@@ -124,6 +137,23 @@ pub enum Response {
         spec: KernelSpec,
         /// Source, patches with their sha256, compiler, licence.
         info: String,
+    },
+    /// Exhaustive mode's statistics so far, as one line.
+    Checking {
+        /// Request id.
+        id: u32,
+        /// Distinct states, orders judged, classes, depth, cut, time.
+        stats: String,
+    },
+    /// Exhaustive mode ended: the claim (no counterexample exists within
+    /// the bound), or a counterexample follows as [`Response::Shrunk`].
+    Checked {
+        /// Request id.
+        id: u32,
+        /// The final statistics.
+        stats: String,
+        /// The claim, when no order met the goal.
+        claim: Option<String>,
     },
     /// The request could not be served.
     Error {

@@ -87,6 +87,15 @@ fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), St
     Ok((sc, goal))
 }
 
+/// Exhaustive mode's statistics, as the CLI words them (without time: the
+/// page shows its own clock).
+fn stats_line(s: &explore::Stats) -> String {
+    format!(
+        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices",
+        s.states, s.orders, s.classes, s.depth, s.cut, s.ineligible
+    )
+}
+
 /// Serve one request.
 pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
     match req {
@@ -168,6 +177,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 Err(message) => return post(Response::Error { id, message }, vec![]),
             };
             let small = explore::shrink(&goal, &explore::candidate(&sc, &goal, seed, index));
+            let small = explore::as_values(&goal, &small);
             post(
                 Response::Shrunk {
                     id,
@@ -183,6 +193,62 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             },
             vec![],
         ),
+        Request::Exhaustive {
+            id,
+            base,
+            goal,
+            max_calls,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let opts = explore::ExhaustiveOptions {
+                max_calls,
+                classes: true,
+            };
+            let p = post.clone();
+            let r = explore::exhaustive(&sc, &goal, opts, &mut |s| {
+                if s.states.is_multiple_of(4096) {
+                    let stats = stats_line(s);
+                    p(Response::Checking { id, stats }, vec![]);
+                }
+                true
+            });
+            match r {
+                Err(message) => post(Response::Error { id, message }, vec![]),
+                Ok(explore::Exhaustive::Found(found, s)) => {
+                    post(
+                        Response::Checked {
+                            id,
+                            stats: stats_line(&s),
+                            claim: None,
+                        },
+                        vec![],
+                    );
+                    let small = explore::as_values(&goal, &explore::shrink(&goal, &found));
+                    post(
+                        Response::Shrunk {
+                            id,
+                            scenario: small.to_json(),
+                        },
+                        vec![],
+                    );
+                }
+                Ok(r) => {
+                    let s = r.stats();
+                    let claim = explore::claim(&goal, opts, s);
+                    post(
+                        Response::Checked {
+                            id,
+                            stats: stats_line(s),
+                            claim: Some(claim),
+                        },
+                        vec![],
+                    );
+                }
+            }
+        }
         Request::Step { id, step } => {
             if let Some(sc) = state.untraced.take() {
                 let opts = RunOptions {
@@ -330,6 +396,51 @@ mod tests {
             },
         );
         assert!(matches!(&bad[0].0, Response::Error { id: 5, .. }));
+    }
+
+    #[test]
+    fn exhaustive_mode_claims_or_shrinks() {
+        let mut st = WorkerState::default();
+        let base = presets::find("swap-path").unwrap().scenario.to_json();
+        let out = collect(
+            &mut st,
+            Request::Exhaustive {
+                id: 8,
+                base: base.clone(),
+                goal: "verdict:pointer,rfc-fixed".into(),
+                max_calls: 10,
+            },
+        );
+        let stats: Vec<_> = out
+            .iter()
+            .filter(|(r, _)| matches!(r, Response::Checking { .. }))
+            .collect();
+        assert_eq!(stats.len(), 1, "one line per 4096 states");
+        let (Response::Checked { stats, claim, .. }, _) = out.last().unwrap() else {
+            panic!("{out:?}")
+        };
+        assert!(
+            stats.starts_with("6355 distinct states, 4400 orders judged"),
+            "{stats}"
+        );
+        assert_eq!(
+            claim.as_deref(),
+            Some("no verdict difference for goal verdict:pointer,rfc-fixed over all 4400 orders of up to 10 calls on this machine")
+        );
+        let out = collect(
+            &mut st,
+            Request::Exhaustive {
+                id: 9,
+                base,
+                goal: "fault:rfc-posted".into(),
+                max_calls: 20,
+            },
+        );
+        assert!(matches!(&out[0].0, Response::Checked { claim: None, .. }));
+        let (Response::Shrunk { scenario, .. }, _) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert!(scenario.contains("\"replay\""), "{scenario}");
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! [`CHUNK`] handed to one worker per core (as the browser reports, at
 //! most 8); the lowest hit wins, so the answer is the one `kexec-sim
 //! explore` gives for the same base, goal, seed and budget. The hit is
-//! shrunk in a worker and handed to the page. Dropping the run (cancel, a
-//! new search) terminates its workers.
+//! shrunk in a worker and handed to the page. Exhaustive mode runs in one
+//! worker (the search is depth-first and sequential), whose statistics
+//! arrive as it goes; the claim or the shrunk counterexample ends it.
+//! Dropping the run (cancel, a new search) terminates its workers.
 
 use crate::protocol::{Request, Response};
 use crate::util;
 use crate::worker_client::WorkerClient;
-use kexec_core::explore::{Goal, MAX_BUDGET};
+use kexec_core::explore::{Goal, MAX_BUDGET, MAX_CALLS};
 use kexec_core::link;
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
@@ -35,10 +37,26 @@ pub enum ExploreView {
     },
     /// Shrinking the hit.
     Shrinking(u64),
+    /// Exhaustive mode: the statistics so far.
+    Checking {
+        /// Distinct states, orders judged, classes, depth, cut, ineligible.
+        stats: String,
+        /// Whether the counterexample is being shrunk.
+        shrinking: bool,
+    },
+    /// Exhaustive mode found no order meeting the goal.
+    Claimed {
+        /// The claim.
+        claim: String,
+        /// The final statistics.
+        stats: String,
+        /// The link to the machine the claim is about.
+        link: String,
+    },
     /// Found and shrunk.
     Found {
-        /// The hit's index.
-        index: u64,
+        /// Which candidate (random) or "the first order" (exhaustive).
+        index: String,
         /// Its share link.
         link: String,
         /// What it is, in a line.
@@ -59,7 +77,12 @@ pub struct Search {
     pub budget: String,
     /// The seed field.
     pub seed: String,
+    /// Exhaustive mode's call bound field; None: random candidates.
+    pub max_calls: Option<String>,
 }
+
+/// Exhaustive mode's default call bound (the CLI's).
+pub const DEFAULT_MAX_CALLS: usize = 20;
 
 /// A checked search: goal, budget (clamped to `1..=MAX_BUDGET`, with a
 /// note saying so) and seed.
@@ -84,6 +107,8 @@ fn check(s: &Search) -> Result<(u64, Option<String>, u64), String> {
 
 struct Run {
     workers: Vec<WorkerClient>,
+    /// Exhaustive mode's final statistics, once in.
+    checked: Option<String>,
     base: String,
     goal: String,
     seed: u64,
@@ -149,7 +174,7 @@ impl Run {
 }
 
 /// The shrunk case, shown and handed on.
-fn shrunk(scenario: &str, index: u64, on_found: &Callback<Scenario>) -> ExploreView {
+fn shrunk(scenario: &str, index: String, on_found: &Callback<Scenario>) -> ExploreView {
     match Scenario::from_json(scenario) {
         Ok(sc) => {
             let what = format!(
@@ -185,9 +210,36 @@ fn responses(
                 next
             }
             Response::Shrunk { scenario, .. } => {
-                let index = r.best.unwrap_or(0);
+                let index = match &r.checked {
+                    Some(stats) => format!("the first order of the exhaustive search ({stats})"),
+                    None => format!("candidate {}", r.best.unwrap_or(0)),
+                };
                 *guard = None;
                 shrunk(&scenario, index, &on_found)
+            }
+            Response::Checking { stats, .. } => ExploreView::Checking {
+                stats,
+                shrinking: false,
+            },
+            Response::Checked {
+                stats,
+                claim: Some(claim),
+                ..
+            } => {
+                let link = Scenario::from_json(&r.base)
+                    .map(|sc| util::playground_url(&link::encode_fragment(&sc)))
+                    .unwrap_or_default();
+                *guard = None;
+                ExploreView::Claimed { claim, stats, link }
+            }
+            Response::Checked {
+                stats, claim: None, ..
+            } => {
+                r.checked = Some(stats.clone());
+                ExploreView::Checking {
+                    stats,
+                    shrinking: true,
+                }
             }
             Response::Error { message, .. } => {
                 *guard = None;
@@ -197,6 +249,59 @@ fn responses(
         };
         view.set(next);
     })
+}
+
+/// Start exhaustive mode: one worker, the call bound checked first.
+fn start_exhaustive(
+    s: &Search,
+    calls: &str,
+    run: &RunSlot,
+    view: &UseStateHandle<ExploreView>,
+    note: &UseStateHandle<Option<String>>,
+    on_found: &Callback<Scenario>,
+) {
+    if let Err(e) = Goal::parse(&s.goal) {
+        return view.set(ExploreView::Idle(Some(e)));
+    }
+    let max_calls = match calls.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CALLS).contains(&n) => n,
+        _ => {
+            return view.set(ExploreView::Idle(Some(format!(
+                "max calls \"{calls}\": from 1 to {MAX_CALLS} allocator calls"
+            ))))
+        }
+    };
+    *run.borrow_mut() = None;
+    let cb = responses(0, run.clone(), view.clone(), on_found.clone());
+    let worker = match WorkerClient::spawn(cb) {
+        Ok(c) => c,
+        Err(e) => return view.set(ExploreView::Idle(Some(e))),
+    };
+    let base = s.base.to_json();
+    worker.send(&Request::Exhaustive {
+        id: 1,
+        base: base.clone(),
+        goal: s.goal.clone(),
+        max_calls,
+    });
+    *run.borrow_mut() = Some(Run {
+        workers: vec![worker],
+        checked: None,
+        base,
+        goal: s.goal.clone(),
+        seed: 0,
+        budget: 0,
+        next: 0,
+        tried: 0,
+        best: None,
+        outstanding: HashMap::new(),
+        next_id: 1,
+    });
+    view.set(ExploreView::Checking {
+        stats: "starting".into(),
+        shrinking: false,
+    });
+    note.set(None);
 }
 
 /// The explorer's state and controls.
@@ -220,6 +325,9 @@ pub fn use_explore(on_found: Callback<Scenario>) -> Explore {
     let start = {
         let (view, note, run) = (view.clone(), note.clone(), run.clone());
         Callback::from(move |s: Search| {
+            if let Some(calls) = &s.max_calls {
+                return start_exhaustive(&s, calls, &run, &view, &note, &on_found);
+            }
             let (budget, budget_note, seed) = match check(&s) {
                 Ok(x) => x,
                 Err(e) => return view.set(ExploreView::Idle(Some(e))),
@@ -237,6 +345,7 @@ pub fn use_explore(on_found: Callback<Scenario>) -> Explore {
             }
             let mut r = Run {
                 workers,
+                checked: None,
                 base: s.base.to_json(),
                 goal: s.goal,
                 seed,

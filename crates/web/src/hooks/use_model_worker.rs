@@ -76,7 +76,11 @@ fn responses(
             }
         }
         Response::Error { id, message } => dispatch.dispatch(Action::Failed(id, message)),
-        Response::Ready | Response::Explored { .. } | Response::Shrunk { .. } => {}
+        Response::Ready
+        | Response::Explored { .. }
+        | Response::Shrunk { .. }
+        | Response::Checking { .. }
+        | Response::Checked { .. } => {}
     })
 }
 

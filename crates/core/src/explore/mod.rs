@@ -13,122 +13,30 @@
 //!
 //! Pure and single-threaded; the CLI and the page parallelize over ranges.
 
+mod exhaustive;
+mod goal;
+mod same_order;
+mod shrink;
+
+pub use exhaustive::{
+    claim, classes, exhaustive, Classes, Exhaustive, ExhaustiveOptions, Stats, MAX_CALLS,
+};
+pub use goal::{Check, Goal};
+pub use same_order::{as_replay, same_order, SameOrder};
+pub use shrink::{shrink, shrink_bounded, shrink_with, MAX_SHRINK_CHECKS};
+
 use crate::arch::{Arch, PAGE_SIZE};
-use crate::design::{Variant, ALL_VARIANTS};
-use crate::errno::Errno;
-use crate::kimage::{Segment, Stop};
+use crate::design::Variant;
+use crate::kimage::Segment;
 use crate::page_alloc::{Policy, SplitMix64};
-use crate::relocate::Relocation;
-use crate::run::{run_variant, Outcome, RunOptions, VariantRun};
+use crate::run::{run_variant, RunOptions};
 use crate::scenario::Scenario;
 use crate::trace::Event;
-use std::fmt;
 
 /// Most candidates one search may try.
 pub const MAX_BUDGET: u64 = 10_000_000;
 
-use kexec_common::units::GIB;
-use kexec_common::units::MIB;
-
-/// What the search looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Goal {
-    /// The variant faults or fails the relocation check.
-    Fault(Variant),
-    /// Both variants load, and their entry lists differ.
-    Differ(Variant, Variant),
-    /// The two variants reach different verdicts.
-    Verdict(Variant, Variant),
-}
-
-impl fmt::Display for Goal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Goal::Fault(v) => write!(f, "fault:{v}"),
-            Goal::Differ(a, b) => write!(f, "differ:{a},{b}"),
-            Goal::Verdict(a, b) => write!(f, "verdict:{a},{b}"),
-        }
-    }
-}
-
-fn variant(name: &str) -> Result<Variant, String> {
-    Variant::from_name(name.trim()).ok_or_else(|| {
-        let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-        format!("unknown variant \"{name}\" (valid: {})", valid.join(", "))
-    })
-}
-
-impl Goal {
-    /// Whether the goal's variants exist on `arch` (Xen's kimage is x86_64
-    /// only); the message names the valid combinations.
-    pub fn check_arch(&self, arch: crate::arch::Arch) -> Result<(), String> {
-        crate::scenario::check_arch_variants(arch, &self.variants()).map_err(|e| e.message)
-    }
-
-    /// Parse `fault:VARIANT`, `differ:A,B` or `verdict:A,B`.
-    pub fn parse(s: &str) -> Result<Goal, String> {
-        const USAGE: &str = "goals are fault:VARIANT, differ:A,B or verdict:A,B";
-        let (kind, rest) = s
-            .split_once(':')
-            .ok_or_else(|| format!("\"{s}\": {USAGE}"))?;
-        let pair = || -> Result<(Variant, Variant), String> {
-            let (a, b) = rest
-                .split_once(',')
-                .ok_or_else(|| format!("\"{s}\" needs two variants: {USAGE}"))?;
-            let (a, b) = (variant(a)?, variant(b)?);
-            if a == b {
-                return Err(format!("\"{s}\" compares {a} with itself"));
-            }
-            Ok((a, b))
-        };
-        match kind {
-            "fault" => Ok(Goal::Fault(variant(rest)?)),
-            "differ" => pair().map(|(a, b)| Goal::Differ(a, b)),
-            "verdict" => pair().map(|(a, b)| Goal::Verdict(a, b)),
-            _ => Err(format!("unknown goal \"{kind}\": {USAGE}")),
-        }
-    }
-
-    /// The variants the goal runs.
-    pub fn variants(&self) -> Vec<Variant> {
-        match *self {
-            Goal::Fault(v) => vec![v],
-            Goal::Differ(a, b) | Goal::Verdict(a, b) => vec![a, b],
-        }
-    }
-
-    /// Whether the goal holds on `sc`.
-    pub fn holds(&self, sc: &Scenario) -> bool {
-        let opts = RunOptions {
-            relocate: true,
-            ..Default::default()
-        };
-        match *self {
-            Goal::Fault(v) => {
-                let r = run_variant(sc, v, opts);
-                matches!(key(&r), Key::Fault(_) | Key::RelocFail)
-            }
-            Goal::Differ(a, b) => {
-                let ra = run_variant(sc, a, RunOptions::default());
-                if ra.outcome != Outcome::Loaded {
-                    return false;
-                }
-                let rb = run_variant(sc, b, RunOptions::default());
-                rb.outcome == Outcome::Loaded
-                    && (ra.entries.len() != rb.entries.len()
-                        || ra.entries.iter().zip(&rb.entries).any(|(x, y)| x.1 != y.1)
-                        || ra.end_word != rb.end_word)
-            }
-            Goal::Verdict(a, b) => {
-                let (ka, kb) = (
-                    key(&run_variant(sc, a, opts)),
-                    key(&run_variant(sc, b, opts)),
-                );
-                ka != kb && ka != Key::Model && kb != Key::Model
-            }
-        }
-    }
-}
+use kexec_common::units::{GIB, MIB};
 
 /// A search in general form: the variants its candidates name, whether a
 /// scenario meets it, and the allocation orders worth trying as a replay
@@ -154,35 +62,20 @@ impl Goal {
         Search {
             variants: self.variants(),
             holds: Box::new(move |sc| self.holds(sc)),
-            orders: Box::new(move |sc| {
-                self.variants()
+            orders: Box::new(move |sc| match self {
+                Goal::Differ(a, b) | Goal::Verdict(a, b) => {
+                    match same_order(sc, a, b, RunOptions::default()) {
+                        SameOrder::Runs { order, .. } => vec![order],
+                        SameOrder::Ineligible(_) => Vec::new(),
+                    }
+                }
+                _ => self
+                    .variants()
                     .into_iter()
                     .map(|v| allocation_order(sc, v))
-                    .collect()
+                    .collect(),
             }),
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Key {
-    Ok,
-    RelocFail,
-    Fault(std::borrow::Cow<'static, str>),
-    Errno(Errno),
-    /// Not a kernel outcome (replay error, model limit): never a verdict.
-    Model,
-}
-
-fn key(r: &VariantRun) -> Key {
-    match &r.outcome {
-        Outcome::Loaded | Outcome::Unloaded => match r.relocation {
-            Some(Relocation::Fail(_)) => Key::RelocFail,
-            _ => Key::Ok,
-        },
-        Outcome::Stopped(Stop::Fault(f)) => Key::Fault(f.function.clone()),
-        Outcome::Stopped(Stop::Errno { errno, .. }) => Key::Errno(*errno),
-        Outcome::Stopped(_) => Key::Model,
     }
 }
 
@@ -357,6 +250,61 @@ pub fn search_range(
     search_range_with(base, &goal.search(), seed, range)
 }
 
+/// What searching a range found: the first hit, and how many candidates a
+/// same-order goal could not judge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The lowest index whose candidate meets the goal.
+    pub hit: Option<u64>,
+    /// Candidates before the hit (or in the range) that were ineligible:
+    /// B's request could not take a page A got.
+    pub ineligible: u64,
+}
+
+/// [`search_range`], counting the ineligible candidates.
+pub fn search_range_counted(
+    base: &Scenario,
+    goal: &Goal,
+    seed: u64,
+    range: std::ops::Range<u64>,
+) -> Found {
+    let variants = goal.variants();
+    let mut found = Found::default();
+    for i in range {
+        match goal.check(&candidate_for(base, &variants, seed, i)) {
+            Check::Hit => {
+                found.hit = Some(i);
+                break;
+            }
+            Check::Ineligible(_) => found.ineligible += 1,
+            Check::Miss => {}
+        }
+    }
+    found
+}
+
+/// A hit as the explorer shows it: for a same-order goal, the candidate
+/// with its allocator replaced by the one order both designs got (values,
+/// never a seed); otherwise the candidate's own allocation order as a
+/// replay when that still meets the goal.
+pub fn as_values(goal: &Goal, sc: &Scenario) -> Scenario {
+    if let Goal::Differ(a, b) | Goal::Verdict(a, b) = *goal {
+        if let Some(t) = as_replay(sc, a, b) {
+            return t;
+        }
+    }
+    if !matches!(sc.policy, Policy::Replay(_)) {
+        for v in goal.variants() {
+            let mut t = sc.clone();
+            t.policy = Policy::Replay(allocation_order(sc, v));
+            if goal.holds(&t) {
+                return t;
+            }
+        }
+    }
+    sc.clone()
+}
+
 /// The first index in `range` whose candidate meets the search.
 pub fn search_range_with(
     base: &Scenario,
@@ -390,159 +338,9 @@ pub fn allocation_order(sc: &Scenario, v: Variant) -> Vec<u64> {
         .collect()
 }
 
-fn pages(sc: &Scenario) -> u64 {
+/// Pages of `sc`'s segments.
+pub(crate) fn pages(sc: &Scenario) -> u64 {
     sc.segments.iter().map(|s| s.memsz / PAGE_SIZE).sum()
-}
-
-/// Drop list elements while the goal holds, until no single element can go
-/// (1-minimal), trying halves, quarters, … first.
-fn minimize_list(holds: &dyn Fn(&Scenario) -> bool, sc: &mut Scenario) {
-    let Policy::Replay(list) = &sc.policy else {
-        return;
-    };
-    let mut list = list.clone();
-    let try_list = |l: &[u64], sc: &Scenario| {
-        let mut t = sc.clone();
-        t.policy = Policy::Replay(l.to_vec());
-        holds(&t)
-    };
-    let mut chunk = list.len() / 2;
-    while chunk >= 1 {
-        let mut i = 0;
-        while i < list.len() {
-            let end = (i + chunk).min(list.len());
-            let mut t = list.clone();
-            t.drain(i..end);
-            if try_list(&t, sc) {
-                list = t;
-            } else {
-                i += chunk;
-            }
-        }
-        chunk /= 2;
-    }
-    sc.policy = Policy::Replay(list);
-}
-
-/// Reduce a scenario on which `goal` holds to a small one on which it
-/// still holds. Deterministic; every accepted step makes the case smaller.
-pub fn shrink(goal: &Goal, found: &Scenario) -> Scenario {
-    shrink_with(&goal.search(), found)
-}
-
-/// [`shrink`] for any [`Search`].
-pub fn shrink_with(search: &Search, found: &Scenario) -> Scenario {
-    let holds = |sc: &Scenario| (search.holds)(sc);
-    let mut cur = found.clone();
-    cur.variants = search.variants.clone();
-    debug_assert!(holds(&cur));
-    for _round in 0..4 {
-        let before = (
-            cur.segments.len(),
-            pages(&cur),
-            cur.ram.clone(),
-            replay_len(&cur),
-        );
-        // Fewer segments.
-        let mut i = 0;
-        while i < cur.segments.len() && cur.segments.len() > 1 {
-            let mut t = cur.clone();
-            t.segments.remove(i);
-            if holds(&t) {
-                cur = t;
-            } else {
-                i += 1;
-            }
-        }
-        // Smaller segments: halve, then one page less.
-        for i in 0..cur.segments.len() {
-            loop {
-                let s = cur.segments[i];
-                let pages = s.memsz / PAGE_SIZE;
-                let mut done = true;
-                for smaller in [pages / 2, pages.saturating_sub(1)] {
-                    if smaller == 0 || smaller >= pages {
-                        continue;
-                    }
-                    let mut t = cur.clone();
-                    t.segments[i].memsz = smaller * PAGE_SIZE;
-                    t.segments[i].bufsz = s.bufsz.min(smaller * PAGE_SIZE);
-                    if holds(&t) {
-                        cur = t;
-                        done = false;
-                        break;
-                    }
-                }
-                if done {
-                    break;
-                }
-            }
-        }
-        // Less RAM: drop ranges, then halve the last one while it still
-        // covers every destination.
-        let mut i = 0;
-        while cur.ram.len() > 1 && i < cur.ram.len() {
-            let mut t = cur.clone();
-            t.ram.remove(i);
-            if holds(&t) {
-                cur = t;
-            } else {
-                i += 1;
-            }
-        }
-        while let Some(&(s, e)) = cur.ram.last() {
-            let need = cur
-                .segments
-                .iter()
-                .map(|g| g.mem + g.memsz)
-                .max()
-                .unwrap_or(0)
-                .max(s + 16 * MIB);
-            // Round up: never below the end of a destination.
-            let half = ((s + (e - s) / 2).max(need) + MIB - 1) & !(MIB - 1);
-            if half <= s || half >= e {
-                break;
-            }
-            let mut t = cur.clone();
-            let n = t.ram.len();
-            t.ram[n - 1].1 = half;
-            t.movable.retain(|m| m.1 <= half);
-            if holds(&t) {
-                cur = t;
-            } else {
-                break;
-            }
-        }
-        // The exact allocation order as a replay list, then shorten it.
-        if !matches!(cur.policy, Policy::Replay(_)) {
-            for order in (search.orders)(&cur) {
-                let mut t = cur.clone();
-                t.policy = Policy::Replay(order);
-                if holds(&t) {
-                    cur = t;
-                    break;
-                }
-            }
-        }
-        minimize_list(&holds, &mut cur);
-        if (
-            cur.segments.len(),
-            pages(&cur),
-            cur.ram.clone(),
-            replay_len(&cur),
-        ) == before
-        {
-            break;
-        }
-    }
-    cur
-}
-
-fn replay_len(sc: &Scenario) -> usize {
-    match &sc.policy {
-        Policy::Replay(l) => l.len(),
-        _ => usize::MAX,
-    }
 }
 
 #[cfg(test)]
