@@ -281,7 +281,9 @@ impl Kimage {
             .map(|s| {
                 (
                     s.mem >> PAGE_SHIFT,
-                    (s.mem.saturating_add(s.memsz) + PAGE_SIZE - 1) >> PAGE_SHIFT,
+                    // A wrapping segment (sanity_check_segment_list
+                    // refuses it later) must not overflow here.
+                    s.mem.saturating_add(s.memsz).saturating_add(PAGE_SIZE - 1) >> PAGE_SHIFT,
                 )
             })
             .collect::<Vec<_>>();
