@@ -464,15 +464,7 @@ impl PageAllocator {
         let plan = self.plan(m, gfp);
         if let Some(&pfn) = self.prefix.get(self.prefix_next) {
             self.prefix_next += 1;
-            if let Some(reason) = Self::replay_problem(m, &self.used, &plan, pfn, n) {
-                return Err(AllocError::Replay(ReplayError {
-                    call: self.calls,
-                    pfn,
-                    gfp,
-                    order,
-                    reason,
-                }));
-            }
+            self.check_replayed(m, &plan, pfn, gfp, order)?;
             self.used.allocate(pfn, n);
             return Ok(pfn);
         }
@@ -486,15 +478,7 @@ impl PageAllocator {
                     return Err(AllocError::NoMemory);
                 };
                 self.replay_next += 1;
-                if let Some(reason) = Self::replay_problem(m, &self.used, &plan, pfn, n) {
-                    return Err(AllocError::Replay(ReplayError {
-                        call: self.calls,
-                        pfn,
-                        gfp,
-                        order,
-                        reason,
-                    }));
-                }
+                self.check_replayed(m, &plan, pfn, gfp, order)?;
                 Some(pfn)
             }
             Policy::LowestFirst => self.by_zone(&plan, n, false),
@@ -508,6 +492,28 @@ impl PageAllocator {
                 Ok(p)
             }
             None => Err(AllocError::NoMemory),
+        }
+    }
+
+    /// A replayed pfn (from the replay prefix or a replay list) this call
+    /// may legally get, else the replay error for call `self.calls`.
+    fn check_replayed(
+        &self,
+        m: &Machine,
+        plan: &GfpPlan,
+        pfn: u64,
+        gfp: Gfp,
+        order: u32,
+    ) -> Result<(), AllocError> {
+        match Self::replay_problem(m, &self.used, plan, pfn, 1u64 << order) {
+            None => Ok(()),
+            Some(reason) => Err(AllocError::Replay(ReplayError {
+                call: self.calls,
+                pfn,
+                gfp,
+                order,
+                reason,
+            })),
         }
     }
 

@@ -31,7 +31,6 @@ use crate::kimage::Segment;
 use crate::page_alloc::{Policy, SplitMix64};
 use crate::run::{run_variant, RunOptions};
 use crate::scenario::Scenario;
-use crate::trace::Event;
 
 /// Most candidates one search may try.
 pub const MAX_BUDGET: u64 = 10_000_000;
@@ -327,15 +326,7 @@ pub fn allocation_order(sc: &Scenario, v: Variant) -> Vec<u64> {
             ..Default::default()
         },
     );
-    r.kimage
-        .trace
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Alloc { pfn, .. } => Some(*pfn),
-            _ => None,
-        })
-        .collect()
+    same_order::order_of(&r)
 }
 
 /// Pages of `sc`'s segments.
