@@ -4,12 +4,16 @@
 //! itself is the core's ([`kexec_core::explore`]); this is the clock, the
 //! threads and the printing.
 
-use crate::out;
+use crate::{kernel, out};
+use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::explore::{self, Exhaustive, ExhaustiveOptions, Goal, Stats};
 use kexec_core::run::{self, RunOptions};
 use kexec_core::scenario::Scenario;
 use kexec_core::{link, report};
+use kexec_kernel::build_file::KernelBuild;
+use kexec_kernel::wasmi_engine::WasmiKernels;
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// How to explore.
@@ -29,12 +33,46 @@ pub struct How {
 /// Exit status of an exhaustive run the clock stopped.
 const STOPPED: u8 = 7;
 
-/// Check the goal and the bounds, then search.
-pub fn command(sc: &Scenario, goal: &str, how: How, base: &str) -> Result<ExitCode, String> {
-    let goal = Goal::parse(goal).and_then(|g| {
-        g.check_arch(sc.arch)?;
-        Ok(g)
+/// The goal, its `kernel:FILE|NAME` variants read as kernel builds added
+/// to the scenario (as `run --variant` reads them); the builds read.
+fn parse_goal(sc: &mut Scenario, goal: &str) -> Result<(Goal, Vec<KernelBuild>), String> {
+    let mut builds = Vec::new();
+    let goal = Goal::parse_with(goal, &mut |name| {
+        let name = name.trim();
+        if let Some(spec) = name.strip_prefix("kernel:") {
+            let b = kernel::load(spec)?;
+            let v = sc.add_kernel(kernel::spec_of(&b.meta));
+            builds.push(b);
+            return Ok(v);
+        }
+        Variant::from_name(name).ok_or_else(|| {
+            let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+            format!(
+                "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
+                valid.join(", ")
+            )
+        })
     })?;
+    goal.check_arch(sc.arch)?;
+    Ok((goal, builds))
+}
+
+/// The goal as written, kernel builds by their names.
+fn goal_text(sc: &Scenario, goal: &Goal) -> String {
+    let names: Vec<String> = goal
+        .variants()
+        .iter()
+        .map(|&v| sc.variant_name(v))
+        .collect();
+    let kind = goal.to_string();
+    let kind = kind.split(':').next().unwrap_or_default();
+    format!("{kind}:{}", names.join(","))
+}
+
+/// Check the goal and the bounds, then search.
+pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<ExitCode, String> {
+    let (goal, builds) = parse_goal(&mut sc, goal)?;
+    let sc = &sc;
     let deadline = match how.max_seconds {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 && s <= 1e7 => {
@@ -53,6 +91,12 @@ pub fn command(sc: &Scenario, goal: &str, how: How, base: &str) -> Result<ExitCo
                 explore::MAX_CALLS
             ));
         }
+        if !builds.is_empty() {
+            return Err(format!(
+                "--exhaustive runs the model's designs; {} names a kernel build: search it at random (drop --exhaustive)",
+                goal_text(sc, &goal)
+            ));
+        }
         return exhaustive(sc, &goal, max_calls, deadline, base);
     }
     let budget = if how.budget == 0 {
@@ -68,7 +112,21 @@ pub fn command(sc: &Scenario, goal: &str, how: How, base: &str) -> Result<ExitCo
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 256);
-    Ok(search(sc, &goal, budget, how.seed, jobs, deadline, base))
+    let find = Find {
+        budget,
+        seed: how.seed,
+        jobs,
+        deadline,
+    };
+    Ok(search(sc, &goal, &builds, find, base))
+}
+
+/// A random search's bounds.
+struct Find {
+    budget: u64,
+    seed: u64,
+    jobs: usize,
+    deadline: Option<Instant>,
 }
 
 fn in_time(deadline: Option<Instant>) -> bool {
@@ -77,16 +135,15 @@ fn in_time(deadline: Option<Instant>) -> bool {
 
 /// Search `budget` candidates in chunks, `jobs` threads per chunk; the hit
 /// with the lowest index wins, so the result does not depend on `jobs`.
-fn search(
-    sc: &Scenario,
-    goal: &Goal,
-    budget: u64,
-    seed: u64,
-    jobs: usize,
-    deadline: Option<Instant>,
-    base: &str,
-) -> ExitCode {
+fn search(sc: &Scenario, goal: &Goal, builds: &[KernelBuild], find: Find, base: &str) -> ExitCode {
     use std::io::IsTerminal;
+    let Find {
+        budget,
+        seed,
+        jobs,
+        deadline,
+    } = find;
+    let named = goal_text(sc, goal);
     let tty = std::io::stderr().is_terminal();
     let chunk = 256 * jobs as u64;
     let mut start = 0;
@@ -100,7 +157,12 @@ fn search(
                 .map(|t| {
                     let lo = (start + t * per).min(end);
                     let hi = (lo + per).min(end);
-                    s.spawn(move || explore::search_range_counted(sc, goal, seed, lo..hi))
+                    s.spawn(move || {
+                        // Each thread its own interpreter (a build's
+                        // compiled module is not shared across threads).
+                        let kernels = WasmiKernels::new(builds.to_vec());
+                        explore::search_range_counted_with(sc, goal, seed, lo..hi, &kernels)
+                    })
                 })
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
@@ -129,27 +191,36 @@ fn search(
         } else {
             format!("in the time given ({start} candidates tried)")
         };
-        eprintln!("explore: no candidate met {goal} {why}");
+        eprintln!("explore: no candidate met {named} {why}");
         return ExitCode::from(1);
     };
-    eprintln!("explore: candidate {i} meets {goal}; shrinking");
+    eprintln!("explore: candidate {i} meets {named}; shrinking");
     let found = explore::candidate(sc, goal, seed, i);
-    print_hit(goal, &found, deadline, base);
+    print_hit(goal, &found, builds, deadline, base);
     ExitCode::SUCCESS
 }
 
 /// Shrink a hit within the clock and print it as values: scenario, link,
 /// report.
-fn print_hit(goal: &Goal, found: &Scenario, deadline: Option<Instant>, base: &str) {
-    let small = explore::shrink_bounded(&goal.search(), found, &mut || in_time(deadline));
-    let small = explore::as_values(goal, &small);
-    let runs = run::run(
+fn print_hit(
+    goal: &Goal,
+    found: &Scenario,
+    builds: &[KernelBuild],
+    deadline: Option<Instant>,
+    base: &str,
+) {
+    let kernels = Rc::new(WasmiKernels::new(builds.to_vec()));
+    let search = goal.search_with(kernels.clone());
+    let small = explore::shrink_bounded(&search, found, &mut || in_time(deadline));
+    let small = explore::as_values_with(goal, &small, &*kernels);
+    let runs = run::run_with_kernels(
         &small,
         RunOptions {
             relocate: true,
             unload: false,
             trace: false,
         },
+        &*kernels,
     );
     out(&format!(
         "{}\n{}\n\n{}",
@@ -202,7 +273,7 @@ fn exhaustive(
     Ok(match r {
         Exhaustive::Found(found, _) => {
             eprintln!("explore: an order meets {goal}; shrinking");
-            print_hit(goal, &found, deadline, base);
+            print_hit(goal, &found, &[], deadline, base);
             ExitCode::SUCCESS
         }
         Exhaustive::Claim(s) => {

@@ -157,7 +157,8 @@ enum Cmd {
         #[command(flatten)]
         input: Input,
         /// fault:VARIANT, differ:A,B (entry lists, one allocation order),
-        /// verdict:A,B, differ-policy:A,B or verdict-policy:A,B.
+        /// verdict:A,B, differ-policy:A,B or verdict-policy:A,B; a variant
+        /// may be kernel:FILE|NAME, a kernel build (random search only).
         #[arg(long)]
         goal: String,
         /// Every allocation order of up to --max-calls calls on the base's
@@ -639,7 +640,7 @@ fn main() -> ExitCode {
                     seed,
                     jobs,
                 };
-                explore::command(&sc, &goal, how, &base)
+                explore::command(sc, &goal, how, &base)
             })
         }
         Cmd::Decode { link } => decode_cmd(&link),

@@ -730,6 +730,70 @@ fn a_kernel_build_runs_beside_pointer_and_goes_into_a_link() {
     let v: Value = serde_json::from_str(&decoded).expect("json");
     assert_eq!(v["kernels"][0]["name"], "cli-test", "{decoded}");
     assert_eq!(v["variants"][1], "kernel:cli-test", "{decoded}");
+
+    // The explorer takes the build as a design: under one allocation
+    // order, the kernel's own code and its port never part on these
+    // candidates (the search says so by name) ...
+    let goal = format!("differ:{variant},pointer");
+    let o = sim(&[
+        "explore",
+        "--preset",
+        "swap-path",
+        "--goal",
+        &goal,
+        "--budget",
+        "40",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(status(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("no candidate met differ:kernel:cli-test,pointer within the budget of 40"),
+        "{}",
+        stderr(&o)
+    );
+    // ... while the RFC as posted faults where the kernel's code loads:
+    // the hit is shrunk with the build run each time, and printed as a
+    // scenario and a link that name the build.
+    let goal = format!("verdict:{variant},rfc-posted");
+    let o = sim(&[
+        "explore",
+        "--preset",
+        "swap-path",
+        "--goal",
+        &goal,
+        "--budget",
+        "10",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("meets verdict:kernel:cli-test,rfc-posted"),
+        "{}",
+        stderr(&o)
+    );
+    let text = stdout(&o);
+    assert!(text.contains("== kernel:cli-test"), "{text}");
+    assert!(text.contains("verdict: fault in"), "{text}");
+    let link = text
+        .lines()
+        .find(|l| l.starts_with("http"))
+        .expect("a link");
+    let decoded = stdout(&sim(&["decode", link]));
+    assert!(decoded.contains("\"kernel:cli-test\""), "{decoded}");
+    // Exhaustive mode runs the model's designs only, and says so.
+    let o = sim(&[
+        "explore",
+        "--preset",
+        "swap-path",
+        "--goal",
+        &goal,
+        "--exhaustive",
+    ]);
+    assert_eq!(status(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("drop --exhaustive"), "{}", stderr(&o));
 }
 
 /// `kexec-sim import` on a real capture (tests/real-kernel/swap-chain):

@@ -101,8 +101,16 @@ pub fn machine(sc: &Scenario) -> Machine {
 /// browser's WebAssembly).
 pub trait KernelRunner {
     /// Run the kernel build the scenario's [`Variant::Kernel`] `v` names,
-    /// or `None` when this runner does not have it.
-    fn run(&self, sc: &Scenario, v: Variant, opts: RunOptions) -> Option<VariantRun>;
+    /// or `None` when this runner does not have it. Its first allocator
+    /// calls get `prefix`, one pfn per call, before the scenario's policy
+    /// continues (the explorer's same-order goals; empty for a plain run).
+    fn run(
+        &self,
+        sc: &Scenario,
+        v: Variant,
+        opts: RunOptions,
+        prefix: &[u64],
+    ) -> Option<VariantRun>;
 }
 
 /// A runner without kernel builds: a kernel variant is reported as not
@@ -110,7 +118,7 @@ pub trait KernelRunner {
 pub struct NoKernels;
 
 impl KernelRunner for NoKernels {
-    fn run(&self, _: &Scenario, _: Variant, _: RunOptions) -> Option<VariantRun> {
+    fn run(&self, _: &Scenario, _: Variant, _: RunOptions, _: &[u64]) -> Option<VariantRun> {
         None
     }
 }
@@ -144,11 +152,23 @@ pub fn run_variant_with(
     opts: RunOptions,
     kernels: &dyn KernelRunner,
 ) -> VariantRun {
+    run_variant_prefixed_with(sc, variant, opts, Vec::new(), kernels)
+}
+
+/// [`run_variant_prefixed`] for any variant, a kernel build through
+/// `kernels`.
+pub fn run_variant_prefixed_with(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    prefix: Vec<u64>,
+    kernels: &dyn KernelRunner,
+) -> VariantRun {
     match variant {
         Variant::Kernel(_) => kernels
-            .run(sc, variant, opts)
+            .run(sc, variant, opts, &prefix)
             .unwrap_or_else(|| not_loaded(sc, variant)),
-        v => run_variant(sc, v, opts),
+        v => run_variant_prefixed(sc, v, opts, prefix),
     }
 }
 

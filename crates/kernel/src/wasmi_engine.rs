@@ -344,9 +344,18 @@ impl Engine for Run {
 }
 
 impl KernelRunner for WasmiKernels {
-    fn run(&self, sc: &Scenario, v: Variant, opts: RunOptions) -> Option<VariantRun> {
+    fn run(
+        &self,
+        sc: &Scenario,
+        v: Variant,
+        opts: RunOptions,
+        prefix: &[u64],
+    ) -> Option<VariantRun> {
         let b = krun::find(&self.builds, sc, v)?;
-        let k = kexec_core::run::kernel_kimage(sc, v, opts.trace);
+        let mut k = kexec_core::run::kernel_kimage(sc, v, opts.trace);
+        if !prefix.is_empty() {
+            k.allocator_mut().set_prefix(prefix.to_vec());
+        }
         let wide = k.machine.arch.entry_bytes() == 8;
         let host = Host::new(k, sc, b);
         let bits = if wide { 64 } else { 32 };

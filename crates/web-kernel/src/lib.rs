@@ -48,12 +48,18 @@ impl Builds {
 }
 
 impl KernelRunner for Builds {
-    fn run(&self, sc: &Scenario, v: Variant, opts: RunOptions) -> Option<VariantRun> {
+    fn run(
+        &self,
+        sc: &Scenario,
+        v: Variant,
+        opts: RunOptions,
+        prefix: &[u64],
+    ) -> Option<VariantRun> {
         let mut l = self.0.borrow_mut();
         let builds = l.builds.clone();
         l.runner
             .get_or_insert_with(|| WasmiKernels::new(builds))
-            .run(sc, v, opts)
+            .run(sc, v, opts, prefix)
     }
 }
 

@@ -2,12 +2,12 @@
 //! under one allocation order (`differ`, `verdict`) or each with its own
 //! allocator stream (`differ-policy`, `verdict-policy`).
 
-use super::same_order::{same_order, SameOrder};
+use super::same_order::{same_order_with, SameOrder};
 use crate::design::{Variant, ALL_VARIANTS};
 use crate::errno::Errno;
 use crate::kimage::Stop;
 use crate::relocate::Relocation;
-use crate::run::{run_variant, Outcome, RunOptions, VariantRun};
+use crate::run::{run_variant_with, KernelRunner, NoKernels, Outcome, RunOptions, VariantRun};
 use crate::scenario::Scenario;
 use std::fmt;
 
@@ -74,27 +74,35 @@ impl Goal {
     /// Parse `fault:VARIANT`, `differ:A,B`, `verdict:A,B`,
     /// `differ-policy:A,B` or `verdict-policy:A,B`.
     pub fn parse(s: &str) -> Result<Goal, String> {
+        Goal::parse_with(s, &mut variant)
+    }
+
+    /// [`Goal::parse`], each variant's name read by `variant` (the CLI's
+    /// reads `kernel:FILE|NAME` as a kernel build it adds to the scenario).
+    pub fn parse_with(
+        s: &str,
+        variant: &mut dyn FnMut(&str) -> Result<Variant, String>,
+    ) -> Result<Goal, String> {
         let (kind, rest) = s
             .split_once(':')
             .ok_or_else(|| format!("\"{s}\": {USAGE}"))?;
-        let pair = || -> Result<(Variant, Variant), String> {
-            let (a, b) = rest
-                .split_once(',')
-                .ok_or_else(|| format!("\"{s}\" needs two variants: {USAGE}"))?;
-            let (a, b) = (variant(a)?, variant(b)?);
-            if a == b {
-                return Err(format!("\"{s}\" compares {a} with itself"));
-            }
-            Ok((a, b))
+        let make: fn(Variant, Variant) -> Goal = match kind {
+            "fault" => return Ok(Goal::Fault(variant(rest)?)),
+            "differ" => Goal::Differ,
+            "verdict" => Goal::Verdict,
+            "differ-policy" => Goal::DifferPolicy,
+            "verdict-policy" => Goal::VerdictPolicy,
+            _ => return Err(format!("unknown goal \"{kind}\": {USAGE}")),
         };
-        match kind {
-            "fault" => Ok(Goal::Fault(variant(rest)?)),
-            "differ" => pair().map(|(a, b)| Goal::Differ(a, b)),
-            "verdict" => pair().map(|(a, b)| Goal::Verdict(a, b)),
-            "differ-policy" => pair().map(|(a, b)| Goal::DifferPolicy(a, b)),
-            "verdict-policy" => pair().map(|(a, b)| Goal::VerdictPolicy(a, b)),
-            _ => Err(format!("unknown goal \"{kind}\": {USAGE}")),
+        // The last comma: a kernel build's file name may hold one.
+        let (a, b) = rest
+            .rsplit_once(',')
+            .ok_or_else(|| format!("\"{s}\" needs two variants: {USAGE}"))?;
+        let (a, b) = (variant(a)?, variant(b)?);
+        if a == b {
+            return Err(format!("\"{s}\" compares {a} with itself"));
         }
+        Ok(make(a, b))
     }
 
     /// The variants the goal runs.
@@ -120,6 +128,13 @@ impl Goal {
 
     /// What `sc` says about the goal.
     pub fn check(&self, sc: &Scenario) -> Check {
+        self.check_with(sc, &NoKernels)
+    }
+
+    /// [`Goal::check`], kernel builds run through `kernels`.
+    pub fn check_with(&self, sc: &Scenario, kernels: &dyn KernelRunner) -> Check {
+        let run_variant =
+            |sc: &Scenario, v: Variant, opts: RunOptions| run_variant_with(sc, v, opts, kernels);
         let reloc = RunOptions {
             relocate: true,
             ..Default::default()
@@ -153,7 +168,7 @@ impl Goal {
                 } else {
                     RunOptions::default()
                 };
-                match same_order(sc, a, b, opts) {
+                match same_order_with(sc, a, b, opts, kernels) {
                     SameOrder::Ineligible(why) => Check::Ineligible(why),
                     SameOrder::Runs { a: ra, b: rb, .. } => {
                         if matches!(self, Goal::Differ(..)) {

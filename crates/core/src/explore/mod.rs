@@ -22,15 +22,16 @@ pub use exhaustive::{
     claim, classes, exhaustive, Classes, Exhaustive, ExhaustiveOptions, Stats, MAX_CALLS,
 };
 pub use goal::{Check, Goal};
-pub use same_order::{as_replay, same_order, SameOrder};
+pub use same_order::{as_replay, as_replay_with, same_order, same_order_with, SameOrder};
 pub use shrink::{shrink, shrink_bounded, shrink_with, MAX_SHRINK_CHECKS};
 
 use crate::arch::{Arch, PAGE_SIZE};
 use crate::design::Variant;
 use crate::kimage::Segment;
 use crate::page_alloc::{Policy, SplitMix64};
-use crate::run::{run_variant, RunOptions};
+use crate::run::{run_variant_with, KernelRunner, NoKernels, RunOptions};
 use crate::scenario::Scenario;
+use std::rc::Rc;
 
 /// Most candidates one search may try.
 pub const MAX_BUDGET: u64 = 10_000_000;
@@ -58,12 +59,18 @@ pub type Orders = Box<dyn Fn(&Scenario) -> Vec<Vec<u64>>>;
 impl Goal {
     /// The goal as a [`Search`].
     pub fn search(self) -> Search {
+        self.search_with(Rc::new(NoKernels))
+    }
+
+    /// The goal as a [`Search`], kernel builds run through `kernels`.
+    pub fn search_with(self, kernels: Rc<dyn KernelRunner>) -> Search {
+        let k = Rc::clone(&kernels);
         Search {
             variants: self.variants(),
-            holds: Box::new(move |sc| self.holds(sc)),
+            holds: Box::new(move |sc| self.check_with(sc, &*k) == Check::Hit),
             orders: Box::new(move |sc| match self {
                 Goal::Differ(a, b) | Goal::Verdict(a, b) => {
-                    match same_order(sc, a, b, RunOptions::default()) {
+                    match same_order_with(sc, a, b, RunOptions::default(), &*kernels) {
                         SameOrder::Runs { order, .. } => vec![order],
                         SameOrder::Ineligible(_) => Vec::new(),
                     }
@@ -71,7 +78,7 @@ impl Goal {
                 _ => self
                     .variants()
                     .into_iter()
-                    .map(|v| allocation_order(sc, v))
+                    .map(|v| allocation_order_with(sc, v, &*kernels))
                     .collect(),
             }),
         }
@@ -267,10 +274,21 @@ pub fn search_range_counted(
     seed: u64,
     range: std::ops::Range<u64>,
 ) -> Found {
+    search_range_counted_with(base, goal, seed, range, &NoKernels)
+}
+
+/// [`search_range_counted`], kernel builds run through `kernels`.
+pub fn search_range_counted_with(
+    base: &Scenario,
+    goal: &Goal,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    kernels: &dyn KernelRunner,
+) -> Found {
     let variants = goal.variants();
     let mut found = Found::default();
     for i in range {
-        match goal.check(&candidate_for(base, &variants, seed, i)) {
+        match goal.check_with(&candidate_for(base, &variants, seed, i), kernels) {
             Check::Hit => {
                 found.hit = Some(i);
                 break;
@@ -287,16 +305,21 @@ pub fn search_range_counted(
 /// never a seed); otherwise the candidate's own allocation order as a
 /// replay when that still meets the goal.
 pub fn as_values(goal: &Goal, sc: &Scenario) -> Scenario {
+    as_values_with(goal, sc, &NoKernels)
+}
+
+/// [`as_values`], kernel builds run through `kernels`.
+pub fn as_values_with(goal: &Goal, sc: &Scenario, kernels: &dyn KernelRunner) -> Scenario {
     if let Goal::Differ(a, b) | Goal::Verdict(a, b) = *goal {
-        if let Some(t) = as_replay(sc, a, b) {
+        if let Some(t) = as_replay_with(sc, a, b, kernels) {
             return t;
         }
     }
     if !matches!(sc.policy, Policy::Replay(_)) {
         for v in goal.variants() {
             let mut t = sc.clone();
-            t.policy = Policy::Replay(allocation_order(sc, v));
-            if goal.holds(&t) {
+            t.policy = Policy::Replay(allocation_order_with(sc, v, kernels));
+            if goal.check_with(&t, kernels) == Check::Hit {
                 return t;
             }
         }
@@ -318,14 +341,16 @@ pub fn search_range_with(
 
 /// The allocator stream of `v` on `sc`: the pfn each allocator call got.
 pub fn allocation_order(sc: &Scenario, v: Variant) -> Vec<u64> {
-    let r = run_variant(
-        sc,
-        v,
-        RunOptions {
-            trace: true,
-            ..Default::default()
-        },
-    );
+    allocation_order_with(sc, v, &NoKernels)
+}
+
+/// [`allocation_order`], a kernel build run through `kernels`.
+pub fn allocation_order_with(sc: &Scenario, v: Variant, kernels: &dyn KernelRunner) -> Vec<u64> {
+    let opts = RunOptions {
+        trace: true,
+        ..Default::default()
+    };
+    let r = run_variant_with(sc, v, opts, kernels);
     same_order::order_of(&r)
 }
 

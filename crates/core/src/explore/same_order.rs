@@ -8,7 +8,10 @@
 use crate::design::Variant;
 use crate::kimage::Stop;
 use crate::page_alloc::Policy;
-use crate::run::{run_variant, run_variant_prefixed, Outcome, RunOptions, VariantRun};
+use crate::run::{
+    run_variant_prefixed_with, run_variant_with, KernelRunner, NoKernels, Outcome, RunOptions,
+    VariantRun,
+};
 use crate::scenario::Scenario;
 use crate::trace::Event;
 
@@ -53,15 +56,30 @@ fn replay_error(r: &VariantRun) -> Option<String> {
 /// Run `a` and `b` on `sc` under one allocation order. A scenario whose
 /// policy is already a replay list is that order for both.
 pub fn same_order(sc: &Scenario, a: Variant, b: Variant, opts: RunOptions) -> SameOrder {
+    same_order_with(sc, a, b, opts, &NoKernels)
+}
+
+/// [`same_order`], kernel builds run through `kernels` (a build is handed
+/// the order through its allocator, as a design is).
+pub fn same_order_with(
+    sc: &Scenario,
+    a: Variant,
+    b: Variant,
+    opts: RunOptions,
+    kernels: &dyn KernelRunner,
+) -> SameOrder {
     let opts = RunOptions {
         trace: true,
         ..opts
     };
     let (ra, rb) = if let Policy::Replay(_) = sc.policy {
-        (run_variant(sc, a, opts), run_variant(sc, b, opts))
+        (
+            run_variant_with(sc, a, opts, kernels),
+            run_variant_with(sc, b, opts, kernels),
+        )
     } else {
-        let ra = run_variant(sc, a, opts);
-        let rb = run_variant_prefixed(sc, b, opts, order_of(&ra));
+        let ra = run_variant_with(sc, a, opts, kernels);
+        let rb = run_variant_prefixed_with(sc, b, opts, order_of(&ra), kernels);
         (ra, rb)
     };
     if let Some(why) = replay_error(&ra).or_else(|| replay_error(&rb)) {
@@ -80,7 +98,17 @@ pub fn same_order(sc: &Scenario, a: Variant, b: Variant, opts: RunOptions) -> Sa
 /// the scenario with [`Policy::Replay`] of that order. None when the
 /// candidate is ineligible.
 pub fn as_replay(sc: &Scenario, a: Variant, b: Variant) -> Option<Scenario> {
-    match same_order(sc, a, b, RunOptions::default()) {
+    as_replay_with(sc, a, b, &NoKernels)
+}
+
+/// [`as_replay`], kernel builds run through `kernels`.
+pub fn as_replay_with(
+    sc: &Scenario,
+    a: Variant,
+    b: Variant,
+    kernels: &dyn KernelRunner,
+) -> Option<Scenario> {
+    match same_order_with(sc, a, b, RunOptions::default(), kernels) {
         SameOrder::Runs { order, .. } => {
             let mut t = sc.clone();
             t.policy = Policy::Replay(order);
