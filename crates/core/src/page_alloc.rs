@@ -10,6 +10,16 @@
 //! * `adversarial {seed}`: seeded picks that favour pages inside segment
 //!   destinations and high pages (highmem, above 4 GiB), so that dest_pages,
 //!   the swap in kimage_alloc_page and the highmem free-and-retry run;
+//! * `buddy`: the order a freshly booted kernel's buddy allocator hands
+//!   pages out in, calibrated on real captures (`tests/real-kernel`): a
+//!   highmem (user) request takes the highest 1024-page block (an order
+//!   MAX_ORDER-1 block, as __rmqueue_smallest splits it) that still has a
+//!   free page, and the lowest free page inside it (expand() keeps the
+//!   upper halves); blocks are taken top down because memblock_free_all
+//!   frees them bottom up and each freed block goes to the head of its
+//!   free list. A lowmem (kernel) request takes the lowest free page of
+//!   its zone. Pages the running kernel and user space hold before the
+//!   load, and the per-cpu lists' batches, are not modelled;
 //! * `replay {pfns}`: exactly these pfns, one per call, in order.
 //!
 //! Every RAM page starts free: the running kernel's own memory is not
@@ -25,6 +35,10 @@ use std::rc::Rc;
 /// The most allocator calls one run may make before the model gives up.
 pub const MAX_ALLOC_CALLS: u64 = 1 << 21;
 
+/// Pages in the buddy allocator's largest block (order MAX_ORDER-1 = 10 on
+/// x86), the unit the `buddy` policy takes top down.
+pub const BUDDY_BLOCK: u64 = 1 << 10;
+
 /// How the allocator picks pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {
@@ -38,6 +52,9 @@ pub enum Policy {
     Adversarial(u64),
     /// Exactly these pfns, one per call.
     Replay(Vec<u64>),
+    /// A fresh machine's buddy allocator: highmem requests from the top
+    /// 1024-page block down, ascending inside a block; lowmem ascending.
+    Buddy,
 }
 
 impl Policy {
@@ -49,6 +66,7 @@ impl Policy {
             Policy::Random(_) => "random",
             Policy::Adversarial(_) => "adversarial",
             Policy::Replay(_) => "replay",
+            Policy::Buddy => "buddy",
         }
     }
 }
@@ -485,6 +503,7 @@ impl PageAllocator {
             Policy::HighestFirst => self.by_zone(&plan, n, true),
             Policy::Random(_) => self.random_in_zones(&plan, n),
             Policy::Adversarial(_) => self.adversarial(&plan, n),
+            Policy::Buddy => self.buddy(&plan, gfp, n),
         };
         match pick {
             Some(p) => {
@@ -600,6 +619,35 @@ impl PageAllocator {
                     .iter()
                     .find_map(|&(lo, hi)| self.used.lowest_in(lo, hi, n))
             }
+        })
+    }
+
+    /// The `buddy` policy's pick: for a highmem-capable (user) request, in
+    /// the first zone that has a free block of `n` pages, the highest whole
+    /// [`BUDDY_BLOCK`]-page block with one, and the lowest in it; then the
+    /// zone's partial blocks at its edges, the same way (their pieces sit
+    /// on the lower orders' free lists, which a machine that has run user
+    /// space has used up). Otherwise (kernel requests) the lowest free
+    /// block of the first zone that has one.
+    fn buddy(&self, plan: &GfpPlan, gfp: Gfp, n: u64) -> Option<u64> {
+        if !gfp.highmem() {
+            return self.by_zone(plan, n, false);
+        }
+        let top_down = |lo: u64, hi: u64| {
+            let top = self.used.highest_in(lo, hi, n)?;
+            let block = (top & !(BUDDY_BLOCK - 1)).max(lo);
+            self.used.lowest_in(block, top + n, n)
+        };
+        plan.ranges.iter().find_map(|ranges| {
+            let whole = |&(lo, hi): &(u64, u64)| {
+                let (lo, hi) = (lo.next_multiple_of(BUDDY_BLOCK), hi & !(BUDDY_BLOCK - 1));
+                (lo < hi).then(|| top_down(lo, hi)).flatten()
+            };
+            ranges
+                .iter()
+                .rev()
+                .find_map(whole)
+                .or_else(|| ranges.iter().rev().find_map(|&(lo, hi)| top_down(lo, hi)))
         })
     }
 

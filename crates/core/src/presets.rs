@@ -316,12 +316,45 @@ pub fn all() -> Vec<Preset> {
             ),
         },
         Preset {
+            name: "real-8g-pae",
+            title: "real 8 GiB PAE box (a capture's machine)",
+            expect: "a 5.7 MB kernel loaded as on the captured Debian 686-pae box, with the buddy allocator calibrated on it: every GFP_HIGHUSER source request is first handed a page above 4 GiB, 1024-page blocks from the top down, and all 1,310,720 of them are parked on unusable_pages (as on the real box) before highmem below 4 GiB serves the load from 0xbf800 up, as the real list does; kernel requests start at the bottom of ZONE_NORMAL, where the model holds no running kernel, so pointer's first indirection page search meets the 16 MiB segment's destinations (1402 dest_pages; the real kernel sits there); both designs load and relocate fine",
+            scenario: real_8g_pae(),
+        },
+        Preset {
             name: "bad-enomem",
             title: "ENOMEM while adding an entry",
             expect: "-ENOMEM: the replay list runs out when the last SOURCE entry needs a second indirection page; kimage_free releases the rest, but the source page just allocated leaks (unload: LEAK 1 page)",
             scenario: enomem(),
         },
     ]
+}
+
+/// The real 8 GiB PAE box of `tests/real-kernel/plain-8g` (Debian's
+/// 686-pae 6.1 under QEMU): its RAM map (/proc/iomem's System RAM), its
+/// lowmem line (max_low_pfn 0x36ffe), the five segments kexec-tools
+/// loaded a 5.7 MB kernel with, and the `buddy` allocator, calibrated on
+/// that capture. `kexec-sim import` of the capture gives the exact order.
+fn real_8g_pae() -> Scenario {
+    let mut sc = Scenario::new(
+        Arch::I386Pae,
+        &[
+            (0x1000, 0x9_f000),
+            (0x10_0000, 0xbffd_d000),
+            (0x1_0000_0000, 0x2_4000_0000),
+        ],
+        &[
+            (20590, 0x3000, 0x6000),
+            (48, 0x10_0000, 0x1000),
+            (5_740_480, 0x100_0000, 0x57_a000),
+            (911, 0x7fff_7000, 0x1000),
+            (24704, 0x7fff_8000, 0x8000),
+        ],
+        Policy::Buddy,
+        &[Pointer, RfcFixed],
+    );
+    sc.lowmem_end = Some(0x36ff_e000);
+    sc
 }
 
 /// The preset called `name`.

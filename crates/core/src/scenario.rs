@@ -193,7 +193,7 @@ pub fn replay_items(pfns: &[u64]) -> Vec<ReplayItem> {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AllocatorSpec {
-    /// lowest-first, highest-first, random, adversarial.
+    /// lowest-first, highest-first, random, adversarial, buddy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// Seed of random / adversarial.
@@ -685,7 +685,7 @@ fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
         )),
         (None, None) => Err(InputError::new(
             "allocator",
-            "give \"policy\" (lowest-first, highest-first, random, adversarial) or \"replay\"",
+            "give \"policy\" (lowest-first, highest-first, random, adversarial, buddy) or \"replay\"",
         )),
         (None, Some(list)) => {
             if a.seed.is_some() {
@@ -727,7 +727,8 @@ fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
             match (name.as_str(), seed) {
                 ("lowest-first", None) => Ok(Policy::LowestFirst),
                 ("highest-first", None) => Ok(Policy::HighestFirst),
-                ("lowest-first" | "highest-first", Some(_)) => {
+                ("buddy", None) => Ok(Policy::Buddy),
+                ("lowest-first" | "highest-first" | "buddy", Some(_)) => {
                     Err(InputError::new("allocator.seed", format!("{name} takes no seed")))
                 }
                 ("random", Some(s)) => Ok(Policy::Random(s)),
@@ -735,7 +736,7 @@ fn check_allocator(a: &AllocatorSpec) -> Result<Policy, InputError> {
                 ("random" | "adversarial", None) => Err(InputError::new("allocator.seed", format!("{name} needs a seed"))),
                 _ => Err(InputError::new(
                     "allocator.policy",
-                    format!("unknown policy {} (valid: lowest-first, highest-first, random, adversarial; or a replay list)", quoted(name)),
+                    format!("unknown policy {} (valid: lowest-first, highest-first, random, adversarial, buddy; or a replay list)", quoted(name)),
                 )),
             }
         }

@@ -442,6 +442,37 @@ fn bad_enomem() {
     assert_eq!(assert_rfc_posted_fault(&rs[2], 32), 3);
 }
 
+/// The real 8 GiB PAE box with the buddy allocator: every page above
+/// 4 GiB parked on unusable_pages first, then highmem below 4 GiB from
+/// the top whole block (0xbf800) up, as in the capture's list.
+#[test]
+fn real_8g_pae() {
+    let p = preset("real-8g-pae");
+    assert_eq!(p.scenario.policy, kexec_core::page_alloc::Policy::Buddy);
+    let rs = run(&p.scenario, OPTS);
+    for r in &rs {
+        assert_eq!(r.outcome, Outcome::Loaded, "{}", r.variant);
+        let c = &r.kimage.counters;
+        assert_eq!(c.unusable_pages, 1_310_720, "{}", r.variant);
+        assert_eq!(c.swaps, 0, "{}", r.variant);
+        // The first SOURCE entry is pfn 0xbf800, as in the real list
+        // (rfc-fixed's GFP_HIGHUSER head indirection page takes 0xbf800,
+        // its first source the page after).
+        let first = r.entries.iter().map(|e| e.1).find(|w| w & 0xf == 0x8);
+        let want = match r.variant {
+            Variant::RfcFixed => 0xbf80_1008,
+            _ => 0xbf80_0008,
+        };
+        assert_eq!(first, Some(want), "{}", r.variant);
+        assert!(
+            matches!(r.relocation, Some(Relocation::Ok { .. })),
+            "{}",
+            r.variant
+        );
+    }
+    assert_eq!(rs[0].kimage.counters.dest_pages, 1402);
+}
+
 /// Every preset has its own test above; a new preset must add one.
 #[test]
 fn every_preset_is_covered() {
@@ -468,6 +499,7 @@ fn every_preset_is_covered() {
         "dma32-i386-2g",
         "word-limit-rfc",
         "rfc-arm-lpae",
+        "real-8g-pae",
         "bad-enomem",
     ];
     // The Xen and what-if presets are asserted in tests/designs.rs.

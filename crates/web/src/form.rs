@@ -35,7 +35,7 @@ pub struct Form {
     pub lowmem_end: String,
     /// Segment rows.
     pub segments: Vec<SegmentForm>,
-    /// lowest-first, highest-first, random, adversarial, replay.
+    /// lowest-first, highest-first, random, adversarial, buddy, replay.
     pub policy: String,
     /// Seed for random / adversarial.
     pub seed: String,

@@ -223,7 +223,7 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
                 <legend>{ "page allocator" }</legend>
                 <label>{ "policy " }
                     <select id="policy" onchange={on_policy}>
-                        { for ["lowest-first", "highest-first", "random", "adversarial", "replay"].iter().map(|p| html! {
+                        { for ["lowest-first", "highest-first", "random", "adversarial", "buddy", "replay"].iter().map(|p| html! {
                             <option value={*p} selected={f.policy == *p}>{ *p }</option>
                         }) }
                     </select>
