@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The longest a case may take (parse, run, reports, round trip): 20 s
+/// The most CPU time a case may take (parse, run, reports, round trip): 20 s
 /// in a release build, which the long runs use; an unoptimised build (the
 /// short pass of `cargo xtask test`) is given six times as long.
 pub const MAX_CASE: Duration = Duration::from_secs(if cfg!(debug_assertions) { 120 } else { 20 });
@@ -945,9 +945,35 @@ pub fn regressions(dir: &Path) -> Vec<(PathBuf, Case)> {
 
 // ---- the run -----------------------------------------------------------
 
-/// What each worker is doing, for the watchdog.
+/// What each worker is doing, for the watchdog: since when (wall clock
+/// and the worker's CPU time) and which case.
 struct Running {
-    since: Mutex<Option<(Instant, u64)>>,
+    since: Mutex<Option<(Instant, Duration, u64)>>,
+    /// The worker thread's schedstat file (its CPU time), once known.
+    clock: Mutex<Option<PathBuf>>,
+}
+
+/// The calling thread's schedstat file: its CPU time, which the bounds
+/// are on, so that a loaded machine (or `nice`) does not fail a case.
+fn own_clock() -> Option<PathBuf> {
+    let me = std::fs::read_link("/proc/thread-self").ok()?;
+    Some(Path::new("/proc").join(me).join("schedstat"))
+}
+
+/// CPU time a thread has run, from its schedstat file.
+fn cpu_time(clock: &Path) -> Option<Duration> {
+    let text = std::fs::read_to_string(clock).ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// A case's time: the worker's CPU time when /proc has it, else the wall
+/// clock's.
+fn elapsed(clock: Option<&Path>, since: (Instant, Duration)) -> Duration {
+    match clock.and_then(cpu_time) {
+        Some(now) => now.saturating_sub(since.1),
+        None => since.0.elapsed(),
+    }
 }
 
 /// Run the fuzzer: Ok when every case passed.
@@ -992,6 +1018,7 @@ pub fn fuzz(o: &Options) -> Result {
         (0..o.jobs)
             .map(|_| Running {
                 since: Mutex::new(None),
+                clock: Mutex::new(None),
             })
             .collect(),
     );
@@ -1015,6 +1042,12 @@ pub fn fuzz(o: &Options) -> Result {
         let profile = std::env::var_os("FUZZ_PROFILE").is_some();
         workers.push(std::thread::spawn(move || {
             SLOT.with(|s| s.set(w + 1));
+            let clock = own_clock();
+            *running[w].clock.lock().unwrap_or_else(|e| e.into_inner()) = clock.clone();
+            let now = || {
+                let cpu = clock.as_deref().and_then(cpu_time).unwrap_or_default();
+                (Instant::now(), cpu)
+            };
             loop {
                 if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
@@ -1026,10 +1059,10 @@ pub fn fuzz(o: &Options) -> Result {
                 let c = case(&bases, &bomb, seed, i);
                 let base = LIVE[w].load(Ordering::Relaxed);
                 PEAK[w].store(base, Ordering::Relaxed);
-                let t = Instant::now();
-                *running[w].since.lock().unwrap_or_else(|e| e.into_inner()) = Some((t, i));
+                let t = now();
+                *running[w].since.lock().unwrap_or_else(|e| e.into_inner()) = Some((t.0, t.1, i));
                 let r = check(&c, i % 32 == 0);
-                let took = t.elapsed();
+                let took = elapsed(clock.as_deref(), t);
                 *running[w].since.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let grew = PEAK[w].load(Ordering::Relaxed).saturating_sub(base);
                 largest.fetch_max(grew, Ordering::Relaxed);
@@ -1085,12 +1118,19 @@ pub fn fuzz(o: &Options) -> Result {
     while workers.iter().any(|w| !w.is_finished()) {
         std::thread::sleep(Duration::from_millis(20));
         for (w, r) in running.iter().enumerate() {
-            let Some((t, i)) = *r.since.lock().unwrap_or_else(|e| e.into_inner()) else {
+            let Some((t, cpu, i)) = *r.since.lock().unwrap_or_else(|e| e.into_inner()) else {
                 continue;
             };
+            let clock = r.clock.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let ran = elapsed(clock.as_deref(), (t, cpu));
             let grew = PEAK[w].load(Ordering::Relaxed);
-            let why = if t.elapsed() > MAX_CASE * 3 {
-                Some(format!("still running after {:?}", t.elapsed()))
+            // On CPU time, with a wall-clock bound for a case that waits
+            // without running (twenty times as long: a loaded machine).
+            let why = if ran > MAX_CASE * 3 || t.elapsed() > MAX_CASE * 20 {
+                Some(format!(
+                    "still running after {ran:?} of CPU time ({:?} of wall time)",
+                    t.elapsed()
+                ))
             } else if LIVE[w].load(Ordering::Relaxed) > MAX_CASE_BYTES + (64 << 20) {
                 Some(format!("holds {} MiB", grew >> 20))
             } else {
