@@ -226,20 +226,22 @@ fn ensure_downloads() -> Result {
             })
             .ok_or_else(|| format!("{prefix}*.deb missing in {}", debs.display()))
     };
-    if !d.join("img/boot").join(format!("vmlinuz-{KVER}")).exists() {
-        let deb = find(&format!("linux-image-{KVER}_"))?;
+    // A package unpacked whole, unless the file that shows it is there.
+    let unpack = |shows: PathBuf, prefix: &str, into: &str| -> Result {
+        if shows.exists() {
+            return Ok(());
+        }
         run(Command::new("dpkg-deb")
             .arg("-x")
-            .arg(deb)
-            .arg(d.join("img")))?;
-    }
-    if !d.join("bb/bin/busybox").exists() {
-        let deb = find("busybox-static_")?;
-        run(Command::new("dpkg-deb")
-            .arg("-x")
-            .arg(deb)
-            .arg(d.join("bb")))?;
-    }
+            .arg(find(prefix)?)
+            .arg(d.join(into)))
+    };
+    unpack(
+        d.join("img/boot").join(format!("vmlinuz-{KVER}")),
+        &format!("linux-image-{KVER}_"),
+        "img",
+    )?;
+    unpack(d.join("bb/bin/busybox"), "busybox-static_", "bb")?;
     let map = d.join(format!("dbg/usr/lib/debug/boot/System.map-{KVER}"));
     if !map.exists() {
         let deb = find(&format!("linux-image-{KVER}-dbg_"))?;
