@@ -365,7 +365,7 @@ fn run_cmd(
     let runner = kexec_kernel::wasmi_engine::WasmiKernels::new(builds);
     let runs = run::run_with_kernels(&sc, opts, &runner);
     out(&match format {
-        RunFormat::Text => report::text(&sc, &runs),
+        RunFormat::Text => report::text_with_sources(&sc, &runs),
         RunFormat::Json => pretty(&report::json(&sc, &runs)),
         RunFormat::Entries => report::entries_all(&runs),
     });

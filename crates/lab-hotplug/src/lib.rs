@@ -31,6 +31,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod section;
+pub mod source;
 pub mod strategy;
 pub mod vmem_altmap;
 

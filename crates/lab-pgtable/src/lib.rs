@@ -24,6 +24,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod script;
+pub mod source;
 pub mod tlb;
 
 pub use free::{FreeHooks, FreeVariant, ALL_FREE_VARIANTS};

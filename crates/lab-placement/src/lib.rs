@@ -35,6 +35,7 @@ pub mod presets;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod source;
 pub mod to_kimage;
 pub mod variant;
 

@@ -17,3 +17,14 @@ pub mod link;
 pub mod presets;
 
 pub use document::{Document, KINDS};
+
+use kexec_common::source::SourceRef;
+
+/// Every kind's table of the kernel functions it mirrors (the crate, its
+/// table): what the fronts link and the source-lines test checks.
+pub const SOURCE_TABLES: [(&str, &[SourceRef]); 4] = [
+    ("kexec-core", kexec_core::source::TABLE),
+    ("kexec-lab-placement", kexec_lab_placement::source::TABLE),
+    ("kexec-lab-hotplug", kexec_lab_hotplug::source::TABLE),
+    ("kexec-lab-pgtable", kexec_lab_pgtable::source::TABLE),
+];
