@@ -140,6 +140,15 @@ enum Cmd {
     },
     /// List the presets and what each shows.
     Presets,
+    /// List the findings; with a name, its plain-text write-up (72
+    /// columns, with the reproducing link and the code path's file:line).
+    Findings {
+        /// A finding's name (see the list).
+        name: Option<String>,
+        /// Base URL of the playground, for the reproducing link.
+        #[arg(long, default_value = link::DEFAULT_BASE)]
+        base: String,
+    },
     /// Print the share link of a scenario.
     Link {
         #[command(flatten)]
@@ -455,6 +464,26 @@ fn presets_cmd() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `kexec-sim findings [NAME]`: every finding (name, title, how sure), or
+/// one finding's write-up.
+fn findings_cmd(name: Option<&str>, base: &str) -> Result<ExitCode, String> {
+    use kexec_playground::findings::{find, FINDINGS};
+    let text = match name {
+        Some(n) => find(n)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FINDINGS.iter().map(|f| f.name).collect();
+                format!("no finding \"{n}\" (findings: {})", names.join(", "))
+            })?
+            .write_up(base),
+        None => FINDINGS
+            .iter()
+            .map(|f| wrap(&format!("{}: {}", f.name, f.title), "", 4))
+            .collect(),
+    };
+    out(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `kexec-sim link`: with `--variant`, a kimage scenario's designs are
 /// chosen first (a kernel build's name, id, source and patch hashes go
 /// into the link; the build itself does not).
@@ -606,6 +635,7 @@ fn main() -> ExitCode {
             },
         ),
         Cmd::Presets => Ok(presets_cmd()),
+        Cmd::Findings { name, base } => findings_cmd(name.as_deref(), &base),
         Cmd::Place {
             input,
             to_kimage: Some(v),

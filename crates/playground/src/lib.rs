@@ -1,6 +1,6 @@
 //! The playground's registry of scenario kinds: the kexec core's kimage
 //! scenarios and the three labs, as one [`Document`] type; presets of
-//! every kind; share links of every kind.
+//! every kind; share links of every kind; the findings ([`findings`]).
 //!
 //! This is the only crate that knows every kind. The kexec core and each
 //! lab implement [`kexec_common::Kind`] and know nothing of each other;
@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod document;
+pub mod findings;
 pub mod link;
 pub mod presets;
 
