@@ -6,7 +6,7 @@
 //! (cached like a kernel build's). `cargo xtask test` installs the package
 //! when it is missing (xtask's `ensure_kernel_tools`).
 
-use kexec_common::source::{definition_lines, LINUX_VERSION};
+use kexec_common::source::{definition_lines, LINUX_VERSION, XEN_COMMIT};
 use kexec_kernel_build::source::{read, Origin};
 use kexec_playground::SOURCE_TABLES;
 
@@ -42,6 +42,33 @@ fn every_source_line_names_its_function() {
                     r.location()
                 ));
             }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// Xen's table (the `xen` designs) against a Xen tree at XEN_COMMIT, when
+/// one is at hand: `KEXEC_XEN_SOURCE=DIR` (a checkout, or the files
+/// extracted with `git show XEN_COMMIT:PATH`). Without it the check is
+/// skipped and says so (the lines were read from that commit).
+#[test]
+fn xen_source_lines_name_their_functions() {
+    let Some(dir) = std::env::var_os("KEXEC_XEN_SOURCE") else {
+        eprintln!("KEXEC_XEN_SOURCE is not set: Xen's lines ({XEN_COMMIT}) are not checked");
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let mut bad = Vec::new();
+    for r in kexec_core::source::XEN_TABLE {
+        let p = dir.join(r.file);
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let at = definition_lines(&text, r.function);
+        if !at.contains(&r.line) {
+            bad.push(format!(
+                "{} is not defined at {} (definitions at lines {at:?})",
+                r.function,
+                r.location()
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));

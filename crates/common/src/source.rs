@@ -19,11 +19,29 @@ pub const LINUX_VERSION: &str = "6.1.192";
 /// Where the links go: elixir.bootlin.com's copy of [`LINUX_VERSION`].
 pub const LINUX_BASE: &str = "https://elixir.bootlin.com/linux/v6.1.192/source/";
 
-/// A function, where its definition starts in the Linux tree.
+/// The Xen commit the Xen tables' lines are read from (the public
+/// xen-project/xen tree, 2026-08-20).
+pub const XEN_COMMIT: &str = "c447b7308b1330ec6dcfef37220736c28f41daa0";
+
+/// Where Xen's links go: that commit on GitHub's copy of the tree.
+pub const XEN_BASE: &str = "https://github.com/xen-project/xen/blob/c447b7308b13/";
+
+/// The tree a function is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tree {
+    /// Linux [`LINUX_VERSION`].
+    Linux,
+    /// Xen at [`XEN_COMMIT`].
+    Xen,
+}
+
+/// A function, where its definition starts in a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceRef {
     /// The function (or function-like macro), as the C spells it.
     pub function: &'static str,
+    /// The tree.
+    pub tree: Tree,
     /// The file, from the top of the tree.
     pub file: &'static str,
     /// The line its definition starts at (1-based): the line that names it.
@@ -36,9 +54,14 @@ impl SourceRef {
         format!("{}:{}", self.file, self.line)
     }
 
-    /// The link to the line on elixir.bootlin.com.
+    /// The link to the line (elixir.bootlin.com for Linux, GitHub for
+    /// Xen).
     pub fn url(&self) -> String {
-        format!("{LINUX_BASE}{}#L{}", self.file, self.line)
+        let base = match self.tree {
+            Tree::Linux => LINUX_BASE,
+            Tree::Xen => XEN_BASE,
+        };
+        format!("{base}{}#L{}", self.file, self.line)
     }
 }
 
@@ -112,11 +135,15 @@ pub fn footnotes(refs: &[&SourceRef]) -> String {
         return String::new();
     }
     let mut s = String::new();
-    s.push_str(&wrap(
-        &format!("Linux {LINUX_VERSION}, {LINUX_BASE}FILE#LLINE"),
-        "sources:",
-        4,
-    ));
+    let has = |t: Tree| refs.iter().any(|r| r.tree == t);
+    let mut trees = Vec::new();
+    if has(Tree::Linux) {
+        trees.push(format!("Linux {LINUX_VERSION}, {LINUX_BASE}FILE#LLINE"));
+    }
+    if has(Tree::Xen) {
+        trees.push(format!("Xen {}, {XEN_BASE}FILE#LLINE", &XEN_COMMIT[..12]));
+    }
+    s.push_str(&wrap(&trees.join("; "), "sources:", 4));
     for (i, r) in refs.iter().enumerate() {
         let line = format!("[{}] {} {}", i + 1, r.function, r.location());
         if line.len() <= COLUMNS {
@@ -133,7 +160,8 @@ pub fn footnotes(refs: &[&SourceRef]) -> String {
 /// definition of `function`: a line at the left margin naming it before
 /// `(`, with the body's `{` at the left margin before any `;` (a function);
 /// a `#define function(` (a function-like macro); `SYSCALL_DEFINEn(function,`
-/// (a system call); or `SYM_*_START*(function)` (assembly).
+/// (a system call); or `SYM_*_START*(function)` / `FUNC(function,`
+/// (assembly, Linux's and Xen's).
 pub fn definition_lines(text: &str, function: &str) -> Vec<u32> {
     let lines: Vec<&str> = text.lines().collect();
     let mut found = Vec::new();
@@ -153,6 +181,8 @@ pub fn definition_lines(text: &str, function: &str) -> Vec<u32> {
                 .is_some_and(|(_, a)| a.starts_with(&format!("{function},")))
         } else if l.starts_with("SYM_") {
             l.contains("_START") && l.contains(&format!("({function})"))
+        } else if let Some(rest) = l.strip_prefix("FUNC(") {
+            rest.starts_with(&format!("{function},")) || rest.starts_with(&format!("{function})"))
         } else {
             names_call(l, &call) && body_follows(&lines[i..])
         };
@@ -193,11 +223,13 @@ mod tests {
     static T: &[SourceRef] = &[
         SourceRef {
             function: "kimage_free",
+            tree: Tree::Linux,
             file: "kernel/kexec_core.c",
             line: 10,
         },
         SourceRef {
             function: "kimage_free_pages",
+            tree: Tree::Linux,
             file: "kernel/kexec_core.c",
             line: 3,
         },

@@ -5,15 +5,17 @@
 //! `crates/cli/tests/source_lines.rs`.
 //!
 //! Xen's designs run Xen's kimage (xen/common/kimage.c), whose functions
-//! share Linux's names but not its lines: their runs get no Linux links
-//! ([`tables_for`]).
+//! share Linux's names but not its lines: their runs link to Xen's tree
+//! ([`XEN_TABLE`], [`tables_for`]), checked by the same test when a Xen
+//! tree is at hand (`KEXEC_XEN_SOURCE`).
 
 use crate::design::Variant;
-use kexec_common::source::SourceRef;
+use kexec_common::source::{SourceRef, Tree};
 
 const fn at(function: &'static str, file: &'static str, line: u32) -> SourceRef {
     SourceRef {
         function,
+        tree: Tree::Linux,
         file,
         line,
     }
@@ -69,12 +71,42 @@ pub static TABLE: &[SourceRef] = &[
     at("start_isolate_page_range", "mm/page_isolation.c", 529),
 ];
 
+const fn xen(function: &'static str, file: &'static str, line: u32) -> SourceRef {
+    SourceRef {
+        function,
+        tree: Tree::Xen,
+        file,
+        line,
+    }
+}
+
+const XEN_KIMAGE: &str = "xen/common/kimage.c";
+
+/// Xen's kimage functions the `xen` and `xen-fixed` designs mirror, at
+/// [`kexec_common::source::XEN_COMMIT`].
+pub static XEN_TABLE: &[SourceRef] = &[
+    xen("kimage_alloc_zeroed_page", XEN_KIMAGE, 69),
+    xen("do_kimage_alloc", XEN_KIMAGE, 82),
+    xen("kimage_alloc_normal_control_page", XEN_KIMAGE, 285),
+    xen("kimage_alloc_control_page", XEN_KIMAGE, 413),
+    xen("kimage_add_entry", XEN_KIMAGE, 430),
+    xen("kimage_terminate", XEN_KIMAGE, 477),
+    xen("kimage_free", XEN_KIMAGE, 535),
+    xen("kimage_dst_used", XEN_KIMAGE, 547),
+    xen("kimage_alloc_page", XEN_KIMAGE, 569),
+    xen("kimage_load_normal_segment", XEN_KIMAGE, 666),
+    xen("kimage_load_segment", XEN_KIMAGE, 766),
+    xen("machine_kexec_add_page", "xen/arch/x86/machine_kexec.c", 34),
+    xen("kexec_reloc", "xen/arch/x86/x86_64/kexec_reloc.S", 38),
+];
+
 /// The tables whose names a run of `variant` links: Linux's for every
-/// design of Linux's code, its patches and what-ifs; none for Xen's.
+/// design of Linux's code, its patches and what-ifs; Xen's for Xen's.
 pub fn tables_for(variant: Variant) -> &'static [&'static [SourceRef]] {
     static LINUX: &[&[SourceRef]] = &[TABLE];
+    static XEN: &[&[SourceRef]] = &[XEN_TABLE];
     match variant {
-        Variant::Xen | Variant::XenFixed => &[],
+        Variant::Xen | Variant::XenFixed => XEN,
         _ => LINUX,
     }
 }
@@ -91,12 +123,14 @@ mod tests {
 
     #[test]
     fn each_function_once() {
-        for (i, r) in TABLE.iter().enumerate() {
-            assert!(
-                TABLE[..i].iter().all(|o| o.function != r.function),
-                "{} twice",
-                r.function
-            );
+        for t in [TABLE, XEN_TABLE] {
+            for (i, r) in t.iter().enumerate() {
+                assert!(
+                    t[..i].iter().all(|o| o.function != r.function),
+                    "{} twice",
+                    r.function
+                );
+            }
         }
     }
 }
@@ -115,6 +149,11 @@ mod report_tests {
         assert!(t.lines().all(|l| l.len() <= 72), "{t}");
         let x = presets::find("xen-swap-path").unwrap();
         let runs = run::run(&x.scenario, run::RunOptions::default());
-        assert!(!report::text_with_sources(&x.scenario, &runs).contains("sources:"));
+        let t = report::text_with_sources(&x.scenario, &runs);
+        assert!(
+            t.contains("] kimage_dst_used xen/common/kimage.c:547\n"),
+            "{t}"
+        );
+        assert!(!t.contains("Linux 6.1"), "{t}");
     }
 }

@@ -4,11 +4,12 @@
 //! files by `crates/cli/tests/source_lines.rs`. Functions that only a
 //! patch or an RFC has (not 6.1) are not listed.
 
-use kexec_common::source::SourceRef;
+use kexec_common::source::{SourceRef, Tree};
 
 const fn at(function: &'static str, file: &'static str, line: u32) -> SourceRef {
     SourceRef {
         function,
+        tree: Tree::Linux,
         file,
         line,
     }

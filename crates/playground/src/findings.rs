@@ -9,7 +9,7 @@
 //! for a reply on the list; `kexec-sim findings` and the page's findings
 //! view show the same data.
 
-use kexec_common::source::{SourceRef, LINUX_BASE, LINUX_VERSION};
+use kexec_common::source::{SourceRef, LINUX_BASE, LINUX_VERSION, XEN_BASE, XEN_COMMIT};
 use kexec_common::text::wrap;
 use std::fmt::Write;
 
@@ -68,21 +68,29 @@ const fn linux(function: &'static str) -> Step {
 }
 
 impl Step {
-    /// Its line in Linux 6.1, for a Linux step.
+    /// Its line: in Linux 6.1 for a Linux step, in Xen's tree for a Xen
+    /// one; none for a patch's.
     pub fn source(&self) -> Option<&'static SourceRef> {
-        if self.tree != Tree::Linux {
-            return None;
-        }
-        crate::SOURCE_TABLES
-            .iter()
-            .flat_map(|(_, t)| t.iter())
+        let tables: &[&[SourceRef]] = match self.tree {
+            Tree::Linux => &[],
+            Tree::Xen(_) => &[kexec_core::source::XEN_TABLE],
+            Tree::Patch(_) => return None,
+        };
+        let linux = crate::SOURCE_TABLES.iter().map(|(_, t)| *t);
+        let all: Vec<&[SourceRef]> = if tables.is_empty() {
+            linux.collect()
+        } else {
+            tables.to_vec()
+        };
+        all.into_iter()
+            .flat_map(|t| t.iter())
             .find(|r| r.function == self.function)
     }
 
     /// `function file:line`, or where a non-Linux step is.
     pub fn text(&self) -> String {
         match (self.tree, self.source()) {
-            (Tree::Linux, Some(r)) => format!("{} {}", r.function, r.location()),
+            (_, Some(r)) => format!("{} {}", r.function, r.location()),
             (Tree::Linux, None) => self.function.to_string(),
             (Tree::Patch(p), _) => format!("{} ({p})", self.function),
             (Tree::Xen(f), _) => format!("{} (Xen, {f})", self.function),
@@ -339,9 +347,16 @@ impl Finding {
         for st in self.path {
             s.push_str(&wrap(&st.text(), "    ", 8));
         }
-        if self.path.iter().any(|st| st.source().is_some()) {
+        if self.path.iter().any(|st| st.tree == Tree::Linux) {
             s.push_str(&wrap(
                 &format!("(Linux {LINUX_VERSION}: {LINUX_BASE}FILE#LLINE)"),
+                "    ",
+                4,
+            ));
+        }
+        if self.path.iter().any(|st| matches!(st.tree, Tree::Xen(_))) {
+            s.push_str(&wrap(
+                &format!("(Xen {}: {XEN_BASE}FILE#LLINE)", &XEN_COMMIT[..12]),
                 "    ",
                 4,
             ));
@@ -362,7 +377,7 @@ mod tests {
             assert!(FINDINGS[..i].iter().all(|g| g.name != f.name), "{}", f.name);
             for st in f.path {
                 assert!(
-                    st.tree != Tree::Linux || st.source().is_some(),
+                    matches!(st.tree, Tree::Patch(_)) || st.source().is_some(),
                     "{}: {} is in no source table",
                     f.name,
                     st.function
