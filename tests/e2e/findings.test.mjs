@@ -3,7 +3,8 @@
 // the code path's file:line) and its code path linked to elixir.bootlin;
 // the header's findings link leads there; the reproducing link opens the
 // panes on the preset, whose verdict links kimage_add_entry to its line;
-// the timeline's events link their functions. Screenshots:
+// the timeline's events link their functions, and a lab's log its
+// own (the page-table lab, opened from a finding). Screenshots:
 // target/e2e/findings-*.png.
 //
 //   node --test tests/e2e/findings.test.mjs   (after cargo xtask dist)
@@ -90,5 +91,14 @@ test('the header leads to the findings; the timeline links its functions', { tim
     const text = await page.locator('#finding-write-up').textContent();
     assert.ok(text.includes('pmd_free_pte_page arch/x86/mm/pgtable.c:853'), text);
     await page.screenshot({ path: shotPath('findings-b-stale-pde'), fullPage: true });
+
+    // Its reproducing link opens the page-table lab, whose log links the
+    // lab's kernel functions.
+    await page.click('#finding-reproduce');
+    await page.waitForURL(/\?preset=pgtable-stale-pde/);
+    const a = page.locator('#lab-root ul.pt-log a.src', { hasText: /^pmd_free_pte_page$/ });
+    await a.first().waitFor();
+    assert.equal(await a.first().getAttribute('href'), `${ELIXIR}arch/x86/mm/pgtable.c#L853`);
+    assert.equal(await page.locator('#tab-pgtable').getAttribute('aria-pressed'), 'true');
   }),
 );

@@ -23,7 +23,9 @@ fn base() -> String {
     )
 }
 
-fn tables() -> &'static [&'static [kexec_common::source::SourceRef]] {
+/// Every kind's source table (the labs' views link their kernel
+/// functions through these too).
+pub fn tables() -> &'static [&'static [kexec_common::source::SourceRef]] {
     static T: [&[kexec_common::source::SourceRef]; 4] = [
         SOURCE_TABLES[0].1,
         SOURCE_TABLES[1].1,
