@@ -9,7 +9,8 @@
 //! and their grammar), [`scenario`] (the file and its checks),
 //! [`run`](mod@run) (every variant, step by step), [`probe`](mod@probe)
 //! (each CPU's translation of a VA), [`report`] (text and JSON),
-//! [`presets`](mod@presets). The kind is [`Pgtable`]. The crate does not
+//! [`presets`](mod@presets), [`source`] (where its kernel functions are
+//! defined in 6.1, for the links). The kind is [`Pgtable`]. The crate does not
 //! use the kexec core.
 
 #![forbid(unsafe_code)]
