@@ -96,8 +96,8 @@ test('the header leads to the findings; the timeline links its functions', { tim
     // lab's kernel functions.
     await page.click('#finding-reproduce');
     await page.waitForURL(/\?preset=pgtable-stale-pde/);
-    const a = page.locator('#lab-root ul.pt-log a.src', { hasText: /^pmd_free_pte_page$/ });
-    await a.first().waitFor();
+    const a = page.locator('#lab-root a.src', { hasText: /^pmd_free_pte_page$/ });
+    await a.first().waitFor({ state: 'attached' });
     assert.equal(await a.first().getAttribute('href'), `${ELIXIR}arch/x86/mm/pgtable.c#L853`);
     assert.equal(await page.locator('#tab-pgtable').getAttribute('aria-pressed'), 'true');
   }),
