@@ -394,7 +394,7 @@ fn lab<K: Kind>(
     let sc = input.scenario::<K>(take)?;
     let r = K::run(&sc);
     out(&match format {
-        LabFormat::Text => K::report_text(&sc, &r),
+        LabFormat::Text => kexec_playground::with_sources(&K::report_text(&sc, &r)),
         LabFormat::Json => pretty(&K::report_json(&sc, &r)),
     });
     Ok(ExitCode::from(K::exit_status(&r)))

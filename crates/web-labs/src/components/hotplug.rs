@@ -380,7 +380,7 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
     html! {
         <div class="hotplug">
             { scenario_form(&state, &edit, on_preset) }
-            <LabShare prefix="hp" report={report.clone()}
+            <LabShare prefix="hp" report={kexec_playground::with_sources(&report)}
                 fragment={link::encode_document_fragment(&Document::Hotplug((*sc).clone()))} />
             <section class="map" aria-label="hotplug map">
                 <h2>{ format!("hot-added sections (128 MiB) and their vmemmap; memory blocks of {}", size(lab.block_size)) }</h2>

@@ -291,7 +291,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
     html! {
         <div class="pgtable">
             { form_view(&state, &dispatch) }
-            <LabShare prefix="pt" report={report.clone()}
+            <LabShare prefix="pt" report={kexec_playground::with_sources(&report)}
                 fragment={link::encode_document_fragment(&Document::Pgtable((*state.scenario).clone()))} />
             { stepper_view(&state, &dispatch) }
             <main class="panes pt-panes">

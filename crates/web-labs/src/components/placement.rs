@@ -375,7 +375,7 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                     <p class="field-error" role="alert">{ e.to_string() }</p>
                 }
             </form>
-            <LabShare prefix="place" report={report.clone()}
+            <LabShare prefix="place" report={kexec_playground::with_sources(&report)}
                 fragment={link::encode_document_fragment(&Document::Placement((*sc).clone()))} />
             if let Some(c) = &run.crash {
                 <ul class="crash-log" aria-label="reserve_crashkernel log">
