@@ -213,6 +213,10 @@ pub const FINDINGS: [Finding; 6] = [
             linux("sparse_remove_section"),
             linux("section_deactivate"),
             linux("depopulate_section_memmap"),
+            Step {
+                function: "__kfree_section_memmap",
+                tree: Tree::Patch("the RFC's refcounted teardown, on the 4.19-era code it was posted against"),
+            },
             linux("vmemmap_free"),
             linux("remove_pagetable"),
             linux("remove_pmd_table"),
