@@ -61,6 +61,15 @@ test('a finding opens with its write-up and its code path linked', { timeout: 12
     assert.equal(await link.getAttribute('href'), `${ELIXIR}kernel/kexec_core.c#L573`);
     // The header names the findings.
     assert.match(await page.locator('header.top p.tagline').textContent(), /findings?|reproduces/);
+    // At 390 px the write-up scrolls in its box: nothing of the findings
+    // view is wider than the screen (the header's tabs are the phone
+    // layout's business).
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('section.findings, section.findings *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .map((e) => e.tagName + '.' + e.className),
+    );
+    assert.deepEqual(wide, [], 'nothing in the findings view wider than 390 px');
     await page.screenshot({ path: shotPath('findings-a-enomem-390'), fullPage: true });
 
     // The reproducing link opens the panes on the preset; the verdict's
