@@ -140,6 +140,15 @@ enum Cmd {
     },
     /// List the presets and what each shows.
     Presets,
+    /// List the findings; with a name, its plain-text write-up (72
+    /// columns, with the reproducing link and the code path's file:line).
+    Findings {
+        /// A finding's name (see the list).
+        name: Option<String>,
+        /// Base URL of the playground, for the reproducing link.
+        #[arg(long, default_value = link::DEFAULT_BASE)]
+        base: String,
+    },
     /// Print the share link of a scenario.
     Link {
         #[command(flatten)]
@@ -366,7 +375,7 @@ fn run_cmd(
     let runner = kexec_kernel::wasmi_engine::WasmiKernels::new(builds);
     let runs = run::run_with_kernels(&sc, opts, &runner);
     out(&match format {
-        RunFormat::Text => report::text(&sc, &runs),
+        RunFormat::Text => report::text_with_sources(&sc, &runs),
         RunFormat::Json => pretty(&report::json(&sc, &runs)),
         RunFormat::Entries => report::entries_all(&runs),
     });
@@ -386,7 +395,7 @@ fn lab<K: Kind>(
     let sc = input.scenario::<K>(take)?;
     let r = K::run(&sc);
     out(&match format {
-        LabFormat::Text => K::report_text(&sc, &r),
+        LabFormat::Text => kexec_playground::with_sources(&K::report_text(&sc, &r)),
         LabFormat::Json => pretty(&K::report_json(&sc, &r)),
     });
     Ok(ExitCode::from(K::exit_status(&r)))
@@ -454,6 +463,26 @@ fn presets_cmd() -> ExitCode {
     }
     out(&s);
     ExitCode::SUCCESS
+}
+
+/// `kexec-sim findings [NAME]`: every finding (name, title, how sure), or
+/// one finding's write-up.
+fn findings_cmd(name: Option<&str>, base: &str) -> Result<ExitCode, String> {
+    use kexec_playground::findings::{find, FINDINGS};
+    let text = match name {
+        Some(n) => find(n)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FINDINGS.iter().map(|f| f.name).collect();
+                format!("no finding \"{n}\" (findings: {})", names.join(", "))
+            })?
+            .write_up(base),
+        None => FINDINGS
+            .iter()
+            .map(|f| wrap(&format!("{}: {}", f.name, f.title), "", 4))
+            .collect(),
+    };
+    out(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kexec-sim link`: with `--variant`, a kimage scenario's designs are
@@ -607,6 +636,7 @@ fn main() -> ExitCode {
             },
         ),
         Cmd::Presets => Ok(presets_cmd()),
+        Cmd::Findings { name, base } => findings_cmd(name.as_deref(), &base),
         Cmd::Place {
             input,
             to_kimage: Some(v),

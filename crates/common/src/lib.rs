@@ -4,7 +4,7 @@
 //! ([`json`]), units
 //! ([`units`]), 72-column text ([`text`]), the kernel's errnos ([`errno`]),
 //! the seeded RNG ([`rng`]), the share-link codec ([`codec`]), presets
-//! ([`preset`]) and the [`kind::Kind`] trait every scenario kind
+//! ([`preset`]), references to a kernel tree's lines ([`source`]) and the [`kind::Kind`] trait every scenario kind
 //! implements.
 //!
 //! Pure Rust: no IO, no unsafe, deterministic.
@@ -19,6 +19,7 @@ pub mod json;
 pub mod kind;
 pub mod preset;
 pub mod rng;
+pub mod source;
 pub mod text;
 pub mod units;
 

@@ -12,7 +12,8 @@
 //! [`run`] what `kimage_free` gives back. Around the model: the scenario
 //! file and its links ([`scenario`], [`link`], [`KimageKind`]), the
 //! counterexample explorer ([`explore`]), reports ([`report`],
-//! [`summary`]) and presets ([`presets`]).
+//! [`summary`]), presets ([`presets`]) and where each kernel function
+//! is defined ([`source`]).
 //!
 //! The core knows no lab: the labs are crates of their own that may use
 //! the machine defined here (zones, memory blocks). Pure Rust: no IO, no
@@ -44,6 +45,7 @@ pub mod report;
 pub mod run;
 pub mod sanity;
 pub mod scenario;
+pub mod source;
 pub mod summary;
 pub mod trace;
 

@@ -1,7 +1,8 @@
 //! Reports of kimage runs: the `entries` listing (every word as
 //! relocate_kernel's walk sees it), the 72-column plain text for email
 //! (header, verdict, counters, the condensed list with SOURCE runs folded
-//! as [`crate::entry::folded_source_run`] says), and JSON. [`page_desc`]
+//! as [`crate::entry::folded_source_run`] says, and a footnote list of
+//! the kernel functions it names with their `file:line`), and JSON. [`page_desc`]
 //! names a page as every list does. Not kernel code: the words are the
 //! kernel's, the wording is the model's.
 
@@ -13,6 +14,7 @@ use crate::relocate::Relocation;
 use crate::run::{Outcome, Unload, VariantRun};
 use crate::scenario::Scenario;
 use crate::trace::Pos;
+use kexec_common::source::{refs_in, SourceRef};
 use kexec_common::text::{size, wrap, COLUMNS};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -199,11 +201,31 @@ pub fn header(sc: &Scenario) -> String {
     s
 }
 
-/// The email-ready report of a set of runs, every line at most 72 columns.
+/// The email-ready report of a set of runs, every line at most 72 columns
+/// (what the golden link corpus holds as a link's result).
 pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
+    text_and_sources(sc, runs).0
+}
+
+/// [`text`] followed by the footnote list of the kernel functions it
+/// names (`[n] function file:line`, 72 columns; Linux's lines, none for a
+/// Xen design's section): `kexec-sim run --format text` and the page's
+/// "copy as plain text".
+pub fn text_with_sources(sc: &Scenario, runs: &[VariantRun]) -> String {
+    let (mut s, refs) = text_and_sources(sc, runs);
+    if !refs.is_empty() {
+        s.push('\n');
+        s.push_str(&kexec_common::source::footnotes(&refs));
+    }
+    s
+}
+
+fn text_and_sources(sc: &Scenario, runs: &[VariantRun]) -> (String, Vec<&'static SourceRef>) {
     let mut s = header(sc);
+    let mut refs: Vec<&'static SourceRef> = Vec::new();
     for r in runs {
         let c = &r.counters;
+        let section = s.len();
         s.push('\n');
         let label: String = r.label.chars().take(COLUMNS - 8).collect();
         let title = format!("== {label} ");
@@ -247,8 +269,13 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
                 s.push_str(&wrap(l.trim_start(), &l[..indent], indent + 4));
             }
         }
+        for f in refs_in(&s[section..], crate::source::tables_for(r.variant)) {
+            if !refs.contains(&f) {
+                refs.push(f);
+            }
+        }
     }
-    s
+    (s, refs)
 }
 
 fn hex(v: u64) -> Value {

@@ -19,7 +19,8 @@
 //!   (ordinary memory, the 2018 RFC, 6.1's memmap_on_memory);
 //! * [`machine`]: the simulated machine's add, online and remove paths;
 //! * [`run`](mod@run): a run of every strategy and its results;
-//! * [`report`]: text and JSON reports; [`presets`](mod@presets): the lab's presets.
+//! * [`report`]: text and JSON reports; [`presets`](mod@presets): the lab's presets;
+//! * [`source`]: where its kernel functions are defined in 6.1 (the links).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod section;
+pub mod source;
 pub mod strategy;
 pub mod vmem_altmap;
 

@@ -9,7 +9,8 @@
 //! and their grammar), [`scenario`] (the file and its checks),
 //! [`run`](mod@run) (every variant, step by step), [`probe`](mod@probe)
 //! (each CPU's translation of a VA), [`report`] (text and JSON),
-//! [`presets`](mod@presets). The kind is [`Pgtable`]. The crate does not
+//! [`presets`](mod@presets), [`source`] (where its kernel functions are
+//! defined in 6.1, for the links). The kind is [`Pgtable`]. The crate does not
 //! use the kexec core.
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod script;
+pub mod source;
 pub mod tlb;
 
 pub use free::{FreeHooks, FreeVariant, ALL_FREE_VARIANTS};

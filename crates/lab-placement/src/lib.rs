@@ -18,7 +18,8 @@
 //! * [`to_kimage`](mod@to_kimage): a normal load as a kimage scenario of
 //!   the kexec core;
 //! * [`report`], [`presets`](mod@presets), [`grammar`] (the text of the
-//!   page's form).
+//!   page's form), [`source`] (where its kernel functions are defined in
+//!   6.1, for the links).
 //!
 //! The lab uses the kexec core; the core does not know the lab.
 
@@ -35,6 +36,7 @@ pub mod presets;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod source;
 pub mod to_kimage;
 pub mod variant;
 

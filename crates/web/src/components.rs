@@ -11,6 +11,7 @@ pub mod progress;
 pub mod scenario_bar;
 pub mod segments_table;
 pub mod share_bar;
+pub mod source_text;
 pub mod tabs;
 pub mod timeline;
 

@@ -37,13 +37,30 @@ pub const LABS: [LabTab; 3] = [
     },
 ];
 
+/// The findings view (rendered by the labs' module, which carries the
+/// findings' text): a tab-like entry so that the header shows its line.
+pub const FINDINGS: LabTab = LabTab {
+    kind: "findings",
+    label: "findings",
+    tagline: "what the playground reproduces that a kernel reviewer would want to read: each finding with its code path linked to the source, the link that reproduces it and a plain-text write-up",
+};
+
+/// Whether a URL opens the findings (`?findings`, `?finding=NAME`).
+pub fn is_findings(href: &str) -> bool {
+    let query = href.split('#').next().unwrap_or_default();
+    let query = query.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .any(|p| p == "findings" || p.starts_with("findings=") || p.starts_with("finding="))
+}
+
 /// The name of the window event the labs' module sends when it shows a
 /// lab (its detail is the lab's kind).
 pub const LAB_EVENT: &str = "kexec-lab";
 
 /// The tab of a lab kind.
 pub fn tab(kind: &str) -> Option<&'static LabTab> {
-    LABS.iter().find(|t| t.kind == kind)
+    LABS.iter().chain([&FINDINGS]).find(|t| t.kind == kind)
 }
 
 /// What a URL opens.
@@ -61,6 +78,9 @@ pub enum View {
 /// The view a URL opens. A link this module cannot read at all stays in
 /// the kimage view, which says why.
 pub fn view_of(href: &str) -> View {
+    if is_findings(href) {
+        return View::Lab(Some(&FINDINGS));
+    }
     if let Some((_, kind)) = href.split_once("#lab=") {
         return View::Lab(tab(kind));
     }
@@ -97,5 +117,11 @@ mod tests {
         let f = codec::fragment("{\"version\":1}");
         assert_eq!(view_of(&format!("http://x/#{f}")), View::Kimage);
         assert_eq!(view_of("http://x/#s=1.!!"), View::Kimage);
+        assert_eq!(
+            view_of("http://x/?finding=stale-pde"),
+            View::Lab(Some(&FINDINGS))
+        );
+        assert_eq!(view_of("http://x/?findings"), View::Lab(Some(&FINDINGS)));
+        assert_eq!(view_of("http://x/?preset=findings"), View::Lab(None));
     }
 }

@@ -142,7 +142,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             }
             let summaries = Summaries {
                 runs: runs.iter().map(summarize).collect(),
-                report: report::text(&sc, &runs),
+                report: report::text_with_sources(&sc, &runs),
             };
             let words = runs.iter().map(entry_words).collect();
             state.runs = runs.into_iter().map(with_steps).collect();

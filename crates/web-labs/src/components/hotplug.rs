@@ -9,6 +9,7 @@
 //! actions; the form's text grammar is the lab's
 //! ([`kexec_lab_hotplug::grammar`]).
 
+use super::findings::tables;
 use super::lab_share::LabShare;
 use crate::state::hotplug::{Action, Edit, State};
 use kexec_common::text::memparse_text as size;
@@ -19,6 +20,7 @@ use kexec_lab_hotplug::{
 };
 use kexec_playground::link;
 use kexec_playground::Document;
+use kexec_web::components::source_text::SourceText;
 use kexec_web::components::{
     checkbox_checked, field_error, input_value, select_value, textarea_value,
 };
@@ -175,7 +177,7 @@ fn column(side: usize, r: &HotplugRun, applied: usize, on_step: Callback<(usize,
         <section class="pane hotplug-pane" data-variant={r.variant.name()} aria-label={r.variant.name()}>
             <h2>{ r.variant.name() }</h2>
             <p class="muted">{ r.variant.summary() }</p>
-            <p class={classes!("verdict", verdict_class(r))}>{ r.verdict() }</p>
+            <p class={classes!("verdict", verdict_class(r))}><SourceText text={r.verdict()} tables={tables()} /></p>
             <ul class="ops">
                 { for r.ops.iter().map(|o| html! {
                     <li class={classes!(o.errno.map(|_| "error"), o.oops.then_some("fault"))}>
@@ -239,7 +241,7 @@ fn column(side: usize, r: &HotplugRun, applied: usize, on_step: Callback<(usize,
             }
             <details class="log">
                 <summary>{ "kernel log" }</summary>
-                <pre>{ r.log.join("\n") }</pre>
+                <pre><SourceText text={r.log.join("\n")} tables={tables()} /></pre>
             </details>
         </section>
     }
@@ -378,7 +380,7 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
     html! {
         <div class="hotplug">
             { scenario_form(&state, &edit, on_preset) }
-            <LabShare prefix="hp" report={report.clone()}
+            <LabShare prefix="hp" report={kexec_playground::with_sources(&report)}
                 fragment={link::encode_document_fragment(&Document::Hotplug((*sc).clone()))} />
             <section class="map" aria-label="hotplug map">
                 <h2>{ format!("hot-added sections (128 MiB) and their vmemmap; memory blocks of {}", size(lab.block_size)) }</h2>
@@ -402,7 +404,7 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
             </main>
             <details class="report">
                 <summary>{ "plain text (72 columns)" }</summary>
-                <pre id="hp-report">{ report }</pre>
+                <pre id="hp-report"><SourceText text={report} tables={tables()} /></pre>
             </details>
         </div>
     }

@@ -2,8 +2,10 @@
 //! shown): the Placement, Hotplug and Page tables views, mounted under
 //! `#lab-root`. Which lab shows follows the URL: a link or `?preset=` of a
 //! lab kind, or `#lab=KIND` (the main module's tabs), which opens that
-//! lab's first preset. A kimage link hides it.
+//! lab's first preset; `?findings` and `?finding=NAME` show the findings
+//! ([`super::findings`]). A kimage link hides it.
 
+use super::findings::FindingsView;
 use super::hotplug::HotplugView;
 use super::pgtable::PgtableView;
 use super::placement::PlacementView;
@@ -12,7 +14,7 @@ use kexec_lab_hotplug::HotplugScenario;
 use kexec_lab_pgtable::PgtableScenario;
 use kexec_lab_placement::PlacementScenario;
 use kexec_playground::{link, presets, Document};
-use kexec_web::labs::{LabTab, LABS, LAB_EVENT};
+use kexec_web::labs::{is_findings, LabTab, FINDINGS, LABS, LAB_EVENT};
 use kexec_web::util;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -90,6 +92,7 @@ fn announce(kind: &str) {
 #[component]
 pub fn LabsApp() -> Html {
     let lab = use_state(lab_of_url);
+    let findings = *use_memo((), |_| is_findings(&util::href()));
     {
         let lab = lab.setter();
         use_effect_with((), move |_| {
@@ -101,6 +104,7 @@ pub fn LabsApp() -> Html {
     }
     {
         let kind = match &*lab {
+            _ if findings => Some(FINDINGS.kind),
             Ok(Some(l)) => Some(l.kind()),
             Ok(None) => Some(""),
             Err(_) => None,
@@ -118,6 +122,10 @@ pub fn LabsApp() -> Html {
             </footer>
         }
     };
+    if findings {
+        let open = util::query_param("finding").map(AttrValue::from);
+        return html! { <FindingsView {open} /> };
+    }
     let lab_now = match (*lab).clone() {
         Ok(l) => l,
         Err(e) => {

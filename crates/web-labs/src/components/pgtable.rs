@@ -6,6 +6,7 @@
 //! CPU gets for a VA next to what the page table says. The state is
 //! [`crate::state::pgtable`]'s reducer; this file renders and dispatches.
 
+use super::findings::tables;
 use super::lab_share::LabShare;
 use crate::state::pgtable::{Action, Edit, Flag, State};
 use kexec_lab_pgtable::pgtable::CpuCaches;
@@ -16,6 +17,7 @@ use kexec_lab_pgtable::{
 };
 use kexec_playground::link;
 use kexec_playground::Document;
+use kexec_web::components::source_text::SourceText;
 use kexec_web::components::{checkbox_checked, input_value, select_value, textarea_value};
 use kexec_web::util;
 use std::rc::Rc;
@@ -110,7 +112,7 @@ fn column(state: &State, r: &PgtableRun) -> Html {
         <section class="pane pt-pane" data-variant={r.variant.name()} aria-label={r.variant.name()}>
             <h2>{ r.variant.name() }</h2>
             <p class="muted">{ r.variant.summary() }</p>
-            <p class={classes!("verdict", if bad { "fault" } else { "ok" })}>{ r.verdict() }</p>
+            <p class={classes!("verdict", if bad { "fault" } else { "ok" })}><SourceText text={r.verdict()} tables={tables()} /></p>
             if let Some(st) = st {
                 <div class="pt-step">
                     <code class="call">{ format!("{}. {}", cur, st.op) }</code>
@@ -120,7 +122,7 @@ fn column(state: &State, r: &PgtableRun) -> Html {
                     if let Some(e) = st.errno {
                         <p class="field-error">{ format!("-{} ({})", e.name(), e.number()) }</p>
                     }
-                    <ul class="pt-log">{ for st.log.iter().map(|l| html! { <li>{ l }</li> }) }</ul>
+                    <ul class="pt-log">{ for st.log.iter().map(|l| html! { <li><SourceText text={l.clone()} tables={tables()} /></li> }) }</ul>
                     if let Some(a) = &st.access {
                         { access_view(a) }
                     }
@@ -289,7 +291,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
     html! {
         <div class="pgtable">
             { form_view(&state, &dispatch) }
-            <LabShare prefix="pt" report={report.clone()}
+            <LabShare prefix="pt" report={kexec_playground::with_sources(&report)}
                 fragment={link::encode_document_fragment(&Document::Pgtable((*state.scenario).clone()))} />
             { stepper_view(&state, &dispatch) }
             <main class="panes pt-panes">
@@ -297,7 +299,7 @@ pub fn PgtableView(props: &PgtableProps) -> Html {
             </main>
             <details class="report">
                 <summary>{ "plain text (72 columns)" }</summary>
-                <pre id="pt-report">{ report }</pre>
+                <pre id="pt-report"><SourceText text={report} tables={tables()} /></pre>
             </details>
         </div>
     }

@@ -10,6 +10,7 @@
 //! [`crate::state::placement`]'s reducer; this renders it and dispatches
 //! edits.
 
+use super::findings::tables;
 use super::lab_share::LabShare;
 use crate::state::placement::{Action, Field, State};
 use kexec_core::memory_block::Removal;
@@ -22,6 +23,7 @@ use kexec_lab_placement::{
 };
 use kexec_playground::link;
 use kexec_playground::Document;
+use kexec_web::components::source_text::SourceText;
 use kexec_web::components::{
     checkbox_checked, field_error, input_value, select_value, textarea_value,
 };
@@ -225,7 +227,7 @@ fn column(
         <section class="pane placement-pane" data-variant={v.variant.name()}>
             <h2 class="variant">{ v.variant.name() }</h2>
             <p class="muted">{ v.variant.summary() }</p>
-            <p class={classes!("verdict", if v.error.is_some() { "error" } else { "ok" })}>{ v.verdict() }</p>
+            <p class={classes!("verdict", if v.error.is_some() { "error" } else { "ok" })}><SourceText text={v.verdict()} tables={tables()} /></p>
             { refusal_notes(v, run) }
             <div style="overflow-x: auto">
                 <table class="placed">
@@ -247,7 +249,7 @@ fn column(
                         <b>{ format!("memory{} 0x{:x}-0x{:x} {}: {}", b.index, b.start, b.end - 1,
                             b.zone.map_or("(zones)", |z| z.name()),
                             match b.removal { Removal::Refused(e) => format!("refused ({e})"), o => o.name().to_string() }) }</b>
-                        <ul>{ for b.reasons.iter().map(|r| html! { <li>{ r }</li> }) }</ul>
+                        <ul>{ for b.reasons.iter().map(|r| html! { <li><SourceText text={r.clone()} tables={tables()} /></li> }) }</ul>
                     </li>
                 }) }
             </ul>
@@ -373,11 +375,11 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
                     <p class="field-error" role="alert">{ e.to_string() }</p>
                 }
             </form>
-            <LabShare prefix="place" report={report.clone()}
+            <LabShare prefix="place" report={kexec_playground::with_sources(&report)}
                 fragment={link::encode_document_fragment(&Document::Placement((*sc).clone()))} />
             if let Some(c) = &run.crash {
                 <ul class="crash-log" aria-label="reserve_crashkernel log">
-                    { for c.log.iter().map(|l| html! { <li>{ l }</li> }) }
+                    { for c.log.iter().map(|l| html! { <li><SourceText text={l.clone()} tables={tables()} /></li> }) }
                 </ul>
             }
             <section class="map" aria-label="placement map">
@@ -397,7 +399,7 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
             </main>
             <details class="report">
                 <summary>{ "plain text (72 columns)" }</summary>
-                <pre id="place-report">{ report }</pre>
+                <pre id="place-report"><SourceText text={report} tables={tables()} /></pre>
             </details>
         </div>
     }

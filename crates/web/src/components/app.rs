@@ -45,6 +45,7 @@ fn header(tagline: &'static str) -> Html {
         <header class="top">
             <h1>{ "kexec playground" }</h1>
             <p class="tagline">{ tagline }</p>
+            <a class="findings-link" id="findings-link" href="?findings">{ "findings" }</a>
         </header>
     }
 }

@@ -1,9 +1,11 @@
 //! One side of the comparison: the verdict, the counters, the entry list.
 
 use super::entry_list::EntryList;
+use super::source_text::SourceText;
 use super::Words;
 use kexec_core::design::kernel_code::KernelSpec;
 use kexec_core::memory::Machine;
+use kexec_core::source::tables_for_name;
 use kexec_core::summary::RunSummary;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -75,10 +77,10 @@ pub fn Pane(props: &PaneProps) -> Html {
                 { kernel_info(k) }
             }
             <p class={classes!("verdict", verdict_class(s))} data-kind={s.kind.clone()}>
-                { &s.verdict }
+                <SourceText text={s.verdict.clone()} tables={tables_for_name(&s.variant)} />
             </p>
             if let Some(r) = &s.relocation {
-                <p class="relocation">{ r }</p>
+                <p class="relocation"><SourceText text={r.clone()} tables={tables_for_name(&s.variant)} /></p>
             }
             <dl class="counters">
                 { for counters.iter().map(|r| html! {

@@ -1,8 +1,11 @@
 //! The timeline: a step slider through the load (kimage_alloc_init, then
 //! one step per page loaded, then kimage_terminate), both panes in lockstep,
-//! each step's events in words in an aria-live region.
+//! each step's events in words in an aria-live region, each kernel
+//! function named linked to its line.
 
+use crate::components::source_text::SourceText;
 use crate::state::Action;
+use kexec_core::source::tables_for_name;
 use yew::prelude::*;
 
 /// Props of [`Timeline`].
@@ -51,7 +54,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     <div class="step-events">
                         <h3>{ v }</h3>
                         <ol>
-                            { for props.texts.as_ref().and_then(|t| t.get(i)).into_iter().flatten().map(|t| html! { <li>{ t }</li> }) }
+                            { for props.texts.as_ref().and_then(|t| t.get(i)).into_iter().flatten().map(|t| html! { <li><SourceText text={t.clone()} tables={tables_for_name(v)} /></li> }) }
                         </ol>
                     </div>
                 }) }

@@ -1,0 +1,50 @@
+//! Every finding still holds: its scenario (a preset, or a capture in the
+//! repository) run as `kexec-sim` runs it, and its report must hold each
+//! of the finding's phrases. A model change that loses a finding fails
+//! here.
+
+use kexec_playground::findings::{Scenario, FINDINGS};
+use kexec_playground::presets::find_document;
+use kexec_playground::Document;
+
+#[test]
+fn every_finding_still_holds() {
+    for f in &FINDINGS {
+        let doc = match f.scenario {
+            Scenario::Preset(p) => {
+                find_document(p).unwrap_or_else(|| panic!("{}: no preset {p}", f.name))
+            }
+            Scenario::File(path) => {
+                let p = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
+                let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
+                Document::from_json(&text).unwrap_or_else(|e| panic!("{p}: {e}"))
+            }
+        };
+        let (report, _) = doc.run_text();
+        if let Err(missing) = f.check(&report) {
+            panic!(
+                "{}: the finding no longer holds: the report lacks \"{missing}\"\n{report}",
+                f.name
+            );
+        }
+        for d in f.designs {
+            assert!(
+                report.contains(&format!("== {d} ")),
+                "{}: {d} not run",
+                f.name
+            );
+        }
+    }
+}
+
+/// The check is not vacuous: a report without the phrases fails it.
+#[test]
+fn a_lost_finding_fails() {
+    for f in &FINDINGS {
+        assert!(
+            f.check("== pointer ==\nverdict: loaded\n").is_err(),
+            "{}",
+            f.name
+        );
+    }
+}
