@@ -103,8 +103,17 @@ impl Step {
 pub enum Scenario {
     /// A preset of any kind (`?preset=NAME`).
     Preset(&'static str),
-    /// A scenario file in the repository (a real machine's capture).
-    File(&'static str),
+    /// A real machine's capture kept in the repository as a scenario
+    /// file (its exact allocation order), and the preset that shows the
+    /// same on the page with the allocator calibrated on it (`like`).
+    Capture {
+        /// The scenario file.
+        file: &'static str,
+        /// The page's preset.
+        like: &'static str,
+        /// Phrases the preset's report must hold too.
+        like_expect: &'static [&'static str],
+    },
 }
 
 /// One finding.
@@ -257,7 +266,7 @@ pub const FINDINGS: [Finding; 6] = [
     Finding {
         name: "pae-8g-unusable",
         title: "On a real 8 GiB PAE box, loading a 5.7 MB kernel first takes every page above 4 GiB and parks it on unusable_pages",
-        what: "On i386 PAE, source pages are asked with GFP_HIGHUSER and the buddy allocator hands out the highest pages first: every page above 4 GiB. kimage_alloc_page tests each against KEXEC_SOURCE_MEMORY_LIMIT (4 GiB - 1), puts it on image->unusable_pages and asks again, so 1.3 million pages (5 GiB) are taken and pinned for the whole load before the first usable source page below 4 GiB comes. A real Debian 686-pae 6.1 kernel did exactly this (the capture), and the model, run on the captured allocation order, builds the same list with the same count on unusable_pages.",
+        what: "On i386 PAE, source pages are asked with GFP_HIGHUSER and the buddy allocator hands out the highest pages first: every page above 4 GiB. kimage_alloc_page tests each against KEXEC_SOURCE_MEMORY_LIMIT (4 GiB - 1), puts it on image->unusable_pages and asks again, so 1.3 million pages (5 GiB) are taken and pinned for the whole load before the first usable source page below 4 GiB comes. A real Debian 686-pae 6.1 kernel did exactly this (the capture), and the model, run on the captured allocation order, builds the same list with the same count on unusable_pages. The link opens the preset real-8g-pae, that box with the buddy allocator calibrated on the capture: 1,310,720 pages, every one above 4 GiB (the model's box has none in use before the load); the command replays the capture's exact order.",
         path: &[
             linux("kexec_load"),
             linux("kimage_load_normal_segment"),
@@ -266,7 +275,11 @@ pub const FINDINGS: [Finding; 6] = [
             linux("alloc_pages"),
             linux("kimage_free"),
         ],
-        scenario: Scenario::File("tests/real-kernel/plain-8g/scenario.json"),
+        scenario: Scenario::Capture {
+            file: "tests/real-kernel/plain-8g/scenario.json",
+            like: "real-8g-pae",
+            like_expect: &["== pointer", "verdict: loaded", "unusable 1310720"],
+        },
         designs: &["pointer", "rfc-fixed"],
         expect: &[
             "== pointer",
@@ -285,11 +298,12 @@ pub fn find(name: &str) -> Option<&'static Finding> {
 
 impl Finding {
     /// The link that reproduces it on the site at `base` (a preset link;
-    /// `None` for a capture, which is a file in the repository).
+    /// for a capture, the preset with the allocator calibrated on it).
     pub fn link(&self, base: &str) -> Option<String> {
         match self.scenario {
-            Scenario::Preset(p) => Some(format!("{base}?preset={p}")),
-            Scenario::File(_) => None,
+            Scenario::Preset(p) | Scenario::Capture { like: p, .. } => {
+                Some(format!("{base}?preset={p}"))
+            }
         }
     }
 
@@ -300,7 +314,7 @@ impl Finding {
                 let cmd = crate::presets::find_document(p).map_or("run", |d| d.command());
                 format!("kexec-sim {cmd} --preset {p}")
             }
-            Scenario::File(f) => format!("kexec-sim run {f}"),
+            Scenario::Capture { file, .. } => format!("kexec-sim run {file}"),
         }
     }
 

@@ -14,8 +14,24 @@ fn every_finding_still_holds() {
             Scenario::Preset(p) => {
                 find_document(p).unwrap_or_else(|| panic!("{}: no preset {p}", f.name))
             }
-            Scenario::File(path) => {
-                let p = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
+            Scenario::Capture {
+                file,
+                like,
+                like_expect,
+            } => {
+                // The page's preset shows it too, with the calibrated
+                // allocator.
+                let doc = find_document(like).unwrap_or_else(|| panic!("no preset {like}"));
+                let (report, _) = doc.run_text();
+                let flat = report.split_whitespace().collect::<Vec<_>>().join(" ");
+                for want in like_expect {
+                    assert!(
+                        flat.contains(want),
+                        "{}: {like} lacks \"{want}\"\n{report}",
+                        f.name
+                    );
+                }
+                let p = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
                 let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
                 Document::from_json(&text).unwrap_or_else(|e| panic!("{p}: {e}"))
             }

@@ -1,5 +1,6 @@
 //! The lab views, one per file.
 
+pub mod capture;
 pub mod findings;
 pub mod hotplug;
 pub mod lab_share;

@@ -45,13 +45,31 @@ pub const FINDINGS: LabTab = LabTab {
     tagline: "what the playground reproduces that a kernel reviewer would want to read: each finding with its code path linked to the source, the link that reproduces it and a plain-text write-up",
 };
 
-/// Whether a URL opens the findings (`?findings`, `?finding=NAME`).
-pub fn is_findings(href: &str) -> bool {
+/// The capture import view (rendered by the labs' module, which links the
+/// importer): a tab-like entry so that the header shows its line.
+pub const IMPORT: LabTab = LabTab {
+    kind: "import",
+    label: "import a capture",
+    tagline: "a real machine's kexec load (ftrace's page-allocator events with stacks, kexec -d, /proc/iomem, the lowmem line) read in this page into a scenario and a link: the pages the kernel's allocator handed out, replayable under every design",
+};
+
+/// Whether a URL's query names one of `params` (bare or with a value).
+fn query_names(href: &str, params: &[&str]) -> bool {
     let query = href.split('#').next().unwrap_or_default();
     let query = query.split_once('?').map_or("", |(_, q)| q);
     query
         .split('&')
-        .any(|p| p == "findings" || p.starts_with("findings=") || p.starts_with("finding="))
+        .any(|p| params.contains(&p.split_once('=').map_or(p, |(k, _)| k)))
+}
+
+/// Whether a URL opens the findings (`?findings`, `?finding=NAME`).
+pub fn is_findings(href: &str) -> bool {
+    query_names(href, &["findings", "finding"])
+}
+
+/// Whether a URL opens the capture import (`?import`).
+pub fn is_import(href: &str) -> bool {
+    query_names(href, &["import"])
 }
 
 /// The name of the window event the labs' module sends when it shows a
@@ -60,7 +78,9 @@ pub const LAB_EVENT: &str = "kexec-lab";
 
 /// The tab of a lab kind.
 pub fn tab(kind: &str) -> Option<&'static LabTab> {
-    LABS.iter().chain([&FINDINGS]).find(|t| t.kind == kind)
+    LABS.iter()
+        .chain([&FINDINGS, &IMPORT])
+        .find(|t| t.kind == kind)
 }
 
 /// What a URL opens.
@@ -80,6 +100,9 @@ pub enum View {
 pub fn view_of(href: &str) -> View {
     if is_findings(href) {
         return View::Lab(Some(&FINDINGS));
+    }
+    if is_import(href) {
+        return View::Lab(Some(&IMPORT));
     }
     if let Some((_, kind)) = href.split_once("#lab=") {
         return View::Lab(tab(kind));
@@ -123,5 +146,7 @@ mod tests {
         );
         assert_eq!(view_of("http://x/?findings"), View::Lab(Some(&FINDINGS)));
         assert_eq!(view_of("http://x/?preset=findings"), View::Lab(None));
+        assert_eq!(view_of("http://x/?import"), View::Lab(Some(&IMPORT)));
+        assert_eq!(view_of("http://x/?preset=import"), View::Lab(None));
     }
 }

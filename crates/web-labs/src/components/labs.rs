@@ -3,8 +3,10 @@
 //! `#lab-root`. Which lab shows follows the URL: a link or `?preset=` of a
 //! lab kind, or `#lab=KIND` (the main module's tabs), which opens that
 //! lab's first preset; `?findings` and `?finding=NAME` show the findings
-//! ([`super::findings`]). A kimage link hides it.
+//! ([`super::findings`]), `?import` the capture import
+//! ([`super::capture`]). A kimage link hides it.
 
+use super::capture::CaptureView;
 use super::findings::FindingsView;
 use super::hotplug::HotplugView;
 use super::pgtable::PgtableView;
@@ -14,7 +16,7 @@ use kexec_lab_hotplug::HotplugScenario;
 use kexec_lab_pgtable::PgtableScenario;
 use kexec_lab_placement::PlacementScenario;
 use kexec_playground::{link, presets, Document};
-use kexec_web::labs::{is_findings, LabTab, FINDINGS, LABS, LAB_EVENT};
+use kexec_web::labs::{is_findings, is_import, LabTab, FINDINGS, IMPORT, LABS, LAB_EVENT};
 use kexec_web::util;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -93,6 +95,7 @@ fn announce(kind: &str) {
 pub fn LabsApp() -> Html {
     let lab = use_state(lab_of_url);
     let findings = *use_memo((), |_| is_findings(&util::href()));
+    let importing = *use_memo((), |_| is_import(&util::href()));
     {
         let lab = lab.setter();
         use_effect_with((), move |_| {
@@ -105,6 +108,7 @@ pub fn LabsApp() -> Html {
     {
         let kind = match &*lab {
             _ if findings => Some(FINDINGS.kind),
+            _ if importing => Some(IMPORT.kind),
             Ok(Some(l)) => Some(l.kind()),
             Ok(None) => Some(""),
             Err(_) => None,
@@ -125,6 +129,9 @@ pub fn LabsApp() -> Html {
     if findings {
         let open = util::query_param("finding").map(AttrValue::from);
         return html! { <FindingsView {open} /> };
+    }
+    if importing {
+        return html! { <CaptureView /> };
     }
     let lab_now = match (*lab).clone() {
         Ok(l) => l,

@@ -46,6 +46,7 @@ fn header(tagline: &'static str) -> Html {
             <h1>{ "kexec playground" }</h1>
             <p class="tagline">{ tagline }</p>
             <a class="findings-link" id="findings-link" href="?findings">{ "findings" }</a>
+            <a class="findings-link" id="import-link" href="?import">{ "import a capture" }</a>
         </header>
     }
 }
