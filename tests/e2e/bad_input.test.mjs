@@ -5,10 +5,9 @@
 //
 //   node --test tests/e2e/bad_input.test.mjs   (after cargo xtask dist)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, launch } from './server.mjs';
-import { settled, panes, fragmentFor, shotPath } from './helpers.mjs';
+import { settled, panes, fragmentFor, shotPath, useSite } from './helpers.mjs';
 
 const TEST_TIMEOUT = 120_000;
 const KIMAGE = {
@@ -34,18 +33,7 @@ const PLACEMENT = `{
   "variants": ["top-down", "bottom-up"]
 }`;
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const site = useSite();
 
 const WIDTHS = [
   ['desktop', { width: 1440, height: 1000 }],
@@ -53,7 +41,7 @@ const WIDTHS = [
 ];
 
 async function withPage(viewport, fn) {
-  const context = await browser.newContext({ viewport });
+  const context = await site.browser.newContext({ viewport });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   const problems = [];
@@ -68,7 +56,7 @@ async function withPage(viewport, fn) {
 
 async function open(page, suffix) {
   await page.goto('about:blank');
-  await page.goto(srv.base + suffix);
+  await page.goto(site.srv.base + suffix);
 }
 
 /** The text of the first `selector`, without a notice's close button (×). */

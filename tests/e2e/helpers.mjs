@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+import { start, launch } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Screenshots of the tests' final states. */
@@ -137,4 +139,25 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The set-up every e2e test file shares: registers node:test's `before`
+ * (serve dist/ under /play/, launch Chromium) and `after` (close both) and
+ * returns the object they fill, `{ srv, browser }` (see server.mjs).
+ *
+ *   const site = useSite();
+ *   test('…', async () => { const ctx = await site.browser.newContext(); … site.srv.base … });
+ */
+export function useSite() {
+  const site = { srv: null, browser: null };
+  before(async () => {
+    site.srv = await start();
+    site.browser = await launch();
+  });
+  after(async () => {
+    await site.browser?.close();
+    await site.srv?.close();
+  });
+  return site;
 }
