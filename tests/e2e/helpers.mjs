@@ -161,3 +161,106 @@ export function useSite() {
   });
   return site;
 }
+
+/**
+ * The site's views, each a path under the site and how to wait until it is
+ * ready: the e2e tests that check every view (the phone width, the
+ * accessibility audit, the Content-Security-Policy) take this list, so a
+ * new view (e.g. findings) is one line here.
+ */
+export const VIEWS = [
+  // Lists that differ (highlighted rows), and a fault with a long step log.
+  { name: 'kimage', path: '?preset=highmem-retry', ready: (page) => settled(page) },
+  { name: 'kimage rfc fault', path: '?preset=rfc-i386-pae', ready: (page) => settled(page) },
+  {
+    name: 'explore',
+    path: '?preset=swap-path',
+    ready: async (page) => {
+      await settled(page);
+      await page.click('#explore summary');
+      await page.waitForSelector('#explore-start');
+    },
+  },
+  { name: 'placement lab', path: '?preset=movable-node-top', ready: (page) => page.waitForSelector('section.placement-pane') },
+  { name: 'hotplug lab', path: '?preset=hotplug-rfc-10g', ready: (page) => page.waitForSelector('section.hotplug-pane') },
+  { name: 'page tables lab', path: '?preset=pgtable-stale-pde', ready: (page) => page.waitForSelector('section.pt-pane') },
+  {
+    name: 'embed',
+    path: '?embed=1&preset=swap-path',
+    ready: (page) => page.waitForFunction(() => document.querySelectorAll('main.embed p.verdict').length === 2),
+  },
+  {
+    name: 'embed.html',
+    path: 'embed.html',
+    ready: (page) =>
+      page.waitForFunction(() =>
+        [...document.querySelectorAll('iframe')].every(
+          (f) => f.contentDocument?.querySelectorAll('main.embed p.verdict').length === 2,
+        ),
+      ),
+  },
+];
+
+/** axe-core's browser script (node_modules/axe-core), read once. */
+let axeSource = null;
+
+/**
+ * Run axe-core on the page (and its same-origin frames) and return its
+ * violations of impact `serious` or `critical`, each as
+ * `{ id, impact, help, nodes: [selector…] }`.
+ */
+export async function axeViolations(page) {
+  if (axeSource === null) {
+    axeSource = fs.readFileSync(path.resolve(here, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+  }
+  const frames = page.frames();
+  for (const f of frames) await f.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/**
+ * Open the scenario editor when it is folded into its summary (a phone
+ * opens a link with the scenario as a one-line summary); a no-op when it
+ * is open (always at desktop width).
+ */
+export async function openScenario(page) {
+  const closed = await page.$eval('details.scenario', (d) => !d.open).catch(() => false);
+  if (closed) await page.click('details.scenario > summary');
+}
+
+/**
+ * The visible elements wider than the viewport or reaching past its sides
+ * (their tag, class and width), ignoring what a clipping or scrolling
+ * ancestor that fits keeps inside it; and whether the document scrolls
+ * sideways.
+ */
+export function overflowing(page) {
+  return page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    const clipped = (el) => {
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        const ox = getComputedStyle(a).overflowX;
+        if (ox !== 'visible') {
+          const r = a.getBoundingClientRect();
+          if (r.left >= -1 && r.right <= vw + 1) return true;
+        }
+      }
+      return false;
+    };
+    const bad = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (r.left >= -1 && r.right <= vw + 1) continue;
+      if (clipped(el)) continue;
+      bad.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    const doc = document.documentElement;
+    return { bad: bad.slice(0, 20), scrollsSideways: doc.scrollWidth > doc.clientWidth };
+  });
+}

@@ -8,6 +8,8 @@
 //! * `cargo xtask serve` — build and serve the playground on
 //!   http://127.0.0.1:8080.
 //! * `cargo xtask dist`  — write the static site to `dist/`.
+//! * `cargo xtask csp [DIR]` — add the inline scripts' hashes to each
+//!   page's Content-Security-Policy ([`csp`]; Trunk's post-build hook).
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
 //! * `cargo xtask real-kernel [--reuse] [--fixtures] [NAME...]` — the
@@ -21,6 +23,7 @@
 //! packages, Debian's chromium) is installed when missing and skipped when
 //! present.
 
+mod csp;
 mod fuzz;
 mod real_kernel;
 mod tidy;
@@ -122,6 +125,7 @@ fn ensure_chromium() -> Result {
 fn ensure_npm() -> Result {
     if root().join("node_modules/.bin/wasm-opt").exists()
         && root().join("node_modules/playwright-core").exists()
+        && root().join("node_modules/axe-core").exists()
     {
         return Ok(());
     }
@@ -399,6 +403,10 @@ fn main() -> ExitCode {
         "bench" => bench(),
         "kernel-check" => kernel_check(),
         "tidy" => tidy::tidy(),
+        "csp" => {
+            let args: Vec<String> = env::args().skip(2).collect();
+            csp::csp(&args)
+        }
         "real-kernel" => {
             let args: Vec<String> = env::args().skip(2).collect();
             real_kernel::real_kernel(&args)
@@ -408,7 +416,8 @@ fn main() -> ExitCode {
             fuzz::Options::parse(&args).and_then(|o| fuzz::fuzz(&o))
         }
         _ => Err(
-            "usage: cargo xtask test|tidy|serve|dist|bench|fuzz|kernel-check|real-kernel".into(),
+            "usage: cargo xtask test|tidy|serve|dist|csp|bench|fuzz|kernel-check|real-kernel"
+                .into(),
         ),
     };
     match r {
