@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settled, panes, fragmentFor, shotPath, useSite } from './helpers.mjs';
+import { settled, panes, fragmentFor, shotPath, useSite, openScenario } from './helpers.mjs';
 
 const TEST_TIMEOUT = 120_000;
 const KIMAGE = {
@@ -107,6 +107,7 @@ for (const [name, viewport] of WIDTHS) {
     withPage(viewport, async (page) => {
       await open(page, '?preset=swap-path');
       await settled(page);
+      await openScenario(page);
       await page.locator('#ram').fill('0x0-0x4000000 0x4000000-' + '9'.repeat(200));
       const e = await textOf(page, '.field-error');
       assert.match(e, /^ram\[1\]: "9{40}…" \(200 B\) is not a number that fits in 64 bits/);

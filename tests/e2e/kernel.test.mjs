@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DIST } from './server.mjs';
-import { settled, panes, fragmentFor, fragmentSettled, shotPath, useSite } from './helpers.mjs';
+import { settled, panes, fragmentFor, fragmentSettled, shotPath, useSite, openScenario } from './helpers.mjs';
 
 const TEST_TIMEOUT = 240_000;
 const RUN = 120_000;
@@ -79,6 +79,7 @@ async function paneShows(page, side, variant) {
 async function shipped(page) {
   await page.goto(site.srv.base + '?preset=swap-path');
   await settled(page);
+  await openScenario(page);
   await page.selectOption('#variant-0', 'pointer');
   await settled(page);
   await page.selectOption('#variant-1', '@shipped');
