@@ -21,8 +21,10 @@ const site = useSite();
 /** The policy of a built page's meta tag, as { directive: [sources] }. */
 function policyOf(file) {
   const html = fs.readFileSync(path.join(DIST, file), 'utf8');
-  const m = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)">/);
-  assert.ok(m, `${file} has a Content-Security-Policy meta tag`);
+  // Any attribute order, quoted or not (the built index.html is minified).
+  const tag = html.match(/<meta\b[^>]*http-equiv="?Content-Security-Policy"?[^>]*>/i);
+  assert.ok(tag, `${file} has a Content-Security-Policy meta tag`);
+  const m = tag[0].match(/content="([^"]*)"/);
   const policy = {};
   for (const d of m[1].split(';').map((s) => s.trim()).filter(Boolean)) {
     const [name, ...sources] = d.split(/\s+/);

@@ -15,8 +15,28 @@ use std::path::Path;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-/// The meta tag's opening, as the pages write it.
-const META: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"";
+/// Where the policy's text is in a page: the `content` attribute of the
+/// `<meta>` tag whose `http-equiv` is Content-Security-Policy, in any
+/// attribute order, quoted or not as a minifier leaves it (the content
+/// itself is always quoted: it holds spaces and quotes).
+fn policy_span(html: &str) -> Option<(usize, usize)> {
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("<meta") {
+        let start = from + i;
+        let end = start + lower[start..].find('>')?;
+        let tag = &lower[start..end];
+        if tag.contains("http-equiv=\"content-security-policy\"")
+            || tag.contains("http-equiv=content-security-policy")
+        {
+            let c = start + tag.find("content=\"")? + "content=\"".len();
+            let len = html[c..end].find('"')?;
+            return Some((c, len));
+        }
+        from = end;
+    }
+    None
+}
 
 /// The contents of every inline `<script>` (one without `src`) of a page.
 pub fn inline_scripts(html: &str) -> Vec<&str> {
@@ -53,13 +73,8 @@ pub fn hash_source(script: &str) -> String {
 /// The page with its inline scripts' hashes in the policy's `script-src`;
 /// an error when the page has no policy or the policy no `script-src`.
 pub fn complete(html: &str) -> Result<String> {
-    let start = html
-        .find(META)
-        .ok_or("no <meta http-equiv=\"Content-Security-Policy\" content=\"…\"> tag")?
-        + META.len();
-    let len = html[start..]
-        .find('"')
-        .ok_or("the policy's content attribute is not closed")?;
+    let (start, len) = policy_span(html)
+        .ok_or("no <meta http-equiv=\"Content-Security-Policy\" content=\"…\"> tag")?;
     let policy = &html[start..start + len];
     let mut directives: Vec<String> = policy
         .split(';')
@@ -131,6 +146,15 @@ mod tests {
             "content=\"default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {h}\">"
         )));
         assert_eq!(complete(&once).unwrap(), once);
+    }
+
+    #[test]
+    fn a_minified_page_too() {
+        let page = "<meta content=\"script-src 'self'\" http-equiv=Content-Security-Policy><script type=module>x()</script>";
+        let h = hash_source("x()");
+        assert!(complete(page).unwrap().starts_with(&format!(
+            "<meta content=\"script-src 'self' {h}\" http-equiv"
+        )));
     }
 
     #[test]
