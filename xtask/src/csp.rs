@@ -1,6 +1,6 @@
 //! `cargo xtask csp [DIR]`: completes the pages' Content-Security-Policy
-//! after Trunk has written them (Trunk's post-build hook runs it on
-//! `$TRUNK_STAGING_DIR`).
+//! after Trunk has written them (Trunk's post-build hook, `cargo xtask
+//! post-build`, runs it on `$TRUNK_STAGING_DIR`).
 //!
 //! Every page of the site (`*.html` in DIR) must carry its policy in a
 //! `<meta http-equiv="Content-Security-Policy">` tag. The policy allows no
