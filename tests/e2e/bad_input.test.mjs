@@ -5,10 +5,9 @@
 //
 //   node --test tests/e2e/bad_input.test.mjs   (after cargo xtask dist)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, launch } from './server.mjs';
-import { settled, panes, fragmentFor, shotPath } from './helpers.mjs';
+import { settled, panes, fragmentFor, shotPath, useSite, openScenario } from './helpers.mjs';
 
 const TEST_TIMEOUT = 120_000;
 const KIMAGE = {
@@ -34,18 +33,7 @@ const PLACEMENT = `{
   "variants": ["top-down", "bottom-up"]
 }`;
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const site = useSite();
 
 const WIDTHS = [
   ['desktop', { width: 1440, height: 1000 }],
@@ -53,7 +41,7 @@ const WIDTHS = [
 ];
 
 async function withPage(viewport, fn) {
-  const context = await browser.newContext({ viewport });
+  const context = await site.browser.newContext({ viewport });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   const problems = [];
@@ -68,7 +56,7 @@ async function withPage(viewport, fn) {
 
 async function open(page, suffix) {
   await page.goto('about:blank');
-  await page.goto(srv.base + suffix);
+  await page.goto(site.srv.base + suffix);
 }
 
 /** The text of the first `selector`, without a notice's close button (×). */
@@ -119,6 +107,7 @@ for (const [name, viewport] of WIDTHS) {
     withPage(viewport, async (page) => {
       await open(page, '?preset=swap-path');
       await settled(page);
+      await openScenario(page);
       await page.locator('#ram').fill('0x0-0x4000000 0x4000000-' + '9'.repeat(200));
       const e = await textOf(page, '.field-error');
       assert.match(e, /^ram\[1\]: "9{40}…" \(200 B\) is not a number that fits in 64 bits/);

@@ -46,8 +46,8 @@ function withTimeout(ms, what, promise) {
 // against the budget; the labs module (labs.js, labs_bg.wasm), fetched only
 // when a lab is opened, and the kernel-build module (kernel-worker.js,
 // kernel.js, kernel_bg.wasm), fetched only when a kernel build is chosen,
-// apart.
-const LAZY = /^(labs\.js|labs_bg\.wasm|kernel-worker\.js|kernel\.js|kernel_bg\.wasm)$/;
+// apart; embed.js is embed.html's, not the page's.
+const LAZY = /^(labs\.js|labs_bg\.wasm|kernel-worker\.js|kernel\.js|kernel_bg\.wasm|embed\.js)$/;
 function sizes() {
   const files = fs
     .readdirSync(DIST, { recursive: true })

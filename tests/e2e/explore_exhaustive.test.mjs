@@ -4,29 +4,17 @@
 //
 //   node --test tests/e2e/explore_exhaustive.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, launch } from './server.mjs';
-import { settled, panes, scenarioInputs, shotPath } from './helpers.mjs';
+import { settled, panes, scenarioInputs, shotPath, useSite } from './helpers.mjs';
 
 const WAIT = 30_000;
 const TEST_TIMEOUT = 120_000;
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const site = useSite();
 
 async function withPage(name, width, fn) {
-  const context = await browser.newContext({ viewport: { width, height: 1000 } });
+  const context = await site.browser.newContext({ viewport: { width, height: 1000 } });
   context.setDefaultTimeout(WAIT);
   const problems = [];
   context.on('page', (p) => {
@@ -59,7 +47,7 @@ async function exhaustive(page, { goal, a, b, calls }) {
 for (const [label, width] of [['desktop', 1440], ['390px', 390]]) {
   test(`n. exhaustive (${label}): the claim with its counts, and its link`, { timeout: TEST_TIMEOUT }, () =>
     withPage(`n-exhaustive-claim-${label}`, width, async ({ page, context }) => {
-      await page.goto(srv.base + '?preset=swap-path');
+      await page.goto(site.srv.base + '?preset=swap-path');
       await settled(page);
       await page.click('#explore summary');
       await exhaustive(page, { goal: 'verdict', a: 'pointer', b: 'rfc-fixed', calls: 10 });
@@ -82,7 +70,7 @@ for (const [label, width] of [['desktop', 1440], ['390px', 390]]) {
 
 test('o. exhaustive: statistics grow, cancel stops, a counterexample is shrunk into the panes', { timeout: TEST_TIMEOUT }, () =>
   withPage('o-exhaustive-found', 1440, async ({ page }) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     // Four pages: far too many orders of 20 calls to finish.
     await page.fill('input[data-field="segments[0].memsz"]', '0x4000');

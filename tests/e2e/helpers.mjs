@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+import { start, launch } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Screenshots of the tests' final states. */
@@ -137,4 +139,128 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The set-up every e2e test file shares: registers node:test's `before`
+ * (serve dist/ under /play/, launch Chromium) and `after` (close both) and
+ * returns the object they fill, `{ srv, browser }` (see server.mjs).
+ *
+ *   const site = useSite();
+ *   test('…', async () => { const ctx = await site.browser.newContext(); … site.srv.base … });
+ */
+export function useSite() {
+  const site = { srv: null, browser: null };
+  before(async () => {
+    site.srv = await start();
+    site.browser = await launch();
+  });
+  after(async () => {
+    await site.browser?.close();
+    await site.srv?.close();
+  });
+  return site;
+}
+
+/**
+ * The site's views, each a path under the site and how to wait until it is
+ * ready: the e2e tests that check every view (the phone width, the
+ * accessibility audit, the Content-Security-Policy) take this list, so a
+ * new view (e.g. findings) is one line here.
+ */
+export const VIEWS = [
+  // Lists that differ (highlighted rows), and a fault with a long step log.
+  { name: 'kimage', path: '?preset=highmem-retry', ready: (page) => settled(page) },
+  { name: 'kimage rfc fault', path: '?preset=rfc-i386-pae', ready: (page) => settled(page) },
+  {
+    name: 'explore',
+    path: '?preset=swap-path',
+    ready: async (page) => {
+      await settled(page);
+      await page.click('#explore summary');
+      await page.waitForSelector('#explore-start');
+    },
+  },
+  { name: 'placement lab', path: '?preset=movable-node-top', ready: (page) => page.waitForSelector('section.placement-pane') },
+  { name: 'hotplug lab', path: '?preset=hotplug-rfc-10g', ready: (page) => page.waitForSelector('section.hotplug-pane') },
+  { name: 'page tables lab', path: '?preset=pgtable-stale-pde', ready: (page) => page.waitForSelector('section.pt-pane') },
+  {
+    name: 'embed',
+    path: '?embed=1&preset=swap-path',
+    ready: (page) => page.waitForFunction(() => document.querySelectorAll('main.embed p.verdict').length === 2),
+  },
+  {
+    name: 'embed.html',
+    path: 'embed.html',
+    ready: (page) =>
+      page.waitForFunction(() =>
+        [...document.querySelectorAll('iframe')].every(
+          (f) => f.contentDocument?.querySelectorAll('main.embed p.verdict').length === 2,
+        ),
+      ),
+  },
+];
+
+/** axe-core's browser script (node_modules/axe-core), read once. */
+let axeSource = null;
+
+/**
+ * Run axe-core on the page (and its same-origin frames) and return its
+ * violations of impact `serious` or `critical`, each as
+ * `{ id, impact, help, nodes: [selector…] }`.
+ */
+export async function axeViolations(page) {
+  if (axeSource === null) {
+    axeSource = fs.readFileSync(path.resolve(here, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+  }
+  const frames = page.frames();
+  for (const f of frames) await f.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/**
+ * Open the scenario editor when it is folded into its summary (a phone
+ * opens a link with the scenario as a one-line summary); a no-op when it
+ * is open (always at desktop width).
+ */
+export async function openScenario(page) {
+  const closed = await page.$eval('details.scenario', (d) => !d.open).catch(() => false);
+  if (closed) await page.click('details.scenario > summary');
+}
+
+/**
+ * The visible elements wider than the viewport or reaching past its sides
+ * (their tag, class and width), ignoring what a clipping or scrolling
+ * ancestor that fits keeps inside it; and whether the document scrolls
+ * sideways.
+ */
+export function overflowing(page) {
+  return page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    const clipped = (el) => {
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        const ox = getComputedStyle(a).overflowX;
+        if (ox !== 'visible') {
+          const r = a.getBoundingClientRect();
+          if (r.left >= -1 && r.right <= vw + 1) return true;
+        }
+      }
+      return false;
+    };
+    const bad = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (r.left >= -1 && r.right <= vw + 1) continue;
+      if (clipped(el)) continue;
+      bad.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    const doc = document.documentElement;
+    return { bad: bad.slice(0, 20), scrollsSideways: doc.scrollWidth > doc.clientWidth };
+  });
 }

@@ -7,28 +7,17 @@
 //
 //   node --test tests/e2e/kernel.test.mjs   (after cargo xtask dist)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { start, launch, DIST } from './server.mjs';
-import { settled, panes, fragmentFor, fragmentSettled, shotPath } from './helpers.mjs';
+import { DIST } from './server.mjs';
+import { settled, panes, fragmentFor, fragmentSettled, shotPath, useSite, openScenario } from './helpers.mjs';
 
 const TEST_TIMEOUT = 240_000;
 const RUN = 120_000;
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const site = useSite();
 
 const WIDTHS = [
   ['desktop', { width: 1440, height: 1000 }],
@@ -36,7 +25,7 @@ const WIDTHS = [
 ];
 
 async function withPage(viewport, fn) {
-  const context = await browser.newContext({ viewport });
+  const context = await site.browser.newContext({ viewport });
   context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const problems = [];
@@ -88,8 +77,9 @@ async function paneShows(page, side, variant) {
 }
 
 async function shipped(page) {
-  await page.goto(srv.base + '?preset=swap-path');
+  await page.goto(site.srv.base + '?preset=swap-path');
   await settled(page);
+  await openScenario(page);
   await page.selectOption('#variant-0', 'pointer');
   await settled(page);
   await page.selectOption('#variant-1', '@shipped');
@@ -117,7 +107,7 @@ for (const [name, viewport] of WIDTHS) {
       await page.screenshot({ path: shotPath(`kernel-a-shipped-${name}`), fullPage: true });
 
       // The link names the build; a fresh page reopens with it.
-      const link = srv.base + (await fragmentSettled(page));
+      const link = site.srv.base + (await fragmentSettled(page));
       const page2 = await context.newPage();
       await page2.goto(link);
       await paneShows(page2, 'right', 'kernel:6.1');
@@ -136,7 +126,7 @@ test('b. a kernel-build file dropped on a design menu, and one picked', { timeou
     build.meta.name = 'mine';
     build.meta.id = 'feedfacefeedface';
     const mine = JSON.stringify(build);
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     await page.selectOption('#variant-0', 'pointer');
     await settled(page);
@@ -194,7 +184,7 @@ for (const [name, viewport] of WIDTHS) {
           },
         ],
       });
-      await page.goto(srv.base + '#' + fragmentFor(json));
+      await page.goto(site.srv.base + '#' + fragmentFor(json));
       await paneShows(page, 'right', 'kernel:fixed');
       const missing = page.locator('section.pane.right .kernel-info.missing');
       const says = await missing.textContent();
@@ -211,7 +201,7 @@ for (const [name, viewport] of WIDTHS) {
 
 test('d. a slow kernel run (huge-initrd) is said so, the page stays usable, cancel stops it', { timeout: TEST_TIMEOUT }, () =>
   withPage(WIDTHS[0][1], async (page) => {
-    await page.goto(srv.base + '?preset=huge-initrd');
+    await page.goto(site.srv.base + '?preset=huge-initrd');
     await settled(page, RUN);
     await page.selectOption('#variant-1', '@shipped');
     await page.locator('p.kernel-slow').waitFor();

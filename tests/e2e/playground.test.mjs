@@ -6,10 +6,9 @@
 // Each test gets its own browser context and page; its final state is saved
 // as target/e2e/<test-name>.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { start, launch } from './server.mjs';
 import {
   installProbes,
   settled,
@@ -18,23 +17,13 @@ import {
   scenarioInputs,
   fragmentFor,
   shotPath,
+  useSite,
 } from './helpers.mjs';
 
 const WAIT = 30_000; // waitForSelector / waitForFunction ceiling
 const TEST_TIMEOUT = 90_000;
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const site = useSite();
 
 /**
  * Run `fn` with a fresh context and page; screenshot the final page (the
@@ -42,9 +31,9 @@ after(async () => {
  * uncaught page error or wasm panic.
  */
 async function withPage(name, fn, { permissions = [] } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+  const context = await site.browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   context.setDefaultTimeout(WAIT);
-  if (permissions.length) await context.grantPermissions(permissions, { origin: srv.origin });
+  if (permissions.length) await context.grantPermissions(permissions, { origin: site.srv.origin });
   const problems = [];
   const watch = (p) => {
     p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -72,7 +61,7 @@ function pane(page, variant) {
 
 test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOUT }, () =>
   withPage('a-default-page', async ({ page }) => {
-    const resp = await page.goto(srv.base);
+    const resp = await page.goto(site.srv.base);
     assert.equal(resp.status(), 200);
     await settled(page);
     const ps = await panes(page);
@@ -94,7 +83,7 @@ test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOU
 
 test('b. the RFC preset: rfc-posted faults, pointer relocates', { timeout: TEST_TIMEOUT }, () =>
   withPage('b-rfc-preset', async ({ page }) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     assert.deepEqual((await panes(page)).map((p) => p.variant), ['pointer', 'rfc-fixed']);
     await page.selectOption('#preset', 'rfc-i386-pae');
@@ -123,7 +112,7 @@ test('b. the RFC preset: rfc-posted faults, pointer relocates', { timeout: TEST_
 
 test('c. an invalid segment shows the errno; an unparsable value names the field', { timeout: TEST_TIMEOUT }, () =>
   withPage('c-segment-errors', async ({ page }) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     await page.getByRole('button', { name: '+ segment' }).click();
     const mem1 = page.locator('input[data-field="segments[1].mem"]');
@@ -181,7 +170,7 @@ test('d. copy link, open it in a new page: same scenario, same verdicts', { time
   withPage(
     'd-copy-link',
     async ({ page, context }) => {
-      await page.goto(srv.base + '?preset=rfc-i386-pae');
+      await page.goto(site.srv.base + '?preset=rfc-i386-pae');
       await settled(page);
       // Make it a scenario no preset has: another allocator seed.
       await page.locator('#seed').fill('9');
@@ -190,7 +179,7 @@ test('d. copy link, open it in a new page: same scenario, same verdicts', { time
       await page.click('#copy-link');
       await page.locator('.share-bar .feedback', { hasText: 'link copied' }).waitFor();
       const link = await page.evaluate(() => navigator.clipboard.readText());
-      assert.ok(link.startsWith(srv.base + '#s=1.'), `a playground link on the sub-path: ${link.slice(0, 80)}`);
+      assert.ok(link.startsWith(site.srv.base + '#s=1.'), `a playground link on the sub-path: ${link.slice(0, 80)}`);
       assert.equal(new URL(link).hash, hash, 'the link holds the scenario in the URL');
       const before = { inputs: await scenarioInputs(page), panes: await panes(page) };
       assert.equal(before.inputs.seed, '9');
@@ -209,7 +198,7 @@ test('d. copy link, open it in a new page: same scenario, same verdicts', { time
 
 test('e. embed: compact view, "open in playground" carries the scenario', { timeout: TEST_TIMEOUT }, () =>
   withPage('e-embed', async ({ page, context }) => {
-    await page.goto(srv.base + '?embed=1&preset=swap-path');
+    await page.goto(site.srv.base + '?embed=1&preset=swap-path');
     await page.waitForFunction(() => document.querySelectorAll('main.embed section.pane p.verdict').length === 2, null, { timeout: WAIT });
     assert.equal(await page.locator('form.scenario-bar').count(), 0, 'no scenario bar in the embed');
     assert.equal(await page.locator('.entry-list').count(), 0, 'no entry lists in the embed');
@@ -220,7 +209,7 @@ test('e. embed: compact view, "open in playground" carries the scenario', { time
 
     const open = page.locator('a#open-in-playground');
     const href = await open.getAttribute('href');
-    assert.ok(href.startsWith(srv.base + '#s=1.'), `full playground, same sub-path, no ?embed: ${href.slice(0, 80)}`);
+    assert.ok(href.startsWith(site.srv.base + '#s=1.'), `full playground, same sub-path, no ?embed: ${href.slice(0, 80)}`);
     const [full] = await Promise.all([context.waitForEvent('page'), open.click()]);
     await full.waitForLoadState();
     await settled(full);
@@ -245,7 +234,7 @@ test('e. embed: compact view, "open in playground" carries the scenario', { time
 
 test('f. keyboard stepping, help overlay, keys ignored in fields', { timeout: TEST_TIMEOUT }, () =>
   withPage('f-keyboard', async ({ page }) => {
-    await page.goto(srv.base);
+    await page.goto(site.srv.base);
     await settled(page);
     const slider = page.locator('#step-slider');
     const stepIs = (v) =>
@@ -303,7 +292,7 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
   let probe;
   await withPage('g-huge-initrd', async ({ page }) => {
     await page.addInitScript(installProbes);
-    await page.goto(srv.base + '?preset=huge-initrd');
+    await page.goto(site.srv.base + '?preset=huge-initrd');
     await settled(page, WAIT);
     await page.waitForTimeout(500); // let trailing long-task entries arrive
     probe = await page.evaluate(() => window.__e2e);
@@ -336,7 +325,7 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
 
 test('h. cancel a 1 GiB run: notice, page stays usable', { timeout: TEST_TIMEOUT }, () =>
   withPage('h-cancel', async ({ page }) => {
-    await page.goto(srv.base + '?preset=huge-initrd');
+    await page.goto(site.srv.base + '?preset=huge-initrd');
     const cancel = page.locator('div.progress button#cancel');
     await cancel.waitFor({ state: 'visible' });
     assert.equal(await page.locator('div.progress progress').count(), 1);
@@ -364,7 +353,7 @@ test('h. cancel a 1 GiB run: notice, page stays usable', { timeout: TEST_TIMEOUT
 
 test('i. first difference: highmem-retry differs from entry #1024, jump shows it in both lists', { timeout: TEST_TIMEOUT }, () =>
   withPage('i-first-diff', async ({ page }) => {
-    await page.goto(srv.base + '?preset=highmem-retry');
+    await page.goto(site.srv.base + '?preset=highmem-retry');
     await settled(page);
     assert.equal((await page.locator('#diff-note').textContent()).trim(), 'lists differ from entry #1024');
     assert.ok(await page.locator('#first-diff').isEnabled());
@@ -428,7 +417,7 @@ test('j. bad links show a notice and the default scenario; text is never HTML', 
     // A fresh document for every link (a fragment-only change would not reload).
     const open = async (suffix) => {
       await page.goto('about:blank');
-      await page.goto(srv.base + suffix);
+      await page.goto(site.srv.base + suffix);
     };
 
     await open('#s=1.garbage');
@@ -446,7 +435,7 @@ test('j. bad links show a notice and the default scenario; text is never HTML', 
     await big.addInitScript(() => {
       if (!location.hash) history.replaceState(null, '', location.pathname + '#s=1.' + 'A'.repeat(10 * 1024 * 1024));
     });
-    await big.goto(srv.base);
+    await big.goto(site.srv.base);
     assert.match(await noticeOf(big), /could not be opened.*10\.0 MiB; links of at most 4 MiB are decoded/);
     await defaultPanes(big);
     await big.screenshot({ path: shotPath('j-bad-links-10MB') });
@@ -486,7 +475,7 @@ test('j. bad links show a notice and the default scenario; text is never HTML', 
 
 test('k. memory map: one strip per pane; export SVG downloads an .svg', { timeout: TEST_TIMEOUT }, () =>
   withPage('k-memory-map', async ({ page }) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     const map = page.locator('svg.memory-map');
     await map.waitFor();
@@ -520,16 +509,16 @@ test('l. a link opened over the playground (fragment-only navigation) shows its 
 
 }, () =>
   withPage('l-hashchange', async ({ page }) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     // ?preset= keeps the short link; make the full #s= link by an edit round trip.
     await page.locator('input[data-field="segments[0].memsz"]').fill('0x3000');
     await settled(page);
     await page.locator('input[data-field="segments[0].memsz"]').fill('0x2000');
     await settled(page);
-    const link = srv.base + (await fragmentSettled(page));
+    const link = site.srv.base + (await fragmentSettled(page));
     await page.goto('about:blank');
-    await page.goto(srv.base); // the default (RFC) scenario
+    await page.goto(site.srv.base); // the default (RFC) scenario
     await settled(page);
     await page.goto(link); // same document: only the fragment changes
     await page.waitForTimeout(1000);
@@ -540,7 +529,7 @@ test('l. a link opened over the playground (fragment-only navigation) shows its 
 
 test('m. explore: progress, then the shrunk case in the panes, and its link opens it', { timeout: TEST_TIMEOUT }, () =>
   withPage('m-explore', async ({ page, context }) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     await page.click('#explore summary');
 
@@ -599,7 +588,7 @@ test('m. explore: progress, then the shrunk case in the panes, and its link open
 
 test('n. CMA what-if: ticked, pointer and highmem-zone differ; unticked, identical', { timeout: TEST_TIMEOUT }, () =>
   withPage('n-cma-what-if', async ({ page }) => {
-    await page.goto(srv.base + '?preset=highmem-vs-zone-cma');
+    await page.goto(site.srv.base + '?preset=highmem-vs-zone-cma');
     await settled(page);
     assert.ok(await page.locator('#source-movable').isChecked());
     assert.match((await page.locator('#diff-note').textContent()).trim(), /^lists differ from entry #\d+$/);
@@ -628,7 +617,7 @@ test('o. placement lab: movable node at the top, reverse walk, link round trip, 
   withPage(
     'o-placement',
     async ({ page, context }) => {
-      await page.goto(srv.base + '?preset=movable-node-top');
+      await page.goto(site.srv.base + '?preset=movable-node-top');
       await page.waitForSelector('section.placement-pane');
       assert.equal(await page.locator('#tab-placement').getAttribute('aria-pressed'), 'true');
       let ps = await placementPanes(page);
@@ -654,7 +643,7 @@ test('o. placement lab: movable node at the top, reverse walk, link round trip, 
       // Copy link, open it: same scenario.
       await page.click('#place-copy-link');
       const link = await page.evaluate(() => navigator.clipboard.readText());
-      assert.ok(link.startsWith(srv.base + '#s=1.'), link.slice(0, 80));
+      assert.ok(link.startsWith(site.srv.base + '#s=1.'), link.slice(0, 80));
       const page2 = await context.newPage();
       await page2.goto(link);
       await page2.waitForSelector('section.placement-pane[data-variant="bottom-up"]');
@@ -676,7 +665,7 @@ test('o. placement lab: movable node at the top, reverse walk, link round trip, 
 
 test('p. placement lab: crashkernel=512M,high lands in the hot-pluggable node unless movable_node', { timeout: TEST_TIMEOUT }, () =>
   withPage('p-crashkernel', async ({ page }) => {
-    await page.goto(srv.base + '?preset=crashkernel-high');
+    await page.goto(site.srv.base + '?preset=crashkernel-high');
     await page.waitForSelector('section.placement-pane');
     assert.match(await page.locator('.crash-log').textContent(), /Reserving 512MB of memory at 15872MB/);
     assert.ok((await page.locator('g[data-variant="top-down"] rect.block.refused').count()) >= 2);
@@ -705,7 +694,7 @@ test('q. hotplug lab: the RFC example, the teardown stepper forwards, link round
   withPage(
     'q-hotplug',
     async ({ page, context }) => {
-      await page.goto(srv.base + '?preset=hotplug-rfc-10g');
+      await page.goto(site.srv.base + '?preset=hotplug-rfc-10g');
       await page.waitForSelector('section.hotplug-pane');
       assert.equal(await page.locator('#tab-hotplug').getAttribute('aria-pressed'), 'true');
       let ps = await hotplugPanes(page);
@@ -755,7 +744,7 @@ test('q. hotplug lab: the RFC example, the teardown stepper forwards, link round
       ps = await hotplugPanes(page);
       await page.click('#hp-copy-link');
       const link = await page.evaluate(() => navigator.clipboard.readText());
-      assert.ok(link.startsWith(srv.base + '#s=1.'), link.slice(0, 80));
+      assert.ok(link.startsWith(site.srv.base + '#s=1.'), link.slice(0, 80));
       const page2 = await context.newPage();
       await page2.goto(link);
       await page2.waitForSelector('section.hotplug-pane');
@@ -792,7 +781,7 @@ test('r. page tables: the stale PDE with and without the flush, stepping, transl
   withPage(
     'r-pgtable',
     async ({ page, context }) => {
-      await page.goto(srv.base + '?preset=pgtable-stale-pde');
+      await page.goto(site.srv.base + '?preset=pgtable-stale-pde');
       await page.waitForSelector('section.pt-pane');
       assert.equal(await page.locator('#tab-pgtable').getAttribute('aria-pressed'), 'true');
       let ps = await pgtablePanes(page);
@@ -834,7 +823,7 @@ test('r. page tables: the stale PDE with and without the flush, stepping, transl
       // Copy link, open it: the same columns.
       await page.click('#pt-copy-link');
       const link = await page.evaluate(() => navigator.clipboard.readText());
-      assert.ok(link.startsWith(srv.base + '#s=1.'), link.slice(0, 80));
+      assert.ok(link.startsWith(site.srv.base + '#s=1.'), link.slice(0, 80));
       ps = await pgtablePanes(page);
       const page2 = await context.newPage();
       await page2.goto(link);
@@ -857,7 +846,7 @@ test('r. page tables: the stale PDE with and without the flush, stepping, transl
 
 test('s. Xen and the what-ifs in the pickers: the Xen swap path, IND_ZERO rows, a refused combination, ARM LPAE', { timeout: TEST_TIMEOUT }, () =>
   withPage('s-designs', async ({ page }) => {
-    await page.goto(srv.base + '?preset=xen-swap-path');
+    await page.goto(site.srv.base + '?preset=xen-swap-path');
     await settled(page);
     let ps = await panes(page);
     assert.deepEqual(ps.map((p) => p.variant), ['xen', 'xen-fixed']);
@@ -893,7 +882,7 @@ test('t. the labs load on demand: not with the kimage view, then once for every 
   withPage('t-lab-tabs', async ({ page }) => {
     const fetched = [];
     page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
-    await page.goto(srv.base);
+    await page.goto(site.srv.base);
     await settled(page);
     assert.ok(!fetched.some((p) => p.endsWith('labs_bg.wasm')), 'the kimage view does not fetch the labs');
     await page.click('#tab-hotplug');
@@ -919,7 +908,7 @@ test('u. a lab link that does not check out says why, in the lab area', { timeou
       version: 1, kind: 'hotplug', arch: 'i386', boot_mem_end: '0x100000000',
       add: [{ start: '0x100000000', size: '0x8000000' }], variants: ['ordinary', 'rfc-2018'],
     });
-    await page.goto(srv.base + '#' + fragmentFor(bad));
+    await page.goto(site.srv.base + '#' + fragmentFor(bad));
     const notice = page.locator('#lab-notice');
     await notice.waitFor();
     assert.match(await notice.textContent(), /arch.*valid: x86_64/);
@@ -928,7 +917,7 @@ test('u. a lab link that does not check out says why, in the lab area', { timeou
 
 test('issue 20. placement lab: a placed load sanity_check_segment_list refuses shows its errno, rule and segment, keeps the placements and is not loaded', { timeout: TEST_TIMEOUT }, () =>
   withPage('issue20-placement-refused', async ({ page }) => {
-    await page.goto(srv.base + '?preset=top-down-underflow');
+    await page.goto(site.srv.base + '?preset=top-down-underflow');
     await page.waitForSelector('section.placement-pane');
     let ps = await placementPanes(page);
     assert.deepEqual(ps.map((p) => p.variant), ['top-down', 'top-down-fixed']);

@@ -8,6 +8,11 @@
 //! * `cargo xtask serve` — build and serve the playground on
 //!   http://127.0.0.1:8080.
 //! * `cargo xtask dist`  — write the static site to `dist/`.
+//! * `cargo xtask csp [DIR]` — add the inline scripts' hashes to each
+//!   page's Content-Security-Policy ([`csp`]).
+//! * `cargo xtask post-build` — Trunk's post-build hook on
+//!   `$TRUNK_STAGING_DIR`: the main module's JS glue minified
+//!   ([`minify`]), then `csp`.
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
 //! * `cargo xtask real-kernel [--reuse] [--fixtures] [NAME...]` — the
@@ -21,7 +26,9 @@
 //! packages, Debian's chromium) is installed when missing and skipped when
 //! present.
 
+mod csp;
 mod fuzz;
+mod minify;
 mod real_kernel;
 mod tidy;
 
@@ -122,6 +129,8 @@ fn ensure_chromium() -> Result {
 fn ensure_npm() -> Result {
     if root().join("node_modules/.bin/wasm-opt").exists()
         && root().join("node_modules/playwright-core").exists()
+        && root().join("node_modules/axe-core").exists()
+        && root().join("node_modules/.bin/terser").exists()
     {
         return Ok(());
     }
@@ -256,6 +265,16 @@ from the tarball):\n\n{}",
     );
     let source = dir.join("SOURCE.txt");
     std::fs::write(&source, text).map_err(|e| format!("{}: {e}", source.display()))
+}
+
+/// Trunk's post-build hook: in the staging directory, the main module's
+/// JS glue minified, then the pages' policies completed (the inline
+/// loader's hash; it names the glue, so this comes last).
+fn post_build() -> Result {
+    let dir = env::var("TRUNK_STAGING_DIR")
+        .map_err(|_| "cargo xtask post-build runs as Trunk's hook ($TRUNK_STAGING_DIR)")?;
+    minify::main_js(Path::new(&dir), &root().join("node_modules/.bin/terser"))?;
+    csp::csp(&[dir])
 }
 
 fn dist() -> Result {
@@ -399,6 +418,11 @@ fn main() -> ExitCode {
         "bench" => bench(),
         "kernel-check" => kernel_check(),
         "tidy" => tidy::tidy(),
+        "csp" => {
+            let args: Vec<String> = env::args().skip(2).collect();
+            csp::csp(&args)
+        }
+        "post-build" => post_build(),
         "real-kernel" => {
             let args: Vec<String> = env::args().skip(2).collect();
             real_kernel::real_kernel(&args)
@@ -408,7 +432,8 @@ fn main() -> ExitCode {
             fuzz::Options::parse(&args).and_then(|o| fuzz::fuzz(&o))
         }
         _ => Err(
-            "usage: cargo xtask test|tidy|serve|dist|bench|fuzz|kernel-check|real-kernel".into(),
+            "usage: cargo xtask test|tidy|serve|dist|csp|post-build|bench|fuzz|kernel-check|real-kernel"
+                .into(),
         ),
     };
     match r {

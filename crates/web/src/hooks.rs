@@ -1,6 +1,6 @@
 //! The page's custom hooks, one per file. Each owns one side effect of the
 //! page (the model worker, the URL, the keyboard, the theme, the embed's
-//! height, the labs' module, the explorer's workers) and keeps its
+//! height, the phone width, the labs' module, the explorer's workers) and keeps its
 //! listeners and timers alive in effect cleanup or `use_mut_ref`, so the
 //! components only lay out and wire.
 
@@ -12,6 +12,7 @@ pub mod use_jump;
 pub mod use_keyboard;
 pub mod use_labs_view;
 pub mod use_model_worker;
+pub mod use_narrow;
 pub mod use_share;
 pub mod use_theme;
 pub mod use_url_sync;
@@ -24,6 +25,7 @@ pub use use_jump::use_jump;
 pub use use_keyboard::use_keyboard;
 pub use use_labs_view::use_labs_view;
 pub use use_model_worker::use_model_worker;
+pub use use_narrow::use_narrow;
 pub use use_share::use_share;
 pub use use_theme::use_theme;
 pub use use_url_sync::use_url_sync;

@@ -166,27 +166,35 @@ async fn pane_shows_the_fault() {
 #[wasm_bindgen_test]
 async fn memory_map_has_a_strip_per_run_and_the_lowmem_line() {
     let (sums, _, _) = run_preset("highmem-retry");
-    let div = root();
-    let props = MemoryMapProps {
-        runs: sums.into_iter().map(Rc::new).collect(),
-        node: NodeRef::default(),
-    };
-    yew::Renderer::<MemoryMap>::with_root_and_props(div.clone(), props).render();
-    yew::scheduler::flush().await;
-    assert_eq!(div.query_selector_all("g.strip").unwrap().length(), 2);
-    assert!(div.query_selector("g.lowmem-line").unwrap().is_some());
-    assert!(div
-        .query_selector("rect[data-role='indirection']")
-        .unwrap()
-        .is_some());
-    let title = div
-        .query_selector("rect[data-role='indirection'] title")
-        .unwrap()
-        .unwrap();
-    assert!(
-        title.text_content().unwrap().contains("indirection"),
-        "hover names the role"
-    );
+    let runs: Vec<Rc<_>> = sums.into_iter().map(Rc::new).collect();
+    // Wide, and drawn for a phone's width (names above the strips).
+    for (narrow, width) in [(false, "1000.0"), (true, "360.0")] {
+        let div = root();
+        let props = MemoryMapProps {
+            runs: runs.clone(),
+            node: NodeRef::default(),
+            narrow,
+        };
+        yew::Renderer::<MemoryMap>::with_root_and_props(div.clone(), props).render();
+        yew::scheduler::flush().await;
+        let svg = div.query_selector("svg.memory-map").unwrap().unwrap();
+        let view_box = svg.get_attribute("viewBox").unwrap();
+        assert_eq!(view_box.split(' ').nth(2), Some(width), "{view_box}");
+        assert_eq!(div.query_selector_all("g.strip").unwrap().length(), 2);
+        assert!(div.query_selector("g.lowmem-line").unwrap().is_some());
+        assert!(div
+            .query_selector("rect[data-role='indirection']")
+            .unwrap()
+            .is_some());
+        let title = div
+            .query_selector("rect[data-role='indirection'] title")
+            .unwrap()
+            .unwrap();
+        assert!(
+            title.text_content().unwrap().contains("indirection"),
+            "hover names the role"
+        );
+    }
 }
 
 #[wasm_bindgen_test]

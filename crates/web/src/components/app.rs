@@ -51,14 +51,66 @@ fn header(tagline: &'static str) -> Html {
     }
 }
 
+/// The phone layout's part in the results: whether the page is narrow,
+/// and which pane's list it shows (0 left, 1 right; both verdicts always
+/// show, the other list is a tap on the switch away).
+struct Phone {
+    narrow: bool,
+    shown: usize,
+    on_show: Callback<usize>,
+}
+
+/// The switch between the panes' lists on a phone (hidden by the
+/// stylesheet on wider screens, where both lists show).
+fn pane_switch(runs: &[Rc<kexec_core::summary::RunSummary>], phone: &Phone) -> Html {
+    if runs.len() < 2 {
+        return html! {};
+    }
+    html! {
+        <div class="pane-switch" role="group" aria-label="entry list shown">
+            { for runs.iter().enumerate().map(|(i, s)| html! {
+                <button type="button" aria-pressed={(phone.shown == i).to_string()}
+                    onclick={phone.on_show.reform(move |_| i)}>
+                    { format!("{} list", s.variant) }
+                </button>
+            }) }
+        </div>
+    }
+}
+
+/// The scenario in one line, the summary the scenario bar folds into on a
+/// phone: the preset (or "edited"), the machine, the segments, the two
+/// designs.
+fn scenario_summary(state: &State) -> String {
+    let sc = &state.scenario;
+    let ram: u64 = sc.ram.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+    let designs: Vec<String> = sc
+        .variants
+        .iter()
+        .map(|&v| {
+            sc.kernel(v)
+                .map_or_else(|| v.name().to_string(), |k| k.name.clone())
+        })
+        .collect();
+    let n = sc.segments.len();
+    format!(
+        "scenario: {} · {}, {} RAM · {n} segment{} · {}",
+        state.preset.as_deref().unwrap_or("edited"),
+        sc.arch.name(),
+        kexec_common::text::size(ram),
+        if n == 1 { "" } else { "s" },
+        designs.join(" vs "),
+    )
+}
+
 /// The panes, and once they have painted (`show_map`), the memory map and
 /// the timeline.
 fn results(
     state: &State,
     machine: Option<&Rc<Machine>>,
     jump: Option<(u32, usize)>,
-    map: &NodeRef,
-    show_map: bool,
+    (map, show_map): (&NodeRef, bool),
+    phone: &Phone,
     act: &Callback<Action>,
 ) -> Html {
     let result = state.result.as_ref();
@@ -70,8 +122,10 @@ fn results(
     let running = matches!(state.status, Status::Running { .. });
     html! {
         <>
-        <main class={classes!("panes", stale.then_some("stale"))} aria-busy={running.to_string()}>
+        <main class={classes!("panes", stale.then_some("stale"), if phone.shown == 0 { "show-left" } else { "show-right" })}
+            aria-busy={running.to_string()}>
             if let (Some(r), Some(m)) = (result, machine) {
+                { pane_switch(&runs, phone) }
                 { for runs.iter().enumerate().map(|(i, s)| {
                     let words = Words(r.words.get(i).cloned().unwrap_or_default());
                     let other = comparable(r).map(|_| Words(r.words[1 - i.min(1)].clone()));
@@ -92,7 +146,7 @@ fn results(
         if !runs.is_empty() && show_map {
             <section class="map" aria-label="memory map">
                 <h2>{ "memory map" }</h2>
-                <MemoryMap runs={runs.clone()} node={map.clone()} />
+                <MemoryMap runs={runs.clone()} node={map.clone()} narrow={phone.narrow} />
             </section>
             <Timeline step={state.step} steps={state.steps()}
                 variants={runs.iter().map(|s| s.variant.clone()).collect::<Vec<_>>()}
@@ -119,6 +173,8 @@ fn slow_kernel_pages(sc: &kexec_core::scenario::Scenario) -> Option<u64> {
 #[component]
 pub fn App() -> Html {
     let embed = *use_memo((), |_| is_embed());
+    let narrow = use_narrow();
+    let shown = use_state_eq(|| 0usize);
     let store = use_reducer(boot_state);
     let url = use_url_sync(&store, embed);
     use_labs_view(url.view != View::Kimage);
@@ -153,6 +209,26 @@ pub fn App() -> Html {
         let sc = result.as_ref().map(|r| r.scenario.clone());
         move |_| sc.as_ref().map(run::machine).map(Rc::new)
     });
+    let kernel_error = result
+        .as_ref()
+        .filter(|r| r.scenario == store.scenario)
+        .and_then(|r| {
+            let s = r.summaries.runs.first()?;
+            Some((s.bad_segment?, s.verdict.clone()))
+        });
+    // On a phone the scenario starts as its one-line summary, and opens
+    // into the editor when something in it needs fixing (or the page
+    // gets wide); it never closes by itself under the reader's fingers.
+    let editor_open = use_state_eq(|| !narrow);
+    {
+        let wants = !narrow || store.input_error.is_some() || kernel_error.is_some();
+        let editor_open = editor_open.clone();
+        use_effect_with(wants, move |&wants| {
+            if wants {
+                editor_open.set(true);
+            }
+        });
+    }
     let tabs = html! { <Tabs view={url.view} on_kimage={url.to_kimage.clone()} /> };
     if let View::Lab(tab) = url.view {
         return html! {
@@ -182,14 +258,12 @@ pub fn App() -> Html {
             }
         })
     };
-    let kernel_error = result
-        .as_ref()
-        .filter(|r| r.scenario == store.scenario)
-        .and_then(|r| {
-            let s = r.summaries.runs.first()?;
-            Some((s.bad_segment?, s.verdict.clone()))
-        });
     let show_map = map_for == result.as_ref().map(|r| r.id);
+    let phone = Phone {
+        narrow,
+        shown: *shown,
+        on_show: Callback::from(move |i| shown.set(i)),
+    };
     html! {
         <>
         { header(TAGLINE) }
@@ -200,9 +274,12 @@ pub fn App() -> Html {
                 <button class="icon" aria-label="dismiss" onclick={act.reform(|_| Action::Notice(None))}>{ "×" }</button>
             </p>
         }
-        <ScenarioBar form={store.form.clone()} input_error={store.input_error.clone()} {kernel_error}
-            preset={store.preset.clone()} on_edit={act.reform(Action::Edit)} {on_preset}
-            on_kernel={act.reform(|(side, source)| Action::PickKernel(side, source))} />
+        <details class="scenario" open={*editor_open}>
+            <summary>{ scenario_summary(&store) }</summary>
+            <ScenarioBar form={store.form.clone()} input_error={store.input_error.clone()} {kernel_error}
+                preset={store.preset.clone()} on_edit={act.reform(Action::Edit)} {on_preset}
+                on_kernel={act.reform(|(side, source)| Action::PickKernel(side, source))} />
+        </details>
         if let Some(pages) = slow_kernel_pages(&store.scenario) {
             <p class="notice kernel-slow" role="note">
                 { format!("A kernel build runs this {pages}-page image with the kernel's own list walks (kimage_dst_used and friends walk the whole list for every page: quadratic), in an interpreter: it takes minutes. The page stays usable; Cancel stops the run.") }
@@ -217,7 +294,7 @@ pub fn App() -> Html {
         <ExplorePanel base={store.scenario.clone()}
             on_found={act.reform(|scenario| Action::Load { scenario, preset: None })} />
         <ShareBar {difference} fold={store.fold} feedback={share.feedback} on_action={share.on_action} />
-        { results(&store, machine.as_ref().as_ref(), jump.target(), &map, show_map, &act) }
+        { results(&store, machine.as_ref().as_ref(), jump.target(), (&map, show_map), &phone, &act) }
         if store.help {
             <Help on_close={act.reform(|_| Action::Help(false))} />
         }

@@ -6,9 +6,51 @@ use kexec_core::summary::{MemMap, RunSummary, MAP_DEST, MAP_ROLES};
 use std::rc::Rc;
 use yew::prelude::*;
 
-const W: f64 = 1000.0;
 const STRIP_H: f64 = 28.0;
-const LABEL_W: f64 = 110.0;
+
+/// Where things go: a wide map (a strip's name left of it, the legend on
+/// one line) or, on a phone, one drawn for its width in CSS pixels (names
+/// above the strips, the legend on three lines), so its text stays at
+/// its font size instead of shrinking with a 1000-unit drawing.
+struct Layout {
+    /// The drawing's width.
+    w: f64,
+    /// Where the strips start.
+    label_w: f64,
+    /// The first strip's top.
+    top: f64,
+    /// From one strip's top to the next.
+    row_h: f64,
+    /// Strip names above the strips (else left of them).
+    label_above: bool,
+    /// Legend entries per line.
+    legend_cols: usize,
+}
+
+const WIDE: Layout = Layout {
+    w: 1000.0,
+    label_w: 110.0,
+    top: 24.0,
+    row_h: STRIP_H + 16.0,
+    label_above: false,
+    legend_cols: 7,
+};
+
+const NARROW: Layout = Layout {
+    w: 360.0,
+    label_w: 4.0,
+    top: 52.0,
+    row_h: STRIP_H + 30.0,
+    label_above: true,
+    legend_cols: 3,
+};
+
+impl Layout {
+    /// The x of a pfn.
+    fn x_of(&self, pfn: u64, end_pfn: u64) -> f64 {
+        self.label_w + (pfn as f64 / end_pfn.max(1) as f64) * (self.w - self.label_w)
+    }
+}
 
 /// (label, colour, pattern id suffix) per role, in MAP_ROLES order.
 const STYLES: [(&str, &str, &str); 7] = [
@@ -89,20 +131,21 @@ fn bucket_title(map: &MemMap, b: usize, counts: &[u32; 8]) -> String {
     )
 }
 
-fn strip(prefix: &str, s: &RunSummary, y: f64) -> Html {
+fn strip(prefix: &str, s: &RunSummary, y: f64, lay: &Layout) -> Html {
     let map = &s.map;
     let n = map.buckets.len().max(1) as f64;
-    let bw = (W - LABEL_W) / n;
-    let x_of = |pfn: u64| LABEL_W + (pfn as f64 / map.end_pfn.max(1) as f64) * (W - LABEL_W);
+    let bw = (lay.w - lay.label_w) / n;
+    let x_of = |pfn: u64| lay.x_of(pfn, map.end_pfn);
+    let label_y = if lay.label_above { y - 9.0 } else { y + 18.0 };
     html! {
         <g class="strip" data-variant={s.variant.clone()}>
-            <text x="4" y={px(y + 18.0)} font-size="12" fill="currentColor">{ &s.variant }</text>
+            <text x="4" y={px(label_y)} font-size="12" fill="currentColor">{ &s.variant }</text>
             { for map.ram.iter().map(|&(a, b)| html! {
                 <rect x={px(x_of(a))} y={px(y)} width={px((x_of(b) - x_of(a)).max(0.5))}
                       height={px(STRIP_H)} fill="#f0f0f0" stroke="#bbb" stroke-width="0.3"><title>{ format!("RAM 0x{:x}-0x{:x}", a << 12, b << 12) }</title></rect>
             }) }
             { for map.buckets.iter().enumerate().map(|(b, bucket)| {
-                let x = LABEL_W + b as f64 * bw;
+                let x = lay.label_w + b as f64 * bw;
                 let dest = bucket.counts[MAP_DEST] > 0;
                 // The majority role fills the mark (ties: PRIORITY order);
                 // indirection pages, however few, also get a tick.
@@ -140,6 +183,9 @@ pub struct MemoryMapProps {
     pub runs: Vec<Rc<RunSummary>>,
     /// The SVG element, for export.
     pub node: NodeRef,
+    /// Drawn for a phone's width.
+    #[prop_or_default]
+    pub narrow: bool,
 }
 
 /// The map of both panes.
@@ -149,18 +195,30 @@ pub fn MemoryMap(props: &MemoryMapProps) -> Html {
         return html! {};
     };
     let map = &first.map;
-    let h = 30.0 + props.runs.len() as f64 * (STRIP_H + 16.0) + 40.0;
-    let x_of = |pfn: u64| LABEL_W + (pfn as f64 / map.end_pfn.max(1) as f64) * (W - LABEL_W);
-    let zone_y = 20.0 + props.runs.len() as f64 * (STRIP_H + 16.0);
+    let lay = if props.narrow { &NARROW } else { &WIDE };
+    let runs = props.runs.len() as f64;
+    let x_of = |pfn: u64| lay.x_of(pfn, map.end_pfn);
+    let zone_y = lay.top - 4.0 + runs * lay.row_h;
+    let legend_y = zone_y + 44.0;
+    let legend_rows = STYLES.len().div_ceil(lay.legend_cols);
+    let h = legend_y + (legend_rows - 1) as f64 * 14.0 + 6.0;
+    let range = format!("physical memory 0x0-0x{:x}", map.end_pfn << 12);
+    let marks = format!(
+        "{} pages per mark; bar above: destinations",
+        map.bucket_pages
+    );
     html! {
-        <svg ref={props.node.clone()} class="memory-map" viewBox={format!("0 0 {} {}", px(W), px(h))} role="img"
+        <svg ref={props.node.clone()} class="memory-map" viewBox={format!("0 0 {} {}", px(lay.w), px(h))} role="img"
              xmlns="http://www.w3.org/2000/svg" font-family="monospace"
              aria-label="physical memory map: pages by role for each pane, zones and the lowmem line">
             { patterns("p") }
-            <text x="4" y="12" font-size="11" fill="currentColor">
-                { format!("physical memory 0x0-0x{:x}, {} pages per mark; bar above: destinations", map.end_pfn << 12, map.bucket_pages) }
-            </text>
-            { for props.runs.iter().enumerate().map(|(i, s)| strip("p", s, 24.0 + i as f64 * (STRIP_H + 16.0))) }
+            if props.narrow {
+                <text x="4" y="12" font-size="11" fill="currentColor">{ range }</text>
+                <text x="4" y="26" font-size="11" fill="currentColor">{ marks }</text>
+            } else {
+                <text x="4" y="12" font-size="11" fill="currentColor">{ format!("{range}, {marks}") }</text>
+            }
+            { for props.runs.iter().enumerate().map(|(i, s)| strip("p", s, lay.top + i as f64 * lay.row_h, lay)) }
             { for map.zones.iter().map(|z| {
                 let colour = ZONE_COLOURS.iter().find(|(n, _)| *n == z.zone).map_or("#eee", |c| c.1);
                 let (x0, x1) = (x_of(z.start), x_of(z.end));
@@ -177,15 +235,21 @@ pub fn MemoryMap(props: &MemoryMapProps) -> Html {
             }) }
             if let Some(l) = map.lowmem_pfn.filter(|l| *l < map.end_pfn) {
                 <g class="lowmem-line">
-                    <line x1={px(x_of(l))} x2={px(x_of(l))} y1="16" y2={px(zone_y + 16.0)} stroke="#c00" stroke-dasharray="3 2"/>
-                    <text x={px(x_of(l) + 3.0)} y={px(zone_y + 28.0)} font-size="10" fill="#c00">
-                        { format!("max_low_pfn 0x{l:x}: lowmem below, highmem above") }
+                    <line x1={px(x_of(l))} x2={px(x_of(l))} y1={px(lay.top - 8.0)} y2={px(zone_y + 16.0)} stroke="#c00" stroke-dasharray="3 2"/>
+                    // Past the middle, the label ends at the line.
+                    <text x={px(if x_of(l) > lay.w / 2.0 { x_of(l) - 3.0 } else { x_of(l) + 3.0 })} y={px(zone_y + 28.0)}
+                        text-anchor={if x_of(l) > lay.w / 2.0 { "end" } else { "start" }} font-size="10" fill="#c00">
+                        { if props.narrow {
+                            format!("max_low_pfn 0x{l:x}")
+                        } else {
+                            format!("max_low_pfn 0x{l:x}: lowmem below, highmem above")
+                        } }
                     </text>
                 </g>
             }
-            <g class="legend" transform={format!("translate({},{})", px(LABEL_W), px(h - 6.0))}>
+            <g class="legend" transform={format!("translate({},{})", px(lay.label_w), px(legend_y))}>
                 { for STYLES.iter().enumerate().map(|(i, (label, _, _))| html! {
-                    <g transform={format!("translate({},0)", i * 118)}>
+                    <g transform={format!("translate({},{})", (i % lay.legend_cols) * 118, (i / lay.legend_cols) * 14)}>
                         <rect y="-9" width="10" height="10" fill={format!("url(#p-{i})")} stroke="#666" stroke-width="0.3"/>
                         <text x="13" font-size="10" fill="currentColor">{ *label }</text>
                     </g>

@@ -41,7 +41,7 @@ pub fn SegmentsTable(props: &SegmentsTableProps) -> Html {
     };
     html! {
         <table class="segments">
-            <thead><tr><th>{ "#" }</th><th>{ "bufsz" }</th><th>{ "mem" }</th><th>{ "memsz" }</th><th></th></tr></thead>
+            <thead><tr><th>{ "#" }</th><th>{ "bufsz" }</th><th>{ "mem" }</th><th>{ "memsz" }</th><th><span class="sr-only">{ "remove" }</span></th></tr></thead>
             <tbody>
                 { for props.segments.iter().enumerate().map(|(i, s)| {
                     let remove = {

@@ -53,7 +53,9 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 { for props.variants.iter().enumerate().map(|(i, v)| html! {
                     <div class="step-events">
                         <h3>{ v }</h3>
-                        <ol>
+                        // It scrolls when the step has many events: a tab stop, so
+                        // keys scroll it too.
+                        <ol tabindex="0" aria-label={format!("{v}: this step's events")}>
                             { for props.texts.as_ref().and_then(|t| t.get(i)).into_iter().flatten().map(|t| html! { <li><SourceText text={t.clone()} tables={tables_for_name(v)} /></li> }) }
                         </ol>
                     </div>
