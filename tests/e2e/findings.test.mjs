@@ -9,28 +9,16 @@
 //
 //   node --test tests/e2e/findings.test.mjs   (after cargo xtask dist)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, launch } from './server.mjs';
-import { settled, shotPath } from './helpers.mjs';
+import { settled, shotPath, useSite } from './helpers.mjs';
 
 const ELIXIR = 'https://elixir.bootlin.com/linux/v6.1.192/source/';
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-});
+const site = useSite();
 
 async function withPage(viewport, fn) {
-  const context = await browser.newContext({ viewport });
+  const context = await site.browser.newContext({ viewport });
   context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const problems = [];
@@ -45,12 +33,12 @@ async function withPage(viewport, fn) {
 
 test('a finding opens with its write-up and its code path linked', { timeout: 120_000 }, () =>
   withPage({ width: 390, height: 844 }, async (page) => {
-    await page.goto(srv.base + '?finding=enomem-source-leak');
+    await page.goto(site.srv.base + '?finding=enomem-source-leak');
     const pre = page.locator('#finding-write-up');
     await pre.waitFor();
     const text = await pre.textContent();
     assert.match(text, /^6\.1 leaks the source page when kimage_add_page fails/);
-    assert.ok(text.includes(`${srv.base}?preset=bad-enomem`), text);
+    assert.ok(text.includes(`${site.srv.base}?preset=bad-enomem`), text);
     assert.ok(text.includes('    kimage_add_page kernel/kexec_core.c:573\n'), text);
     assert.ok(text.split('\n').every((l) => l.length <= 72), 'every line at most 72 columns');
     // Only the named finding is open; the others are listed.
@@ -84,7 +72,7 @@ test('a finding opens with its write-up and its code path linked', { timeout: 12
 
 test('the header leads to the findings; the timeline links its functions', { timeout: 120_000 }, () =>
   withPage({ width: 1440, height: 1000 }, async (page) => {
-    await page.goto(srv.base + '?preset=swap-path');
+    await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
     await page.locator('section.timeline').waitFor();
     await page.locator('#step-slider').fill('1');

@@ -184,6 +184,8 @@ export const VIEWS = [
   { name: 'placement lab', path: '?preset=movable-node-top', ready: (page) => page.waitForSelector('section.placement-pane') },
   { name: 'hotplug lab', path: '?preset=hotplug-rfc-10g', ready: (page) => page.waitForSelector('section.hotplug-pane') },
   { name: 'page tables lab', path: '?preset=pgtable-stale-pde', ready: (page) => page.waitForSelector('section.pt-pane') },
+  { name: 'findings', path: '?finding=stale-pde', ready: (page) => page.waitForSelector('#finding-write-up') },
+  { name: 'import a capture', path: '?import', ready: (page) => page.waitForSelector('#capture-import') },
   {
     name: 'embed',
     path: '?embed=1&preset=swap-path',
