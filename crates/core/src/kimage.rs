@@ -33,6 +33,7 @@ use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
 use crate::memory::{Content, Machine, PageStore};
 use crate::page_alloc::{AllocError, PageAllocator, Policy, ReplayError};
 use crate::sanity::{self, ImageType, RuleSet};
+use crate::sparse::SectionMap;
 use crate::trace::{Counters, Event, Pos, Trace};
 use rustc_hash::FxHashMap;
 use std::fmt;
@@ -85,14 +86,11 @@ impl Role {
     }
 }
 
-const ROLE_CHUNK: u64 = 64;
-
-/// The role of every page handed out, one byte per pfn in 64-page chunks
-/// made on first use: cache-friendly where a hash map of half a million
-/// pages is not.
+/// The role of every page handed out, one byte per pfn in sections made on
+/// first use ([`SectionMap`]): one read per lookup, no hashing.
 #[derive(Debug, Clone, Default)]
 pub struct RoleMap {
-    chunks: FxHashMap<u64, Box<[u8]>>,
+    codes: SectionMap<u8, 12>,
 }
 
 const ROLES: [Role; 7] = [
@@ -105,25 +103,30 @@ const ROLES: [Role; 7] = [
     Role::Freed,
 ];
 
+impl Role {
+    /// The role's byte in a [`RoleMap`] (0: no role).
+    fn code(self) -> u8 {
+        match self {
+            Role::ControlCode => 1,
+            Role::Swap => 2,
+            Role::Indirection => 3,
+            Role::Source => 4,
+            Role::DestPages => 5,
+            Role::Unusable => 6,
+            Role::Freed => 7,
+        }
+    }
+}
+
 impl RoleMap {
     /// Record the role of `pfn`.
     pub fn insert(&mut self, pfn: u64, r: Role) {
-        let code = ROLES
-            .iter()
-            .position(|x| *x == r)
-            .expect("every role listed") as u8
-            + 1;
-        let c = self
-            .chunks
-            .entry(pfn / ROLE_CHUNK)
-            .or_insert_with(|| vec![0; ROLE_CHUNK as usize].into_boxed_slice());
-        c[(pfn % ROLE_CHUNK) as usize] = code;
+        *self.codes.get_mut(pfn) = r.code();
     }
 
     /// The role of `pfn`, if it was ever handed out.
     pub fn get(&self, pfn: u64) -> Option<Role> {
-        let c = self.chunks.get(&(pfn / ROLE_CHUNK))?;
-        match c[(pfn % ROLE_CHUNK) as usize] {
+        match self.codes.get(pfn) {
             0 => None,
             code => Some(ROLES[usize::from(code) - 1]),
         }
@@ -131,15 +134,9 @@ impl RoleMap {
 
     /// Every page with a role, by ascending pfn.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
-        let mut ids: Vec<u64> = self.chunks.keys().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter().flat_map(move |id| {
-            let c = &self.chunks[&id];
-            c.iter()
-                .enumerate()
-                .filter(|(_, &code)| code != 0)
-                .map(move |(i, &code)| (id * ROLE_CHUNK + i as u64, ROLES[usize::from(code) - 1]))
-        })
+        self.codes
+            .iter()
+            .map(|(pfn, code)| (pfn, ROLES[usize::from(code) - 1]))
     }
 }
 
@@ -1021,9 +1018,14 @@ impl Kimage {
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
         let (mut low, mut high) = (0, 0);
+        let blocks = !self.orders.is_empty();
         for (pfn, r) in self.roles.iter() {
             if r != Role::Freed {
-                let n = 1u64 << self.orders.get(&pfn).copied().unwrap_or(0);
+                let n = if blocks {
+                    1u64 << self.order_of(pfn)
+                } else {
+                    1
+                };
                 if self.machine.page_highmem(pfn) {
                     high += n;
                 } else {

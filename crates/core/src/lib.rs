@@ -44,6 +44,7 @@ pub mod report;
 pub mod run;
 pub mod sanity;
 pub mod scenario;
+pub mod sparse;
 pub mod summary;
 pub mod trace;
 
