@@ -179,6 +179,92 @@ fn errno(errno: Errno, reason: impl Into<String>) -> Stop {
     }
 }
 
+/// A page filed on dest_pages, for its destination's slot: its index in
+/// dest_pages (below 2^22: every page came from one of at most
+/// [`crate::page_alloc::MAX_ALLOC_CALLS`] calls) and its pfn, in one word,
+/// so that taking it back reads no other array.
+fn pack_dest(idx: usize, pfn: u64) -> u64 {
+    debug_assert!((idx as u64) < (1 << 22) - 1 && pfn < 1 << 42);
+    pfn << 22 | (idx as u64 + 1)
+}
+
+fn unpack_dest(x: u64) -> (usize, u64) {
+    ((x & ((1 << 22) - 1)) as usize - 1, x >> 22)
+}
+
+/// The index behind kimage_dst_used: per segment, per destination page, the
+/// SOURCE entry's position and walk ordinal, packed in one word (0: none):
+/// the ordinal + 1 in bits 0-31, the slot in bits 32-42, the position's
+/// page in bits 43-63 (0: image->head, else 1 + its number among the pages
+/// entries were stored in). A position that does not fit is kept in a map.
+#[derive(Debug, Clone, Default)]
+struct DstIndex {
+    words: Vec<Vec<u64>>,
+    pages: Vec<u64>,
+    page_ids: FxHashMap<u64, u64>,
+    /// The last page numbered, and its code.
+    last: Option<(u64, u64)>,
+    wide: FxHashMap<(usize, usize), (Pos, u64)>,
+}
+
+const DST_WIDE: u64 = u64::MAX;
+
+impl DstIndex {
+    fn page_code(&mut self, pfn: u64) -> u64 {
+        if let Some((p, code)) = self.last {
+            if p == pfn {
+                return code;
+            }
+        }
+        let code = *self.page_ids.entry(pfn).or_insert_with(|| {
+            self.pages.push(pfn);
+            self.pages.len() as u64
+        });
+        self.last = Some((pfn, code));
+        code
+    }
+
+    fn set(&mut self, s: usize, j: usize, pos: Pos, ord: u64) {
+        let packed = match pos {
+            Pos::Head => Some(0),
+            Pos::Slot { pfn, idx } => {
+                let code = self.page_code(pfn);
+                (idx < 1 << 11 && code < (1 << 21) - 1).then_some(code << 43 | u64::from(idx) << 32)
+            }
+        }
+        .filter(|_| ord < u64::from(u32::MAX) - 1)
+        .map(|p| p | (ord + 1));
+        if self.words[s][j] == DST_WIDE {
+            self.wide.remove(&(s, j));
+        }
+        self.words[s][j] = match packed {
+            Some(w) => w,
+            None => {
+                self.wide.insert((s, j), (pos, ord));
+                DST_WIDE
+            }
+        };
+    }
+
+    fn get(&self, s: usize, j: usize) -> Option<(Pos, u64)> {
+        match self.words[s][j] {
+            0 => None,
+            DST_WIDE => self.wide.get(&(s, j)).copied(),
+            w => {
+                let ord = (w & u64::from(u32::MAX)) - 1;
+                let pos = match w >> 43 {
+                    0 => Pos::Head,
+                    code => Pos::Slot {
+                        pfn: self.pages[code as usize - 1],
+                        idx: ((w >> 32) & ((1 << 11) - 1)) as u32,
+                    },
+                };
+                Some((pos, ord))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct IndPage {
     start: u64,
@@ -201,8 +287,9 @@ pub struct Kimage {
     /// Events.
     pub trace: Trace,
     dest_pages: Vec<u64>,
-    /// Per segment, per destination page: index in dest_pages + 1 (0: none).
-    dest_slot: Vec<Vec<u32>>,
+    /// Per segment, per destination page: the page filed on dest_pages for
+    /// it, as [`pack_dest`] (0: none).
+    dest_slot: Vec<Vec<u64>>,
     unusable_pages: Vec<u64>,
     control_pages: Vec<u64>,
     /// image->control_code_page.
@@ -211,7 +298,7 @@ pub struct Kimage {
     pub swap_page: Option<u64>,
     /// Per segment, per destination page: the SOURCE entry's position and
     /// walk ordinal (the index behind kimage_dst_used).
-    dst_index: Vec<Vec<Option<(Pos, u64)>>>,
+    dst_index: DstIndex,
     cur_dest: u64,
     ordinals: u64,
     ind_pages: Vec<IndPage>,
@@ -304,7 +391,7 @@ impl Kimage {
             control_pages: Vec::new(),
             control_code_page: None,
             swap_page: None,
-            dst_index: Vec::new(),
+            dst_index: DstIndex::default(),
             cur_dest: 0,
             ordinals: 0,
             ind_pages: Vec::new(),
@@ -322,7 +409,7 @@ impl Kimage {
 
     fn build_indexes(&mut self) {
         let pages = |s: &Segment| s.memsz.div_ceil(PAGE_SIZE) as usize;
-        self.dst_index = self.segments.iter().map(|s| vec![None; pages(s)]).collect();
+        self.dst_index.words = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
         self.dest_slot = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
     }
 
@@ -593,7 +680,9 @@ impl Kimage {
             self.counters.entry_reads += 1;
             return None;
         }
-        let hit = self.dest_page(addr).and_then(|(s, j)| self.dst_index[s][j]);
+        let hit = self
+            .dest_page(addr)
+            .and_then(|(s, j)| self.dst_index.get(s, j));
         let (found, last) = match hit {
             Some((pos, ord)) => (Some(pos), ord),
             None => (None, self.ordinals),
@@ -636,8 +725,7 @@ impl Kimage {
         {
             let slot = std::mem::take(&mut self.dest_slot[s][j]);
             if slot != 0 {
-                let idx = slot as usize - 1;
-                let pfn = self.dest_pages[idx];
+                let (idx, pfn) = unpack_dest(slot);
                 self.dest_pages[idx] = u64::MAX;
                 self.counters.dest_pages_reused += 1;
                 self.trace.push(Event::DestPageReused { pfn });
@@ -707,8 +795,8 @@ impl Kimage {
                 }
                 None => {
                     let (s, j) = self.dest_page(addr).expect("a destination page");
+                    self.dest_slot[s][j] = pack_dest(self.dest_pages.len(), pfn);
                     self.dest_pages.push(pfn);
-                    self.dest_slot[s][j] = self.dest_pages.len() as u32;
                     self.roles.insert(pfn, Role::DestPages);
                     self.counters.dest_pages += 1;
                     self.trace.push(Event::DestPageFiled { pfn });
@@ -776,7 +864,7 @@ impl Kimage {
             self.cur_dest = entry & PAGE_MASK;
         } else if entry & IND_SOURCE != 0 {
             if let Some((s, j)) = self.dest_page(self.cur_dest) {
-                self.dst_index[s][j] = Some((pos, self.ordinals - 1));
+                self.dst_index.set(s, j, pos, self.ordinals - 1);
             }
             self.cur_dest += PAGE_SIZE;
         } else if entry & IND_ZERO != 0 {
