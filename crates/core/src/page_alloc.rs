@@ -142,15 +142,16 @@ const CHUNK_PAGES: u64 = 4096;
 
 /// Allocated pfns as a bitmap ([`SectionMap`]s: a section of 64 words is
 /// one 4096-page chunk, made when a page in it is first handed out, so
-/// memory follows the pages touched), with a count of allocated pages per
-/// chunk and a bitmap of full chunks, so that searches skip 64 full chunks
-/// (a GiB) per word they read.
+/// memory follows the pages touched), with a word per chunk saying which of
+/// its words are full and a bitmap of full chunks: searches skip the full
+/// words of a chunk in one step, and 64 full chunks (a GiB) per word they
+/// read.
 #[derive(Debug, Clone, Default)]
 pub struct PageBitmap {
     /// Bit `pfn % 64` of word `pfn / 64`: allocated.
     words: SectionMap<u64, 6>,
-    /// Per chunk: pages allocated in it.
-    used: SectionMap<u16, 12>,
+    /// Per chunk: bit `w` set when its word `w` is full.
+    full_words: SectionMap<u64, 12>,
     /// Bit `id % 64` of word `id / 64`: chunk `id` is full.
     full: SectionMap<u64, 6>,
     allocated: u64,
@@ -177,24 +178,27 @@ impl PageBitmap {
             let id = q / CHUNK_PAGES;
             let bit = 1u64 << (q % 64);
             let w = self.words.get_mut(q / 64);
-            let used = self.used.get_mut(id);
-            let was_full = u64::from(*used) == CHUNK_PAGES;
             if set {
                 debug_assert!(*w & bit == 0, "allocating a page twice");
                 *w |= bit;
-                *used += 1;
                 self.allocated += 1;
-                if u64::from(*used) == CHUNK_PAGES {
-                    *self.full.get_mut(id / 64) |= 1 << (id % 64);
-                }
             } else {
                 debug_assert!(*w & bit != 0, "freeing a free page");
                 *w &= !bit;
-                *used -= 1;
                 self.allocated -= 1;
-                if was_full {
-                    *self.full.get_mut(id / 64) &= !(1 << (id % 64));
-                }
+            }
+            let word_full = *w == u64::MAX;
+            let fw = self.full_words.get_mut(id);
+            let was_full = *fw == u64::MAX;
+            let wbit = 1u64 << ((q % CHUNK_PAGES) / 64);
+            if word_full {
+                *fw |= wbit;
+            } else {
+                *fw &= !wbit;
+            }
+            let is_full = *fw == u64::MAX;
+            if is_full != was_full {
+                *self.full.get_mut(id / 64) ^= 1 << (id % 64);
             }
         }
     }
@@ -252,6 +256,9 @@ impl PageBitmap {
                 return Some(x);
             };
             let mut i = x % CHUNK_PAGES;
+            // Single pages: past the first word, only words with a free
+            // page are read.
+            let free_words = !self.full_words.get(id);
             while i < CHUNK_PAGES {
                 let wi = (i / 64) as usize;
                 let m = free_mask(c[wi], n) & (u64::MAX << (i % 64));
@@ -260,6 +267,13 @@ impl PageBitmap {
                     return (found + n <= hi).then_some(found);
                 }
                 i = (wi as u64 + 1) * 64;
+                if n == 1 && i < CHUNK_PAGES {
+                    let next = free_words & (u64::MAX << (wi + 1));
+                    if next == 0 {
+                        break;
+                    }
+                    i = u64::from(next.trailing_zeros()) * 64;
+                }
             }
             x = (id + 1) * CHUNK_PAGES;
         }
