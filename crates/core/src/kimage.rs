@@ -90,7 +90,7 @@ impl Role {
 /// first use ([`SectionMap`]): one read per lookup, no hashing.
 #[derive(Debug, Clone, Default)]
 pub struct RoleMap {
-    codes: SectionMap<u8, 12>,
+    codes: SectionMap<u8, 9>,
 }
 
 const ROLES: [Role; 7] = [

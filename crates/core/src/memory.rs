@@ -298,7 +298,7 @@ fn unpack(x: u64) -> Option<Content> {
 /// store's entry pages (no hashing on any path).
 #[derive(Debug, Clone, Default)]
 pub struct PageStore {
-    data: SectionMap<u64, 9>,
+    data: SectionMap<u64, 6>,
     entries: Vec<Box<[u64]>>,
     /// Indexes of `entries` no page uses.
     unused: Vec<usize>,

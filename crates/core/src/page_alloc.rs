@@ -151,7 +151,7 @@ pub struct PageBitmap {
     /// Bit `pfn % 64` of word `pfn / 64`: allocated.
     words: SectionMap<u64, 6>,
     /// Per chunk: bit `w` set when its word `w` is full.
-    full_words: SectionMap<u64, 12>,
+    full_words: SectionMap<u64, 6>,
     /// Bit `id % 64` of word `id / 64`: chunk `id` is full.
     full: SectionMap<u64, 6>,
     allocated: u64,

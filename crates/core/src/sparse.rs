@@ -4,7 +4,7 @@
 //! per pfn in sections made on first use, sections found through roots.
 //!
 //! A lookup is two array indexes and one read, with no hashing for every
-//! pfn below 2^28 (1 TiB of 4 KiB pages); roots above that (x86_64's
+//! pfn below 2^28 (1 TiB of 4 KiB pages: 64 roots of 16 GiB); roots above that (x86_64's
 //! larger machines, or a wild address a broken list names) are found
 //! through a hash map. Memory is proportional to the sections touched, not
 //! to the machine's size.
@@ -14,8 +14,10 @@
 
 use rustc_hash::FxHashMap;
 
-/// Sections per root (the kernel's SECTIONS_PER_ROOT, in bits).
-const ROOT_BITS: u32 = 10;
+/// Keys per root, in bits: a root covers 2^22 pfns (16 GiB) whatever the
+/// section size, its sections (the kernel's SECTIONS_PER_ROOT) in a vector
+/// grown to the highest one made.
+const ROOT_KEY_BITS: u32 = 22;
 /// Roots held in the direct array (the rest are hashed).
 const LOW_ROOTS: u64 = 64;
 
@@ -44,11 +46,13 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Values per section.
     pub const SECTION: u64 = 1 << SHIFT;
 
+    const ROOT_BITS: u32 = ROOT_KEY_BITS - SHIFT;
+
     fn split(key: u64) -> (u64, usize, usize) {
         let sec = key >> SHIFT;
         (
-            sec >> ROOT_BITS,
-            (sec & ((1 << ROOT_BITS) - 1)) as usize,
+            sec >> Self::ROOT_BITS,
+            (sec & ((1 << Self::ROOT_BITS) - 1)) as usize,
             (key & ((1 << SHIFT) - 1)) as usize,
         )
     }
@@ -134,7 +138,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         roots
             .flat_map(|(r, root)| {
                 root.iter().enumerate().filter_map(move |(s, sec)| {
-                    let base = ((r << ROOT_BITS) | s as u64) << SHIFT;
+                    let base = ((r << Self::ROOT_BITS) | s as u64) << SHIFT;
                     Some((base, sec.as_deref()?))
                 })
             })
