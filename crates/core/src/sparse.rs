@@ -1,43 +1,43 @@
 //! Per-pfn tables the model keeps (page roles, page contents, the
 //! allocator's bitmap), laid out as the kernel's SPARSEMEM lays out
 //! `struct page` (mm/sparse.c: `mem_section`, SECTIONS_PER_ROOT): a value
-//! per pfn in sections made on first use, sections found through roots.
+//! per pfn in sections made on first use, found through a directory.
 //!
-//! A lookup is two array indexes and one read, with no hashing for every
-//! pfn below 2^28 (1 TiB of 4 KiB pages: 64 roots of 16 GiB); roots above that (x86_64's
-//! larger machines, or a wild address a broken list names) are found
-//! through a hash map. Memory is proportional to the sections touched, not
-//! to the machine's size.
+//! A lookup is two array reads (the directory, then the value), with no
+//! hashing for every section below 2^22 (with 64-pfn sections, every pfn
+//! below 2^28: 1 TiB of 4 KiB pages); sections above that (x86_64's larger
+//! machines, or a wild address a broken list names) are found through a
+//! hash map. Memory is proportional to the sections touched, not to the
+//! machine's size.
 //!
 //! The model's own structure: the kernel's mem_section holds struct pages,
 //! this holds whatever one model table keeps per pfn (`T`).
 
 use rustc_hash::FxHashMap;
 
-/// Keys per root, in bits: a root covers 2^22 pfns (16 GiB) whatever the
-/// section size, its sections (the kernel's SECTIONS_PER_ROOT) in a vector
-/// grown to the highest one made.
-const ROOT_KEY_BITS: u32 = 22;
-/// Roots held in the direct array (the rest are hashed).
-const LOW_ROOTS: u64 = 64;
-
-type Section<T> = Box<[T]>;
-/// A root's sections, grown to the highest one made.
-type Root<T> = Vec<Option<Section<T>>>;
+/// Sections found through the directory (the rest are hashed): the
+/// directory grows to the highest section made, at most 2^22 entries
+/// (16 MiB).
+const DIRECT_SECTIONS: u64 = 1 << 22;
 
 /// A value of type `T` per pfn (or per any u64 key), `T::default()` where
 /// nothing was stored, in sections of `2^SHIFT` values made on first write.
+/// The sections live end to end in one vector (one allocation, one copy
+/// to clone); a directory (the kernel's mem_section roots) holds each
+/// section's number + 1, 0 for none.
 #[derive(Debug, Clone)]
 pub struct SectionMap<T, const SHIFT: u32> {
-    low: Vec<Option<Root<T>>>,
-    high: FxHashMap<u64, Root<T>>,
+    dir: Vec<u32>,
+    high: FxHashMap<u64, u32>,
+    values: Vec<T>,
 }
 
 impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
     fn default() -> Self {
         SectionMap {
-            low: Vec::new(),
+            dir: Vec::new(),
             high: FxHashMap::default(),
+            values: Vec::new(),
         }
     }
 }
@@ -46,79 +46,70 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Values per section.
     pub const SECTION: u64 = 1 << SHIFT;
 
-    const ROOT_BITS: u32 = ROOT_KEY_BITS - SHIFT;
-
-    fn split(key: u64) -> (u64, usize, usize) {
-        let sec = key >> SHIFT;
-        (
-            sec >> Self::ROOT_BITS,
-            (sec & ((1 << Self::ROOT_BITS) - 1)) as usize,
-            (key & ((1 << SHIFT) - 1)) as usize,
-        )
-    }
-
-    fn root(&self, r: u64) -> Option<&Root<T>> {
-        if r < LOW_ROOTS {
-            self.low.get(r as usize)?.as_ref()
+    #[inline]
+    fn index(&self, sec: u64) -> u32 {
+        if sec < DIRECT_SECTIONS {
+            self.dir.get(sec as usize).copied().unwrap_or(0)
         } else {
-            self.high.get(&r)
+            self.high.get(&sec).copied().unwrap_or(0)
         }
     }
 
-    fn root_mut(&mut self, r: u64) -> &mut Root<T> {
-        if r < LOW_ROOTS {
-            let i = r as usize;
-            if self.low.len() <= i {
-                self.low.resize_with(i + 1, || None);
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self, sec: u64) -> u32 {
+        let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
+        self.values
+            .resize(self.values.len() + (1 << SHIFT), T::default());
+        if sec < DIRECT_SECTIONS {
+            let i = sec as usize;
+            if self.dir.len() <= i {
+                self.dir.resize(i + 1, 0);
             }
-            self.low[i].get_or_insert_with(Vec::new)
+            self.dir[i] = n;
         } else {
-            self.high.entry(r).or_default()
+            self.high.insert(sec, n);
         }
+        n
     }
 
     /// The section holding `key`, if one was made (values `key` rounded
     /// down to a section, onwards).
     pub fn section(&self, key: u64) -> Option<&[T]> {
-        let (r, s, _) = Self::split(key);
-        self.root(r)?.get(s)?.as_deref()
+        match self.index(key >> SHIFT) {
+            0 => None,
+            n => {
+                let start = ((n - 1) as usize) << SHIFT;
+                Some(&self.values[start..start + (1 << SHIFT)])
+            }
+        }
     }
 
     /// The value at `key` (`T::default()` if none was stored).
+    #[inline]
     pub fn get(&self, key: u64) -> T {
-        let (r, s, i) = Self::split(key);
-        match self.root(r).and_then(|root| root.get(s)?.as_deref()) {
-            Some(sec) => sec[i],
-            None => T::default(),
+        match self.index(key >> SHIFT) {
+            0 => T::default(),
+            n => self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))],
         }
     }
 
     /// The value at `key`, its section made if it was not.
+    #[inline]
     pub fn get_mut(&mut self, key: u64) -> &mut T {
-        let (r, s, i) = Self::split(key);
-        let root = self.root_mut(r);
-        if root.len() <= s {
-            root.resize_with(s + 1, || None);
-        }
-        let sec = root[s].get_or_insert_with(|| vec![T::default(); 1 << SHIFT].into_boxed_slice());
-        &mut sec[i]
+        let sec = key >> SHIFT;
+        let n = match self.index(sec) {
+            0 => self.make(sec),
+            n => n,
+        };
+        &mut self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))]
     }
 
     /// Store `v` at `key`; storing the default where no section exists
     /// makes none.
+    #[inline]
     pub fn set(&mut self, key: u64, v: T) {
-        if v == T::default() {
-            let (r, s, i) = Self::split(key);
-            let Some(root) = (if r < LOW_ROOTS {
-                self.low.get_mut(r as usize).and_then(|x| x.as_mut())
-            } else {
-                self.high.get_mut(&r)
-            }) else {
-                return;
-            };
-            if let Some(sec) = root.get_mut(s).and_then(|x| x.as_deref_mut()) {
-                sec[i] = v;
-            }
+        if v == T::default() && self.index(key >> SHIFT) == 0 {
             return;
         }
         *self.get_mut(key) = v;
@@ -127,26 +118,21 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Every key holding a value other than the default, ascending, with
     /// its value.
     pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
-        let mut high: Vec<u64> = self.high.keys().copied().collect();
+        let mut high: Vec<(u64, u32)> = self.high.iter().map(|(&k, &n)| (k, n)).collect();
         high.sort_unstable();
-        let roots = self
-            .low
+        self.dir
             .iter()
             .enumerate()
-            .filter_map(|(r, root)| Some((r as u64, root.as_ref()?)))
-            .chain(high.into_iter().map(move |r| (r, &self.high[&r])));
-        roots
-            .flat_map(|(r, root)| {
-                root.iter().enumerate().filter_map(move |(s, sec)| {
-                    let base = ((r << Self::ROOT_BITS) | s as u64) << SHIFT;
-                    Some((base, sec.as_deref()?))
-                })
-            })
-            .flat_map(|(base, sec)| {
-                sec.iter()
+            .map(|(sec, &n)| (sec as u64, n))
+            .chain(high)
+            .filter(|&(_, n)| n != 0)
+            .flat_map(move |(sec, n)| {
+                let start = ((n - 1) as usize) << SHIFT;
+                self.values[start..start + (1 << SHIFT)]
+                    .iter()
                     .enumerate()
                     .filter(|(_, v)| **v != T::default())
-                    .map(move |(i, v)| (base + i as u64, *v))
+                    .map(move |(i, v)| ((sec << SHIFT) + i as u64, *v))
             })
     }
 }
