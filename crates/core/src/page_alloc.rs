@@ -245,6 +245,14 @@ impl PageBitmap {
     /// Lowest free `n`-aligned block of `n` (1 or 2) pages in `[lo, hi)`.
     pub fn lowest_in(&self, lo: u64, hi: u64, n: u64) -> Option<u64> {
         let mut x = align_up(lo, n);
+        if x + n <= hi {
+            // Most searches end in their first word.
+            let m = free_mask(self.words.get(x / 64), n) & (u64::MAX << (x % 64));
+            if m != 0 {
+                let found = x / 64 * 64 + u64::from(m.trailing_zeros());
+                return (found + n <= hi).then_some(found);
+            }
+        }
         while x + n <= hi {
             let id = x / CHUNK_PAGES;
             let open = self.not_full_from(id);
