@@ -33,6 +33,7 @@ use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
 use crate::memory::{Content, Machine, PageStore};
 use crate::page_alloc::{AllocError, PageAllocator, Policy, ReplayError};
 use crate::sanity::{self, ImageType, RuleSet};
+use crate::sparse::SectionMap;
 use crate::trace::{Counters, Event, Pos, Trace};
 use rustc_hash::FxHashMap;
 use std::fmt;
@@ -85,14 +86,11 @@ impl Role {
     }
 }
 
-const ROLE_CHUNK: u64 = 64;
-
-/// The role of every page handed out, one byte per pfn in 64-page chunks
-/// made on first use: cache-friendly where a hash map of half a million
-/// pages is not.
+/// The role of every page handed out, one byte per pfn in sections made on
+/// first use ([`SectionMap`]): one read per lookup, no hashing.
 #[derive(Debug, Clone, Default)]
 pub struct RoleMap {
-    chunks: FxHashMap<u64, Box<[u8]>>,
+    codes: SectionMap<u8, 9>,
 }
 
 const ROLES: [Role; 7] = [
@@ -105,25 +103,30 @@ const ROLES: [Role; 7] = [
     Role::Freed,
 ];
 
+impl Role {
+    /// The role's byte in a [`RoleMap`] (0: no role).
+    fn code(self) -> u8 {
+        match self {
+            Role::ControlCode => 1,
+            Role::Swap => 2,
+            Role::Indirection => 3,
+            Role::Source => 4,
+            Role::DestPages => 5,
+            Role::Unusable => 6,
+            Role::Freed => 7,
+        }
+    }
+}
+
 impl RoleMap {
     /// Record the role of `pfn`.
     pub fn insert(&mut self, pfn: u64, r: Role) {
-        let code = ROLES
-            .iter()
-            .position(|x| *x == r)
-            .expect("every role listed") as u8
-            + 1;
-        let c = self
-            .chunks
-            .entry(pfn / ROLE_CHUNK)
-            .or_insert_with(|| vec![0; ROLE_CHUNK as usize].into_boxed_slice());
-        c[(pfn % ROLE_CHUNK) as usize] = code;
+        *self.codes.get_mut(pfn) = r.code();
     }
 
     /// The role of `pfn`, if it was ever handed out.
     pub fn get(&self, pfn: u64) -> Option<Role> {
-        let c = self.chunks.get(&(pfn / ROLE_CHUNK))?;
-        match c[(pfn % ROLE_CHUNK) as usize] {
+        match self.codes.get(pfn) {
             0 => None,
             code => Some(ROLES[usize::from(code) - 1]),
         }
@@ -131,15 +134,9 @@ impl RoleMap {
 
     /// Every page with a role, by ascending pfn.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
-        let mut ids: Vec<u64> = self.chunks.keys().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter().flat_map(move |id| {
-            let c = &self.chunks[&id];
-            c.iter()
-                .enumerate()
-                .filter(|(_, &code)| code != 0)
-                .map(move |(i, &code)| (id * ROLE_CHUNK + i as u64, ROLES[usize::from(code) - 1]))
-        })
+        self.codes
+            .iter()
+            .map(|(pfn, code)| (pfn, ROLES[usize::from(code) - 1]))
     }
 }
 
@@ -182,6 +179,92 @@ fn errno(errno: Errno, reason: impl Into<String>) -> Stop {
     }
 }
 
+/// A page filed on dest_pages, for its destination's slot: its index in
+/// dest_pages (below 2^22: every page came from one of at most
+/// [`crate::page_alloc::MAX_ALLOC_CALLS`] calls) and its pfn, in one word,
+/// so that taking it back reads no other array.
+fn pack_dest(idx: usize, pfn: u64) -> u64 {
+    debug_assert!((idx as u64) < (1 << 22) - 1 && pfn < 1 << 42);
+    pfn << 22 | (idx as u64 + 1)
+}
+
+fn unpack_dest(x: u64) -> (usize, u64) {
+    ((x & ((1 << 22) - 1)) as usize - 1, x >> 22)
+}
+
+/// The index behind kimage_dst_used: per segment, per destination page, the
+/// SOURCE entry's position and walk ordinal, packed in one word (0: none):
+/// the ordinal + 1 in bits 0-31, the slot in bits 32-42, the position's
+/// page in bits 43-63 (0: image->head, else 1 + its number among the pages
+/// entries were stored in). A position that does not fit is kept in a map.
+#[derive(Debug, Clone, Default)]
+struct DstIndex {
+    words: Vec<Vec<u64>>,
+    pages: Vec<u64>,
+    page_ids: FxHashMap<u64, u64>,
+    /// The last page numbered, and its code.
+    last: Option<(u64, u64)>,
+    wide: FxHashMap<(usize, usize), (Pos, u64)>,
+}
+
+const DST_WIDE: u64 = u64::MAX;
+
+impl DstIndex {
+    fn page_code(&mut self, pfn: u64) -> u64 {
+        if let Some((p, code)) = self.last {
+            if p == pfn {
+                return code;
+            }
+        }
+        let code = *self.page_ids.entry(pfn).or_insert_with(|| {
+            self.pages.push(pfn);
+            self.pages.len() as u64
+        });
+        self.last = Some((pfn, code));
+        code
+    }
+
+    fn set(&mut self, s: usize, j: usize, pos: Pos, ord: u64) {
+        let packed = match pos {
+            Pos::Head => Some(0),
+            Pos::Slot { pfn, idx } => {
+                let code = self.page_code(pfn);
+                (idx < 1 << 11 && code < (1 << 21) - 1).then_some(code << 43 | u64::from(idx) << 32)
+            }
+        }
+        .filter(|_| ord < u64::from(u32::MAX) - 1)
+        .map(|p| p | (ord + 1));
+        if self.words[s][j] == DST_WIDE {
+            self.wide.remove(&(s, j));
+        }
+        self.words[s][j] = match packed {
+            Some(w) => w,
+            None => {
+                self.wide.insert((s, j), (pos, ord));
+                DST_WIDE
+            }
+        };
+    }
+
+    fn get(&self, s: usize, j: usize) -> Option<(Pos, u64)> {
+        match self.words[s][j] {
+            0 => None,
+            DST_WIDE => self.wide.get(&(s, j)).copied(),
+            w => {
+                let ord = (w & u64::from(u32::MAX)) - 1;
+                let pos = match w >> 43 {
+                    0 => Pos::Head,
+                    code => Pos::Slot {
+                        pfn: self.pages[code as usize - 1],
+                        idx: ((w >> 32) & ((1 << 11) - 1)) as u32,
+                    },
+                };
+                Some((pos, ord))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct IndPage {
     start: u64,
@@ -204,8 +287,9 @@ pub struct Kimage {
     /// Events.
     pub trace: Trace,
     dest_pages: Vec<u64>,
-    /// Per segment, per destination page: index in dest_pages + 1 (0: none).
-    dest_slot: Vec<Vec<u32>>,
+    /// Per segment, per destination page: the page filed on dest_pages for
+    /// it, as [`pack_dest`] (0: none).
+    dest_slot: Vec<Vec<u64>>,
     unusable_pages: Vec<u64>,
     control_pages: Vec<u64>,
     /// image->control_code_page.
@@ -214,7 +298,7 @@ pub struct Kimage {
     pub swap_page: Option<u64>,
     /// Per segment, per destination page: the SOURCE entry's position and
     /// walk ordinal (the index behind kimage_dst_used).
-    dst_index: Vec<Vec<Option<(Pos, u64)>>>,
+    dst_index: DstIndex,
     cur_dest: u64,
     ordinals: u64,
     ind_pages: Vec<IndPage>,
@@ -307,7 +391,7 @@ impl Kimage {
             control_pages: Vec::new(),
             control_code_page: None,
             swap_page: None,
-            dst_index: Vec::new(),
+            dst_index: DstIndex::default(),
             cur_dest: 0,
             ordinals: 0,
             ind_pages: Vec::new(),
@@ -325,7 +409,7 @@ impl Kimage {
 
     fn build_indexes(&mut self) {
         let pages = |s: &Segment| s.memsz.div_ceil(PAGE_SIZE) as usize;
-        self.dst_index = self.segments.iter().map(|s| vec![None; pages(s)]).collect();
+        self.dst_index.words = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
         self.dest_slot = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
     }
 
@@ -596,7 +680,9 @@ impl Kimage {
             self.counters.entry_reads += 1;
             return None;
         }
-        let hit = self.dest_page(addr).and_then(|(s, j)| self.dst_index[s][j]);
+        let hit = self
+            .dest_page(addr)
+            .and_then(|(s, j)| self.dst_index.get(s, j));
         let (found, last) = match hit {
             Some((pos, ord)) => (Some(pos), ord),
             None => (None, self.ordinals),
@@ -639,8 +725,7 @@ impl Kimage {
         {
             let slot = std::mem::take(&mut self.dest_slot[s][j]);
             if slot != 0 {
-                let idx = slot as usize - 1;
-                let pfn = self.dest_pages[idx];
+                let (idx, pfn) = unpack_dest(slot);
                 self.dest_pages[idx] = u64::MAX;
                 self.counters.dest_pages_reused += 1;
                 self.trace.push(Event::DestPageReused { pfn });
@@ -710,8 +795,8 @@ impl Kimage {
                 }
                 None => {
                     let (s, j) = self.dest_page(addr).expect("a destination page");
+                    self.dest_slot[s][j] = pack_dest(self.dest_pages.len(), pfn);
                     self.dest_pages.push(pfn);
-                    self.dest_slot[s][j] = self.dest_pages.len() as u32;
                     self.roles.insert(pfn, Role::DestPages);
                     self.counters.dest_pages += 1;
                     self.trace.push(Event::DestPageFiled { pfn });
@@ -779,7 +864,7 @@ impl Kimage {
             self.cur_dest = entry & PAGE_MASK;
         } else if entry & IND_SOURCE != 0 {
             if let Some((s, j)) = self.dest_page(self.cur_dest) {
-                self.dst_index[s][j] = Some((pos, self.ordinals - 1));
+                self.dst_index.set(s, j, pos, self.ordinals - 1);
             }
             self.cur_dest += PAGE_SIZE;
         } else if entry & IND_ZERO != 0 {
@@ -1021,9 +1106,14 @@ impl Kimage {
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
         let (mut low, mut high) = (0, 0);
+        let blocks = !self.orders.is_empty();
         for (pfn, r) in self.roles.iter() {
             if r != Role::Freed {
-                let n = 1u64 << self.orders.get(&pfn).copied().unwrap_or(0);
+                let n = if blocks {
+                    1u64 << self.order_of(pfn)
+                } else {
+                    1
+                };
                 if self.machine.page_highmem(pfn) {
                     high += n;
                 } else {

@@ -46,6 +46,7 @@ pub mod run;
 pub mod sanity;
 pub mod scenario;
 pub mod source;
+pub mod sparse;
 pub mod summary;
 pub mod trace;
 

@@ -13,7 +13,7 @@
 
 use crate::arch::{ArchProfile, PAGE_SHIFT};
 use crate::gfp::Zone;
-use rustc_hash::FxHashMap;
+use crate::sparse::SectionMap;
 
 /// First pfn above ZONE_DMA (MAX_DMA_PFN).
 pub const MAX_DMA_PFN: u64 = (16 << 20) >> PAGE_SHIFT;
@@ -262,10 +262,12 @@ pub fn pattern_word(seg: u8, page: u32, slot: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Pages per chunk of the content store.
-const STORE_CHUNK: u64 = 64;
 const TAG_ZERO: u64 = 1 << 62;
 const TAG_DATA: u64 = 2 << 62;
+/// The page is an entry page: its words are in the store's entry pages,
+/// at the index in the low bits.
+const TAG_ENTRIES: u64 = 3 << 62;
+const TAG_MASK: u64 = 3 << 62;
 
 fn pack(c: &Content) -> u64 {
     match *c {
@@ -290,66 +292,88 @@ fn unpack(x: u64) -> Option<Content> {
 }
 
 /// Page contents, stored sparsely by pfn. A pfn absent from the store still
-/// holds whatever the running kernel had there ("old contents"). Data pages
-/// are packed into 8 bytes each, in 64-page chunks made on first use (one
-/// cache miss per page instead of a hash probe); entry pages live in a map
-/// of their own: there are few of them and every entry write touches one.
+/// holds whatever the running kernel had there ("old contents"). Every page
+/// is 8 bytes in a [`SectionMap`] (one read per lookup): zeros and data
+/// pages packed, entry pages a tag and the index of their words among the
+/// store's entry pages (no hashing on any path).
 #[derive(Debug, Clone, Default)]
 pub struct PageStore {
-    data: FxHashMap<u64, Box<[u64]>>,
-    entries: FxHashMap<u64, Box<[u64]>>,
+    data: SectionMap<u64, 6>,
+    entries: Vec<Box<[u64]>>,
+    /// Indexes of `entries` no page uses.
+    unused: Vec<usize>,
+}
+
+fn entries_index(x: u64) -> Option<usize> {
+    (x & TAG_MASK == TAG_ENTRIES).then_some((x & !TAG_MASK) as usize)
 }
 
 impl PageStore {
+    fn add_entries(&mut self, w: Box<[u64]>) -> u64 {
+        let i = match self.unused.pop() {
+            Some(i) => {
+                self.entries[i] = w;
+                i
+            }
+            None => {
+                self.entries.push(w);
+                self.entries.len() - 1
+            }
+        };
+        TAG_ENTRIES | i as u64
+    }
+
+    fn drop_entries(&mut self, i: usize) {
+        self.entries[i] = Box::default();
+        self.unused.push(i);
+    }
+
     fn slot(&self, pfn: u64) -> u64 {
-        self.data
-            .get(&(pfn / STORE_CHUNK))
-            .map_or(0, |c| c[(pfn % STORE_CHUNK) as usize])
+        self.data.get(pfn)
     }
 
     fn put_slot(&mut self, pfn: u64, x: u64) {
-        let chunk = pfn / STORE_CHUNK;
-        if x == 0 && !self.data.contains_key(&chunk) {
-            return;
-        }
-        let c = self
-            .data
-            .entry(chunk)
-            .or_insert_with(|| vec![0; STORE_CHUNK as usize].into_boxed_slice());
-        c[(pfn % STORE_CHUNK) as usize] = x;
+        self.data.set(pfn, x);
     }
 
     /// Content of `pfn`, `None` for old contents.
     pub fn get(&self, pfn: u64) -> Option<Content> {
-        match self.entries.get(&pfn) {
-            Some(w) => Some(Content::Entries(w.clone())),
-            None => unpack(self.slot(pfn)),
+        let x = self.slot(pfn);
+        match entries_index(x) {
+            Some(i) => Some(Content::Entries(self.entries[i].clone())),
+            None => unpack(x),
         }
     }
 
     /// Whether `pfn` is an entry page.
     pub fn is_entries(&self, pfn: u64) -> bool {
-        self.entries.contains_key(&pfn)
+        entries_index(self.slot(pfn)).is_some()
     }
 
     /// Set the content of `pfn`.
     pub fn set(&mut self, pfn: u64, c: Content) {
-        if !self.entries.is_empty() {
-            self.entries.remove(&pfn);
+        let (was, words) = match c {
+            Content::Entries(w) => (*self.data.get_mut(pfn), Some(w)),
+            other => (
+                std::mem::replace(self.data.get_mut(pfn), pack(&other)),
+                None,
+            ),
+        };
+        if let Some(i) = entries_index(was) {
+            self.drop_entries(i);
         }
-        match c {
-            Content::Entries(w) => {
-                self.put_slot(pfn, 0);
-                self.entries.insert(pfn, w);
-            }
-            other => self.put_slot(pfn, pack(&other)),
+        if let Some(w) = words {
+            let x = self.add_entries(w);
+            *self.data.get_mut(pfn) = x;
         }
     }
 
     /// Forget what kexec wrote to `pfn` (the page went back to the allocator).
     pub fn forget(&mut self, pfn: u64) {
+        if let Some(i) = entries_index(self.slot(pfn)) {
+            self.drop_entries(i);
+        }
         self.put_slot(pfn, 0);
-        self.entries.remove(&pfn);
     }
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
@@ -360,28 +384,34 @@ impl PageStore {
         } else {
             (1u64 << (width * 8)) - 1
         };
-        if let Some(w) = self.entries.get(&pfn) {
-            return Some(w.get(slot as usize).copied().unwrap_or(0) & mask);
+        let x = self.slot(pfn);
+        match entries_index(x) {
+            Some(i) => Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask),
+            None => content_word(&unpack(x)?, slot, width),
         }
-        content_word(&unpack(self.slot(pfn))?, slot, width)
     }
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
-        if !self.entries.contains_key(&pfn) {
-            let old = unpack(self.slot(pfn));
-            self.put_slot(pfn, 0);
-            let words: Box<[u64]> = (0..slots)
-                .map(|s| {
-                    old.as_ref()
-                        .and_then(|c| content_word(c, s, width))
-                        .unwrap_or(0)
-                })
-                .collect();
-            self.entries.insert(pfn, words);
-        }
-        self.entries.get_mut(&pfn).expect("just inserted")
+        let was = *self.data.get_mut(pfn);
+        let i = match entries_index(was) {
+            Some(i) => i,
+            None => {
+                let old = unpack(was);
+                let words: Box<[u64]> = (0..slots)
+                    .map(|s| {
+                        old.as_ref()
+                            .and_then(|c| content_word(c, s, width))
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                let x = self.add_entries(words);
+                *self.data.get_mut(pfn) = x;
+                (x & !TAG_MASK) as usize
+            }
+        };
+        &mut self.entries[i]
     }
 }
 

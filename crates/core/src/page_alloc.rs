@@ -27,7 +27,7 @@
 
 use crate::gfp::{Gfp, Zone};
 use crate::memory::{intersect, Machine};
-use rustc_hash::FxHashMap;
+use crate::sparse::SectionMap;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
@@ -157,21 +157,21 @@ impl FreeSet {
 
 /// Pages per bitmap chunk.
 const CHUNK_PAGES: u64 = 4096;
-const CHUNK_WORDS: usize = (CHUNK_PAGES / 64) as usize;
 
-#[derive(Debug, Clone)]
-struct Chunk {
-    words: [u64; CHUNK_WORDS],
-    used: u32,
-}
-
-/// Allocated pfns as a bitmap in 4096-page chunks, made only when a page in
-/// them is first handed out (memory proportional to pages touched), with an
-/// interval set of full chunks so searches skip them in one step.
+/// Allocated pfns as a bitmap ([`SectionMap`]s: a section of 64 words is
+/// one 4096-page chunk, made when a page in it is first handed out, so
+/// memory follows the pages touched), with a word per chunk saying which of
+/// its words are full and a bitmap of full chunks: searches skip the full
+/// words of a chunk in one step, and 64 full chunks (a GiB) per word they
+/// read.
 #[derive(Debug, Clone, Default)]
 pub struct PageBitmap {
-    chunks: FxHashMap<u64, Box<Chunk>>,
-    full: FreeSet,
+    /// Bit `pfn % 64` of word `pfn / 64`: allocated.
+    words: SectionMap<u64, 6>,
+    /// Per chunk: bit `w` set when its word `w` is full.
+    full_words: SectionMap<u64, 6>,
+    /// Bit `id % 64` of word `id / 64`: chunk `id` is full.
+    full: SectionMap<u64, 6>,
     allocated: u64,
 }
 
@@ -188,44 +188,35 @@ fn free_mask(word: u64, n: u64) -> u64 {
 impl PageBitmap {
     /// Whether every page of `[p, p+n)` is free.
     pub fn is_free(&self, p: u64, n: u64) -> bool {
-        (p..p + n).all(|q| match self.chunks.get(&(q / CHUNK_PAGES)) {
-            None => true,
-            Some(c) => {
-                let i = q % CHUNK_PAGES;
-                c.words[(i / 64) as usize] & (1 << (i % 64)) == 0
-            }
-        })
+        (p..p + n).all(|q| self.words.get(q / 64) & (1 << (q % 64)) == 0)
     }
 
     fn flip(&mut self, p: u64, n: u64, set: bool) {
         for q in p..p + n {
             let id = q / CHUNK_PAGES;
-            let c = self.chunks.entry(id).or_insert_with(|| {
-                Box::new(Chunk {
-                    words: [0; CHUNK_WORDS],
-                    used: 0,
-                })
-            });
-            let i = q % CHUNK_PAGES;
-            let bit = 1u64 << (i % 64);
-            let w = &mut c.words[(i / 64) as usize];
-            let was_full = u64::from(c.used) == CHUNK_PAGES;
+            let bit = 1u64 << (q % 64);
+            let w = self.words.get_mut(q / 64);
             if set {
                 debug_assert!(*w & bit == 0, "allocating a page twice");
                 *w |= bit;
-                c.used += 1;
                 self.allocated += 1;
-                if u64::from(c.used) == CHUNK_PAGES {
-                    self.full.insert(id, 1);
-                }
             } else {
                 debug_assert!(*w & bit != 0, "freeing a free page");
                 *w &= !bit;
-                c.used -= 1;
                 self.allocated -= 1;
-                if was_full {
-                    self.full.remove(id, 1);
-                }
+            }
+            let word_full = *w == u64::MAX;
+            let fw = self.full_words.get_mut(id);
+            let was_full = *fw == u64::MAX;
+            let wbit = 1u64 << ((q % CHUNK_PAGES) / 64);
+            if word_full {
+                *fw |= wbit;
+            } else {
+                *fw &= !wbit;
+            }
+            let is_full = *fw == u64::MAX;
+            if is_full != was_full {
+                *self.full.get_mut(id / 64) ^= 1 << (id % 64);
             }
         }
     }
@@ -245,30 +236,72 @@ impl PageBitmap {
         self.allocated
     }
 
+    /// The first chunk at or above `id` that is not full.
+    fn not_full_from(&self, mut id: u64) -> u64 {
+        loop {
+            let fw = self.full.get(id / 64) >> (id % 64);
+            if fw & 1 == 0 {
+                return id;
+            }
+            // Full chunks from id on: the trailing ones.
+            id += u64::from(fw.trailing_ones());
+        }
+    }
+
+    /// The first chunk at or below `id` that is not full, if any.
+    fn not_full_down_from(&self, mut id: u64) -> Option<u64> {
+        loop {
+            let fw = self.full.get(id / 64) << (63 - id % 64);
+            if fw >> 63 == 0 {
+                return Some(id);
+            }
+            let run = u64::from(fw.leading_ones());
+            id = id.checked_sub(run)?;
+        }
+    }
+
     /// Lowest free `n`-aligned block of `n` (1 or 2) pages in `[lo, hi)`.
     pub fn lowest_in(&self, lo: u64, hi: u64, n: u64) -> Option<u64> {
         let mut x = align_up(lo, n);
+        if x + n <= hi {
+            // Most searches end in their first word.
+            let m = free_mask(self.words.get(x / 64), n) & (u64::MAX << (x % 64));
+            if m != 0 {
+                let found = x / 64 * 64 + u64::from(m.trailing_zeros());
+                return (found + n <= hi).then_some(found);
+            }
+        }
         while x + n <= hi {
             let id = x / CHUNK_PAGES;
-            if let Some(end) = self.full.run_end(id) {
-                x = align_up(end * CHUNK_PAGES, n);
+            let open = self.not_full_from(id);
+            if open != id {
+                x = align_up(open * CHUNK_PAGES, n);
                 continue;
             }
-            let chunk_end = (id + 1) * CHUNK_PAGES;
-            let Some(c) = self.chunks.get(&id) else {
+            let Some(c) = self.words.section(x / 64) else {
                 return Some(x);
             };
             let mut i = x % CHUNK_PAGES;
+            // Single pages: past the first word, only words with a free
+            // page are read.
+            let free_words = !self.full_words.get(id);
             while i < CHUNK_PAGES {
                 let wi = (i / 64) as usize;
-                let m = free_mask(c.words[wi], n) & (u64::MAX << (i % 64));
+                let m = free_mask(c[wi], n) & (u64::MAX << (i % 64));
                 if m != 0 {
                     let found = id * CHUNK_PAGES + (wi as u64) * 64 + u64::from(m.trailing_zeros());
                     return (found + n <= hi).then_some(found);
                 }
                 i = (wi as u64 + 1) * 64;
+                if n == 1 && i < CHUNK_PAGES {
+                    let next = free_words & (u64::MAX << (wi + 1));
+                    if next == 0 {
+                        break;
+                    }
+                    i = u64::from(next.trailing_zeros()) * 64;
+                }
             }
-            x = chunk_end;
+            x = (id + 1) * CHUNK_PAGES;
         }
         None
     }
@@ -285,15 +318,16 @@ impl PageBitmap {
                 return None;
             }
             let id = x / CHUNK_PAGES;
-            if let Some(start) = self.full.run_start(id) {
-                let below = start * CHUNK_PAGES;
+            let open = self.not_full_down_from(id);
+            if open != Some(id) {
+                let below = open.map_or(0, |o| (o + 1) * CHUNK_PAGES);
                 if below < n {
                     return None;
                 }
                 x = (below - n) & !(n - 1);
                 continue;
             }
-            let Some(c) = self.chunks.get(&id) else {
+            let Some(c) = self.words.section(x / 64) else {
                 return Some(x);
             };
             let mut i = x % CHUNK_PAGES;
@@ -304,7 +338,7 @@ impl PageBitmap {
                 } else {
                     (1u64 << (i % 64 + 1)) - 1
                 };
-                let m = free_mask(c.words[wi], n) & keep;
+                let m = free_mask(c[wi], n) & keep;
                 if m != 0 {
                     let found =
                         id * CHUNK_PAGES + (wi as u64) * 64 + u64::from(63 - m.leading_zeros());

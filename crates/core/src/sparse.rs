@@ -1,0 +1,164 @@
+//! Per-pfn tables the model keeps (page roles, page contents, the
+//! allocator's bitmap), laid out as the kernel's SPARSEMEM lays out
+//! `struct page` (mm/sparse.c: `mem_section`, SECTIONS_PER_ROOT): a value
+//! per pfn in sections made on first use, found through a directory.
+//!
+//! A lookup is two array reads (the directory, then the value), with no
+//! hashing for every section below 2^22 (with 64-pfn sections, every pfn
+//! below 2^28: 1 TiB of 4 KiB pages); sections above that (x86_64's larger
+//! machines, or a wild address a broken list names) are found through a
+//! hash map. Memory is proportional to the sections touched, not to the
+//! machine's size.
+//!
+//! The model's own structure: the kernel's mem_section holds struct pages,
+//! this holds whatever one model table keeps per pfn (`T`).
+
+use rustc_hash::FxHashMap;
+
+/// Sections found through the directory (the rest are hashed): the
+/// directory grows to the highest section made, at most 2^22 entries
+/// (16 MiB).
+const DIRECT_SECTIONS: u64 = 1 << 22;
+
+/// A value of type `T` per pfn (or per any u64 key), `T::default()` where
+/// nothing was stored, in sections of `2^SHIFT` values made on first write.
+/// The sections live end to end in one vector (one allocation, one copy
+/// to clone); a directory (the kernel's mem_section roots) holds each
+/// section's number + 1, 0 for none.
+#[derive(Debug, Clone)]
+pub struct SectionMap<T, const SHIFT: u32> {
+    dir: Vec<u32>,
+    high: FxHashMap<u64, u32>,
+    values: Vec<T>,
+}
+
+impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
+    fn default() -> Self {
+        SectionMap {
+            dir: Vec::new(),
+            high: FxHashMap::default(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
+    /// Values per section.
+    pub const SECTION: u64 = 1 << SHIFT;
+
+    #[inline]
+    fn index(&self, sec: u64) -> u32 {
+        if sec < DIRECT_SECTIONS {
+            self.dir.get(sec as usize).copied().unwrap_or(0)
+        } else {
+            self.high.get(&sec).copied().unwrap_or(0)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self, sec: u64) -> u32 {
+        let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
+        self.values
+            .resize(self.values.len() + (1 << SHIFT), T::default());
+        if sec < DIRECT_SECTIONS {
+            let i = sec as usize;
+            if self.dir.len() <= i {
+                self.dir.resize(i + 1, 0);
+            }
+            self.dir[i] = n;
+        } else {
+            self.high.insert(sec, n);
+        }
+        n
+    }
+
+    /// The section holding `key`, if one was made (values `key` rounded
+    /// down to a section, onwards).
+    pub fn section(&self, key: u64) -> Option<&[T]> {
+        match self.index(key >> SHIFT) {
+            0 => None,
+            n => {
+                let start = ((n - 1) as usize) << SHIFT;
+                Some(&self.values[start..start + (1 << SHIFT)])
+            }
+        }
+    }
+
+    /// The value at `key` (`T::default()` if none was stored).
+    #[inline]
+    pub fn get(&self, key: u64) -> T {
+        match self.index(key >> SHIFT) {
+            0 => T::default(),
+            n => self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))],
+        }
+    }
+
+    /// The value at `key`, its section made if it was not.
+    #[inline]
+    pub fn get_mut(&mut self, key: u64) -> &mut T {
+        let sec = key >> SHIFT;
+        let n = match self.index(sec) {
+            0 => self.make(sec),
+            n => n,
+        };
+        &mut self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))]
+    }
+
+    /// Store `v` at `key`; storing the default where no section exists
+    /// makes none.
+    #[inline]
+    pub fn set(&mut self, key: u64, v: T) {
+        if v == T::default() && self.index(key >> SHIFT) == 0 {
+            return;
+        }
+        *self.get_mut(key) = v;
+    }
+
+    /// Every key holding a value other than the default, ascending, with
+    /// its value.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        let mut high: Vec<(u64, u32)> = self.high.iter().map(|(&k, &n)| (k, n)).collect();
+        high.sort_unstable();
+        self.dir
+            .iter()
+            .enumerate()
+            .map(|(sec, &n)| (sec as u64, n))
+            .chain(high)
+            .filter(|&(_, n)| n != 0)
+            .flat_map(move |(sec, n)| {
+                let start = ((n - 1) as usize) << SHIFT;
+                self.values[start..start + (1 << SHIFT)]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != T::default())
+                    .map(move |(i, v)| ((sec << SHIFT) + i as u64, *v))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_and_high_roots() {
+        let mut m: SectionMap<u8, 4> = SectionMap::default();
+        assert_eq!(m.get(5), 0);
+        m.set(5, 0);
+        assert!(m.section(5).is_none());
+        m.set(5, 3);
+        m.set(1 << 40, 7);
+        m.set(17, 1);
+        assert_eq!(m.get(5), 3);
+        assert_eq!(m.get(1 << 40), 7);
+        assert_eq!(m.get(6), 0);
+        assert_eq!(m.section(16).map(|s| s.len()), Some(16));
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            vec![(5, 3), (17, 1), (1 << 40, 7)]
+        );
+        m.set(5, 0);
+        assert_eq!(m.iter().count(), 2);
+    }
+}

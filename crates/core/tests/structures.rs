@@ -1,0 +1,273 @@
+//! The model's per-pfn structures (issue 16: made fast) against plain
+//! reference implementations kept here: a BTreeSet for the allocator's
+//! bitmap, BTreeMaps for the page store, the role map and a section map.
+//! Random operation sequences, compared answer by answer, over pfns that
+//! cross sections, roots, 64-chunk words of full chunks and the hashed
+//! roots above 2^28.
+//!
+//! Fixed seed, no failure-persistence file: the same cases on every run.
+
+use kexec_core::kimage::{Role, RoleMap};
+use kexec_core::memory::{content_word, Content, PageStore};
+use kexec_core::page_alloc::PageBitmap;
+use kexec_core::sparse::SectionMap;
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(0x7374_7275_6374_7321),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+const CHUNK: u64 = 4096;
+/// 70 chunks: more than one 64-chunk word of the full-chunk bitmap.
+const SPACE: u64 = 70 * CHUNK;
+
+#[derive(Debug, Clone)]
+enum BitOp {
+    /// Allocate the free `n`-block at or after `p` (1 or 2 pages), if any.
+    Alloc(u64, u64),
+    /// Free the allocated page at or after `p`, if any.
+    Free(u64),
+    /// Allocate every free page of chunk `c` (a full chunk).
+    Fill(u64),
+    /// Free `k` allocated pages of chunk `c`.
+    Drain(u64, u64),
+    /// Ask both searches in `[lo, hi)` for `n`-blocks.
+    Query(u64, u64, u64),
+}
+
+fn bit_op() -> impl Strategy<Value = BitOp> {
+    // Chunks 0-2 and 60-69 are where full runs and a word boundary meet.
+    let chunk = prop_oneof![0u64..3, 60u64..70, 0u64..70];
+    prop_oneof![
+        4 => (0..SPACE, 1u64..3).prop_map(|(p, n)| BitOp::Alloc(p, n)),
+        2 => (0..SPACE).prop_map(BitOp::Free),
+        2 => chunk.clone().prop_map(BitOp::Fill),
+        1 => (chunk, 1u64..40).prop_map(|(c, k)| BitOp::Drain(c, k)),
+        4 => (0..SPACE + 10, 0..SPACE + 10, 1u64..3).prop_map(|(a, b, n)| BitOp::Query(a.min(b), a.max(b), n)),
+    ]
+}
+
+fn align_up(x: u64, n: u64) -> u64 {
+    x.div_ceil(n) * n
+}
+
+fn ref_free(set: &BTreeSet<u64>, p: u64, n: u64) -> bool {
+    (p..p + n).all(|q| !set.contains(&q))
+}
+
+fn ref_lowest(set: &BTreeSet<u64>, lo: u64, hi: u64, n: u64) -> Option<u64> {
+    let mut x = align_up(lo, n);
+    while x + n <= hi {
+        if ref_free(set, x, n) {
+            return Some(x);
+        }
+        x += n;
+    }
+    None
+}
+
+fn ref_highest(set: &BTreeSet<u64>, lo: u64, hi: u64, n: u64) -> Option<u64> {
+    if hi < n {
+        return None;
+    }
+    let mut x = (hi - n) / n * n;
+    loop {
+        if x < lo {
+            return None;
+        }
+        if ref_free(set, x, n) {
+            return Some(x);
+        }
+        x = x.checked_sub(n)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// PageBitmap (sections, per-chunk counts, full-chunk words) answers
+    /// every search as a BTreeSet of allocated pfns does.
+    #[test]
+    fn page_bitmap_matches_a_btreeset(ops in prop::collection::vec(bit_op(), 1..120)) {
+        let mut b = PageBitmap::default();
+        let mut set = BTreeSet::new();
+        for op in ops {
+            match op {
+                BitOp::Alloc(p, n) => {
+                    if let Some(x) = ref_lowest(&set, p, SPACE, n) {
+                        b.allocate(x, n);
+                        set.extend(x..x + n);
+                    }
+                }
+                BitOp::Free(p) => {
+                    if let Some(&x) = set.range(p..).next() {
+                        b.release(x, 1);
+                        set.remove(&x);
+                    }
+                }
+                BitOp::Fill(c) => {
+                    for q in c * CHUNK..(c + 1) * CHUNK {
+                        if set.insert(q) {
+                            b.allocate(q, 1);
+                        }
+                    }
+                }
+                BitOp::Drain(c, k) => {
+                    let held: Vec<u64> = set.range(c * CHUNK..(c + 1) * CHUNK).step_by(97).take(k as usize).copied().collect();
+                    for q in held {
+                        b.release(q, 1);
+                        set.remove(&q);
+                    }
+                }
+                BitOp::Query(lo, hi, n) => {
+                    prop_assert_eq!(b.lowest_in(lo, hi, n), ref_lowest(&set, lo, hi, n), "lowest_in({}, {}, {})", lo, hi, n);
+                    prop_assert_eq!(b.highest_in(lo, hi, n), ref_highest(&set, lo, hi, n), "highest_in({}, {}, {})", lo, hi, n);
+                    prop_assert_eq!(b.is_free(lo, n), ref_free(&set, lo, n));
+                }
+            }
+            prop_assert_eq!(b.allocated(), set.len() as u64);
+        }
+    }
+}
+
+/// Pfns that cross sections and roots, up to the hashed roots.
+fn pfn() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0u64..2048,
+        (0u64..8).prop_map(|i| 0x3_fff8 + i),
+        (0u64..16).prop_map(|i| (1 << 28) - 8 + i),
+        (0u64..4).prop_map(|i| (1 << 40) + i * 4099),
+        any::<u64>().prop_map(|x| x >> 12),
+    ]
+}
+
+fn content() -> impl Strategy<Value = Content> {
+    prop_oneof![
+        Just(Content::Zero),
+        (any::<u8>(), any::<u32>(), 1u16..=4096).prop_map(|(seg, page, len)| Content::Data {
+            seg,
+            page,
+            len
+        }),
+        prop::collection::vec(any::<u64>(), 6).prop_map(|w| Content::Entries(w.into_boxed_slice())),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum StoreOp {
+    Set(u64, Content),
+    Forget(u64),
+    /// entries_mut(pfn, 6 slots, width), then write `v` at `slot`.
+    Write(u64, u64, u64, u64),
+    Read(u64, u64, u64),
+}
+
+fn width() -> impl Strategy<Value = u64> {
+    prop_oneof![Just(4u64), Just(8u64)]
+}
+
+fn store_op(pfns: Vec<u64>) -> impl Strategy<Value = StoreOp> {
+    let p = prop::sample::select(pfns);
+    prop_oneof![
+        3 => (p.clone(), content()).prop_map(|(p, c)| StoreOp::Set(p, c)),
+        1 => p.clone().prop_map(StoreOp::Forget),
+        2 => (p.clone(), 0u64..6, width(), any::<u64>()).prop_map(|(p, s, w, v)| StoreOp::Write(p, s, w, v)),
+        3 => (p, 0u64..8, width()).prop_map(|(p, s, w)| StoreOp::Read(p, s, w)),
+    ]
+}
+
+fn ref_word(m: &BTreeMap<u64, Content>, pfn: u64, slot: u64, width: u64) -> Option<u64> {
+    content_word(m.get(&pfn)?, slot, width)
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// PageStore (packed slots in sections, entry pages tagged) answers as
+    /// a BTreeMap of contents.
+    #[test]
+    fn page_store_matches_a_btreemap(
+        ops in prop::collection::vec(pfn(), 1..12)
+            .prop_flat_map(|pfns| prop::collection::vec(store_op(pfns), 1..80))
+    ) {
+        let mut s = PageStore::default();
+        let mut m: BTreeMap<u64, Content> = BTreeMap::new();
+        for op in ops {
+            match op {
+                StoreOp::Set(p, c) => {
+                    s.set(p, c.clone());
+                    m.insert(p, c);
+                }
+                StoreOp::Forget(p) => {
+                    s.forget(p);
+                    m.remove(&p);
+                }
+                StoreOp::Write(p, slot, width, v) => {
+                    let mask = if width == 8 { u64::MAX } else { u32::MAX as u64 };
+                    let words = s.entries_mut(p, 6, width);
+                    words[slot as usize] = v & mask;
+                    let old = m.get(&p).cloned();
+                    let mut w: Vec<u64> = match old {
+                        Some(Content::Entries(w)) => w.into_vec(),
+                        other => (0..6)
+                            .map(|i| other.as_ref().and_then(|c| content_word(c, i, width)).unwrap_or(0))
+                            .collect(),
+                    };
+                    w[slot as usize] = v & mask;
+                    m.insert(p, Content::Entries(w.into_boxed_slice()));
+                }
+                StoreOp::Read(p, slot, width) => {
+                    prop_assert_eq!(s.word(p, slot, width), ref_word(&m, p, slot, width));
+                }
+            }
+            for (&p, c) in &m {
+                prop_assert_eq!(s.get(p), Some(c.clone()));
+                prop_assert_eq!(s.is_entries(p), matches!(c, Content::Entries(_)));
+            }
+        }
+    }
+
+    /// RoleMap and a SectionMap of bytes answer as BTreeMaps, iteration
+    /// order included.
+    #[test]
+    fn role_and_section_maps_match_btreemaps(
+        ops in prop::collection::vec((pfn(), 0usize..8), 1..100)
+    ) {
+        const ROLES: [Role; 7] = [
+            Role::ControlCode,
+            Role::Swap,
+            Role::Indirection,
+            Role::Source,
+            Role::DestPages,
+            Role::Unusable,
+            Role::Freed,
+        ];
+        let mut roles = RoleMap::default();
+        let mut ref_roles = BTreeMap::new();
+        let mut bytes: SectionMap<u8, 5> = SectionMap::default();
+        let mut ref_bytes = BTreeMap::new();
+        for (p, r) in ops {
+            if r < 7 {
+                roles.insert(p, ROLES[r]);
+                ref_roles.insert(p, ROLES[r]);
+            }
+            bytes.set(p, r as u8);
+            if r == 0 {
+                ref_bytes.remove(&p);
+            } else {
+                ref_bytes.insert(p, r as u8);
+            }
+            prop_assert_eq!(roles.get(p), ref_roles.get(&p).copied());
+            prop_assert_eq!(bytes.get(p), ref_bytes.get(&p).copied().unwrap_or(0));
+        }
+        prop_assert_eq!(roles.iter().collect::<Vec<_>>(), ref_roles.into_iter().collect::<Vec<_>>());
+        prop_assert_eq!(bytes.iter().collect::<Vec<_>>(), ref_bytes.into_iter().collect::<Vec<_>>());
+    }
+}
