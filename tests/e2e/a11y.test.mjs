@@ -9,24 +9,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settled, panes, shotPath, useSite, VIEWS, axeViolations } from './helpers.mjs';
+import { settled, panes, shotPath, useSite, VIEWS, axeViolations, withContext } from './helpers.mjs';
 
 const TEST_TIMEOUT = 180_000;
 const site = useSite();
 
 /** Open `path` in a fresh page in `theme` (the system's colour scheme). */
-async function withView(theme, fn, viewport = { width: 1280, height: 800 }) {
-  const context = await site.browser.newContext({ viewport, colorScheme: theme });
-  context.setDefaultTimeout(30_000);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  try {
-    await fn(page);
-    assert.deepEqual(problems, [], 'no uncaught errors in the page');
-  } finally {
-    await context.close();
-  }
+function withView(theme, fn, viewport = { width: 1280, height: 800 }) {
+  return withContext(site, { viewport, colorScheme: theme }, fn, 30_000);
 }
 
 for (const view of VIEWS) {

@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settled, panes, fragmentFor, shotPath, useSite, openScenario } from './helpers.mjs';
+import { settled, panes, fragmentFor, shotPath, useSite, openScenario, withContext } from './helpers.mjs';
 
 const TEST_TIMEOUT = 120_000;
 const KIMAGE = {
@@ -40,18 +40,8 @@ const WIDTHS = [
   ['390', { width: 390, height: 844 }],
 ];
 
-async function withPage(viewport, fn) {
-  const context = await site.browser.newContext({ viewport });
-  context.setDefaultTimeout(30_000);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  try {
-    await fn(page);
-    assert.deepEqual(problems, [], 'no uncaught errors in the page');
-  } finally {
-    await context.close();
-  }
+function withPage(viewport, fn) {
+  return withContext(site, { viewport }, fn, 30_000);
 }
 
 async function open(page, suffix) {

@@ -13,24 +13,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { settled, panes, shotPath, useSite } from './helpers.mjs';
+import { settled, panes, shotPath, useSite, withContext } from './helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE = path.resolve(here, '../real-kernel/swap-chain');
 const site = useSite();
 
-async function withPage(fn) {
-  const context = await site.browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(60_000);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  try {
-    await fn(page);
-    assert.deepEqual(problems, [], 'no uncaught errors in the page');
-  } finally {
-    await context.close();
-  }
+function withPage(fn) {
+  return withContext(site, { viewport: { width: 1280, height: 900 } }, fn);
 }
 
 async function pick(page, trace) {

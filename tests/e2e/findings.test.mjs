@@ -11,24 +11,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settled, shotPath, useSite } from './helpers.mjs';
+import { settled, shotPath, useSite, withContext } from './helpers.mjs';
 
 const ELIXIR = 'https://elixir.bootlin.com/linux/v6.1.192/source/';
 
 const site = useSite();
 
-async function withPage(viewport, fn) {
-  const context = await site.browser.newContext({ viewport });
-  context.setDefaultTimeout(60_000);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  try {
-    await fn(page, context);
-    assert.deepEqual(problems, [], 'no uncaught errors in the page');
-  } finally {
-    await context.close();
-  }
+function withPage(viewport, fn) {
+  return withContext(site, { viewport }, fn);
 }
 
 test('a finding opens with its write-up and its code path linked', { timeout: 120_000 }, () =>

@@ -5,6 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { start, launch } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,6 +161,26 @@ export function useSite() {
     await site.srv?.close();
   });
   return site;
+}
+
+/**
+ * Run `fn(page, context)` in a fresh browser context of the site
+ * (`options`: playwright's context options: viewport, colorScheme, …),
+ * with `timeout` for every wait; fail on any uncaught error in the page;
+ * close the context whatever happens.
+ */
+export async function withContext(site, options, fn, timeout = 60_000) {
+  const context = await site.browser.newContext(options);
+  context.setDefaultTimeout(timeout);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  try {
+    await fn(page, context);
+    assert.deepEqual(problems, [], 'no uncaught errors in the page');
+  } finally {
+    await context.close();
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DIST } from './server.mjs';
-import { settled, panes, fragmentFor, fragmentSettled, shotPath, useSite, openScenario } from './helpers.mjs';
+import { settled, panes, fragmentFor, fragmentSettled, shotPath, useSite, openScenario, withContext } from './helpers.mjs';
 
 const TEST_TIMEOUT = 240_000;
 const RUN = 120_000;
@@ -24,18 +24,8 @@ const WIDTHS = [
   ['390', { width: 390, height: 844 }],
 ];
 
-async function withPage(viewport, fn) {
-  const context = await site.browser.newContext({ viewport });
-  context.setDefaultTimeout(60_000);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  try {
-    await fn(page, context);
-    assert.deepEqual(problems, [], 'no uncaught errors in the page');
-  } finally {
-    await context.close();
-  }
+function withPage(viewport, fn) {
+  return withContext(site, { viewport }, fn);
 }
 
 /** Every entry word of each pane's list, in order (the lists are virtual:

@@ -9,24 +9,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settled, panes, shotPath, useSite, VIEWS, overflowing, openScenario } from './helpers.mjs';
+import { settled, panes, shotPath, useSite, VIEWS, overflowing, openScenario, withContext } from './helpers.mjs';
 
 const TEST_TIMEOUT = 180_000;
 const PHONE = { width: 390, height: 844 };
 const site = useSite();
 
-async function withPhone(fn, { theme = 'light', viewport = PHONE } = {}) {
-  const context = await site.browser.newContext({ viewport, colorScheme: theme, isMobile: true, hasTouch: true });
-  context.setDefaultTimeout(60_000);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  try {
-    await fn(page);
-    assert.deepEqual(problems, [], 'no uncaught errors in the page');
-  } finally {
-    await context.close();
-  }
+function withPhone(fn, { theme = 'light', viewport = PHONE } = {}) {
+  return withContext(site, { viewport, colorScheme: theme, isMobile: true, hasTouch: true }, fn);
 }
 
 for (const view of VIEWS) {

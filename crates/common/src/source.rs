@@ -48,6 +48,26 @@ pub struct SourceRef {
     pub line: u32,
 }
 
+/// A function defined at `file:line` in the Linux tree (a table's row).
+pub const fn linux(function: &'static str, file: &'static str, line: u32) -> SourceRef {
+    SourceRef {
+        function,
+        tree: Tree::Linux,
+        file,
+        line,
+    }
+}
+
+/// A function defined at `file:line` in Xen's tree.
+pub const fn xen(function: &'static str, file: &'static str, line: u32) -> SourceRef {
+    SourceRef {
+        function,
+        tree: Tree::Xen,
+        file,
+        line,
+    }
+}
+
 impl SourceRef {
     /// `file:line`.
     pub fn location(&self) -> String {

@@ -10,16 +10,7 @@
 //! tree is at hand (`KEXEC_XEN_SOURCE`).
 
 use crate::design::Variant;
-use kexec_common::source::{SourceRef, Tree};
-
-const fn at(function: &'static str, file: &'static str, line: u32) -> SourceRef {
-    SourceRef {
-        function,
-        tree: Tree::Linux,
-        file,
-        line,
-    }
-}
+use kexec_common::source::{linux as at, xen, SourceRef};
 
 const CORE: &str = "kernel/kexec_core.c";
 
@@ -70,15 +61,6 @@ pub static TABLE: &[SourceRef] = &[
     at("offline_pages", "mm/memory_hotplug.c", 1798),
     at("start_isolate_page_range", "mm/page_isolation.c", 529),
 ];
-
-const fn xen(function: &'static str, file: &'static str, line: u32) -> SourceRef {
-    SourceRef {
-        function,
-        tree: Tree::Xen,
-        file,
-        line,
-    }
-}
 
 const XEN_KIMAGE: &str = "xen/common/kimage.c";
 

@@ -4,16 +4,7 @@
 //! files by `crates/cli/tests/source_lines.rs`. Functions that only a
 //! patch or an RFC has (not 6.1) are not listed.
 
-use kexec_common::source::{SourceRef, Tree};
-
-const fn at(function: &'static str, file: &'static str, line: u32) -> SourceRef {
-    SourceRef {
-        function,
-        tree: Tree::Linux,
-        file,
-        line,
-    }
-}
+use kexec_common::source::{linux as at, SourceRef};
 
 /// The lab's kernel functions, in the v6.1 tree.
 pub static TABLE: &[SourceRef] = &[
