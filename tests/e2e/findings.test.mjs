@@ -53,8 +53,11 @@ test('a finding opens with its write-up and its code path linked', { timeout: 12
     // The reproducing link opens the panes on the preset; the verdict's
     // function names link to their lines.
     await page.click('#finding-reproduce');
-    await page.waitForURL(/\?preset=bad-enomem/);
+    await page.waitForURL(/\?preset=bad-enomem&step=1023/);
     await settled(page);
+    // ... at the step where kimage_add_entry finds no page.
+    await page.waitForFunction(() => /^step 1023\b/.test(document.querySelector('#step-label')?.textContent ?? ''));
+    await page.locator('div.step-log li', { hasText: 'fails: no page' }).first().waitFor();
     const v = page.locator('main section.pane.left p.verdict a.src', { hasText: /^kimage_alloc_page$/ });
     assert.equal(await v.first().getAttribute('href'), `${ELIXIR}kernel/kexec_core.c#L680`);
   }),
@@ -87,5 +90,15 @@ test('the header leads to the findings; the timeline links its functions', { tim
     await a.first().waitFor({ state: 'attached' });
     assert.equal(await a.first().getAttribute('href'), `${ELIXIR}arch/x86/mm/pgtable.c#L853`);
     assert.equal(await page.locator('#tab-pgtable').getAttribute('aria-pressed'), 'true');
+  }),
+);
+
+test('an embed links its verdicts\' kernel functions too', { timeout: 120_000 }, () =>
+  withPage({ width: 480, height: 400 }, async (page) => {
+    await page.goto(site.srv.base + '?embed=1&preset=rfc-i386-pae');
+    await page.waitForFunction(() => document.querySelectorAll('main.embed p.verdict').length === 2);
+    const a = page.locator('main.embed p.verdict a.src', { hasText: /^kimage_add_entry$/ });
+    await a.first().waitFor();
+    assert.equal(await a.first().getAttribute('href'), `${ELIXIR}kernel/kexec_core.c#L535`);
   }),
 );

@@ -136,6 +136,10 @@ pub struct Finding {
     pub expect: &'static [&'static str],
     /// How sure we are.
     pub confidence: Confidence,
+    /// The timeline step the reproducing link opens the panes at
+    /// (`&step=N`), with a phrase that step's events hold for the first
+    /// design; `None` for a lab or a capture.
+    pub step: Option<(usize, &'static str)>,
 }
 
 /// Every finding, in the order the site lists them.
@@ -164,6 +168,7 @@ pub const FINDINGS: [Finding; 6] = [
         confidence: Confidence::KernelCode(
             "the RFC applied to 6.1's kexec files: crates/kernel-build/tests/kernel_designs.rs, the_rfc_as_posted_faults_at_its_first_entry",
         ),
+        step: None,
     },
     Finding {
         name: "enomem-source-leak",
@@ -189,6 +194,7 @@ pub const FINDINGS: [Finding; 6] = [
         confidence: Confidence::KernelCode(
             "crates/kernel-build/tests/kernel_designs.rs, the_enomem_leak_is_pointers",
         ),
+        step: Some((1023, "alloc_pages(GFP_KERNEL, order 0) fails: no page")),
     },
     Finding {
         name: "xen-swap-source-zero",
@@ -209,6 +215,7 @@ pub const FINDINGS: [Finding; 6] = [
             "relocation ok",
         ],
         confidence: Confidence::Model,
+        step: Some((2, "copy_highpage")),
     },
     Finding {
         name: "memmap-rfc-forwards",
@@ -239,6 +246,7 @@ pub const FINDINGS: [Finding; 6] = [
             "the struct page of pfn 0x100200 is at 0xffffea0004008000, in the vmemmap of section 0x20, whose PMD was cleared",
         ],
         confidence: Confidence::Model,
+        step: None,
     },
     Finding {
         name: "stale-pde",
@@ -262,6 +270,7 @@ pub const FINDINGS: [Finding; 6] = [
             "verdict: every access agrees with the page table",
         ],
         confidence: Confidence::Model,
+        step: None,
     },
     Finding {
         name: "pae-8g-unusable",
@@ -288,6 +297,7 @@ pub const FINDINGS: [Finding; 6] = [
             "unusable 1308534",
         ],
         confidence: Confidence::RealKernel("tests/real-kernel/plain-8g"),
+        step: None,
     },
 ];
 
@@ -297,13 +307,15 @@ pub fn find(name: &str) -> Option<&'static Finding> {
 }
 
 impl Finding {
-    /// The link that reproduces it on the site at `base` (a preset link;
-    /// for a capture, the preset with the allocator calibrated on it).
+    /// The link that reproduces it on the site at `base` (a preset link,
+    /// at the finding's timeline step; for a capture, the preset with the
+    /// allocator calibrated on it).
     pub fn link(&self, base: &str) -> Option<String> {
         match self.scenario {
-            Scenario::Preset(p) | Scenario::Capture { like: p, .. } => {
-                Some(format!("{base}?preset={p}"))
-            }
+            Scenario::Preset(p) | Scenario::Capture { like: p, .. } => Some(match self.step {
+                Some((n, _)) => format!("{base}?preset={p}&step={n}"),
+                None => format!("{base}?preset={p}"),
+            }),
         }
     }
 

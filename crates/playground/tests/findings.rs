@@ -64,3 +64,38 @@ fn a_lost_finding_fails() {
         );
     }
 }
+
+/// A finding's link opens the timeline at its step: that step's events,
+/// for the finding's first design, hold the finding's phrase.
+#[test]
+fn the_link_opens_the_step_that_shows_it() {
+    use kexec_core::design::Variant;
+    use kexec_core::run::{run_variant, RunOptions};
+    use kexec_core::summary::{step_starts, step_text};
+    for f in &FINDINGS {
+        let Some((step, phrase)) = f.step else {
+            continue;
+        };
+        let Scenario::Preset(p) = f.scenario else {
+            panic!("{}: a step needs a kimage preset", f.name)
+        };
+        let sc = kexec_core::presets::find(p)
+            .unwrap_or_else(|| panic!("{}: {p} is not a kimage preset", f.name))
+            .scenario;
+        let v = Variant::from_name(f.designs[0]).expect("a design");
+        let opts = RunOptions {
+            trace: true,
+            ..Default::default()
+        };
+        let r = run_variant(&sc, v, opts);
+        let text = step_text(&r.kimage, &step_starts(&r.kimage.trace.events), step).join("\n");
+        assert!(
+            text.contains(phrase),
+            "{}: step {step} of {p} ({v}) lacks \"{phrase}\":\n{text}",
+            f.name
+        );
+        assert!(f
+            .link("")
+            .is_some_and(|l| l.ends_with(&format!("&step={step}"))));
+    }
+}

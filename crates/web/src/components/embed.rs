@@ -1,8 +1,11 @@
-//! The compact view for `?embed=1`: both verdicts and the main counters of
-//! the linked scenario, and a link that opens the exact state in the full
-//! playground. Sized for an iframe in documentation.
+//! The compact view for `?embed=1`: both verdicts (their kernel functions
+//! linked to their lines) and the main counters of the linked scenario,
+//! and a link that opens the exact state in the full playground. Sized for
+//! an iframe in documentation.
 
+use super::source_text::SourceText;
 use crate::state::{State, Status};
+use kexec_core::source::tables_for_name;
 use yew::prelude::*;
 
 /// Props of [`EmbedView`].
@@ -43,7 +46,7 @@ pub fn EmbedView(props: &EmbedViewProps) -> Html {
                     <section class="pane">
                         <h2 class="variant">{ &run.variant }</h2>
                         <p class={classes!("verdict", if run.status == 0 { "ok" } else if run.kind == "fault" { "fault" } else { "error" })}>
-                            { &run.verdict }
+                            <SourceText text={run.verdict.clone()} tables={tables_for_name(&run.variant)} />
                         </p>
                         <p class="mini">{ format!(
                             "{} source, {} indirection, {} dest_pages, {} unusable, {} swaps, {} highmem frees, kmap {}",

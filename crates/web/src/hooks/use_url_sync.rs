@@ -1,5 +1,6 @@
 //! The URL and the page, both ways. On boot the URL opens a scenario
-//! (`#s=…`, `?preset=NAME`) or says why it could not; then the fragment
+//! (`#s=…`, `?preset=NAME`, the timeline at `?step=N|last`) or says why
+//! it could not; then the fragment
 //! follows the scenario (`history.replaceState`, debounced with the runs);
 //! a link pasted over the page (a `hashchange`) opens its scenario; and
 //! the view switches between the kimage view and the labs, from the URL
@@ -31,6 +32,23 @@ fn no_preset(name: &str) -> String {
 /// default with a notice saying what could not be opened. A lab's URL
 /// leaves the kimage view on the default.
 pub fn boot_state() -> State {
+    let mut s = boot_scenario();
+    if let Some(step) = util::query_param("step").and_then(|v| step_param(&v)) {
+        // Clamped to the last step when the runs arrive.
+        s.step = step;
+    }
+    s
+}
+
+/// `?step=N` (a timeline step, from 0) or `?step=last`.
+fn step_param(v: &str) -> Option<usize> {
+    match v {
+        "last" => Some(usize::MAX),
+        n => n.parse().ok(),
+    }
+}
+
+fn boot_scenario() -> State {
     let href = util::href();
     let default = || State::new(State::default_scenario(), Some("rfc-i386-pae".into()), None);
     let with_notice = |notice: String| {
