@@ -102,3 +102,20 @@ test('an embed links its verdicts\' kernel functions too', { timeout: 120_000 },
     assert.equal(await a.first().getAttribute('href'), `${ELIXIR}kernel/kexec_core.c#L535`);
   }),
 );
+
+test('on a phone, a shared link to its finding\'s write-up in three taps', { timeout: 120_000 }, () =>
+  withContext(site, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, permissions: ['clipboard-read', 'clipboard-write'] }, async (page) => {
+    await page.goto(site.srv.base + '?preset=bad-enomem');
+    await settled(page);
+    await page.tap('#findings-link'); // 1
+    await page.locator('#finding-enomem-source-leak h2 a').waitFor();
+    await page.tap('#finding-enomem-source-leak h2 a'); // 2
+    await page.waitForURL(/\?finding=enomem-source-leak/);
+    const pre = page.locator('#finding-write-up');
+    await pre.scrollIntoViewIfNeeded();
+    await page.tap('#copy-write-up'); // 3: the write-up, with its file:line references, copied
+    const text = await pre.textContent();
+    assert.match(text, /kimage_add_page kernel\/kexec_core\.c:573/);
+    await page.screenshot({ path: shotPath('findings-three-taps-390.png') });
+  }),
+);

@@ -35,7 +35,7 @@ fn findings_list_and_write_up() {
     ]);
     assert_eq!(code, 0);
     assert!(
-        w.contains("    https://x.example/k/?preset=bad-enomem\n"),
+        w.contains("    https://x.example/k/?preset=bad-enomem&step=1023\n"),
         "{w}"
     );
     assert!(
