@@ -111,7 +111,9 @@ pub fn bottom_up(start: u64, end: u64, kbuf: &KexecBuf, segs: &[Placed]) -> Opti
     let mut cand = start.max(kbuf.buf_min);
     loop {
         cand = cand.checked_add(kbuf.align - 1)? & !(kbuf.align - 1);
-        let last = cand.checked_add(kbuf.memsz - 1)?;
+        // As the kernel's unsigned long: an empty buffer ends just below
+        // its start (and at the top of memory when it starts at 0).
+        let last = cand.wrapping_add(kbuf.memsz).wrapping_sub(1);
         if last > end || last > kbuf.buf_max {
             return None;
         }
