@@ -178,8 +178,12 @@ async function workerTime(browser, base, scenarioJson) {
         // The worker loads the page's own module: find its JS glue and wasm
         // in index.html's preload links and send them, as the page does.
         const html = await (await fetch('./')).text();
-        const js = new URL(html.match(/rel="modulepreload" href="([^"]+)"/)[1], location.href).href;
-        const wasm = new URL(html.match(/rel="preload" href="([^"]+)"/)[1], location.href).href;
+        // (Trunk minifies the page: attributes in any order, unquoted.)
+        const links = [...html.matchAll(/<link\b([^>]*)>/g)].map((m) => m[1]);
+        const attr = (tag, name) => tag.match(new RegExp(`\\b${name}=(?:"([^"]*)"|([^\\s>]+))`))?.slice(1).find(Boolean);
+        const href = (rel, ext) => links.find((l) => attr(l, 'rel') === rel && attr(l, 'href')?.endsWith(ext) && !attr(l, 'href').includes('snippets/'));
+        const js = new URL(attr(href('modulepreload', '.js'), 'href'), location.href).href;
+        const wasm = new URL(attr(href('preload', '.wasm'), 'href'), location.href).href;
         const w = new Worker('./worker.js', { type: 'module' });
         w.postMessage({ js, wasm });
         // The protocol is internal to the app and has been both internally
@@ -265,8 +269,11 @@ async function exploreRate(browser, base) {
   await page.goto(base + 'worker.js');
   const rate = await withTimeout(120_000, 'the explore benchmark', page.evaluate(async () => {
     const html = await (await fetch('./')).text();
-    const js = new URL(html.match(/rel="modulepreload" href="([^"]+)"/)[1], location.href).href;
-    const wasm = new URL(html.match(/rel="preload" href="([^"]+)"/)[1], location.href).href;
+    const links = [...html.matchAll(/<link\b([^>]*)>/g)].map((m) => m[1]);
+    const attr = (tag, name) => tag.match(new RegExp(`\\b${name}=(?:"([^"]*)"|([^\\s>]+))`))?.slice(1).find(Boolean);
+    const href = (rel, ext) => links.find((l) => attr(l, 'rel') === rel && attr(l, 'href')?.endsWith(ext) && !attr(l, 'href').includes('snippets/'));
+    const js = new URL(attr(href('modulepreload', '.js'), 'href'), location.href).href;
+    const wasm = new URL(attr(href('preload', '.wasm'), 'href'), location.href).href;
     const w = new Worker('./worker.js', { type: 'module' });
     w.postMessage({ js, wasm });
     const next = (kind) => new Promise((resolve) => {
