@@ -5,7 +5,6 @@
 //! threads and the printing.
 
 use crate::{kernel, out};
-use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::explore::{self, Exhaustive, ExhaustiveOptions, Goal, Stats};
 use kexec_core::run::{self, RunOptions};
 use kexec_core::scenario::Scenario;
@@ -38,20 +37,7 @@ const STOPPED: u8 = 7;
 fn parse_goal(sc: &mut Scenario, goal: &str) -> Result<(Goal, Vec<KernelBuild>), String> {
     let mut builds = Vec::new();
     let goal = Goal::parse_with(goal, &mut |name| {
-        let name = name.trim();
-        if let Some(spec) = name.strip_prefix("kernel:") {
-            let b = kernel::load(spec)?;
-            let v = sc.add_kernel(kernel::spec_of(&b.meta));
-            builds.push(b);
-            return Ok(v);
-        }
-        Variant::from_name(name).ok_or_else(|| {
-            let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-            format!(
-                "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
-                valid.join(", ")
-            )
-        })
+        kernel::variant(sc, name.trim(), &mut builds)
     })?;
     goal.check_arch(sc.arch)?;
     Ok((goal, builds))
@@ -64,9 +50,7 @@ fn goal_text(sc: &Scenario, goal: &Goal) -> String {
         .iter()
         .map(|&v| sc.variant_name(v))
         .collect();
-    let kind = goal.to_string();
-    let kind = kind.split(':').next().unwrap_or_default();
-    format!("{kind}:{}", names.join(","))
+    format!("{}:{}", goal.kind(), names.join(","))
 }
 
 /// Check the goal and the bounds, then search.

@@ -7,6 +7,7 @@
 
 use crate::{out, KernelCmd};
 use kexec_core::design::kernel_code::KernelSpec;
+use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::scenario::Scenario;
 use kexec_kernel::build_file::KernelBuild;
 use kexec_kernel_build::{build, Origin, PatchFile, Request};
@@ -52,6 +53,29 @@ pub fn load(spec: &str) -> Result<KernelBuild, String> {
 /// How a scenario names a build (what a link carries).
 pub fn spec_of(m: &kexec_kernel::build_file::BuildMeta) -> KernelSpec {
     m.spec()
+}
+
+/// A variant named on the command line (`--variant`, a goal's designs): a
+/// Rust design by name, or `kernel:FILE|NAME`, a kernel build read, added
+/// to the scenario's `kernels` and kept in `builds` for the runner.
+pub fn variant(
+    sc: &mut Scenario,
+    name: &str,
+    builds: &mut Vec<KernelBuild>,
+) -> Result<Variant, String> {
+    if let Some(spec) = name.strip_prefix("kernel:") {
+        let b = load(spec)?;
+        let v = sc.add_kernel(spec_of(&b.meta));
+        builds.push(b);
+        return Ok(v);
+    }
+    Variant::from_name(name).ok_or_else(|| {
+        let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
+        format!(
+            "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
+            valid.join(", ")
+        )
+    })
 }
 
 /// The registered builds a scenario names (by name, the same id) that

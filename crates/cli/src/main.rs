@@ -13,7 +13,6 @@ use kexec_common::codec;
 use kexec_common::input::MAX_SCENARIO_BYTES;
 use kexec_common::text::{self, wrap};
 use kexec_common::Kind;
-use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::report;
 use kexec_core::run::{self, RunOptions};
 use kexec_core::scenario::Scenario;
@@ -340,23 +339,10 @@ fn choose_variants(sc: &mut Scenario, variants: &[String]) -> Result<Vec<KernelB
     if variants.is_empty() {
         return Ok(builds);
     }
-    let mut vs = Vec::new();
-    for name in variants {
-        if let Some(spec) = name.strip_prefix("kernel:") {
-            let b = kernel::load(spec)?;
-            vs.push(sc.add_kernel(kernel::spec_of(&b.meta)));
-            builds.push(b);
-            continue;
-        }
-        let v = Variant::from_name(name).ok_or_else(|| {
-            let valid: Vec<_> = ALL_VARIANTS.iter().map(|v| v.name()).collect();
-            format!(
-                "unknown variant \"{name}\" (valid: {}, kernel:FILE or kernel:NAME of a kernel build)",
-                valid.join(", ")
-            )
-        })?;
-        vs.push(v);
-    }
+    let vs = variants
+        .iter()
+        .map(|name| kernel::variant(sc, name, &mut builds))
+        .collect::<Result<Vec<_>, _>>()?;
     kexec_core::scenario::check_arch_variants(sc.arch, &vs).map_err(|e| e.message)?;
     sc.variants = vs;
     Ok(builds)

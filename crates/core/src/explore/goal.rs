@@ -44,13 +44,8 @@ pub enum Check {
 
 impl fmt::Display for Goal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Goal::Fault(v) => write!(f, "fault:{v}"),
-            Goal::Differ(a, b) => write!(f, "differ:{a},{b}"),
-            Goal::Verdict(a, b) => write!(f, "verdict:{a},{b}"),
-            Goal::DifferPolicy(a, b) => write!(f, "differ-policy:{a},{b}"),
-            Goal::VerdictPolicy(a, b) => write!(f, "verdict-policy:{a},{b}"),
-        }
+        let names: Vec<String> = self.variants().iter().map(|v| v.to_string()).collect();
+        write!(f, "{}:{}", self.kind(), names.join(","))
     }
 }
 
@@ -103,6 +98,18 @@ impl Goal {
             return Err(format!("\"{s}\" compares {a} with itself"));
         }
         Ok(make(a, b))
+    }
+
+    /// The goal's kind as written: `fault`, `differ`, `verdict`,
+    /// `differ-policy` or `verdict-policy`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Goal::Fault(_) => "fault",
+            Goal::Differ(..) => "differ",
+            Goal::Verdict(..) => "verdict",
+            Goal::DifferPolicy(..) => "differ-policy",
+            Goal::VerdictPolicy(..) => "verdict-policy",
+        }
     }
 
     /// The variants the goal runs.
