@@ -44,10 +44,11 @@ function withTimeout(ms, what, promise) {
 
 // (a) sizes: what the page loads (its wasm, JS and CSS, the worker's glue)
 // against the budget; the labs module (labs.js, labs_bg.wasm), fetched only
-// when a lab is opened, and the kernel-build module (kernel-worker.js,
-// kernel.js, kernel_bg.wasm), fetched only when a kernel build is chosen,
-// apart; embed.js is embed.html's, not the page's.
-const LAZY = /^(labs\.js|labs_bg\.wasm|kernel-worker\.js|kernel\.js|kernel_bg\.wasm|embed\.js)$/;
+// when a lab is opened, the explore module (explore.js, explore_bg.wasm),
+// fetched when a search first starts, and the kernel-build module
+// (kernel-worker.js, kernel.js, kernel_bg.wasm), fetched only when a kernel
+// build is chosen, apart; embed.js is embed.html's, not the page's.
+const LAZY = /^(labs\.js|labs_bg\.wasm|explore\.js|explore_bg\.wasm|kernel-worker\.js|kernel\.js|kernel_bg\.wasm|embed\.js)$/;
 function sizes() {
   const files = fs
     .readdirSync(DIST, { recursive: true })

@@ -529,8 +529,13 @@ test('l. a link opened over the playground (fragment-only navigation) shows its 
 
 test('m. explore: progress, then the shrunk case in the panes, and its link opens it', { timeout: TEST_TIMEOUT }, () =>
   withPage('m-explore', async ({ page, context }) => {
+    // The explorer's engine is a module of its own (explore.js,
+    // explore_bg.wasm), fetched when a search starts, not with the page.
+    const fetched = [];
+    context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
     await page.goto(site.srv.base + '?preset=swap-path');
     await settled(page);
+    assert.ok(!fetched.some((p) => p.endsWith('explore_bg.wasm')), 'the first load does not fetch the explorer');
     await page.click('#explore summary');
 
     // A goal no candidate meets (pointer and rfc-fixed reach the same verdict
@@ -544,6 +549,7 @@ test('m. explore: progress, then the shrunk case in the panes, and its link open
     const seen = await page.$eval('#explore-status', (e) => e.textContent);
     assert.match(seen, /of 1500 candidates, \d+ workers/);
     await page.waitForFunction(() => /no candidate among 1500/.test(document.querySelector('#explore-status')?.textContent || ''), null, { timeout: 60_000 });
+    assert.ok(fetched.some((p) => p.endsWith('explore_bg.wasm')), 'the search fetched the explore module');
 
     // Cancel leaves the page usable.
     await page.fill('#explore-budget', '200000');

@@ -73,7 +73,7 @@ impl Default for KernelWorker {
     fn default() -> Self {
         let builds = Builds::default();
         KernelWorker {
-            state: WorkerState::with_kernels(Box::new(builds.clone())),
+            state: WorkerState::with_kernels(Box::new(builds.clone())).with_explorer(),
             builds,
         }
     }

@@ -8,6 +8,7 @@
 //! kernel behaviour comes from `kexec-core` (this crate never
 //! re-implements one, and never links a lab).
 
+pub mod explorer;
 pub mod form;
 pub mod labs;
 pub mod protocol;

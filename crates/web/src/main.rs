@@ -1,6 +1,7 @@
 //! The playground's wasm module (Trunk's main binary). On the page it
 //! renders the app; in the model worker (`www/worker.js`) the same module is
-//! loaded and `worker_main` serves the model instead.
+//! loaded and `worker_main` serves the model instead (without the explorer:
+//! its searches run in the explore module's workers, `src/explore_main.rs`).
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::*;
@@ -23,5 +24,5 @@ fn main() {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
 pub fn worker_main() {
-    kexec_web::worker_main::serve();
+    kexec_web::worker_main::serve(kexec_web::worker::WorkerState::default());
 }

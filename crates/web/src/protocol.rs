@@ -80,6 +80,20 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The request's id.
+    pub fn id(&self) -> u32 {
+        match self {
+            Request::Run { id, .. }
+            | Request::Explore { id, .. }
+            | Request::Shrink { id, .. }
+            | Request::LoadKernel { id, .. }
+            | Request::Exhaustive { id, .. }
+            | Request::Step { id, .. } => *id,
+        }
+    }
+}
+
 /// Worker → page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -164,6 +178,37 @@ pub enum Response {
     },
 }
 
+/// Requests in flight, by id, with what their answer needs: a handful at
+/// a time, so a list (a hash map per value type costs the page's first
+/// load its own code).
+#[derive(Debug)]
+pub struct InFlight<T>(Vec<(u32, T)>);
+
+impl<T> Default for InFlight<T> {
+    fn default() -> Self {
+        InFlight(Vec::new())
+    }
+}
+
+impl<T> InFlight<T> {
+    /// Note request `id` (replacing what an earlier one with that id held).
+    pub fn insert(&mut self, id: u32, v: T) {
+        self.remove(id);
+        self.0.push((id, v));
+    }
+
+    /// Take what request `id` held, if it is in flight.
+    pub fn remove(&mut self, id: u32) -> Option<T> {
+        let at = self.0.iter().position(|(i, _)| *i == id)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    /// No request in flight.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +219,18 @@ mod tests {
         let j = serde_json::to_string(&r).unwrap();
         assert_eq!(j, r#"{"step":{"id":3,"step":9}}"#);
         assert_eq!(serde_json::from_str::<Request>(&j).unwrap(), r);
+    }
+    #[test]
+    fn in_flight_requests() {
+        let mut f = InFlight::default();
+        assert!(f.is_empty());
+        f.insert(1, "a");
+        f.insert(2, "b");
+        f.insert(1, "c");
+        assert_eq!(f.remove(3), None);
+        assert_eq!(f.remove(1), Some("c"));
+        assert_eq!(f.remove(1), None);
+        assert_eq!(f.remove(2), Some("b"));
+        assert!(f.is_empty());
     }
 }

@@ -5,12 +5,12 @@
 
 use crate::protocol::{Request, Response};
 use kexec_core::design::Variant;
+use kexec_core::report;
 use kexec_core::run::{
     run_variant_observed, run_variant_with, KernelRunner, NoKernels, RunOptions, VariantRun,
 };
 use kexec_core::scenario::Scenario;
 use kexec_core::summary::{entry_words, step_starts, step_text, summarize, Summaries};
-use kexec_core::{explore, report};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -28,7 +28,14 @@ pub struct WorkerState {
     untraced: Option<Scenario>,
     trace_at_once: u64,
     kernels: Box<dyn KernelRunner>,
+    explorer: Option<Explorer>,
 }
+
+/// Who answers the explorer's requests ([`Request::Explore`],
+/// [`Request::Shrink`], [`Request::Exhaustive`]): `crate::explorer::serve`
+/// in the explore module's worker and the kernel worker; nobody in the
+/// page's own module, so the explorer's engine is not in the first load.
+pub type Explorer = fn(Request, Post);
 
 impl Default for WorkerState {
     fn default() -> Self {
@@ -44,6 +51,16 @@ impl WorkerState {
             untraced: None,
             trace_at_once: pages,
             kernels: Box::new(NoKernels),
+            explorer: None,
+        }
+    }
+
+    /// This worker also serves the explorer's requests (the explore
+    /// module's `worker_main`, the kernel worker).
+    pub fn with_explorer(self) -> Self {
+        WorkerState {
+            explorer: Some(crate::explorer::serve),
+            ..self
         }
     }
 
@@ -78,22 +95,6 @@ pub type Post = Rc<dyn Fn(Response, Vec<Vec<u64>>)>;
 fn with_steps(r: VariantRun) -> (VariantRun, Vec<usize>) {
     let s = step_starts(&r.kimage.trace.events);
     (r, s)
-}
-
-fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
-    let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
-    let goal = explore::Goal::parse(goal)?;
-    goal.check_arch(sc.arch)?;
-    Ok((sc, goal))
-}
-
-/// Exhaustive mode's statistics, as the CLI words them (without time: the
-/// page shows its own clock).
-fn stats_line(s: &explore::Stats) -> String {
-    format!(
-        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices",
-        s.states, s.orders, s.classes, s.depth, s.cut, s.ineligible
-    )
 }
 
 /// Serve one request.
@@ -148,43 +149,18 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             state.runs = runs.into_iter().map(with_steps).collect();
             post(Response::Result { id, summaries }, words);
         }
-        Request::Explore {
-            id,
-            base,
-            goal,
-            seed,
-            start,
-            end,
-        } => {
-            let (sc, goal) = match parse_explore(&base, &goal) {
-                Ok(x) => x,
-                Err(message) => return post(Response::Error { id, message }, vec![]),
-            };
-            let end = end.min(start.saturating_add(explore::MAX_BUDGET));
-            let hit = explore::search_range(&sc, &goal, seed, start..end);
-            let tried = hit.map_or(end - start, |h| h - start + 1);
-            post(Response::Explored { id, tried, hit }, vec![]);
-        }
-        Request::Shrink {
-            id,
-            base,
-            goal,
-            seed,
-            index,
-        } => {
-            let (sc, goal) = match parse_explore(&base, &goal) {
-                Ok(x) => x,
-                Err(message) => return post(Response::Error { id, message }, vec![]),
-            };
-            let small = explore::shrink(&goal, &explore::candidate(&sc, &goal, seed, index));
-            let small = explore::as_values(&goal, &small);
-            post(
-                Response::Shrunk {
-                    id,
-                    scenario: small.to_json(),
-                },
-                vec![],
-            );
+        req @ (Request::Explore { .. } | Request::Shrink { .. } | Request::Exhaustive { .. }) => {
+            match state.explorer {
+                Some(serve) => serve(req, post),
+                None => post(
+                    Response::Error {
+                        id: req.id(),
+                        message: "this worker runs no explorer (the explore module's worker does)"
+                            .into(),
+                    },
+                    vec![],
+                ),
+            }
         }
         Request::LoadKernel { id, .. } => post(
             Response::Error {
@@ -193,62 +169,6 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             },
             vec![],
         ),
-        Request::Exhaustive {
-            id,
-            base,
-            goal,
-            max_calls,
-        } => {
-            let (sc, goal) = match parse_explore(&base, &goal) {
-                Ok(x) => x,
-                Err(message) => return post(Response::Error { id, message }, vec![]),
-            };
-            let opts = explore::ExhaustiveOptions {
-                max_calls,
-                classes: true,
-            };
-            let p = post.clone();
-            let r = explore::exhaustive(&sc, &goal, opts, &mut |s| {
-                if s.states.is_multiple_of(4096) {
-                    let stats = stats_line(s);
-                    p(Response::Checking { id, stats }, vec![]);
-                }
-                true
-            });
-            match r {
-                Err(message) => post(Response::Error { id, message }, vec![]),
-                Ok(explore::Exhaustive::Found(found, s)) => {
-                    post(
-                        Response::Checked {
-                            id,
-                            stats: stats_line(&s),
-                            claim: None,
-                        },
-                        vec![],
-                    );
-                    let small = explore::as_values(&goal, &explore::shrink(&goal, &found));
-                    post(
-                        Response::Shrunk {
-                            id,
-                            scenario: small.to_json(),
-                        },
-                        vec![],
-                    );
-                }
-                Ok(r) => {
-                    let s = r.stats();
-                    let claim = explore::claim(&goal, opts, s);
-                    post(
-                        Response::Checked {
-                            id,
-                            stats: stats_line(s),
-                            claim: Some(claim),
-                        },
-                        vec![],
-                    );
-                }
-            }
-        }
         Request::Step { id, step } => {
             if let Some(sc) = state.untraced.take() {
                 let opts = RunOptions {
@@ -346,7 +266,7 @@ mod tests {
 
     #[test]
     fn explores_and_shrinks() {
-        let mut st = WorkerState::default();
+        let mut st = WorkerState::default().with_explorer();
         let base = presets::find("swap-path").unwrap().scenario.to_json();
         let goal = "fault:rfc-posted".to_string();
         let out = collect(
@@ -400,7 +320,7 @@ mod tests {
 
     #[test]
     fn exhaustive_mode_claims_or_shrinks() {
-        let mut st = WorkerState::default();
+        let mut st = WorkerState::default().with_explorer();
         let base = presets::find("swap-path").unwrap().scenario.to_json();
         let out = collect(
             &mut st,
@@ -441,6 +361,27 @@ mod tests {
             panic!("{out:?}")
         };
         assert!(scenario.contains("\"replay\""), "{scenario}");
+    }
+
+    #[test]
+    fn the_page_module_s_worker_runs_no_explorer() {
+        let mut st = WorkerState::default();
+        let base = presets::find("swap-path").unwrap().scenario.to_json();
+        let out = collect(
+            &mut st,
+            Request::Explore {
+                id: 6,
+                base,
+                goal: "fault:rfc-posted".into(),
+                seed: 1,
+                start: 0,
+                end: 1,
+            },
+        );
+        assert!(
+            matches!(&out[0].0, Response::Error { id: 6, message } if message.contains("explore module")),
+            "{out:?}"
+        );
     }
 
     #[test]

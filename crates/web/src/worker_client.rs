@@ -19,8 +19,9 @@ pub const WORKER_URL: &str = "./worker.js";
 /// `kernel_bg.wasm`), fetched only when a kernel build is first chosen.
 pub const KERNEL_WORKER_URL: &str = "./kernel-worker.js";
 
-/// The kernel module's JS glue and wasm, next to the page.
-fn kernel_module_urls() -> Result<(String, String), String> {
+/// A worker-type module's JS glue and wasm (`NAME.js`, `NAME_bg.wasm`),
+/// next to the page.
+fn module_urls_of(name: &str) -> Result<(String, String), String> {
     let doc = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
@@ -34,7 +35,10 @@ fn kernel_module_urls() -> Result<(String, String), String> {
             .map(|u| u.href())
             .map_err(|_| format!("cannot resolve {name}"))
     };
-    Ok((url("kernel.js")?, url("kernel_bg.wasm")?))
+    Ok((
+        url(&format!("{name}.js"))?,
+        url(&format!("{name}_bg.wasm"))?,
+    ))
 }
 
 /// The URLs of the page's own JS glue and wasm, from the preload links
@@ -70,7 +74,15 @@ impl WorkerClient {
     /// Start a kernel worker (the model plus kernel builds, in the
     /// kernel-build module).
     pub fn spawn_kernel(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
-        Self::spawn_at(KERNEL_WORKER_URL, kernel_module_urls()?, on_response)
+        Self::spawn_at(KERNEL_WORKER_URL, module_urls_of("kernel")?, on_response)
+    }
+
+    /// Start an explorer worker (the model plus the explorer, in the
+    /// explore module, fetched when the first search starts).
+    pub fn spawn_explorer(
+        on_response: Callback<(Response, Vec<Vec<u64>>)>,
+    ) -> Result<Self, String> {
+        Self::spawn_at(WORKER_URL, module_urls_of("explore")?, on_response)
     }
 
     fn spawn_at(

@@ -1,8 +1,11 @@
-//! The model's side of the Web Worker, in the page's own wasm module.
+//! The model's side of the Web Worker, in the page's own wasm module and
+//! in the explore module.
 //!
 //! The worker (`www/worker.js`, a module worker) imports the page's JS glue
 //! and wasm — the same files the page loaded, so the model is shipped once —
-//! and calls the exported `worker_main`, which lands here: requests arrive
+//! or the explore module's (`explore.js`, `explore_bg.wasm`: the model plus
+//! the explorer, fetched when a search first starts), and calls the
+//! exported `worker_main`, which lands here: requests arrive
 //! as JSON text, responses go back as JSON text plus transferable entry
 //! buffers.
 
@@ -36,10 +39,10 @@ pub fn poster() -> Post {
     })
 }
 
-/// Serve requests in this worker until it is terminated.
-pub fn serve() {
+/// Serve requests in this worker with `state` until it is terminated.
+pub fn serve(state: WorkerState) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let state = Rc::new(RefCell::new(WorkerState::default()));
+    let state = Rc::new(RefCell::new(state));
     let post = poster();
     let ready = post.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {

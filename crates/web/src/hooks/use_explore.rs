@@ -7,14 +7,13 @@
 //! arrive as it goes; the claim or the shrunk counterexample ends it.
 //! Dropping the run (cancel, a new search) terminates its workers.
 
-use crate::protocol::{Request, Response};
+use crate::protocol::{InFlight, Request, Response};
 use crate::util;
 use crate::worker_client::WorkerClient;
 use kexec_core::explore::{Goal, MAX_BUDGET, MAX_CALLS};
 use kexec_core::link;
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -116,7 +115,7 @@ struct Run {
     next: u64,
     tried: u64,
     best: Option<u64>,
-    outstanding: HashMap<u32, usize>,
+    outstanding: InFlight<usize>,
     next_id: u32,
 }
 
@@ -145,7 +144,7 @@ impl Run {
     /// Worker `w` searched its chunk: keep it busy, and when every chunk
     /// is in, shrink the best hit (or say there was none).
     fn explored(&mut self, w: usize, id: u32, tried: u64, hit: Option<u64>) -> ExploreView {
-        self.outstanding.remove(&id);
+        self.outstanding.remove(id);
         self.tried += tried;
         if let Some(h) = hit {
             self.best = Some(self.best.map_or(h, |b| b.min(h)));
@@ -273,7 +272,7 @@ fn start_exhaustive(
     };
     *run.borrow_mut() = None;
     let cb = responses(0, run.clone(), view.clone(), on_found.clone());
-    let worker = match WorkerClient::spawn(cb) {
+    let worker = match WorkerClient::spawn_explorer(cb) {
         Ok(c) => c,
         Err(e) => return view.set(ExploreView::Idle(Some(e))),
     };
@@ -294,7 +293,7 @@ fn start_exhaustive(
         next: 0,
         tried: 0,
         best: None,
-        outstanding: HashMap::new(),
+        outstanding: InFlight::default(),
         next_id: 1,
     });
     view.set(ExploreView::Checking {
@@ -338,7 +337,7 @@ pub fn use_explore(on_found: Callback<Scenario>) -> Explore {
             let mut workers = Vec::new();
             for w in 0..count {
                 let cb = responses(w, run.clone(), view.clone(), on_found.clone());
-                match WorkerClient::spawn(cb) {
+                match WorkerClient::spawn_explorer(cb) {
                     Ok(c) => workers.push(c),
                     Err(e) => return view.set(ExploreView::Idle(Some(e))),
                 }
@@ -353,7 +352,7 @@ pub fn use_explore(on_found: Callback<Scenario>) -> Explore {
                 next: 0,
                 tried: 0,
                 best: None,
-                outstanding: HashMap::new(),
+                outstanding: InFlight::default(),
                 next_id: 0,
             };
             for w in 0..count {

@@ -11,23 +11,22 @@
 //! a cancel) and runs both panes.
 
 use super::use_debounced;
-use crate::protocol::{Request, Response};
+use crate::protocol::{InFlight, Request, Response};
 use crate::state::{Action, KernelSource, LoadedKernel, RunResult, State, SHIPPED_KERNEL};
 use crate::worker_client::WorkerClient;
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use yew::prelude::*;
 
 /// The scenarios of the runs sent and not answered yet, by request id.
-type Sent = Rc<RefCell<HashMap<u32, Scenario>>>;
+type Sent = Rc<RefCell<InFlight<Scenario>>>;
 
 /// The worker, when one is running.
 type Slot = Rc<RefCell<Option<WorkerClient>>>;
 
 /// The kernel-build loads sent and not answered yet: the pane each is for.
-type Picks = Rc<RefCell<HashMap<u32, Option<usize>>>>;
+type Picks = Rc<RefCell<InFlight<Option<usize>>>>;
 
 /// The kernel worker and what it must hold: the dropped builds' texts
 /// (sent again to a fresh worker), the loads in flight.
@@ -54,7 +53,7 @@ fn responses(
             dispatch.dispatch(Action::Progress { id, done, total })
         }
         Response::Result { id, summaries } => {
-            let Some(scenario) = sent.borrow_mut().remove(&id) else {
+            let Some(scenario) = sent.borrow_mut().remove(id) else {
                 return;
             };
             let words = words.into_iter().map(Rc::new).collect();
@@ -67,11 +66,11 @@ fn responses(
         }
         Response::Step { step, texts, .. } => dispatch.dispatch(Action::StepTexts(step, texts)),
         Response::KernelLoaded { id, spec, info } => {
-            let side = picks.borrow_mut().remove(&id).flatten();
+            let side = picks.borrow_mut().remove(id).flatten();
             dispatch.dispatch(Action::KernelLoaded(LoadedKernel { spec, info }, side));
         }
         Response::Error { id, message } if id >= LOAD_IDS => {
-            if picks.borrow_mut().remove(&id).flatten().is_some() {
+            if picks.borrow_mut().remove(id).flatten().is_some() {
                 dispatch.dispatch(Action::Notice(Some(message)));
             }
         }
@@ -199,7 +198,7 @@ fn send_run(
 pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
     let worker: Slot = use_mut_ref(|| None);
     let kernel: KernelSlot = use_mut_ref(Kernel::default);
-    let sent: Sent = use_mut_ref(HashMap::new);
+    let sent: Sent = use_mut_ref(InFlight::default);
     let next_id = use_mut_ref(|| 0u32);
     {
         let (kernel, sent, dispatch) = (kernel.clone(), sent.clone(), store.dispatcher());

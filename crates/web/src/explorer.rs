@@ -1,0 +1,139 @@
+//! The explorer's side of a worker: random search over a goal's candidate
+//! stream, shrinking a hit to a replay scenario, and exhaustive mode, each
+//! the core's `explore` run on a request.
+//!
+//! Linked only into the explore module (`src/explore_main.rs`: Trunk's
+//! `explore.js` + `explore_bg.wasm`, fetched when a search first starts)
+//! and the kernel module, never into the page's own module: the model
+//! worker answers these requests with an error (see
+//! [`crate::worker::Explorer`]), so the explorer's engine is not part of
+//! the page's first load.
+
+use crate::protocol::{Request, Response};
+use crate::worker::Post;
+use kexec_core::explore;
+use kexec_core::scenario::Scenario;
+
+fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
+    let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
+    let goal = explore::Goal::parse(goal)?;
+    goal.check_arch(sc.arch)?;
+    Ok((sc, goal))
+}
+
+/// Exhaustive mode's statistics, as the CLI words them (without time: the
+/// page shows its own clock).
+fn stats_line(s: &explore::Stats) -> String {
+    format!(
+        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices",
+        s.states, s.orders, s.classes, s.depth, s.cut, s.ineligible
+    )
+}
+
+/// Serve one of the explorer's requests (any other request is answered
+/// with an error: the worker's `handle` sends only these here).
+pub fn serve(req: Request, post: Post) {
+    match req {
+        Request::Explore {
+            id,
+            base,
+            goal,
+            seed,
+            start,
+            end,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let end = end.min(start.saturating_add(explore::MAX_BUDGET));
+            let hit = explore::search_range(&sc, &goal, seed, start..end);
+            let tried = hit.map_or(end - start, |h| h - start + 1);
+            post(Response::Explored { id, tried, hit }, vec![]);
+        }
+        Request::Shrink {
+            id,
+            base,
+            goal,
+            seed,
+            index,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let small = explore::shrink(&goal, &explore::candidate(&sc, &goal, seed, index));
+            let small = explore::as_values(&goal, &small);
+            post(
+                Response::Shrunk {
+                    id,
+                    scenario: small.to_json(),
+                },
+                vec![],
+            );
+        }
+        Request::Exhaustive {
+            id,
+            base,
+            goal,
+            max_calls,
+        } => {
+            let (sc, goal) = match parse_explore(&base, &goal) {
+                Ok(x) => x,
+                Err(message) => return post(Response::Error { id, message }, vec![]),
+            };
+            let opts = explore::ExhaustiveOptions {
+                max_calls,
+                classes: true,
+            };
+            let p = post.clone();
+            let r = explore::exhaustive(&sc, &goal, opts, &mut |s| {
+                if s.states.is_multiple_of(4096) {
+                    let stats = stats_line(s);
+                    p(Response::Checking { id, stats }, vec![]);
+                }
+                true
+            });
+            match r {
+                Err(message) => post(Response::Error { id, message }, vec![]),
+                Ok(explore::Exhaustive::Found(found, s)) => {
+                    post(
+                        Response::Checked {
+                            id,
+                            stats: stats_line(&s),
+                            claim: None,
+                        },
+                        vec![],
+                    );
+                    let small = explore::as_values(&goal, &explore::shrink(&goal, &found));
+                    post(
+                        Response::Shrunk {
+                            id,
+                            scenario: small.to_json(),
+                        },
+                        vec![],
+                    );
+                }
+                Ok(r) => {
+                    let s = r.stats();
+                    let claim = explore::claim(&goal, opts, s);
+                    post(
+                        Response::Checked {
+                            id,
+                            stats: stats_line(s),
+                            claim: Some(claim),
+                        },
+                        vec![],
+                    );
+                }
+            }
+        }
+        other => post(
+            Response::Error {
+                id: other.id(),
+                message: "not an explorer request".into(),
+            },
+            vec![],
+        ),
+    }
+}
