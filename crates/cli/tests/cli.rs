@@ -53,7 +53,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
 
-/// The DESIGN.md example, with a replay allocator so the run is small.
+/// A two-page segment on a 64 MiB i386 machine, with a replay allocator
+/// so the run is small and its list can be worked out by hand.
 const GOOD: &str = r#"{
   "version": 1,
   "arch": "i386",
