@@ -20,6 +20,11 @@ use std::rc::Rc;
 /// the traced run is the same run).
 pub const TRACE_AT_ONCE_PAGES: u64 = 65_536;
 
+/// A run's progress is posted at most this many times (each post is a
+/// message and a render on the page's main thread, which shares the
+/// machine's cores with the run).
+pub const PROGRESS_STEPS: u64 = 32;
+
 /// What the worker keeps between requests: the last runs, for step
 /// queries, and who runs kernel builds (nobody in the model worker; the
 /// kernel worker, `kexec-web-kernel`, brings its own runner).
@@ -116,6 +121,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             let per_run: u64 = sc.segments.iter().map(|s| s.memsz.div_ceil(4096)).sum();
             let total = per_run.saturating_mul(sc.variants.len() as u64);
             let base = Rc::new(Cell::new(0u64));
+            let shown = Rc::new(Cell::new(0u64));
             state.runs.clear();
             let trace = per_run <= state.trace_at_once;
             state.untraced = (!trace).then(|| sc.clone());
@@ -126,16 +132,14 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             };
             let mut runs = Vec::new();
             for &v in &sc.variants {
-                let (p, b) = (post.clone(), base.clone());
+                let (p, b, shown) = (post.clone(), base.clone(), shown.clone());
                 let progress: Box<dyn FnMut(u64)> = Box::new(move |done| {
-                    p(
-                        Response::Progress {
-                            id,
-                            done: b.get() + done,
-                            total,
-                        },
-                        vec![],
-                    )
+                    let done = b.get() + done;
+                    let step = done.saturating_mul(PROGRESS_STEPS) / total.max(1);
+                    if step > shown.get() {
+                        shown.set(step);
+                        p(Response::Progress { id, done, total }, vec![]);
+                    }
                 });
                 let r = run_one(state, &sc, v, opts, Some(progress));
                 base.set(base.get() + per_run);
