@@ -13,7 +13,7 @@
 //! writes each capture to `tests/real-kernel/NAME` (the trace gzipped).
 //! One QEMU at a time.
 
-use crate::{root, run, Result};
+use crate::{root, run, show, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use kexec_capture::import::{import, ImportInput};
@@ -21,7 +21,7 @@ use kexec_capture::verify;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Largest gzipped trace committed as a fixture.
 const MAX_FIXTURE_GZ: usize = 1 << 20;
@@ -133,6 +133,20 @@ pub fn specs() -> Vec<Spec> {
                 (32 * page, 0x1000000, 32 * page),
             ],
             aim: true,
+        },
+        Spec {
+            // One segment whose destination is all of lowmem, pfn 0 to
+            // the lowmem line (0x36ffe000 on this kernel, under half of
+            // 3 GiB): every page GFP_KERNEL can get is a destination, so
+            // kimage_alloc_normal_control_pages parks each one on its
+            // extra_pages list and asks again until the allocator
+            // (__GFP_NORETRY: no OOM killer) fails; kimage_alloc_init's
+            // -ENOMEM ("Could not allocate control_code_buffer").
+            name: "enomem-control".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![(0, 0, 0x36ffe000)],
+            aim: false,
         },
         Spec {
             // One segment over half of RAM: -EINVAL.
@@ -376,26 +390,63 @@ fn boot(spec: &Spec, out: &Path) -> Result {
     f.set_len(4 << 30).map_err(|e| e.to_string())?;
     drop(f);
     let t = Instant::now();
-    run(Command::new("qemu-system-i386")
-        .args(["-cpu", "max", "-smp", "1", "-nographic", "-no-reboot", "-m"])
-        .arg(format!("{}M", spec.mem_mib))
-        .arg("-kernel")
-        .arg(d.join(format!("img/boot/vmlinuz-{KVER}")))
-        .arg("-initrd")
-        .arg(&rd)
-        .args([
-            "-append",
-            "console=ttyS0 nokaslr userpte=nohigh panic=-1 loglevel=3",
-        ])
-        .arg("-drive")
-        .arg(format!("file={},format=raw,if=virtio", disk.display()))
-        .stdout(std::fs::File::create(out.join("console.log")).map_err(|e| e.to_string())?))?;
+    run_bounded(
+        Command::new("qemu-system-i386")
+            .args(["-cpu", "max", "-smp", "1", "-nographic", "-no-reboot", "-m"])
+            .arg(format!("{}M", spec.mem_mib))
+            .arg("-kernel")
+            .arg(d.join(format!("img/boot/vmlinuz-{KVER}")))
+            .arg("-initrd")
+            .arg(&rd)
+            .args([
+                "-append",
+                "console=ttyS0 nokaslr userpte=nohigh panic=-1 loglevel=3",
+            ])
+            .arg("-drive")
+            .arg(format!("file={},format=raw,if=virtio", disk.display()))
+            .stdout(std::fs::File::create(out.join("console.log")).map_err(|e| e.to_string())?),
+        qemu_limit(spec),
+    )?;
     eprintln!(
         "xtask: {}: QEMU ran {:.1} s",
         spec.name,
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The longest a boot may take before QEMU is stopped: a guest that
+/// hangs or spins (an OOM, a lost disk) must not hold the run.
+fn qemu_limit(spec: &Spec) -> Duration {
+    // Twice or more what the loads take on the 2-core machine: 8 GiB
+    // 1,144 s, 3 GiB 504 s.
+    Duration::from_secs(120 + spec.mem_mib / 8)
+}
+
+/// [`run`] with a time limit: the child is killed when it is over.
+fn run_bounded(cmd: &mut Command, limit: Duration) -> Result {
+    eprintln!("xtask: $ {} (at most {} s)", show(cmd), limit.as_secs());
+    let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", show(cmd)))?;
+    let t = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(format!("{} failed ({status})", show(cmd)))
+            };
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{} stopped after {} s (the guest did not power off; see console.log)",
+                show(cmd),
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Split the guest's output disk into its sections.
@@ -483,6 +534,17 @@ fn one(spec: &Spec, reuse: bool, fixtures: bool) -> Result<String> {
         w("lowmem.txt", &zones)?;
         w("list.txt", list)?;
         w("summary.txt", &summary)?;
+        // The kernel's own words on a failed load (kexec's pr_err, the
+        // allocator's failure warning), when it printed any.
+        let said: String = get("dmesg")?
+            .lines()
+            .filter(|l| l.contains("kexec") || l.contains("page allocation failure"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let _ = std::fs::remove_file(fx.join("dmesg-kexec.txt"));
+        if !said.is_empty() {
+            w("dmesg-kexec.txt", &said)?;
+        }
         // The trace, gzipped, when that stays small; else (the 8 GiB load:
         // 2.6 M events with stacks) the capture reduced to what the import
         // made of it: the scenario, whose replay list is runs, and the

@@ -44,12 +44,51 @@ pub struct Capture {
     pub lowmem_source: LowmemSource,
     /// The allocation that failed (the load's -ENOMEM), if one did.
     pub failed: Option<PageEvent>,
-    /// Pages the load itself gave back (kimage_alloc_page's highmem retry).
+    /// Pages the load itself gave back (kimage_alloc_page's highmem retry,
+    /// kimage_alloc_control_pages' destination pages).
     pub freed_in_load: Vec<PageEvent>,
     /// Pages `kimage_free` gave back after the load (the unload).
     pub unload_frees: Vec<PageEvent>,
     /// kimage events after the first load's kimage_free, left out.
     pub later: usize,
+}
+
+/// The summary's line for the pages the load itself freed (a count
+/// follows).
+pub const FREED_IN_LOAD: &str =
+    "freed during the load (kimage_alloc_page, kimage_alloc_control_pages): ";
+/// The summary's line for the pages kimage_free freed after the load.
+pub const FREED_BY_UNLOAD: &str = "freed by kimage_free after it: ";
+
+/// Pages the real kernel's kimage code freed: by the load itself and by
+/// `kimage_free` after it (the unload, or a failed load's clean-up).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RealFrees {
+    /// During the load (kimage_alloc_page, kimage_alloc_control_pages).
+    pub in_load: u64,
+    /// By kimage_free after it.
+    pub unload: u64,
+}
+
+impl RealFrees {
+    /// The counts from an import's summary (a fixture stored as its
+    /// scenario and summary); a line that is missing is 0.
+    pub fn from_summary(summary: &str) -> Result<RealFrees, String> {
+        let count = |prefix: &str| -> Result<u64, String> {
+            summary
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map_or(Ok(0), |n| {
+                    n.trim()
+                        .parse()
+                        .map_err(|_| format!("summary: {prefix}{n:?} is not a count"))
+                })
+        };
+        Ok(RealFrees {
+            in_load: count(FREED_IN_LOAD)?,
+            unload: count(FREED_BY_UNLOAD)?,
+        })
+    }
 }
 
 /// An import error: the input (trace, segments, iomem, lowmem) and why.
@@ -140,6 +179,14 @@ impl Capture {
         self.unload_frees.iter().map(|p| 1u64 << p.order).sum()
     }
 
+    /// Pages the kimage code gave back, during the load and after it.
+    pub fn frees(&self) -> RealFrees {
+        RealFrees {
+            in_load: self.freed_in_load.iter().map(|p| 1u64 << p.order).sum(),
+            unload: self.unload_freed(),
+        }
+    }
+
     /// What the import found, for the terminal.
     pub fn summary(&self) -> String {
         let mut s = String::new();
@@ -162,18 +209,10 @@ impl Capture {
             }
         );
         if !self.freed_in_load.is_empty() {
-            let _ = writeln!(
-                s,
-                "freed during the load (kimage_alloc_page): {}",
-                self.freed_in_load.len()
-            );
+            let _ = writeln!(s, "{FREED_IN_LOAD}{}", self.frees().in_load);
         }
         if !self.unload_frees.is_empty() {
-            let _ = writeln!(
-                s,
-                "freed by kimage_free after it: {}",
-                self.unload_frees.len()
-            );
+            let _ = writeln!(s, "{FREED_BY_UNLOAD}{}", self.unload_freed());
         }
         let dropped: u64 = self.trace.dropped_allocs.values().sum();
         let _ = writeln!(

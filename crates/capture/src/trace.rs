@@ -31,8 +31,10 @@ pub struct PageEvent {
 pub enum KimageEvent {
     /// `kimage_alloc_pages` got this block (or failed).
     Alloc(PageEvent),
-    /// `kimage_free_pages` during the load (`kimage_alloc_page` giving a
-    /// highmem old page back before it retries).
+    /// `kimage_free_pages` during the load: `kimage_alloc_page` giving a
+    /// highmem old page back before it retries, or
+    /// `kimage_alloc_control_pages` freeing the destination pages it was
+    /// handed before the one it keeps (its extra_pages list).
     FreeInLoad(PageEvent),
     /// `kimage_free_pages` from `kimage_free` (an unload, or a failed load
     /// cleaning up).
@@ -97,7 +99,10 @@ struct Pending<'a> {
     frames: u32,
     kimage_alloc_pages: bool,
     kimage_free_pages: bool,
-    kimage_alloc_page: bool,
+    /// `kimage_alloc_page` or `kimage_alloc_control_pages` (and its
+    /// `kimage_alloc_normal_control_pages`, if not inlined) is on the
+    /// stack: a free there is the load's own.
+    in_load: bool,
     caller: Option<&'a str>,
 }
 
@@ -242,7 +247,9 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                 match f {
                     "kimage_alloc_pages" => p.kimage_alloc_pages = true,
                     "kimage_free_pages" => p.kimage_free_pages = true,
-                    "kimage_alloc_page" => p.kimage_alloc_page = true,
+                    "kimage_alloc_page"
+                    | "kimage_alloc_control_pages"
+                    | "kimage_alloc_normal_control_pages" => p.in_load = true,
                     _ => {}
                 }
                 let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
@@ -369,7 +376,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                 frames: 0,
                 kimage_alloc_pages: false,
                 kimage_free_pages: false,
-                kimage_alloc_page: false,
+                in_load: false,
                 caller: None,
             },
         );
@@ -412,7 +419,7 @@ fn finish(out: &mut Trace, p: Pending<'_>) {
                 }
             }
         }
-        Kind::Free if p.kimage_free_pages && p.kimage_alloc_page => {
+        Kind::Free if p.kimage_free_pages && p.in_load => {
             out.kimage.push(KimageEvent::FreeInLoad(p.ev))
         }
         Kind::Free if p.kimage_free_pages => out.kimage.push(KimageEvent::FreeUnload(p.ev)),
@@ -545,6 +552,25 @@ cpus=2
         assert!(matches!(
             t.kimage[1],
             KimageEvent::Alloc(PageEvent { pfn: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_control_page_reject_is_freed_in_the_load() {
+        // kimage_alloc_control_pages frees the destination pages it was
+        // handed (its extra_pages) before it returns: the load's own frees,
+        // not kimage_free's.
+        let t = read(&CAT.replace(
+            " => kimage_free_page_list\n => kimage_free\n",
+            " => kimage_free_page_list\n => kimage_alloc_control_pages\n",
+        ))
+        .unwrap();
+        assert!(matches!(
+            t.kimage[2],
+            KimageEvent::FreeInLoad(PageEvent {
+                pfn: Some(0x23fc89),
+                ..
+            })
         ));
     }
 }
