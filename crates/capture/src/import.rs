@@ -100,6 +100,12 @@ pub fn error(input: &str, message: impl Into<String>) -> InputError {
 pub fn import(input: ImportInput<'_>) -> Result<Capture, InputError> {
     let t = trace::read(input.trace)
         .map_err(|e| InputError::new(format!("trace line {}", e.line), e.message))?;
+    import_trace(t, input)
+}
+
+/// [`import`] of a trace already read (by [`trace::read`] or
+/// [`crate::raw::read`]); `input.trace` is not looked at.
+pub fn import_trace(t: Trace, input: ImportInput<'_>) -> Result<Capture, InputError> {
     let segs = machine::segments(input.segments)?;
     let ram = machine::iomem(input.iomem)?;
     let (lowmem_end, lowmem_source) = machine::lowmem(input.lowmem)?;
@@ -202,7 +208,8 @@ impl Capture {
             n,
             match &self.failed {
                 Some(p) => format!(
-                    ", then a failed allocation (line {}: the load's -ENOMEM)",
+                    ", then a failed allocation ({} {}: the load's -ENOMEM)",
+                    if self.trace.raw { "event" } else { "line" },
                     p.line
                 ),
                 None => String::new(),

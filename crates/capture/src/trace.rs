@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// One page (block) the kimage code got or gave back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageEvent {
-    /// The line of the event (1-based).
+    /// The line of the event (1-based; in a raw capture, its number).
     pub line: usize,
     /// Its pid.
     pub pid: u32,
@@ -66,6 +66,9 @@ pub struct Trace {
     pub without_stack: u64,
     /// Each pid's page events, with its command name.
     pub pids: BTreeMap<u32, (String, u64)>,
+    /// Read from the raw ring buffer ([`crate::raw`]): a
+    /// [`PageEvent::line`] counts events, not lines.
+    pub raw: bool,
 }
 
 /// A trace that cannot be read: the line (1-based) and why.
@@ -224,10 +227,128 @@ fn ignorable(t: &str) -> bool {
         || t.starts_with("CPU:") && !t.contains("LOST")
 }
 
+/// The attribution both readers share (this text one and [`crate::raw`]):
+/// each CPU's page event waits for the stack that follows it, the frames
+/// are checked as they come, and the event is then the kimage code's or
+/// counted by caller and dropped.
+pub(crate) struct Attribution<'a> {
+    out: Trace,
+    pending: FxHashMap<u32, Pending<'a>>,
+}
+
+impl<'a> Attribution<'a> {
+    pub(crate) fn new() -> Self {
+        Attribution {
+            out: Trace::default(),
+            pending: FxHashMap::default(),
+        }
+    }
+
+    /// A page event on `cpu` (`pfn` None: a failed allocation); `line`
+    /// orders the events (the text's line, the raw buffer's event number).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn page_event(
+        &mut self,
+        cpu: u32,
+        pid: u32,
+        comm: impl FnOnce() -> String,
+        free: bool,
+        pfn: Option<u64>,
+        order: u32,
+        line: usize,
+    ) {
+        if let Some(p) = self.pending.remove(&cpu) {
+            finish(&mut self.out, p);
+        }
+        self.out.events += 1;
+        let e = self.out.pids.entry(pid).or_insert_with(|| (comm(), 0));
+        e.1 += 1;
+        self.pending.insert(
+            cpu,
+            Pending {
+                kind: if free { Kind::Free } else { Kind::Alloc },
+                ev: PageEvent {
+                    line,
+                    pid,
+                    pfn,
+                    order,
+                },
+                stack: false,
+                frames: 0,
+                kimage_alloc_pages: false,
+                kimage_free_pages: false,
+                in_load: false,
+                caller: None,
+            },
+        );
+    }
+
+    /// A stack trace starts on `cpu`: it belongs to the event waiting
+    /// there, unless that one has its stack already.
+    pub(crate) fn stack(&mut self, cpu: u32) {
+        if let Some(p) = self.pending.get_mut(&cpu) {
+            if p.stack {
+                // A second stack: the first one's event is complete.
+                let p = self.pending.remove(&cpu).expect("present");
+                finish(&mut self.out, p);
+            } else {
+                p.stack = true;
+            }
+        }
+    }
+
+    /// A frame of the stack now coming on `cpu`.
+    pub(crate) fn frame(&mut self, cpu: u32, f: &'a str) {
+        if let Some(p) = self.pending.get_mut(&cpu) {
+            p.frames += 1;
+            match f {
+                "kimage_alloc_pages" => p.kimage_alloc_pages = true,
+                "kimage_free_pages" => p.kimage_free_pages = true,
+                "kimage_alloc_page"
+                | "kimage_alloc_control_pages"
+                | "kimage_alloc_normal_control_pages" => p.in_load = true,
+                _ => {}
+            }
+            let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
+            if !kimage && p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
+                p.caller = Some(f);
+            }
+        }
+    }
+
+    /// Another event (the capture enabled more) on `cpu`: not a page
+    /// event; the one waiting there is complete.
+    pub(crate) fn other(&mut self, cpu: u32) {
+        if let Some(p) = self.pending.remove(&cpu) {
+            finish(&mut self.out, p);
+        }
+    }
+
+    /// The end of the trace (`last`: its last line, for the error).
+    pub(crate) fn end(mut self, last: usize) -> Result<Trace, TraceError> {
+        let mut rest: Vec<Pending> = self.pending.into_values().collect();
+        rest.sort_by_key(|p| p.ev.line);
+        for p in rest {
+            if p.stack && p.frames == 0 {
+                return Err(TraceError {
+                    line: last,
+                    message: format!(
+                        "the trace ends inside the stack trace of line {}'s event (truncated?)",
+                        p.ev.line
+                    ),
+                });
+            }
+            finish(&mut self.out, p);
+        }
+        // Events finish per CPU; the kimage order is the trace's.
+        self.out.kimage.sort_by_key(|k| k.page().line);
+        Ok(self.out)
+    }
+}
+
 /// Read a trace (the text of `cat trace` or `trace-cmd report`).
 pub fn read(text: &str) -> Result<Trace, TraceError> {
-    let mut out = Trace::default();
-    let mut pending: FxHashMap<u32, Pending<'_>> = FxHashMap::default();
+    let mut a = Attribution::new();
     // The CPU whose event the frames now coming belong to.
     let mut stack_cpu: Option<u32> = None;
     let mut last = 0;
@@ -241,22 +362,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                     message: "a stack frame with no <stack trace> line before it".into(),
                 });
             };
-            if let Some(p) = pending.get_mut(&cpu) {
-                let f = frame_name(rest);
-                p.frames += 1;
-                match f {
-                    "kimage_alloc_pages" => p.kimage_alloc_pages = true,
-                    "kimage_free_pages" => p.kimage_free_pages = true,
-                    "kimage_alloc_page"
-                    | "kimage_alloc_control_pages"
-                    | "kimage_alloc_normal_control_pages" => p.in_load = true,
-                    _ => {}
-                }
-                let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
-                if !kimage && p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
-                    p.caller = Some(f);
-                }
-            }
+            a.frame(cpu, frame_name(rest));
             continue;
         }
         let t = raw.trim();
@@ -301,15 +407,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
         };
         if ev.name.starts_with("<stack trace") || ev.name == "kernel_stack" {
             stack_cpu = Some(ev.cpu);
-            if let Some(p) = pending.get_mut(&ev.cpu) {
-                if p.stack {
-                    // A second stack: the first one's event is complete.
-                    let p = pending.remove(&ev.cpu).expect("present");
-                    finish(&mut out, p);
-                } else {
-                    p.stack = true;
-                }
-            }
+            a.stack(ev.cpu);
             continue;
         }
         stack_cpu = None;
@@ -317,10 +415,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
             "mm_page_alloc" => Kind::Alloc,
             "mm_page_free" | "mm_page_free_batched" => Kind::Free,
             _ => {
-                // Another event (the capture enabled more): not a page event.
-                if let Some(p) = pending.remove(&ev.cpu) {
-                    finish(&mut out, p);
-                }
+                a.other(ev.cpu);
                 continue;
             }
         };
@@ -353,51 +448,17 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
         let failed = kind == Kind::Alloc
             && pfn == 0
             && page_f.is_some_and(|p| p.contains("null") || hex(p) == Some(0));
-        if let Some(p) = pending.remove(&ev.cpu) {
-            finish(&mut out, p);
-        }
-        out.events += 1;
-        let e = out
-            .pids
-            .entry(ev.pid)
-            .or_insert_with(|| (ev.comm.to_string(), 0));
-        e.1 += 1;
-        pending.insert(
+        a.page_event(
             ev.cpu,
-            Pending {
-                kind,
-                ev: PageEvent {
-                    line: n,
-                    pid: ev.pid,
-                    pfn: (!failed).then_some(pfn),
-                    order,
-                },
-                stack: false,
-                frames: 0,
-                kimage_alloc_pages: false,
-                kimage_free_pages: false,
-                in_load: false,
-                caller: None,
-            },
+            ev.pid,
+            || ev.comm.to_string(),
+            kind == Kind::Free,
+            (!failed).then_some(pfn),
+            order,
+            n,
         );
     }
-    let mut rest: Vec<Pending> = pending.into_values().collect();
-    rest.sort_by_key(|p| p.ev.line);
-    for p in rest {
-        if p.stack && p.frames == 0 {
-            return Err(TraceError {
-                line: last,
-                message: format!(
-                    "the trace ends inside the stack trace of line {}'s event (truncated?)",
-                    p.ev.line
-                ),
-            });
-        }
-        finish(&mut out, p);
-    }
-    // Events finish per CPU; the kimage order is the trace's.
-    out.kimage.sort_by_key(|k| k.page().line);
-    Ok(out)
+    a.end(last)
 }
 
 fn finish(out: &mut Trace, p: Pending<'_>) {
