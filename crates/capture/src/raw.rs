@@ -197,8 +197,12 @@ pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
     let data = hp
         .field("data")
         .ok_or_else(|| error("header_page has no data field"))?;
-    let page_size = data.offset + data.size;
-    if page_size == 0 || !input.pages.len().is_multiple_of(page_size) {
+    let page_size = data
+        .offset
+        .checked_add(data.size)
+        .filter(|&p| p > 0 && p <= 1 << 20)
+        .ok_or_else(|| error("header_page: the data field's offset and size are not a page"))?;
+    if !input.pages.len().is_multiple_of(page_size) {
         return Err(error(format!(
             "the raw buffer is {} bytes, not whole pages of {page_size}",
             input.pages.len()
@@ -260,12 +264,13 @@ pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
                 29 if hdr >> 5 == 0 => break,
                 29 => {
                     let l = le(d, pos + 4, 4).unwrap_or(0) as usize;
-                    (None, pos + 4 + l)
+                    (None, (pos + 4).saturating_add(l))
                 }
                 30 | 31 => (None, pos + 8),
                 0 => {
                     let l = le(d, pos + 4, 4).unwrap_or(0) as usize;
-                    (d.get(pos + 8..pos + 4 + l), pos + 4 + l)
+                    let end = (pos + 4).saturating_add(l);
+                    (d.get(pos + 8..end), end)
                 }
                 t => {
                     let l = t as usize * 4;
@@ -507,5 +512,18 @@ c1000600 T copy_process
             e.message,
             "no format file for mm_page_alloc (events/kmem/mm_page_alloc/format)"
         );
+    }
+
+    #[test]
+    fn mangled_pages_never_panic() {
+        let pages = sample();
+        let f = formats();
+        for at in 8..400 {
+            for v in [0x00, 0x1d, 0xff] {
+                let mut p = pages.clone();
+                p[at] = v;
+                let _ = read(input(&p, &f, ""));
+            }
+        }
     }
 }
