@@ -60,6 +60,10 @@ pub const FREED_IN_LOAD: &str =
 /// The summary's line for the pages kimage_free freed after the load.
 pub const FREED_BY_UNLOAD: &str = "freed by kimage_free after it: ";
 
+/// The summary's line for machine_kexec_prepare's page tables taken
+/// through kimage_alloc_control_pages (x86_64; a count follows).
+pub const ARCH_PAGES: &str = "machine_kexec_prepare's page tables from kimage_alloc_control_pages (x86_64's identity map, not modelled; left out of the replay and of the unload's frees): ";
+
 /// Pages the real kernel's kimage code freed: by the load itself and by
 /// `kimage_free` after it (the unload, or a failed load's clean-up).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -86,7 +90,7 @@ impl RealFrees {
         };
         Ok(RealFrees {
             in_load: count(FREED_IN_LOAD)?,
-            unload: count(FREED_BY_UNLOAD)?,
+            unload: count(FREED_BY_UNLOAD)?.saturating_sub(count(ARCH_PAGES)?),
         })
     }
 }
@@ -185,11 +189,18 @@ impl Capture {
         self.unload_frees.iter().map(|p| 1u64 << p.order).sum()
     }
 
-    /// Pages the kimage code gave back, during the load and after it.
+    /// Pages the kimage code gave back, during the load and after it;
+    /// kimage_free's count without the page tables machine_kexec_prepare
+    /// kept (x86_64: freed with the control pages, not modelled).
     pub fn frees(&self) -> RealFrees {
+        let unload = self.unload_freed();
         RealFrees {
             in_load: self.freed_in_load.iter().map(|p| 1u64 << p.order).sum(),
-            unload: self.unload_freed(),
+            unload: if unload > 0 {
+                unload.saturating_sub(self.trace.arch_pages)
+            } else {
+                0
+            },
         }
     }
 
@@ -220,6 +231,9 @@ impl Capture {
         }
         if !self.unload_frees.is_empty() {
             let _ = writeln!(s, "{FREED_BY_UNLOAD}{}", self.unload_freed());
+        }
+        if self.trace.arch_pages > 0 {
+            let _ = writeln!(s, "{ARCH_PAGES}{}", self.trace.arch_pages);
         }
         let dropped: u64 = self.trace.dropped_allocs.values().sum();
         let _ = writeln!(

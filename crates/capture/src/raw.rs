@@ -316,9 +316,16 @@ pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
             let bad = || error(format!("raw page {pi}: a cut {} event", fmt.name));
             let pfn = le(ev, pfn_f.offset, pfn_f.size).ok_or_else(bad)?;
             let order = match fmt.field("order") {
-                Some(o) => le(ev, o.offset, o.size).ok_or_else(bad)? as u32,
+                Some(o) => le(ev, o.offset, o.size).ok_or_else(bad)?,
                 None => 0,
             };
+            if order >= 20 {
+                return Err(error(format!(
+                    "raw page {pi}: a {} event of order {order} (0 to 19)",
+                    fmt.name
+                )));
+            }
+            let order = order as u32;
             let pid = le(ev, common_pid.offset, common_pid.size).ok_or_else(bad)? as u32;
             let is_alloc = fmt.id == alloc.id;
             // A failed allocation: pfn -1UL.

@@ -69,6 +69,12 @@ pub struct Trace {
     /// Read from the raw ring buffer ([`crate::raw`]): a
     /// [`PageEvent::line`] counts events, not lines.
     pub raw: bool,
+    /// Pages `machine_kexec_prepare` got through kimage_alloc_pages and
+    /// kept (x86_64's identity map: alloc_pgt_page asks
+    /// kimage_alloc_control_pages; i386 uses get_zeroed_page). Left out
+    /// of the kimage events, as the model does not build those tables;
+    /// `kimage_free` frees them with the control pages on unload.
+    pub arch_pages: u64,
 }
 
 /// A trace that cannot be read: the line (1-based) and why.
@@ -106,6 +112,10 @@ struct Pending<'a> {
     /// `kimage_alloc_normal_control_pages`, if not inlined) is on the
     /// stack: a free there is the load's own.
     in_load: bool,
+    /// `machine_kexec_prepare` (or x86_64's `kernel_ident_mapping_init`)
+    /// is on the stack: x86_64 builds its identity map from
+    /// kimage_alloc_control_pages pages, which the model does not.
+    arch_hook: bool,
     caller: Option<&'a str>,
 }
 
@@ -278,6 +288,7 @@ impl<'a> Attribution<'a> {
                 kimage_alloc_pages: false,
                 kimage_free_pages: false,
                 in_load: false,
+                arch_hook: false,
                 caller: None,
             },
         );
@@ -307,6 +318,7 @@ impl<'a> Attribution<'a> {
                 "kimage_alloc_page"
                 | "kimage_alloc_control_pages"
                 | "kimage_alloc_normal_control_pages" => p.in_load = true,
+                "machine_kexec_prepare" | "kernel_ident_mapping_init" => p.arch_hook = true,
                 _ => {}
             }
             let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
@@ -465,10 +477,20 @@ fn finish(out: &mut Trace, p: Pending<'_>) {
     if !p.stack || p.frames == 0 {
         out.without_stack += 1;
     }
+    let arch = p.arch_hook && (p.kimage_alloc_pages || p.kimage_free_pages);
+    let pages = p.ev.pfn.map_or(0, |_| 1u64 << p.ev.order);
     match p.kind {
-        Kind::Alloc if p.kimage_alloc_pages => out.kimage.push(KimageEvent::Alloc(p.ev)),
+        Kind::Alloc if p.kimage_alloc_pages && !arch => out.kimage.push(KimageEvent::Alloc(p.ev)),
         Kind::Alloc => {
-            let caller = p.caller.unwrap_or(if p.stack {
+            if arch {
+                out.arch_pages += pages;
+            }
+            let caller = if arch {
+                Some("machine_kexec_prepare")
+            } else {
+                p.caller
+            };
+            let caller = caller.unwrap_or(if p.stack {
                 "(the page allocator only)"
             } else {
                 "(no stack trace)"
@@ -479,6 +501,10 @@ fn finish(out: &mut Trace, p: Pending<'_>) {
                     out.dropped_allocs.insert(caller.to_string(), 1);
                 }
             }
+        }
+        Kind::Free if arch => {
+            out.arch_pages = out.arch_pages.saturating_sub(pages);
+            out.dropped_frees += 1;
         }
         Kind::Free if p.kimage_free_pages && p.in_load => {
             out.kimage.push(KimageEvent::FreeInLoad(p.ev))
@@ -633,5 +659,36 @@ cpus=2
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn x86_64_identity_map_pages_are_not_the_kimage_stream() {
+        // x86_64's machine_kexec_prepare takes its page tables through
+        // kimage_alloc_control_pages: dropped (the model does not build
+        // them) and counted, a rejected one given back.
+        let pgt = " => __alloc_pages\n => kimage_alloc_pages\n => kimage_alloc_control_pages\n => alloc_pgt_page\n => ident_pud_init\n => kernel_ident_mapping_init\n => machine_kexec_prepare\n => do_kexec_load\n";
+        let rejected = " => free_unref_page\n => kimage_free_pages\n => kimage_free_page_list\n => kimage_alloc_control_pages\n => alloc_pgt_page\n => kernel_ident_mapping_init\n => machine_kexec_prepare\n";
+        let mut text = String::new();
+        for (i, (ev, stack)) in [
+            (
+                "mm_page_alloc: page=0xf0 pfn=0x5000 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+                pgt,
+            ),
+            (
+                "mm_page_alloc: page=0xf0 pfn=0x5001 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+                pgt,
+            ),
+            ("mm_page_free: page=0xf0 pfn=0x5001 order=0", rejected),
+        ]
+        .iter()
+        .enumerate()
+        {
+            text += &format!("  kexec-5 [000] ..... 1.00000{i}: {ev}\n  kexec-5 [000] ..... 1.00000{i}: <stack trace>\n{stack}");
+        }
+        let t = read(&format!("{CAT}{text}")).unwrap();
+        assert_eq!(t.kimage.len(), 3, "{:?}", t.kimage);
+        assert_eq!(t.arch_pages, 1);
+        assert_eq!(t.dropped_allocs.get("machine_kexec_prepare"), Some(&3));
+        assert_eq!(t.dropped_frees, 1);
     }
 }
