@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # The guest's /init for `cargo xtask real-kernel`: trace the page
 # allocator (with stacks, for the helper's pid only) while the helper
-# loads the scenario's segments, then write everything to /dev/vda.
+# loads the scenario's segments, then write everything to /dev/vda (the
+# raw ring buffer at 2 GiB).
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -28,7 +29,21 @@ echo 0 > $T/tracing_on
   echo "==iomem"; cat /proc/iomem
   echo "==zoneinfo"; cat /proc/zoneinfo
   echo "==dmesg"; dmesg
-  echo "==trace"; cat $T/trace
+  # /capture: "text" (the trace as text), "raw" (the ring buffer's pages,
+  # at 2 GiB: printing millions of stack traces takes minutes here) or
+  # "both" (to check the host's raw reader against the text).
+  c=$(cat /capture)
+  if [ "$c" != raw ]; then echo "==trace"; cat $T/trace; fi
+  if [ "$c" != text ]; then
+    echo "==header_page"; cat $T/events/header_page
+    echo "==formats"
+    cat $T/events/kmem/mm_page_alloc/format $T/events/kmem/mm_page_free/format \
+        $T/events/kmem/mm_page_free_batched/format $T/events/ftrace/kernel_stack/format
+    echo "==kallsyms"; cat /proc/kallsyms
+    echo "==cmdlines"; cat $T/saved_cmdlines
+    echo "==stats"; cat $T/per_cpu/cpu0/stats
+    echo "==rawbytes"; /rawcopy
+  fi
   echo "==end"
 } > /dev/vda
 sync

@@ -15,7 +15,7 @@
 //!   ([`minify`]), then `csp`.
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
-//! * `cargo xtask real-kernel [--reuse] [--fixtures] [NAME...]` — the
+//! * `cargo xtask real-kernel [--reuse] [--fixtures] [--check-raw] [NAME...]` — the
 //!   scenarios' loads on Debian's real 686-pae kernel under QEMU, against
 //!   the model ([`real_kernel`]).
 //! * `cargo xtask fuzz [--cases N] [--seconds S] [--seed S] [--jobs N]

@@ -44,12 +44,55 @@ pub struct Capture {
     pub lowmem_source: LowmemSource,
     /// The allocation that failed (the load's -ENOMEM), if one did.
     pub failed: Option<PageEvent>,
-    /// Pages the load itself gave back (kimage_alloc_page's highmem retry).
+    /// Pages the load itself gave back (kimage_alloc_page's highmem retry,
+    /// kimage_alloc_control_pages' destination pages).
     pub freed_in_load: Vec<PageEvent>,
     /// Pages `kimage_free` gave back after the load (the unload).
     pub unload_frees: Vec<PageEvent>,
     /// kimage events after the first load's kimage_free, left out.
     pub later: usize,
+}
+
+/// The summary's line for the pages the load itself freed (a count
+/// follows).
+pub const FREED_IN_LOAD: &str =
+    "freed during the load (kimage_alloc_page, kimage_alloc_control_pages): ";
+/// The summary's line for the pages kimage_free freed after the load.
+pub const FREED_BY_UNLOAD: &str = "freed by kimage_free after it: ";
+
+/// The summary's line for machine_kexec_prepare's page tables taken
+/// through kimage_alloc_control_pages (x86_64; a count follows).
+pub const ARCH_PAGES: &str = "machine_kexec_prepare's page tables from kimage_alloc_control_pages (x86_64's identity map, not modelled; left out of the replay and of the unload's frees): ";
+
+/// Pages the real kernel's kimage code freed: by the load itself and by
+/// `kimage_free` after it (the unload, or a failed load's clean-up).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RealFrees {
+    /// During the load (kimage_alloc_page, kimage_alloc_control_pages).
+    pub in_load: u64,
+    /// By kimage_free after it.
+    pub unload: u64,
+}
+
+impl RealFrees {
+    /// The counts from an import's summary (a fixture stored as its
+    /// scenario and summary); a line that is missing is 0.
+    pub fn from_summary(summary: &str) -> Result<RealFrees, String> {
+        let count = |prefix: &str| -> Result<u64, String> {
+            summary
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map_or(Ok(0), |n| {
+                    n.trim()
+                        .parse()
+                        .map_err(|_| format!("summary: {prefix}{n:?} is not a count"))
+                })
+        };
+        Ok(RealFrees {
+            in_load: count(FREED_IN_LOAD)?,
+            unload: count(FREED_BY_UNLOAD)?.saturating_sub(count(ARCH_PAGES)?),
+        })
+    }
 }
 
 /// An import error: the input (trace, segments, iomem, lowmem) and why.
@@ -61,6 +104,12 @@ pub fn error(input: &str, message: impl Into<String>) -> InputError {
 pub fn import(input: ImportInput<'_>) -> Result<Capture, InputError> {
     let t = trace::read(input.trace)
         .map_err(|e| InputError::new(format!("trace line {}", e.line), e.message))?;
+    import_trace(t, input)
+}
+
+/// [`import`] of a trace already read (by [`trace::read`] or
+/// [`crate::raw::read`]); `input.trace` is not looked at.
+pub fn import_trace(t: Trace, input: ImportInput<'_>) -> Result<Capture, InputError> {
     let segs = machine::segments(input.segments)?;
     let ram = machine::iomem(input.iomem)?;
     let (lowmem_end, lowmem_source) = machine::lowmem(input.lowmem)?;
@@ -140,6 +189,21 @@ impl Capture {
         self.unload_frees.iter().map(|p| 1u64 << p.order).sum()
     }
 
+    /// Pages the kimage code gave back, during the load and after it;
+    /// kimage_free's count without the page tables machine_kexec_prepare
+    /// kept (x86_64: freed with the control pages, not modelled).
+    pub fn frees(&self) -> RealFrees {
+        let unload = self.unload_freed();
+        RealFrees {
+            in_load: self.freed_in_load.iter().map(|p| 1u64 << p.order).sum(),
+            unload: if unload > 0 {
+                unload.saturating_sub(self.trace.arch_pages)
+            } else {
+                0
+            },
+        }
+    }
+
     /// What the import found, for the terminal.
     pub fn summary(&self) -> String {
         let mut s = String::new();
@@ -155,25 +219,21 @@ impl Capture {
             n,
             match &self.failed {
                 Some(p) => format!(
-                    ", then a failed allocation (line {}: the load's -ENOMEM)",
+                    ", then a failed allocation ({} {}: the load's -ENOMEM)",
+                    if self.trace.raw { "event" } else { "line" },
                     p.line
                 ),
                 None => String::new(),
             }
         );
         if !self.freed_in_load.is_empty() {
-            let _ = writeln!(
-                s,
-                "freed during the load (kimage_alloc_page): {}",
-                self.freed_in_load.len()
-            );
+            let _ = writeln!(s, "{FREED_IN_LOAD}{}", self.frees().in_load);
         }
         if !self.unload_frees.is_empty() {
-            let _ = writeln!(
-                s,
-                "freed by kimage_free after it: {}",
-                self.unload_frees.len()
-            );
+            let _ = writeln!(s, "{FREED_BY_UNLOAD}{}", self.unload_freed());
+        }
+        if self.trace.arch_pages > 0 {
+            let _ = writeln!(s, "{ARCH_PAGES}{}", self.trace.arch_pages);
         }
         let dropped: u64 = self.trace.dropped_allocs.values().sum();
         let _ = writeln!(

@@ -7,6 +7,9 @@
 //!   when `kimage_alloc_pages` is on its stack (every page kexec_core.c
 //!   asks for goes through it); every other one is dropped and counted by
 //!   its caller.
+//! * [`raw`]: the same events from the ring buffer's own pages
+//!   (`trace_pipe_raw`) with the format files and /proc/kallsyms, for
+//!   captures too large to print as text in reasonable time.
 //! * [`machine`]: the segments (kexec-tools `-d` output or a hand list),
 //!   RAM from /proc/iomem, the lowmem line from dmesg or /proc/zoneinfo.
 //! * [`import`]: all of it into a [`kexec_core::scenario::Scenario`] whose
@@ -16,6 +19,7 @@
 
 pub mod import;
 pub mod machine;
+pub mod raw;
 pub mod trace;
 pub mod verify;
 

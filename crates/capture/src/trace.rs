@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// One page (block) the kimage code got or gave back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageEvent {
-    /// The line of the event (1-based).
+    /// The line of the event (1-based; in a raw capture, its number).
     pub line: usize,
     /// Its pid.
     pub pid: u32,
@@ -31,8 +31,10 @@ pub struct PageEvent {
 pub enum KimageEvent {
     /// `kimage_alloc_pages` got this block (or failed).
     Alloc(PageEvent),
-    /// `kimage_free_pages` during the load (`kimage_alloc_page` giving a
-    /// highmem old page back before it retries).
+    /// `kimage_free_pages` during the load: `kimage_alloc_page` giving a
+    /// highmem old page back before it retries, or
+    /// `kimage_alloc_control_pages` freeing the destination pages it was
+    /// handed before the one it keeps (its extra_pages list).
     FreeInLoad(PageEvent),
     /// `kimage_free_pages` from `kimage_free` (an unload, or a failed load
     /// cleaning up).
@@ -64,6 +66,15 @@ pub struct Trace {
     pub without_stack: u64,
     /// Each pid's page events, with its command name.
     pub pids: BTreeMap<u32, (String, u64)>,
+    /// Read from the raw ring buffer ([`crate::raw`]): a
+    /// [`PageEvent::line`] counts events, not lines.
+    pub raw: bool,
+    /// Pages `machine_kexec_prepare` got through kimage_alloc_pages and
+    /// kept (x86_64's identity map: alloc_pgt_page asks
+    /// kimage_alloc_control_pages; i386 uses get_zeroed_page). Left out
+    /// of the kimage events, as the model does not build those tables;
+    /// `kimage_free` frees them with the control pages on unload.
+    pub arch_pages: u64,
 }
 
 /// A trace that cannot be read: the line (1-based) and why.
@@ -97,7 +108,14 @@ struct Pending<'a> {
     frames: u32,
     kimage_alloc_pages: bool,
     kimage_free_pages: bool,
-    kimage_alloc_page: bool,
+    /// `kimage_alloc_page` or `kimage_alloc_control_pages` (and its
+    /// `kimage_alloc_normal_control_pages`, if not inlined) is on the
+    /// stack: a free there is the load's own.
+    in_load: bool,
+    /// `machine_kexec_prepare` (or x86_64's `kernel_ident_mapping_init`)
+    /// is on the stack: x86_64 builds its identity map from
+    /// kimage_alloc_control_pages pages, which the model does not.
+    arch_hook: bool,
     caller: Option<&'a str>,
 }
 
@@ -219,10 +237,130 @@ fn ignorable(t: &str) -> bool {
         || t.starts_with("CPU:") && !t.contains("LOST")
 }
 
+/// The attribution both readers share (this text one and [`crate::raw`]):
+/// each CPU's page event waits for the stack that follows it, the frames
+/// are checked as they come, and the event is then the kimage code's or
+/// counted by caller and dropped.
+pub(crate) struct Attribution<'a> {
+    out: Trace,
+    pending: FxHashMap<u32, Pending<'a>>,
+}
+
+impl<'a> Attribution<'a> {
+    pub(crate) fn new() -> Self {
+        Attribution {
+            out: Trace::default(),
+            pending: FxHashMap::default(),
+        }
+    }
+
+    /// A page event on `cpu` (`pfn` None: a failed allocation); `line`
+    /// orders the events (the text's line, the raw buffer's event number).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn page_event(
+        &mut self,
+        cpu: u32,
+        pid: u32,
+        comm: impl FnOnce() -> String,
+        free: bool,
+        pfn: Option<u64>,
+        order: u32,
+        line: usize,
+    ) {
+        if let Some(p) = self.pending.remove(&cpu) {
+            finish(&mut self.out, p);
+        }
+        self.out.events += 1;
+        let e = self.out.pids.entry(pid).or_insert_with(|| (comm(), 0));
+        e.1 += 1;
+        self.pending.insert(
+            cpu,
+            Pending {
+                kind: if free { Kind::Free } else { Kind::Alloc },
+                ev: PageEvent {
+                    line,
+                    pid,
+                    pfn,
+                    order,
+                },
+                stack: false,
+                frames: 0,
+                kimage_alloc_pages: false,
+                kimage_free_pages: false,
+                in_load: false,
+                arch_hook: false,
+                caller: None,
+            },
+        );
+    }
+
+    /// A stack trace starts on `cpu`: it belongs to the event waiting
+    /// there, unless that one has its stack already.
+    pub(crate) fn stack(&mut self, cpu: u32) {
+        if let Some(p) = self.pending.get_mut(&cpu) {
+            if p.stack {
+                // A second stack: the first one's event is complete.
+                let p = self.pending.remove(&cpu).expect("present");
+                finish(&mut self.out, p);
+            } else {
+                p.stack = true;
+            }
+        }
+    }
+
+    /// A frame of the stack now coming on `cpu`.
+    pub(crate) fn frame(&mut self, cpu: u32, f: &'a str) {
+        if let Some(p) = self.pending.get_mut(&cpu) {
+            p.frames += 1;
+            match f {
+                "kimage_alloc_pages" => p.kimage_alloc_pages = true,
+                "kimage_free_pages" => p.kimage_free_pages = true,
+                "kimage_alloc_page"
+                | "kimage_alloc_control_pages"
+                | "kimage_alloc_normal_control_pages" => p.in_load = true,
+                "machine_kexec_prepare" | "kernel_ident_mapping_init" => p.arch_hook = true,
+                _ => {}
+            }
+            let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
+            if !kimage && p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
+                p.caller = Some(f);
+            }
+        }
+    }
+
+    /// Another event (the capture enabled more) on `cpu`: not a page
+    /// event; the one waiting there is complete.
+    pub(crate) fn other(&mut self, cpu: u32) {
+        if let Some(p) = self.pending.remove(&cpu) {
+            finish(&mut self.out, p);
+        }
+    }
+
+    /// The end of the trace (`last`: its last line, for the error).
+    pub(crate) fn end(mut self, last: usize) -> Result<Trace, TraceError> {
+        let mut rest: Vec<Pending> = self.pending.into_values().collect();
+        rest.sort_by_key(|p| p.ev.line);
+        for p in rest {
+            if p.stack && p.frames == 0 {
+                return Err(TraceError {
+                    line: last,
+                    message: format!(
+                        "the trace ends inside the stack trace of line {}'s event (truncated?)",
+                        p.ev.line
+                    ),
+                });
+            }
+            finish(&mut self.out, p);
+        }
+        // Events finish per CPU; the kimage order is the trace's.
+        self.out.kimage.sort_by_key(|k| k.page().line);
+        Ok(self.out)
+    }
+}
+
 /// Read a trace (the text of `cat trace` or `trace-cmd report`).
 pub fn read(text: &str) -> Result<Trace, TraceError> {
-    let mut out = Trace::default();
-    let mut pending: FxHashMap<u32, Pending<'_>> = FxHashMap::default();
+    let mut a = Attribution::new();
     // The CPU whose event the frames now coming belong to.
     let mut stack_cpu: Option<u32> = None;
     let mut last = 0;
@@ -236,20 +374,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
                     message: "a stack frame with no <stack trace> line before it".into(),
                 });
             };
-            if let Some(p) = pending.get_mut(&cpu) {
-                let f = frame_name(rest);
-                p.frames += 1;
-                match f {
-                    "kimage_alloc_pages" => p.kimage_alloc_pages = true,
-                    "kimage_free_pages" => p.kimage_free_pages = true,
-                    "kimage_alloc_page" => p.kimage_alloc_page = true,
-                    _ => {}
-                }
-                let kimage = p.kimage_alloc_pages || p.kimage_free_pages;
-                if !kimage && p.caller.is_none() && !allocator_frame(f) && !f.is_empty() {
-                    p.caller = Some(f);
-                }
-            }
+            a.frame(cpu, frame_name(rest));
             continue;
         }
         let t = raw.trim();
@@ -294,15 +419,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
         };
         if ev.name.starts_with("<stack trace") || ev.name == "kernel_stack" {
             stack_cpu = Some(ev.cpu);
-            if let Some(p) = pending.get_mut(&ev.cpu) {
-                if p.stack {
-                    // A second stack: the first one's event is complete.
-                    let p = pending.remove(&ev.cpu).expect("present");
-                    finish(&mut out, p);
-                } else {
-                    p.stack = true;
-                }
-            }
+            a.stack(ev.cpu);
             continue;
         }
         stack_cpu = None;
@@ -310,10 +427,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
             "mm_page_alloc" => Kind::Alloc,
             "mm_page_free" | "mm_page_free_batched" => Kind::Free,
             _ => {
-                // Another event (the capture enabled more): not a page event.
-                if let Some(p) = pending.remove(&ev.cpu) {
-                    finish(&mut out, p);
-                }
+                a.other(ev.cpu);
                 continue;
             }
         };
@@ -346,61 +460,37 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
         let failed = kind == Kind::Alloc
             && pfn == 0
             && page_f.is_some_and(|p| p.contains("null") || hex(p) == Some(0));
-        if let Some(p) = pending.remove(&ev.cpu) {
-            finish(&mut out, p);
-        }
-        out.events += 1;
-        let e = out
-            .pids
-            .entry(ev.pid)
-            .or_insert_with(|| (ev.comm.to_string(), 0));
-        e.1 += 1;
-        pending.insert(
+        a.page_event(
             ev.cpu,
-            Pending {
-                kind,
-                ev: PageEvent {
-                    line: n,
-                    pid: ev.pid,
-                    pfn: (!failed).then_some(pfn),
-                    order,
-                },
-                stack: false,
-                frames: 0,
-                kimage_alloc_pages: false,
-                kimage_free_pages: false,
-                kimage_alloc_page: false,
-                caller: None,
-            },
+            ev.pid,
+            || ev.comm.to_string(),
+            kind == Kind::Free,
+            (!failed).then_some(pfn),
+            order,
+            n,
         );
     }
-    let mut rest: Vec<Pending> = pending.into_values().collect();
-    rest.sort_by_key(|p| p.ev.line);
-    for p in rest {
-        if p.stack && p.frames == 0 {
-            return Err(TraceError {
-                line: last,
-                message: format!(
-                    "the trace ends inside the stack trace of line {}'s event (truncated?)",
-                    p.ev.line
-                ),
-            });
-        }
-        finish(&mut out, p);
-    }
-    // Events finish per CPU; the kimage order is the trace's.
-    out.kimage.sort_by_key(|k| k.page().line);
-    Ok(out)
+    a.end(last)
 }
 
 fn finish(out: &mut Trace, p: Pending<'_>) {
     if !p.stack || p.frames == 0 {
         out.without_stack += 1;
     }
+    let arch = p.arch_hook && (p.kimage_alloc_pages || p.kimage_free_pages);
+    let pages = p.ev.pfn.map_or(0, |_| 1u64 << p.ev.order);
     match p.kind {
-        Kind::Alloc if p.kimage_alloc_pages => out.kimage.push(KimageEvent::Alloc(p.ev)),
+        Kind::Alloc if p.kimage_alloc_pages && !arch => out.kimage.push(KimageEvent::Alloc(p.ev)),
         Kind::Alloc => {
-            let caller = p.caller.unwrap_or(if p.stack {
+            if arch {
+                out.arch_pages += pages;
+            }
+            let caller = if arch {
+                Some("machine_kexec_prepare")
+            } else {
+                p.caller
+            };
+            let caller = caller.unwrap_or(if p.stack {
                 "(the page allocator only)"
             } else {
                 "(no stack trace)"
@@ -412,7 +502,11 @@ fn finish(out: &mut Trace, p: Pending<'_>) {
                 }
             }
         }
-        Kind::Free if p.kimage_free_pages && p.kimage_alloc_page => {
+        Kind::Free if arch => {
+            out.arch_pages = out.arch_pages.saturating_sub(pages);
+            out.dropped_frees += 1;
+        }
+        Kind::Free if p.kimage_free_pages && p.in_load => {
             out.kimage.push(KimageEvent::FreeInLoad(p.ev))
         }
         Kind::Free if p.kimage_free_pages => out.kimage.push(KimageEvent::FreeUnload(p.ev)),
@@ -546,5 +640,55 @@ cpus=2
             t.kimage[1],
             KimageEvent::Alloc(PageEvent { pfn: None, .. })
         ));
+    }
+
+    #[test]
+    fn a_control_page_reject_is_freed_in_the_load() {
+        // kimage_alloc_control_pages frees the destination pages it was
+        // handed (its extra_pages) before it returns: the load's own frees,
+        // not kimage_free's.
+        let t = read(&CAT.replace(
+            " => kimage_free_page_list\n => kimage_free\n",
+            " => kimage_free_page_list\n => kimage_alloc_control_pages\n",
+        ))
+        .unwrap();
+        assert!(matches!(
+            t.kimage[2],
+            KimageEvent::FreeInLoad(PageEvent {
+                pfn: Some(0x23fc89),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn x86_64_identity_map_pages_are_not_the_kimage_stream() {
+        // x86_64's machine_kexec_prepare takes its page tables through
+        // kimage_alloc_control_pages: dropped (the model does not build
+        // them) and counted, a rejected one given back.
+        let pgt = " => __alloc_pages\n => kimage_alloc_pages\n => kimage_alloc_control_pages\n => alloc_pgt_page\n => ident_pud_init\n => kernel_ident_mapping_init\n => machine_kexec_prepare\n => do_kexec_load\n";
+        let rejected = " => free_unref_page\n => kimage_free_pages\n => kimage_free_page_list\n => kimage_alloc_control_pages\n => alloc_pgt_page\n => kernel_ident_mapping_init\n => machine_kexec_prepare\n";
+        let mut text = String::new();
+        for (i, (ev, stack)) in [
+            (
+                "mm_page_alloc: page=0xf0 pfn=0x5000 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+                pgt,
+            ),
+            (
+                "mm_page_alloc: page=0xf0 pfn=0x5001 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+                pgt,
+            ),
+            ("mm_page_free: page=0xf0 pfn=0x5001 order=0", rejected),
+        ]
+        .iter()
+        .enumerate()
+        {
+            text += &format!("  kexec-5 [000] ..... 1.00000{i}: {ev}\n  kexec-5 [000] ..... 1.00000{i}: <stack trace>\n{stack}");
+        }
+        let t = read(&format!("{CAT}{text}")).unwrap();
+        assert_eq!(t.kimage.len(), 3, "{:?}", t.kimage);
+        assert_eq!(t.arch_pages, 1);
+        assert_eq!(t.dropped_allocs.get("machine_kexec_prepare"), Some(&3));
+        assert_eq!(t.dropped_frees, 1);
     }
 }

@@ -3,9 +3,10 @@
 //! it read back through /proc/kcore (`head`, then each indirection page's
 //! words up to IND_DONE) and the unload's return; [`compare`] runs the
 //! model (`pointer`, upstream's design) on the captured order and says
-//! whether it built the same words and freed the same pages on unload.
+//! whether it built the same words and freed the same pages, during the
+//! load and on unload.
 
-use crate::import::Capture;
+use crate::import::{Capture, RealFrees};
 use kexec_core::design::Variant;
 use kexec_core::kimage::Stop;
 use kexec_core::run::{run_variant, Outcome, RunOptions, Unload};
@@ -76,18 +77,20 @@ pub fn read_result(text: &str) -> Result<RealResult, String> {
 
 /// Run the model on the capture and compare (words counted from head,
 /// word 0): `Ok` with a one-line
-/// verdict when the model agrees word for word (and on the unload's
-/// frees), `Err` with the first difference.
+/// verdict when the model agrees word for word (and on the pages freed
+/// during the load and by the unload), `Err` with the first difference.
+/// A load that failed agrees when the model returns the same errno and
+/// frees as many pages in all (the load's own frees and kimage_free's).
 pub fn compare(c: &Capture, real: &RealResult) -> Result<String, String> {
-    compare_scenario(&c.scenario, real, c.unload_freed())
+    compare_scenario(&c.scenario, real, c.frees())
 }
 
-/// [`compare`] for a scenario and the pages the real unload freed (a
+/// [`compare`] for a scenario and the pages the real kernel freed (a
 /// fixture stored as its imported scenario).
 pub fn compare_scenario(
     sc: &Scenario,
     real: &RealResult,
-    real_freed: u64,
+    frees: RealFrees,
 ) -> Result<String, String> {
     let run = run_variant(
         sc,
@@ -100,11 +103,23 @@ pub fn compare_scenario(
     match (&run.outcome, real.load) {
         (Outcome::Loaded, 0) => {}
         (Outcome::Stopped(Stop::Errno { errno, .. }), r) if r == -i64::from(errno.number()) => {
-            return Ok(format!(
-                "identical: both return -{} ({})",
-                errno.number(),
-                errno.name()
-            ));
+            let real_all = frees.in_load + frees.unload;
+            return match &run.unload {
+                Some(Unload::Ok { freed }) if *freed == real_all => Ok(format!(
+                    "identical: both return -{} ({}){}",
+                    errno.number(),
+                    errno.name(),
+                    if real_all > 0 {
+                        format!(" and free {real_all} pages")
+                    } else {
+                        String::new()
+                    }
+                )),
+                u => Err(format!(
+                    "both return -{}, but the real kernel freed {real_all} pages and the model {u:?}",
+                    errno.number()
+                )),
+            };
         }
         (o, r) => {
             let model = match o {
@@ -134,6 +149,15 @@ pub fn compare_scenario(
             show(model.get(i))
         ));
     }
+    if run.counters.pages_freed != frees.in_load {
+        return Err(format!(
+            "the same {} words, but the load freed {} pages on the real kernel and {} in the model",
+            model.len(),
+            frees.in_load,
+            run.counters.pages_freed
+        ));
+    }
+    let real_freed = frees.unload;
     let unload = match (&run.unload, real.unload) {
         (Some(Unload::Ok { freed }), Some(0)) if *freed == real_freed => {
             format!("; unload freed {freed} pages, as the model")

@@ -5,7 +5,7 @@
 //! unload what the real unload freed. No QEMU here: the captures are
 //! data.
 
-use kexec_capture::import::{import, text_of, ImportInput};
+use kexec_capture::import::{import, text_of, ImportInput, RealFrees};
 use kexec_capture::verify::{compare_scenario, read_result};
 use kexec_core::arch::Arch;
 use kexec_core::scenario::Scenario;
@@ -42,19 +42,20 @@ fn check(dir: &Path) -> Result<String, String> {
             empty_ok: real.load != 0,
         })
         .map_err(|e| e.to_string())?;
-        compare_scenario(&c.scenario, &real, c.unload_freed())
+        compare_scenario(&c.scenario, &real, c.frees())
     } else {
         // A large capture kept as what its import made: the scenario and
-        // the summary with the unload's frees.
-        let sc =
-            Scenario::from_json(&read(&dir.join("scenario.json"))).map_err(|e| e.to_string())?;
-        let summary = read(&dir.join("summary.txt"));
-        let freed = summary
-            .lines()
-            .find_map(|l| l.strip_prefix("freed by kimage_free after it: "))
-            .map_or(0, |n| n.trim().parse().expect("a count"));
-        compare_scenario(&sc, &real, freed)
+        // the summary with the frees.
+        let (sc, frees) = stored(dir)?;
+        compare_scenario(&sc, &real, frees)
     }
+}
+
+/// A capture stored as its imported scenario and summary.
+fn stored(dir: &Path) -> Result<(Scenario, RealFrees), String> {
+    let sc = Scenario::from_json(&read(&dir.join("scenario.json"))).map_err(|e| e.to_string())?;
+    let frees = RealFrees::from_summary(&read(&dir.join("summary.txt")))?;
+    Ok((sc, frees))
 }
 
 #[test]
@@ -70,6 +71,8 @@ fn the_model_builds_the_real_kernels_list() {
         "lowmem-dest",
         "highmem-retry",
         "einval-half",
+        "enomem-control",
+        "plain-8g",
     ] {
         assert!(
             names.iter().any(|n| n == must),
@@ -116,4 +119,43 @@ fn the_paths_were_taken() {
     assert!(l.dest_pages >= 1000 && l.control_rejected == 0);
     let h = counters("highmem-retry");
     assert!(h.highmem_frees >= 1000, "{}", h.highmem_frees);
+}
+
+#[test]
+fn the_control_page_runs_out_of_lowmem() {
+    // enomem-control: one segment over all of lowmem, so every page
+    // GFP_KERNEL|__GFP_NORETRY hands out is a destination and goes on
+    // kimage_alloc_normal_control_pages' extra_pages until the real
+    // allocator fails. The replay list ends where it failed; the model
+    // then gets no page either and returns -ENOMEM at the same call,
+    // having freed every page it was handed, as the real kernel did.
+    let dir = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("enomem-control"))
+        .unwrap();
+    let real = read_result(&read(&dir.join("list.txt"))).unwrap();
+    assert_eq!(real.load, -12);
+    let (sc, frees) = stored(&dir).unwrap();
+    let kexec_core::page_alloc::Policy::Replay(order) = &sc.policy else {
+        panic!("not a replay: {}", sc.policy)
+    };
+    assert!(order.len() > 100_000, "{}", order.len());
+    assert_eq!(frees.in_load, order.len() as u64);
+    assert_eq!(frees.unload, 0);
+    let run = kexec_core::run::run_variant(
+        &sc,
+        kexec_core::design::Variant::Pointer,
+        Default::default(),
+    );
+    match &run.outcome {
+        kexec_core::run::Outcome::Stopped(kexec_core::kimage::Stop::Errno { errno, reason }) => {
+            assert_eq!(errno.number(), 12);
+            assert!(reason.contains("control_code_buffer"), "{reason}");
+        }
+        o => panic!("the model did not fail: {o:?}"),
+    }
+    let c = run.counters;
+    assert_eq!(c.alloc_calls, order.len() as u64 + 1);
+    assert_eq!(c.control_rejected, order.len() as u64);
+    assert_eq!(c.pages_freed, order.len() as u64);
 }
