@@ -387,7 +387,7 @@ pub fn HotplugView(props: &HotplugProps) -> Html {
                 { for lab.runs.iter().enumerate().map(|(i, r)| html! {
                     <div class="hotplug-map-row" data-variant={r.variant.name()}>
                         <h3>{ r.variant.name() }</h3>
-                        { map(r, steps.get(i).copied().unwrap_or(0)) }
+                        <div class="lab-map-scroll" tabindex="0" role="region" aria-label={format!("{} map (scrolls sideways on a narrow screen)", r.variant.name())}>{ map(r, steps.get(i).copied().unwrap_or(0)) }</div>
                     </div>
                 }) }
                 <p class="legend">

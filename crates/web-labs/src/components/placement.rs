@@ -384,7 +384,7 @@ pub fn PlacementView(props: &PlacementProps) -> Html {
             }
             <section class="map" aria-label="placement map">
                 <h2>{ format!("physical map, memory blocks of {} MiB", run.block_size >> 20) }</h2>
-                { map(&sc, &run) }
+                <div class="lab-map-scroll" tabindex="0" role="region" aria-label="physical map (scrolls sideways on a narrow screen)">{ map(&sc, &run) }</div>
                 <p class="legend">
                     <span class="key removable">{ "removable" }</span>
                     <span class="key reload">{ "removable, reload kexec" }</span>
