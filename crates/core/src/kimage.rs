@@ -138,6 +138,25 @@ impl RoleMap {
             .iter()
             .map(|(pfn, code)| (pfn, ROLES[usize::from(code) - 1]))
     }
+
+    /// Pages held (a role other than [`Role::Freed`]) below pfn `line`
+    /// and at or above it, one page each: a count over the sections'
+    /// bytes, without visiting pages one by one.
+    pub fn held_split(&self, line: u64) -> (u64, u64) {
+        let held = |codes: &[u8]| {
+            codes
+                .iter()
+                .filter(|&&c| c != 0 && c != Role::Freed.code())
+                .count() as u64
+        };
+        let (mut below, mut above) = (0, 0);
+        for (first, codes) in self.codes.sections() {
+            let split = (line.clamp(first, first + codes.len() as u64) - first) as usize;
+            below += held(&codes[..split]);
+            above += held(&codes[split..]);
+        }
+        (below, above)
+    }
 }
 
 /// Why a run stopped early.
@@ -1105,15 +1124,22 @@ impl Kimage {
 
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
+        if self.orders.is_empty() {
+            // One page per role: count the role bytes on each side of the
+            // lowmem line.
+            let line = self
+                .machine
+                .lowmem_end()
+                .map_or(u64::MAX, |end| end >> PAGE_SHIFT);
+            let (low, high) = self.roles.held_split(line);
+            self.counters.lowmem_held = low;
+            self.counters.highmem_held = high;
+            return;
+        }
         let (mut low, mut high) = (0, 0);
-        let blocks = !self.orders.is_empty();
         for (pfn, r) in self.roles.iter() {
             if r != Role::Freed {
-                let n = if blocks {
-                    1u64 << self.order_of(pfn)
-                } else {
-                    1
-                };
+                let n = 1u64 << self.order_of(pfn);
                 if self.machine.page_highmem(pfn) {
                     high += n;
                 } else {
