@@ -379,12 +379,16 @@ impl PageStore {
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
     /// page holds old contents (the model does not know them).
     pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
+        self.word_of(self.slot(pfn), slot, width)
+    }
+
+    /// [`PageStore::word`] of a page whose slot is `x`.
+    fn word_of(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
         let mask = if width == 8 {
             u64::MAX
         } else {
             (1u64 << (width * 8)) - 1
         };
-        let x = self.slot(pfn);
         match entries_index(x) {
             Some(i) => Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask),
             None => content_word(&unpack(x)?, slot, width),
@@ -412,6 +416,84 @@ impl PageStore {
             }
         };
         &mut self.entries[i]
+    }
+}
+
+/// What a page holds, as one word (the form a [`PageStore`] keeps it in):
+/// copied in one move, an entry page's words staying where they are.
+/// Only meaningful with the store it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packed(u64);
+
+impl Packed {
+    /// All zeros.
+    pub const ZERO: Packed = Packed(TAG_ZERO);
+
+    /// Old contents: nothing kexec wrote.
+    pub fn is_old(self) -> bool {
+        self.0 & TAG_MASK == 0
+    }
+
+    /// Whether the page holds zeros.
+    pub fn is_zero(self) -> bool {
+        self.0 & TAG_MASK == TAG_ZERO
+    }
+
+    /// The segment and page of a data page's buffer.
+    pub fn data(self) -> Option<(u8, u32)> {
+        match unpack(self.0) {
+            Some(Content::Data { seg, page, .. }) => Some((seg, page)),
+            _ => None,
+        }
+    }
+}
+
+/// The store's contents as whole-page moves leave them (the relocation
+/// check's memory: the stub's copies, the loaded image's store left as it
+/// is). Starts as a copy of the store's packed words, one per page
+/// ([`PageStore`]'s section map, one allocation); an entry page's words are
+/// not copied but read from the store, which the moves never change.
+/// Moving a page's contents moves one [`Packed`] word.
+#[derive(Debug, Clone)]
+pub struct PageMoves<'a> {
+    base: &'a PageStore,
+    /// Per pfn: the page's packed contents now.
+    slots: SectionMap<u64, 6>,
+}
+
+impl<'a> PageMoves<'a> {
+    /// The store as it is, nothing moved yet.
+    pub fn new(base: &'a PageStore) -> Self {
+        PageMoves {
+            base,
+            slots: base.data.clone(),
+        }
+    }
+
+    /// What `pfn` holds now.
+    pub fn packed(&self, pfn: u64) -> Packed {
+        Packed(self.slots.get(pfn))
+    }
+
+    /// Make `pfn` hold `p` (read from these moves).
+    pub fn put(&mut self, pfn: u64, p: Packed) {
+        self.slots.set(pfn, if p.is_old() { 0 } else { p.0 });
+    }
+
+    /// Content of `pfn`, `None` for old contents ([`PageStore::get`]).
+    pub fn get(&self, pfn: u64) -> Option<Content> {
+        let x = self.packed(pfn).0;
+        match entries_index(x) {
+            Some(i) => Some(Content::Entries(self.base.entries[i].clone())),
+            None => unpack(x),
+        }
+    }
+
+    /// The word at `slot` of `pfn` when it is an entry page, as
+    /// [`PageStore::word`]; `None` for any other page.
+    pub fn entry_word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
+        let x = self.packed(pfn).0;
+        entries_index(x).and_then(|_| self.base.word_of(x, slot, width))
     }
 }
 

@@ -46,7 +46,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Values per section.
     pub const SECTION: u64 = 1 << SHIFT;
 
-    #[inline]
+    #[inline(always)]
     fn index(&self, sec: u64) -> u32 {
         if sec < DIRECT_SECTIONS {
             self.dir.get(sec as usize).copied().unwrap_or(0)
@@ -86,7 +86,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     }
 
     /// The value at `key` (`T::default()` if none was stored).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: u64) -> T {
         match self.index(key >> SHIFT) {
             0 => T::default(),
