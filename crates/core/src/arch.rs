@@ -177,7 +177,9 @@ impl ArchProfile {
 
     /// Entries per indirection page (PAGE_SIZE / sizeof(kimage_entry_t)).
     pub fn slots_per_page(&self) -> u64 {
-        PAGE_SIZE / self.entry_bytes()
+        // A shift, not a division: an entry is 4 or 8 bytes.
+        debug_assert!(self.entry_bytes().is_power_of_two());
+        PAGE_SIZE >> self.entry_bytes().trailing_zeros()
     }
 
     /// The index of the link slot (LAST_KIMAGE_ENTRY in the RFC).

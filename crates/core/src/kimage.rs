@@ -105,6 +105,7 @@ const ROLES: [Role; 7] = [
 
 impl Role {
     /// The role's byte in a [`RoleMap`] (0: no role).
+    #[inline]
     fn code(self) -> u8 {
         match self {
             Role::ControlCode => 1,
@@ -120,11 +121,13 @@ impl Role {
 
 impl RoleMap {
     /// Record the role of `pfn`.
+    #[inline]
     pub fn insert(&mut self, pfn: u64, r: Role) {
         *self.codes.get_mut(pfn) = r.code();
     }
 
     /// The role of `pfn`, if it was ever handed out.
+    #[inline]
     pub fn get(&self, pfn: u64) -> Option<Role> {
         match self.codes.get(pfn) {
             0 => None,

@@ -174,6 +174,7 @@ pub struct PageBitmap {
     allocated: u64,
 }
 
+#[inline]
 fn free_mask(word: u64, n: u64) -> u64 {
     let free = !word;
     if n == 1 {
@@ -226,11 +227,13 @@ impl PageBitmap {
     }
 
     /// Mark `[p, p+n)` allocated.
+    #[inline]
     pub fn allocate(&mut self, p: u64, n: u64) {
         self.flip(p, n, true);
     }
 
     /// Mark `[p, p+n)` free.
+    #[inline]
     pub fn release(&mut self, p: u64, n: u64) {
         self.flip(p, n, false);
     }
@@ -361,6 +364,7 @@ impl PageBitmap {
     }
 }
 
+#[inline]
 fn align_up(x: u64, n: u64) -> u64 {
     (x + n - 1) & !(n - 1)
 }

@@ -42,22 +42,29 @@ struct Phys<'a> {
 }
 
 impl Phys<'_> {
+    #[inline]
     fn check_addr(&self, what: &str, a: u64) -> Result<(), String> {
+        if a < self.k.machine.arch.relocate_reach && self.k.machine.is_ram(a >> PAGE_SHIFT) {
+            return Ok(());
+        }
+        Err(self.bad_addr(what, a))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_addr(&self, what: &str, a: u64) -> String {
         let arch = self.k.machine.arch;
         if a >= arch.relocate_reach {
-            return Err(format!(
+            return format!(
                 "{what} 0x{a:x} is beyond what relocate_kernel can reach ({})",
                 if arch.relocate_paging_off {
                     "it runs with paging off: 32-bit physical addresses only"
                 } else {
                     "not in the identity map"
                 }
-            ));
+            );
         }
-        if !self.k.machine.is_ram(a >> PAGE_SHIFT) {
-            return Err(format!("{what} 0x{a:x} is not RAM"));
-        }
-        Ok(())
+        format!("{what} 0x{a:x} is not RAM")
     }
 
     fn read_word(&self, p: u64) -> Result<u64, String> {
