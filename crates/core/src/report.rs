@@ -29,10 +29,10 @@ pub fn entries(r: &VariantRun) -> String {
         Outcome::Loaded => {
             let mut s = String::with_capacity((r.entries.len() + 1) * 20);
             for &(_, e) in &r.entries {
-                s.push_str(&arch.fmt_entry(e));
+                arch.write_entry(&mut s, e);
                 s.push('\n');
             }
-            s.push_str(&arch.fmt_entry(r.end_word));
+            arch.write_entry(&mut s, r.end_word);
             s.push('\n');
             s
         }
