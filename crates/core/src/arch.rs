@@ -177,7 +177,9 @@ impl ArchProfile {
 
     /// Entries per indirection page (PAGE_SIZE / sizeof(kimage_entry_t)).
     pub fn slots_per_page(&self) -> u64 {
-        PAGE_SIZE / self.entry_bytes()
+        // A shift, not a division: an entry is 4 or 8 bytes.
+        debug_assert!(self.entry_bytes().is_power_of_two());
+        PAGE_SIZE >> self.entry_bytes().trailing_zeros()
     }
 
     /// The index of the link slot (LAST_KIMAGE_ENTRY in the RFC).
@@ -209,7 +211,25 @@ impl ArchProfile {
 
     /// Format an entry word at full width, `0x` and lowercase.
     pub fn fmt_entry(&self, e: u64) -> String {
-        format!("0x{:0w$x}", e, w = self.entry_hex_digits())
+        let mut s = String::with_capacity(18);
+        self.write_entry(&mut s, e);
+        s
+    }
+
+    /// [`ArchProfile::fmt_entry`] appended to `out` (`0x` and at least
+    /// [`ArchProfile::entry_hex_digits`] lowercase hex digits), without
+    /// the formatting machinery: the `entries` listing writes one a
+    /// source page.
+    pub fn write_entry(&self, out: &mut String, e: u64) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let used = (64 - e.leading_zeros() as usize).div_ceil(4);
+        let digits = used.max(self.entry_hex_digits());
+        out.push_str("0x");
+        for i in (0..digits).rev() {
+            // i < 16: a u64 has at most 16 hex digits; more are zeros.
+            let d = if i < 16 { (e >> (4 * i)) & 0xf } else { 0 };
+            out.push(char::from(HEX[d as usize]));
+        }
     }
 }
 
@@ -223,6 +243,17 @@ mod tests {
         assert_eq!(Arch::I386Pae.profile().last_slot(), 1023);
         assert_eq!(Arch::X86_64.profile().slots_per_page(), 512);
         assert_eq!(Arch::X86_64.profile().last_slot(), 511);
+    }
+
+    #[test]
+    fn entries_print_as_format_does() {
+        for arch in ALL_ARCHES {
+            let p = arch.profile();
+            let w = p.entry_hex_digits();
+            for e in [0, 1, 0xf, 0x1000_0001, 0xffff_ffff, 0x1_0000_0008, u64::MAX] {
+                assert_eq!(p.fmt_entry(e), format!("0x{e:0w$x}"));
+            }
+        }
     }
 
     #[test]

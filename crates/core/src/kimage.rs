@@ -105,6 +105,7 @@ const ROLES: [Role; 7] = [
 
 impl Role {
     /// The role's byte in a [`RoleMap`] (0: no role).
+    #[inline]
     fn code(self) -> u8 {
         match self {
             Role::ControlCode => 1,
@@ -120,11 +121,13 @@ impl Role {
 
 impl RoleMap {
     /// Record the role of `pfn`.
+    #[inline]
     pub fn insert(&mut self, pfn: u64, r: Role) {
         *self.codes.get_mut(pfn) = r.code();
     }
 
     /// The role of `pfn`, if it was ever handed out.
+    #[inline]
     pub fn get(&self, pfn: u64) -> Option<Role> {
         match self.codes.get(pfn) {
             0 => None,
@@ -137,6 +140,37 @@ impl RoleMap {
         self.codes
             .iter()
             .map(|(pfn, code)| (pfn, ROLES[usize::from(code) - 1]))
+    }
+
+    /// Pages held (a role other than [`Role::Freed`]) below pfn `line`
+    /// and at or above it, one page each: a count over the sections'
+    /// bytes, without visiting pages one by one.
+    pub fn held_split(&self, line: u64) -> (u64, u64) {
+        let held = |codes: &[u8]| {
+            // Codes 1..=6 (Freed is 7, none 0: three bits), eight bytes a
+            // step: a byte with some bit set, and not all three.
+            const LOW: u64 = 0x0101_0101_0101_0101;
+            let words = codes.chunks_exact(8);
+            let rest = words.remainder();
+            let mut n = 0;
+            for w in words {
+                let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+                let any = (w | w >> 1 | w >> 2) & LOW;
+                let all = w & (w >> 1) & (w >> 2) & LOW;
+                n += u64::from((any & !all).count_ones());
+            }
+            n + rest
+                .iter()
+                .filter(|&&c| c != 0 && c != Role::Freed.code())
+                .count() as u64
+        };
+        let (mut below, mut above) = (0, 0);
+        for (first, codes) in self.codes.sections() {
+            let split = (line.clamp(first, first + codes.len() as u64) - first) as usize;
+            below += held(&codes[..split]);
+            above += held(&codes[split..]);
+        }
+        (below, above)
     }
 }
 
@@ -197,9 +231,13 @@ fn unpack_dest(x: u64) -> (usize, u64) {
 /// the ordinal + 1 in bits 0-31, the slot in bits 32-42, the position's
 /// page in bits 43-63 (0: image->head, else 1 + its number among the pages
 /// entries were stored in). A position that does not fit is kept in a map.
+/// Next to each word, the destination's dest_pages slot (as [`pack_dest`],
+/// 0: none): the page kimage_dst_used finds nothing for is filed there
+/// at once, and one cache line serves both.
 #[derive(Debug, Clone, Default)]
 struct DstIndex {
-    words: Vec<Vec<u64>>,
+    /// Per segment, per destination page: `[index word, dest_pages slot]`.
+    words: Vec<Vec<[u64; 2]>>,
     pages: Vec<u64>,
     page_ids: FxHashMap<u64, u64>,
     /// The last page numbered, and its code.
@@ -234,10 +272,10 @@ impl DstIndex {
         }
         .filter(|_| ord < u64::from(u32::MAX) - 1)
         .map(|p| p | (ord + 1));
-        if self.words[s][j] == DST_WIDE {
+        if self.words[s][j][0] == DST_WIDE {
             self.wide.remove(&(s, j));
         }
-        self.words[s][j] = match packed {
+        self.words[s][j][0] = match packed {
             Some(w) => w,
             None => {
                 self.wide.insert((s, j), (pos, ord));
@@ -247,7 +285,7 @@ impl DstIndex {
     }
 
     fn get(&self, s: usize, j: usize) -> Option<(Pos, u64)> {
-        match self.words[s][j] {
+        match self.words[s][j][0] {
             0 => None,
             DST_WIDE => self.wide.get(&(s, j)).copied(),
             w => {
@@ -261,6 +299,18 @@ impl DstIndex {
                 };
                 Some((pos, ord))
             }
+        }
+    }
+
+    /// The dest_pages slot of segment `s`'s destination page `j`.
+    fn slot(&mut self, s: usize, j: usize) -> &mut u64 {
+        &mut self.words[s][j][1]
+    }
+
+    /// Empty every dest_pages slot (kimage_free emptied the list).
+    fn clear_slots(&mut self) {
+        for w in self.words.iter_mut().flatten() {
+            w[1] = 0;
         }
     }
 }
@@ -287,9 +337,6 @@ pub struct Kimage {
     /// Events.
     pub trace: Trace,
     dest_pages: Vec<u64>,
-    /// Per segment, per destination page: the page filed on dest_pages for
-    /// it, as [`pack_dest`] (0: none).
-    dest_slot: Vec<Vec<u64>>,
     unusable_pages: Vec<u64>,
     control_pages: Vec<u64>,
     /// image->control_code_page.
@@ -297,7 +344,8 @@ pub struct Kimage {
     /// image->swap_page.
     pub swap_page: Option<u64>,
     /// Per segment, per destination page: the SOURCE entry's position and
-    /// walk ordinal (the index behind kimage_dst_used).
+    /// walk ordinal (the index behind kimage_dst_used), and the page filed
+    /// on dest_pages for it.
     dst_index: DstIndex,
     cur_dest: u64,
     ordinals: u64,
@@ -386,7 +434,6 @@ impl Kimage {
                 events: Vec::new(),
             },
             dest_pages: Vec::new(),
-            dest_slot: Vec::new(),
             unusable_pages: Vec::new(),
             control_pages: Vec::new(),
             control_code_page: None,
@@ -409,8 +456,11 @@ impl Kimage {
 
     fn build_indexes(&mut self) {
         let pages = |s: &Segment| s.memsz.div_ceil(PAGE_SIZE) as usize;
-        self.dst_index.words = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
-        self.dest_slot = self.segments.iter().map(|s| vec![0; pages(s)]).collect();
+        self.dst_index.words = self
+            .segments
+            .iter()
+            .map(|s| vec![[0; 2]; pages(s)])
+            .collect();
     }
 
     /// The segment and page index of destination address `addr`.
@@ -723,7 +773,7 @@ impl Kimage {
             .dest_page(destination)
             .filter(|_| destination != KIMAGE_NO_DEST)
         {
-            let slot = std::mem::take(&mut self.dest_slot[s][j]);
+            let slot = std::mem::take(self.dst_index.slot(s, j));
             if slot != 0 {
                 let (idx, pfn) = unpack_dest(slot);
                 self.dest_pages[idx] = u64::MAX;
@@ -795,7 +845,7 @@ impl Kimage {
                 }
                 None => {
                     let (s, j) = self.dest_page(addr).expect("a destination page");
-                    self.dest_slot[s][j] = pack_dest(self.dest_pages.len(), pfn);
+                    *self.dst_index.slot(s, j) = pack_dest(self.dest_pages.len(), pfn);
                     self.dest_pages.push(pfn);
                     self.roles.insert(pfn, Role::DestPages);
                     self.counters.dest_pages += 1;
@@ -1057,9 +1107,7 @@ impl Kimage {
                 self.free_pages(pfn);
             }
         }
-        for v in &mut self.dest_slot {
-            v.fill(0);
-        }
+        self.dst_index.clear_slots();
         for pfn in std::mem::take(&mut self.unusable_pages).into_iter().rev() {
             self.free_pages(pfn);
         }
@@ -1105,15 +1153,22 @@ impl Kimage {
 
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
+        if self.orders.is_empty() {
+            // One page per role: count the role bytes on each side of the
+            // lowmem line.
+            let line = self
+                .machine
+                .lowmem_end()
+                .map_or(u64::MAX, |end| end >> PAGE_SHIFT);
+            let (low, high) = self.roles.held_split(line);
+            self.counters.lowmem_held = low;
+            self.counters.highmem_held = high;
+            return;
+        }
         let (mut low, mut high) = (0, 0);
-        let blocks = !self.orders.is_empty();
         for (pfn, r) in self.roles.iter() {
             if r != Role::Freed {
-                let n = if blocks {
-                    1u64 << self.order_of(pfn)
-                } else {
-                    1
-                };
+                let n = 1u64 << self.order_of(pfn);
                 if self.machine.page_highmem(pfn) {
                     high += n;
                 } else {

@@ -64,6 +64,7 @@ impl Machine {
     }
 
     /// Whether `pfn` is below the lowmem line (direct-mapped).
+    #[inline]
     pub fn is_lowmem_pfn(&self, pfn: u64) -> bool {
         match self.lowmem_end {
             Some(end) => pfn < end >> PAGE_SHIFT,
@@ -92,6 +93,7 @@ impl Machine {
     }
 
     /// Whether `pfn` is RAM.
+    #[inline]
     pub fn is_ram(&self, pfn: u64) -> bool {
         in_ranges(&self.ram, pfn)
     }
@@ -161,6 +163,7 @@ impl Machine {
 
     /// PageHighMem as a direct-map test: the page has no permanent kernel
     /// mapping, so page_address() is NULL unless it is kmap()ed.
+    #[inline]
     pub fn page_highmem(&self, pfn: u64) -> bool {
         !self.is_lowmem_pfn(pfn)
     }
@@ -192,6 +195,7 @@ impl Machine {
 }
 
 /// Whether `x` lies in one of the sorted ranges.
+#[inline]
 pub fn in_ranges(ranges: &[(u64, u64)], x: u64) -> bool {
     let i = ranges.partition_point(|r| r.1 <= x);
     i < ranges.len() && ranges[i].0 <= x
@@ -269,6 +273,7 @@ const TAG_DATA: u64 = 2 << 62;
 const TAG_ENTRIES: u64 = 3 << 62;
 const TAG_MASK: u64 = 3 << 62;
 
+#[inline]
 fn pack(c: &Content) -> u64 {
     match *c {
         Content::Zero => TAG_ZERO,
@@ -279,6 +284,7 @@ fn pack(c: &Content) -> u64 {
     }
 }
 
+#[inline]
 fn unpack(x: u64) -> Option<Content> {
     match x & (3 << 62) {
         TAG_ZERO => Some(Content::Zero),
@@ -304,6 +310,7 @@ pub struct PageStore {
     unused: Vec<usize>,
 }
 
+#[inline]
 fn entries_index(x: u64) -> Option<usize> {
     (x & TAG_MASK == TAG_ENTRIES).then_some((x & !TAG_MASK) as usize)
 }
@@ -328,10 +335,12 @@ impl PageStore {
         self.unused.push(i);
     }
 
+    #[inline]
     fn slot(&self, pfn: u64) -> u64 {
         self.data.get(pfn)
     }
 
+    #[inline]
     fn put_slot(&mut self, pfn: u64, x: u64) {
         self.data.set(pfn, x);
     }
@@ -346,11 +355,13 @@ impl PageStore {
     }
 
     /// Whether `pfn` is an entry page.
+    #[inline]
     pub fn is_entries(&self, pfn: u64) -> bool {
         entries_index(self.slot(pfn)).is_some()
     }
 
     /// Set the content of `pfn`.
+    #[inline]
     pub fn set(&mut self, pfn: u64, c: Content) {
         let (was, words) = match c {
             Content::Entries(w) => (*self.data.get_mut(pfn), Some(w)),
@@ -378,13 +389,19 @@ impl PageStore {
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
     /// page holds old contents (the model does not know them).
+    #[inline]
     pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
+        self.word_of(self.slot(pfn), slot, width)
+    }
+
+    /// [`PageStore::word`] of a page whose slot is `x`.
+    #[inline]
+    fn word_of(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
         let mask = if width == 8 {
             u64::MAX
         } else {
             (1u64 << (width * 8)) - 1
         };
-        let x = self.slot(pfn);
         match entries_index(x) {
             Some(i) => Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask),
             None => content_word(&unpack(x)?, slot, width),
@@ -393,6 +410,7 @@ impl PageStore {
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
+    #[inline]
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
         let was = *self.data.get_mut(pfn);
         let i = match entries_index(was) {
@@ -412,6 +430,87 @@ impl PageStore {
             }
         };
         &mut self.entries[i]
+    }
+}
+
+/// What a page holds, as one word (the form a [`PageStore`] keeps it in):
+/// copied in one move, an entry page's words staying where they are.
+/// Only meaningful with the store it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packed(u64);
+
+impl Packed {
+    /// All zeros.
+    pub const ZERO: Packed = Packed(TAG_ZERO);
+
+    /// Old contents: nothing kexec wrote.
+    pub fn is_old(self) -> bool {
+        self.0 & TAG_MASK == 0
+    }
+
+    /// Whether the page holds zeros.
+    pub fn is_zero(self) -> bool {
+        self.0 & TAG_MASK == TAG_ZERO
+    }
+
+    /// The segment and page of a data page's buffer.
+    pub fn data(self) -> Option<(u8, u32)> {
+        match unpack(self.0) {
+            Some(Content::Data { seg, page, .. }) => Some((seg, page)),
+            _ => None,
+        }
+    }
+}
+
+/// The store's contents as whole-page moves leave them (the relocation
+/// check's memory: the stub's copies, the loaded image's store left as it
+/// is). Starts as a copy of the store's packed words, one per page
+/// ([`PageStore`]'s section map, one allocation); an entry page's words are
+/// not copied but read from the store, which the moves never change.
+/// Moving a page's contents moves one [`Packed`] word.
+#[derive(Debug, Clone)]
+pub struct PageMoves<'a> {
+    base: &'a PageStore,
+    /// Per pfn: the page's packed contents now.
+    slots: SectionMap<u64, 6>,
+}
+
+impl<'a> PageMoves<'a> {
+    /// The store as it is, nothing moved yet.
+    pub fn new(base: &'a PageStore) -> Self {
+        PageMoves {
+            base,
+            slots: base.data.clone(),
+        }
+    }
+
+    /// What `pfn` holds now.
+    #[inline]
+    pub fn packed(&self, pfn: u64) -> Packed {
+        Packed(self.slots.get(pfn))
+    }
+
+    /// Make `pfn` hold `p` (read from these moves).
+    #[inline]
+    pub fn put(&mut self, pfn: u64, p: Packed) {
+        self.slots.set(pfn, if p.is_old() { 0 } else { p.0 });
+    }
+
+    /// Content of `pfn`, `None` for old contents ([`PageStore::get`]).
+    pub fn get(&self, pfn: u64) -> Option<Content> {
+        let x = self.packed(pfn).0;
+        match entries_index(x) {
+            Some(i) => Some(Content::Entries(self.base.entries[i].clone())),
+            None => unpack(x),
+        }
+    }
+
+    /// The word at `slot` of `pfn` when it is an entry page, as
+    /// [`PageStore::word`]; `None` for any other page.
+    #[inline]
+    pub fn entry_word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
+        let x = self.packed(pfn).0;
+        entries_index(x).and_then(|_| self.base.word_of(x, slot, width))
     }
 }
 

@@ -30,7 +30,6 @@ use crate::memory::{intersect, Machine};
 use crate::sparse::SectionMap;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::rc::Rc;
 
 /// The most allocator calls one run may make before the model gives up.
 pub const MAX_ALLOC_CALLS: u64 = 1 << 21;
@@ -175,6 +174,7 @@ pub struct PageBitmap {
     allocated: u64,
 }
 
+#[inline]
 fn free_mask(word: u64, n: u64) -> u64 {
     let free = !word;
     if n == 1 {
@@ -196,6 +196,7 @@ impl PageBitmap {
             let id = q / CHUNK_PAGES;
             let bit = 1u64 << (q % 64);
             let w = self.words.get_mut(q / 64);
+            let word_was_full = *w == u64::MAX;
             if set {
                 debug_assert!(*w & bit == 0, "allocating a page twice");
                 *w |= bit;
@@ -206,6 +207,10 @@ impl PageBitmap {
                 self.allocated -= 1;
             }
             let word_full = *w == u64::MAX;
+            if !word_full && !word_was_full {
+                // The word's bit in full_words was clear and stays so.
+                continue;
+            }
             let fw = self.full_words.get_mut(id);
             let was_full = *fw == u64::MAX;
             let wbit = 1u64 << ((q % CHUNK_PAGES) / 64);
@@ -222,11 +227,13 @@ impl PageBitmap {
     }
 
     /// Mark `[p, p+n)` allocated.
+    #[inline]
     pub fn allocate(&mut self, p: u64, n: u64) {
         self.flip(p, n, true);
     }
 
     /// Mark `[p, p+n)` free.
+    #[inline]
     pub fn release(&mut self, p: u64, n: u64) {
         self.flip(p, n, false);
     }
@@ -357,6 +364,7 @@ impl PageBitmap {
     }
 }
 
+#[inline]
 fn align_up(x: u64, n: u64) -> u64 {
     (x + n - 1) & !(n - 1)
 }
@@ -412,7 +420,9 @@ pub struct PageAllocator {
     calls: u64,
     dest_ranges: Vec<(u64, u64)>,
     zone_cache: Vec<(Zone, Vec<(u64, u64)>)>,
-    gfp_cache: Vec<(Gfp, Rc<GfpPlan>)>,
+    gfp_cache: Vec<(Gfp, GfpPlan)>,
+    /// The index in `gfp_cache` of the plan used last.
+    last_plan: usize,
 }
 
 /// What a gfp may use, computed once per gfp.
@@ -460,6 +470,7 @@ impl PageAllocator {
             dest_ranges,
             zone_cache,
             gfp_cache: Vec::new(),
+            last_plan: 0,
         }
     }
 
@@ -487,9 +498,9 @@ impl PageAllocator {
         order: u32,
         pfn: u64,
     ) -> Option<String> {
-        let plan = self.plan(m, gfp);
+        let i = self.plan_index(m, gfp);
         let used = self.used_at_ran_out.as_ref().unwrap_or(&self.used);
-        Self::replay_problem(m, used, &plan, pfn, 1 << order)
+        Self::replay_problem(m, used, &self.gfp_cache[i].1, pfn, 1 << order)
     }
 
     /// Allocator calls made so far.
@@ -512,11 +523,26 @@ impl PageAllocator {
             return Err(AllocError::Limit);
         }
         self.calls += 1;
+        let i = self.plan_index(m, gfp);
+        // The plans lent out while the policy runs (it needs the
+        // allocator mutably): no copy, no reference count per call.
+        let plans = std::mem::take(&mut self.gfp_cache);
+        let r = self.alloc_with(m, &plans[i].1, gfp, order);
+        self.gfp_cache = plans;
+        r
+    }
+
+    fn alloc_with(
+        &mut self,
+        m: &Machine,
+        plan: &GfpPlan,
+        gfp: Gfp,
+        order: u32,
+    ) -> Result<u64, AllocError> {
         let n = 1u64 << order;
-        let plan = self.plan(m, gfp);
         if let Some(&pfn) = self.prefix.get(self.prefix_next) {
             self.prefix_next += 1;
-            self.check_replayed(m, &plan, pfn, gfp, order)?;
+            self.check_replayed(m, plan, pfn, gfp, order)?;
             self.used.allocate(pfn, n);
             return Ok(pfn);
         }
@@ -530,14 +556,14 @@ impl PageAllocator {
                     return Err(AllocError::NoMemory);
                 };
                 self.replay_next += 1;
-                self.check_replayed(m, &plan, pfn, gfp, order)?;
+                self.check_replayed(m, plan, pfn, gfp, order)?;
                 Some(pfn)
             }
-            Policy::LowestFirst => self.by_zone(&plan, n, false),
-            Policy::HighestFirst => self.by_zone(&plan, n, true),
-            Policy::Random(_) => self.random_in_zones(&plan, n),
-            Policy::Adversarial(_) => self.adversarial(&plan, n),
-            Policy::Buddy => self.buddy(&plan, gfp, n),
+            Policy::LowestFirst => self.by_zone(plan, n, false),
+            Policy::HighestFirst => self.by_zone(plan, n, true),
+            Policy::Random(_) => self.random_in_zones(plan, n),
+            Policy::Adversarial(_) => self.adversarial(plan, n),
+            Policy::Buddy => self.buddy(plan, gfp, n),
         };
         match pick {
             Some(p) => {
@@ -570,10 +596,26 @@ impl PageAllocator {
         }
     }
 
-    fn plan(&mut self, m: &Machine, gfp: Gfp) -> Rc<GfpPlan> {
-        if let Some((_, p)) = self.gfp_cache.iter().find(|(g, _)| *g == gfp) {
-            return Rc::clone(p);
+    /// The plan of `gfp`, as its index in `gfp_cache` (made on its first
+    /// call; the last one used is tried first: a segment's pages share a
+    /// gfp).
+    fn plan_index(&mut self, m: &Machine, gfp: Gfp) -> usize {
+        if matches!(self.gfp_cache.get(self.last_plan), Some((g, _)) if *g == gfp) {
+            return self.last_plan;
         }
+        let i = match self.gfp_cache.iter().position(|(g, _)| *g == gfp) {
+            Some(i) => i,
+            None => {
+                let plan = self.plan(m, gfp);
+                self.gfp_cache.push((gfp, plan));
+                self.gfp_cache.len() - 1
+            }
+        };
+        self.last_plan = i;
+        i
+    }
+
+    fn plan(&self, m: &Machine, gfp: Gfp) -> GfpPlan {
         let zones = gfp.zonelist(m.arch);
         let ceiling = gfp.pfn_ceiling(m.arch);
         let ranges: Vec<Vec<(u64, u64)>> = zones
@@ -589,15 +631,13 @@ impl PageAllocator {
         let mut allowed: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
         allowed.sort_unstable();
         let limit_pfn = (m.arch.source_limit >> 12) + 1;
-        let plan = Rc::new(GfpPlan {
+        GfpPlan {
             in_dest: intersect(&allowed, &self.dest_ranges),
             above_limit: intersect(&allowed, &[(limit_pfn, u64::MAX)]),
             zones,
             ranges,
             ceiling,
-        });
-        self.gfp_cache.push((gfp, Rc::clone(&plan)));
-        plan
+        }
     }
 
     /// __free_pages: give a block back.

@@ -20,7 +20,7 @@
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::entry::{decode, EntryKind};
 use crate::kimage::{Kimage, Role};
-use crate::memory::{Content, PageStore};
+use crate::memory::{Content, Packed, PageMoves};
 
 /// Outcome of the relocation check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,38 +36,35 @@ pub enum Relocation {
 
 struct Phys<'a> {
     k: &'a Kimage,
-    /// Memory as the copies leave it (a copy of the loaded image's).
-    mem: PageStore,
+    /// Memory as the copies leave it (the loaded image's store, moved
+    /// page by page).
+    mem: PageMoves<'a>,
 }
 
 impl Phys<'_> {
-    fn content(&self, pfn: u64) -> Option<Content> {
-        self.mem.get(pfn)
-    }
-
-    fn put(&mut self, pfn: u64, c: Option<Content>) {
-        match c {
-            Some(c) => self.mem.set(pfn, c),
-            None => self.mem.forget(pfn),
-        }
-    }
-
+    #[inline]
     fn check_addr(&self, what: &str, a: u64) -> Result<(), String> {
+        if a < self.k.machine.arch.relocate_reach && self.k.machine.is_ram(a >> PAGE_SHIFT) {
+            return Ok(());
+        }
+        Err(self.bad_addr(what, a))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_addr(&self, what: &str, a: u64) -> String {
         let arch = self.k.machine.arch;
         if a >= arch.relocate_reach {
-            return Err(format!(
+            return format!(
                 "{what} 0x{a:x} is beyond what relocate_kernel can reach ({})",
                 if arch.relocate_paging_off {
                     "it runs with paging off: 32-bit physical addresses only"
                 } else {
                     "not in the identity map"
                 }
-            ));
+            );
         }
-        if !self.k.machine.is_ram(a >> PAGE_SHIFT) {
-            return Err(format!("{what} 0x{a:x} is not RAM"));
-        }
-        Ok(())
+        format!("{what} 0x{a:x} is not RAM")
     }
 
     fn read_word(&self, p: u64) -> Result<u64, String> {
@@ -75,10 +72,10 @@ impl Phys<'_> {
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
         let slot = (p & !PAGE_MASK) / width;
-        if self.mem.is_entries(pfn) {
-            return Ok(self.mem.word(pfn, slot, width).unwrap_or(0));
+        if let Some(w) = self.mem.entry_word(pfn, slot, width) {
+            return Ok(w);
         }
-        match self.content(pfn) {
+        match self.mem.get(pfn) {
             Some(Content::Entries(w)) => Ok(w[slot as usize]),
             Some(Content::Zero) => Ok(0),
             Some(Content::Data { seg, page, .. }) => Err(format!(
@@ -161,7 +158,7 @@ impl<'a> Stub<'a> {
         Stub {
             ph: Phys {
                 k,
-                mem: k.store.clone(),
+                mem: PageMoves::new(&k.store),
             },
             xen: k.design().head_is_page(),
             control,
@@ -215,7 +212,7 @@ impl<'a> Stub<'a> {
                     .dest
                     .ok_or("an IND_ZERO entry comes before any DESTINATION entry")?;
                 self.ph.check_addr("destination", d)?;
-                self.ph.put(d >> PAGE_SHIFT, Some(Content::Zero));
+                self.ph.mem.put(d >> PAGE_SHIFT, Packed::ZERO);
                 self.dest = Some(d + PAGE_SIZE);
             }
             EntryKind::Other(_) => {}
@@ -235,8 +232,8 @@ impl<'a> Stub<'a> {
                 "kexec_reloc copies from source 0x{src:x}, which aux_page's tables do not map (not a page of the image, not a destination): a page fault in the stub"
             ));
         }
-        let c = self.ph.content(spfn);
-        self.ph.put(d >> PAGE_SHIFT, c);
+        let c = self.ph.mem.packed(spfn);
+        self.ph.mem.put(d >> PAGE_SHIFT, c);
         Ok(())
     }
 
@@ -254,10 +251,10 @@ impl<'a> Stub<'a> {
         }
         let spfn = src >> PAGE_SHIFT;
         if spfn != dpfn {
-            let s = self.ph.content(spfn);
-            let dc = self.ph.content(dpfn);
-            self.ph.put(spfn, dc);
-            self.ph.put(dpfn, s);
+            let s = self.ph.mem.packed(spfn);
+            let dc = self.ph.mem.packed(dpfn);
+            self.ph.mem.put(spfn, dc);
+            self.ph.mem.put(dpfn, s);
         }
         Ok(())
     }
@@ -289,11 +286,11 @@ fn check_destinations(k: &Kimage, ph: &Phys) -> Result<(), String> {
         let pages = seg.memsz.div_ceil(PAGE_SIZE);
         for j in 0..pages {
             let a = seg.mem + j * PAGE_SIZE;
-            let got = ph.content(a >> PAGE_SHIFT);
+            let got = ph.mem.packed(a >> PAGE_SHIFT);
             let ok = if j * PAGE_SIZE < seg.bufsz {
-                matches!(got, Some(Content::Data { seg: s, page: p, .. }) if usize::from(s) == i && u64::from(p) == j)
+                matches!(got.data(), Some((s, p)) if usize::from(s) == i && u64::from(p) == j)
             } else {
-                matches!(got, Some(Content::Zero))
+                got.is_zero()
             };
             if !ok {
                 let want = if j * PAGE_SIZE < seg.bufsz {
@@ -303,7 +300,7 @@ fn check_destinations(k: &Kimage, ph: &Phys) -> Result<(), String> {
                 };
                 return Err(format!(
                     "destination 0x{a:x} (segment {i} page {j}) holds {} after relocation, expected {want}",
-                    describe(&got)
+                    describe(&ph.mem.get(a >> PAGE_SHIFT))
                 ));
             }
         }

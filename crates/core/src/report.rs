@@ -29,10 +29,10 @@ pub fn entries(r: &VariantRun) -> String {
         Outcome::Loaded => {
             let mut s = String::with_capacity((r.entries.len() + 1) * 20);
             for &(_, e) in &r.entries {
-                s.push_str(&arch.fmt_entry(e));
+                arch.write_entry(&mut s, e);
                 s.push('\n');
             }
-            s.push_str(&arch.fmt_entry(r.end_word));
+            arch.write_entry(&mut s, r.end_word);
             s.push('\n');
             s
         }
@@ -91,54 +91,71 @@ pub fn page_desc(m: &Machine, pfn: u64) -> String {
 }
 
 /// The condensed list of one run: indirection pages with their entries,
-/// runs of consecutive SOURCE pages folded into one line.
+/// runs of consecutive SOURCE pages folded into one line. A list longer
+/// than `max_lines` keeps its first lines and its last four around a
+/// "more lines" line; only the lines shown are formatted (a 1 GiB image
+/// has hundreds of thousands).
 pub fn condensed_list(r: &VariantRun, max_lines: usize) -> Vec<String> {
-    let m = &r.kimage.machine;
-    let arch = m.arch;
-    let w = arch.entry_hex_digits();
-    let mut lines = Vec::new();
+    // Where each line's entries start (a folded run is one line).
+    let mut starts = Vec::new();
     let mut i = 0;
     while i < r.entries.len() {
-        let (pos, e) = r.entries[i];
-        if let Some(n) = folded_source_run(r.entries[i..].iter().map(|&(_, e)| e)) {
-            let a = e & PAGE_MASK;
-            let last = a + (n as u64 - 1) * PAGE_SIZE;
-            lines.push(format!("    SRC  0x{a:0w$x}..0x{last:0w$x} x{n}"));
-            i += n;
-            continue;
-        }
-        lines.push(match decode(e) {
-            EntryKind::Source(a) => {
-                format!("    SRC  0x{a:0w$x}  {}", page_desc(m, a >> PAGE_SHIFT))
-            }
-            EntryKind::Indirection(a) => {
-                let at = if pos == Pos::Head { "head" } else { "link" };
-                format!("  {at} IND 0x{a:0w$x} -> {}", page_desc(m, a >> PAGE_SHIFT))
-            }
-            EntryKind::Destination(a) => format!("    DEST 0x{a:0w$x}"),
-            EntryKind::Zero => "    ZERO".into(),
-            _ => format!("    {}", arch.fmt_entry(e)),
-        });
-        i += 1;
+        starts.push(i);
+        i += folded_source_run(r.entries[i..].iter().map(|&(_, e)| e)).unwrap_or(1);
     }
-    lines.push(format!(
+    let line = |k: usize| {
+        let end = starts.get(k + 1).copied().unwrap_or(r.entries.len());
+        condensed_line(r, starts[k], end - starts[k])
+    };
+    let done = format!(
         "    {}",
         if r.end_word & crate::entry::IND_DONE != 0 {
             "DONE"
         } else {
             "0 (no DONE)"
         }
-    ));
-    if lines.len() > max_lines {
-        let more = lines.len() - max_lines + 1;
-        let tail = lines.split_off(lines.len() - 4);
-        lines.truncate(max_lines - 5);
+    );
+    // With the DONE line.
+    let total = starts.len() + 1;
+    let mut lines = Vec::with_capacity(total.min(max_lines));
+    if total > max_lines {
+        let more = total - max_lines + 1;
+        lines.extend((0..max_lines - 5).map(line));
         lines.push(format!(
             "    ... {more} more lines (--format entries lists all)"
         ));
-        lines.extend(tail);
+        lines.extend((starts.len() - 3..starts.len()).map(line));
+    } else {
+        lines.extend((0..starts.len()).map(line));
     }
+    lines.push(done);
     lines
+}
+
+/// One line of [`condensed_list`]: the `n` entries from `r.entries[i]`
+/// (`n` > 1: a folded SOURCE run).
+fn condensed_line(r: &VariantRun, i: usize, n: usize) -> String {
+    let m = &r.kimage.machine;
+    let arch = m.arch;
+    let w = arch.entry_hex_digits();
+    let (pos, e) = r.entries[i];
+    if n > 1 {
+        let a = e & PAGE_MASK;
+        let last = a + (n as u64 - 1) * PAGE_SIZE;
+        return format!("    SRC  0x{a:0w$x}..0x{last:0w$x} x{n}");
+    }
+    match decode(e) {
+        EntryKind::Source(a) => {
+            format!("    SRC  0x{a:0w$x}  {}", page_desc(m, a >> PAGE_SHIFT))
+        }
+        EntryKind::Indirection(a) => {
+            let at = if pos == Pos::Head { "head" } else { "link" };
+            format!("  {at} IND 0x{a:0w$x} -> {}", page_desc(m, a >> PAGE_SHIFT))
+        }
+        EntryKind::Destination(a) => format!("    DEST 0x{a:0w$x}"),
+        EntryKind::Zero => "    ZERO".into(),
+        _ => format!("    {}", arch.fmt_entry(e)),
+    }
 }
 
 fn policy_text(p: &Policy) -> String {

@@ -46,7 +46,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Values per section.
     pub const SECTION: u64 = 1 << SHIFT;
 
-    #[inline]
+    #[inline(always)]
     fn index(&self, sec: u64) -> u32 {
         if sec < DIRECT_SECTIONS {
             self.dir.get(sec as usize).copied().unwrap_or(0)
@@ -86,7 +86,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     }
 
     /// The value at `key` (`T::default()` if none was stored).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: u64) -> T {
         match self.index(key >> SHIFT) {
             0 => T::default(),
@@ -115,9 +115,8 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         *self.get_mut(key) = v;
     }
 
-    /// Every key holding a value other than the default, ascending, with
-    /// its value.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+    /// Every section made, ascending: its first key and its values.
+    pub fn sections(&self) -> impl Iterator<Item = (u64, &[T])> + '_ {
         let mut high: Vec<(u64, u32)> = self.high.iter().map(|(&k, &n)| (k, n)).collect();
         high.sort_unstable();
         self.dir
@@ -126,14 +125,22 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
             .map(|(sec, &n)| (sec as u64, n))
             .chain(high)
             .filter(|&(_, n)| n != 0)
-            .flat_map(move |(sec, n)| {
+            .map(move |(sec, n)| {
                 let start = ((n - 1) as usize) << SHIFT;
-                self.values[start..start + (1 << SHIFT)]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != T::default())
-                    .map(move |(i, v)| ((sec << SHIFT) + i as u64, *v))
+                (sec << SHIFT, &self.values[start..start + (1 << SHIFT)])
             })
+    }
+
+    /// Every key holding a value other than the default, ascending, with
+    /// its value.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        self.sections().flat_map(|(first, values)| {
+            values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != T::default())
+                .map(move |(i, v)| (first + i as u64, *v))
+        })
     }
 }
 

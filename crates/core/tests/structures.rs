@@ -8,7 +8,7 @@
 //! Fixed seed, no failure-persistence file: the same cases on every run.
 
 use kexec_core::kimage::{Role, RoleMap};
-use kexec_core::memory::{content_word, Content, PageStore};
+use kexec_core::memory::{content_word, Content, PageMoves, PageStore};
 use kexec_core::page_alloc::PageBitmap;
 use kexec_core::sparse::SectionMap;
 use proptest::prelude::*;
@@ -267,7 +267,118 @@ proptest! {
             prop_assert_eq!(roles.get(p), ref_roles.get(&p).copied());
             prop_assert_eq!(bytes.get(p), ref_bytes.get(&p).copied().unwrap_or(0));
         }
+        // held_split: pages with a role other than Freed, either side of
+        // a line (at a section edge, inside one, past every pfn).
+        for line in [0, 512, 1000, 0x3_fffa, 1 << 28, 1 << 41, u64::MAX] {
+            let held = |below: bool| {
+                ref_roles
+                    .iter()
+                    .filter(|&(&p, &r)| r != Role::Freed && (p < line) == below)
+                    .count() as u64
+            };
+            prop_assert_eq!(roles.held_split(line), (held(true), held(false)));
+        }
         prop_assert_eq!(roles.iter().collect::<Vec<_>>(), ref_roles.into_iter().collect::<Vec<_>>());
         prop_assert_eq!(bytes.iter().collect::<Vec<_>>(), ref_bytes.into_iter().collect::<Vec<_>>());
+    }
+}
+
+#[derive(Debug, Clone)]
+enum MoveOp {
+    /// Swap two pages' contents (relocate_kernel's swap).
+    Swap(u64, u64),
+    /// Copy a page's contents onto another (Xen's copy).
+    Copy(u64, u64),
+    /// Zero a page (Xen's IND_ZERO).
+    Zero(u64),
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// PageMoves (packed words moved, entry pages read from the store)
+    /// answers as a BTreeMap of contents copied from the store and moved
+    /// page by page.
+    #[test]
+    fn page_moves_match_a_btreemap(
+        (setup, moves) in prop::collection::vec(pfn(), 2..12).prop_flat_map(|pfns| {
+            let p = prop::sample::select(pfns.clone());
+            (
+                prop::collection::vec((p.clone(), prop::option::of(content())), 1..20),
+                prop::collection::vec(prop_oneof![
+                    (p.clone(), p.clone()).prop_map(|(a, b)| MoveOp::Swap(a, b)),
+                    (p.clone(), p.clone()).prop_map(|(a, b)| MoveOp::Copy(a, b)),
+                    p.prop_map(MoveOp::Zero),
+                ], 1..40),
+            )
+        })
+    ) {
+        let mut store = PageStore::default();
+        let mut m: BTreeMap<u64, Content> = BTreeMap::new();
+        for (p, c) in setup {
+            match c {
+                Some(c) => {
+                    store.set(p, c.clone());
+                    m.insert(p, c);
+                }
+                None => {
+                    store.forget(p);
+                    m.remove(&p);
+                }
+            }
+        }
+        let orig = m.clone();
+        let mut mv = PageMoves::new(&store);
+        let pfns: Vec<u64> = m.keys().copied().collect();
+        for op in moves {
+            match op {
+                MoveOp::Swap(a, b) => {
+                    let (pa, pb) = (mv.packed(a), mv.packed(b));
+                    mv.put(a, pb);
+                    mv.put(b, pa);
+                    let (ca, cb) = (m.remove(&a), m.remove(&b));
+                    if let Some(c) = cb {
+                        m.insert(a, c);
+                    }
+                    if let Some(c) = ca {
+                        m.insert(b, c);
+                    }
+                }
+                MoveOp::Copy(a, b) => {
+                    mv.put(b, mv.packed(a));
+                    match m.get(&a).cloned() {
+                        Some(c) => m.insert(b, c),
+                        None => m.remove(&b),
+                    };
+                }
+                MoveOp::Zero(a) => {
+                    mv.put(a, kexec_core::memory::Packed::ZERO);
+                    m.insert(a, Content::Zero);
+                }
+            }
+            for &p in pfns.iter().chain(m.keys()) {
+                let c = m.get(&p);
+                prop_assert_eq!(mv.get(p), c.cloned());
+                let packed = mv.packed(p);
+                prop_assert_eq!(packed.is_old(), c.is_none());
+                prop_assert_eq!(packed.is_zero(), c == Some(&Content::Zero));
+                let data = match c {
+                    Some(&Content::Data { seg, page, .. }) => Some((seg, page)),
+                    _ => None,
+                };
+                prop_assert_eq!(packed.data(), data);
+                for (slot, width) in [(0, 8), (5, 4), (7, 8)] {
+                    let want = match c {
+                        Some(c @ Content::Entries(_)) => content_word(c, slot, width),
+                        _ => None,
+                    };
+                    prop_assert_eq!(mv.entry_word(p, slot, width), want);
+                }
+            }
+        }
+        // The store itself is left as it was.
+        for (&p, c) in &orig {
+            prop_assert_eq!(store.get(p), Some(c.clone()));
+        }
     }
 }

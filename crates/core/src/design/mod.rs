@@ -228,6 +228,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Count one kmap-family mapping of `pfn`.
+    #[inline]
     pub fn kmap(&mut self, pfn: u64) {
         self.counters.kmap += 1;
         if self.machine.page_highmem(pfn) {
@@ -235,36 +236,29 @@ impl Ctx<'_> {
         }
     }
 
+    #[inline]
     fn check_slot(&self, function: &'static str, pfn: u64, idx: u32) -> Result<(), Fault> {
         let slots = self.machine.arch.slots_per_page();
         if u64::from(idx) >= slots {
-            return Err(Fault {
-                function: function.into(),
-                pfn: Some(pfn),
-                reason: format!(
-                    "slot {idx} of pfn 0x{pfn:x} is past the end of the page ({slots} slots): a wild access"
-                ),
-            });
+            return Err(past_the_page(function, pfn, idx, slots));
         }
         Ok(())
     }
 
     /// Read a word of an entry page the kernel reaches; a page kexec never
     /// wrote is a fault of `function`.
+    #[inline]
     pub fn word(&self, function: &'static str, pfn: u64, idx: u32) -> Result<u64, Fault> {
         self.check_slot(function, pfn, idx)?;
         let width = self.machine.arch.entry_bytes();
         self.store
             .word(pfn, u64::from(idx), width)
-            .ok_or_else(|| Fault {
-                function: function.into(),
-                pfn: Some(pfn),
-                reason: format!("reads slot {idx} of pfn 0x{pfn:x}, a page kexec never wrote"),
-            })
+            .ok_or_else(|| never_written(function, pfn, idx))
     }
 
     /// Write a word into an entry page. Slots never written keep what the
     /// page held (stale buffer data, or zeros for a page kexec never wrote).
+    #[inline]
     pub fn set_word(
         &mut self,
         function: &'static str,
@@ -278,6 +272,30 @@ impl Ctx<'_> {
             .entries_mut(pfn, arch.slots_per_page(), arch.entry_bytes())[idx as usize] = v;
         self.counters.entry_writes += 1;
         Ok(())
+    }
+}
+
+// The faults of the entry accesses, out of their hot paths.
+
+#[cold]
+#[inline(never)]
+fn past_the_page(function: &'static str, pfn: u64, idx: u32, slots: u64) -> Fault {
+    Fault {
+        function: function.into(),
+        pfn: Some(pfn),
+        reason: format!(
+            "slot {idx} of pfn 0x{pfn:x} is past the end of the page ({slots} slots): a wild access"
+        ),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn never_written(function: &'static str, pfn: u64, idx: u32) -> Fault {
+    Fault {
+        function: function.into(),
+        pfn: Some(pfn),
+        reason: format!("reads slot {idx} of pfn 0x{pfn:x}, a page kexec never wrote"),
     }
 }
 

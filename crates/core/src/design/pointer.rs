@@ -38,17 +38,24 @@ impl Pointer {
 
     /// page_address() of `pfn`: a highmem page has none, and `what` the
     /// kernel does with it oopses.
+    #[inline]
     fn direct_map(cx: &Ctx, function: &'static str, pfn: u64, what: &str) -> Result<(), Fault> {
         if !cx.machine.page_highmem(pfn) {
             return Ok(());
         }
-        Err(Fault {
+        Err(Self::no_direct_map(function, pfn, what))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn no_direct_map(function: &'static str, pfn: u64, what: &str) -> Fault {
+        Fault {
             function: function.into(),
             pfn: Some(pfn),
             reason: format!(
                 "{what} pfn 0x{pfn:x}, a highmem page with no direct mapping: page_address() is NULL and the access oopses"
             ),
-        })
+        }
     }
 
     /// `*ptr` through the direct map.
