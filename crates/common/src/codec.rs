@@ -34,8 +34,16 @@ const BEST: u8 = 9;
 /// called directly (flate2's streams and `std::io` cost the page's first
 /// load 4 KiB); the output is the same raw deflate stream.
 pub fn fragment(json: &str) -> String {
-    let bytes = compress_to_vec(json.as_bytes(), BEST);
-    format!("s=1.{}", URL_SAFE_NO_PAD.encode(bytes))
+    fragment_of_deflated(&compress_to_vec(json.as_bytes(), BEST))
+}
+
+/// The fragment holding scenario JSON text that was raw-deflated
+/// elsewhere: the page's own module deflates with the browser's
+/// `CompressionStream("deflate-raw")` (a compressor in wasm would cost
+/// its first load 7.5 KiB). Any deflate stream of the same text opens the
+/// same scenario; the link's characters may differ from [`fragment`]'s.
+pub fn fragment_of_deflated(deflated: &[u8]) -> String {
+    format!("s=1.{}", URL_SAFE_NO_PAD.encode(deflated))
 }
 
 /// The full link: `base` (without any fragment it had) + `#` + fragment.

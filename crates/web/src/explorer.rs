@@ -11,8 +11,8 @@
 
 use crate::protocol::{Request, Response};
 use crate::worker::Post;
-use kexec_core::explore;
 use kexec_core::scenario::Scenario;
+use kexec_core::{explore, link};
 
 fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
     let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
@@ -68,6 +68,7 @@ pub fn serve(req: Request, post: Post) {
                 Response::Shrunk {
                     id,
                     scenario: small.to_json(),
+                    fragment: link::encode_fragment(&small),
                 },
                 vec![],
             );
@@ -102,6 +103,7 @@ pub fn serve(req: Request, post: Post) {
                             id,
                             stats: stats_line(&s),
                             claim: None,
+                            fragment: String::new(),
                         },
                         vec![],
                     );
@@ -110,6 +112,7 @@ pub fn serve(req: Request, post: Post) {
                         Response::Shrunk {
                             id,
                             scenario: small.to_json(),
+                            fragment: link::encode_fragment(&small),
                         },
                         vec![],
                     );
@@ -122,6 +125,7 @@ pub fn serve(req: Request, post: Post) {
                             id,
                             stats: stats_line(s),
                             claim: Some(claim),
+                            fragment: link::encode_fragment(&sc),
                         },
                         vec![],
                     );

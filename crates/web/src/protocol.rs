@@ -141,6 +141,9 @@ pub enum Response {
         id: u32,
         /// The scenario.
         scenario: String,
+        /// Its share-link fragment (made in the explore module, which
+        /// carries the link codec's compressor; the page's module does not).
+        fragment: String,
     },
     /// A kernel build is loaded: how a scenario names it, and what
     /// `kexec-sim kernel info` prints for it.
@@ -168,6 +171,9 @@ pub enum Response {
         stats: String,
         /// The claim, when no order met the goal.
         claim: Option<String>,
+        /// The share-link fragment of the scenario the claim is about
+        /// (empty without a claim).
+        fragment: String,
     },
     /// The request could not be served.
     Error {

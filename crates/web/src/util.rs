@@ -46,13 +46,32 @@ pub fn go_to_fragment(fragment: &str) {
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(
-    inline_js = "export function import_module(url) { return import(url); }"
+    inline_js = "export function import_module(url) { return import(url); }
+export async function deflate_raw(text) {
+  const s = new Blob([text]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}"
 )]
 extern "C" {
     /// `import(url)`: a dynamic import of an ES module (a snippet of the
     /// page's own origin, so a strict Content-Security-Policy allows it;
     /// no eval).
     fn import_module(url: &str) -> js_sys::Promise;
+    /// `text` (as UTF-8) raw-deflated by the browser's
+    /// `CompressionStream("deflate-raw")`: a `Uint8Array`.
+    #[wasm_bindgen(catch)]
+    async fn deflate_raw(text: &str) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+}
+
+/// A scenario's share-link fragment, deflated by the browser (the page's
+/// module carries the link codec's decompressor, not its compressor; see
+/// `kexec_common::codec::fragment_of_deflated`).
+pub async fn share_fragment(sc: &kexec_core::scenario::Scenario) -> Result<String, String> {
+    let deflated = deflate_raw(&sc.to_json())
+        .await
+        .map_err(|e| format!("cannot deflate the scenario: {e:?}"))?;
+    let bytes = js_sys::Uint8Array::new(&deflated).to_vec();
+    Ok(kexec_common::codec::fragment_of_deflated(&bytes))
 }
 
 /// Load the labs' module (`labs.js` and `labs_bg.wasm` next to the page,

@@ -11,7 +11,6 @@ use crate::protocol::{InFlight, Request, Response};
 use crate::util;
 use crate::worker_client::WorkerClient;
 use kexec_core::explore::{Goal, MAX_BUDGET, MAX_CALLS};
-use kexec_core::link;
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -172,8 +171,14 @@ impl Run {
     }
 }
 
-/// The shrunk case, shown and handed on.
-fn shrunk(scenario: &str, index: String, on_found: &Callback<Scenario>) -> ExploreView {
+/// The shrunk case (its share fragment made by the explorer's worker),
+/// shown and handed on.
+fn shrunk(
+    scenario: &str,
+    fragment: &str,
+    index: String,
+    on_found: &Callback<Scenario>,
+) -> ExploreView {
     match Scenario::from_json(scenario) {
         Ok(sc) => {
             let what = format!(
@@ -182,7 +187,7 @@ fn shrunk(scenario: &str, index: String, on_found: &Callback<Scenario>) -> Explo
                 sc.segments.iter().map(|s| s.memsz / 4096).sum::<u64>(),
                 sc.policy
             );
-            let link = util::playground_url(&link::encode_fragment(&sc));
+            let link = util::playground_url(fragment);
             on_found.emit(sc);
             ExploreView::Found { index, link, what }
         }
@@ -208,13 +213,15 @@ fn responses(
                 }
                 next
             }
-            Response::Shrunk { scenario, .. } => {
+            Response::Shrunk {
+                scenario, fragment, ..
+            } => {
                 let index = match &r.checked {
                     Some(stats) => format!("the first order of the exhaustive search ({stats})"),
                     None => format!("candidate {}", r.best.unwrap_or(0)),
                 };
                 *guard = None;
-                shrunk(&scenario, index, &on_found)
+                shrunk(&scenario, &fragment, index, &on_found)
             }
             Response::Checking { stats, .. } => ExploreView::Checking {
                 stats,
@@ -223,11 +230,10 @@ fn responses(
             Response::Checked {
                 stats,
                 claim: Some(claim),
+                fragment,
                 ..
             } => {
-                let link = Scenario::from_json(&r.base)
-                    .map(|sc| util::playground_url(&link::encode_fragment(&sc)))
-                    .unwrap_or_default();
+                let link = util::playground_url(&fragment);
                 *guard = None;
                 ExploreView::Claimed { claim, stats, link }
             }

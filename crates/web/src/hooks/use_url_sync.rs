@@ -6,11 +6,12 @@
 //! the view switches between the kimage view and the labs, from the URL
 //! ([`view_of`]) and from the labs' module (the [`LAB_EVENT`] it sends).
 
-use super::use_debounced;
+use super::use_debounced::DEBOUNCE_MS;
 use crate::labs::{tab, view_of, View, LAB_EVENT};
 use crate::state::{Action, State};
 use crate::util;
 use gloo::events::EventListener;
+use gloo::timers::callback::Timeout;
 use kexec_common::input::quoted;
 use kexec_core::{link, presets};
 use wasm_bindgen::JsCast;
@@ -139,16 +140,44 @@ pub fn use_url_sync(store: &UseReducerHandle<State>, embed: bool) -> UrlSync {
     // Read when the debounced write fires: a lab shown since keeps the URL.
     let lab_shown = use_mut_ref(|| false);
     *lab_shown.borrow_mut() = *view != View::Kimage;
-    let fragment = link::encode_fragment(&store.scenario);
+    // The fragment of the newest revision, deflated by the browser (an
+    // asynchronous call: empty until the first is made, and a revision
+    // overtaken by a newer one is not written).
+    let fragment = use_state(String::new);
+    let newest = use_mut_ref(|| 0u64);
     {
-        let fragment = fragment.clone();
+        let (set, newest) = (fragment.setter(), newest.clone());
+        let (sc, revision) = (store.scenario.clone(), store.revision);
+        use_effect_with(revision, move |_| {
+            *newest.borrow_mut() = revision;
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(f) = util::share_fragment(&sc).await {
+                    if *newest.borrow() == revision {
+                        set.set(f);
+                    }
+                }
+            });
+        });
+    }
+    let fragment = (*fragment).clone();
+    {
         let preset_ok = store.preset.is_some() && store.preset == util::query_param("preset");
-        use_debounced(store.revision, move |initial| {
-            // A `?preset=` link stays short until the first edit.
-            let keep_short_link = initial && preset_ok;
-            if !keep_short_link && !embed && !*lab_shown.borrow() {
-                util::set_fragment(&fragment);
-            }
+        let first = use_mut_ref(|| true);
+        // Debounced with the runs: typing replaces the pending write.
+        use_effect_with(fragment.clone(), move |f| {
+            let f = f.clone();
+            let write = (!f.is_empty()).then(|| {
+                // A `?preset=` link stays short until the first edit.
+                let initial = std::mem::replace(&mut *first.borrow_mut(), false);
+                let keep_short_link = initial && preset_ok;
+                let delay = if initial { 0 } else { DEBOUNCE_MS };
+                Timeout::new(delay, move || {
+                    if !keep_short_link && !embed && !*lab_shown.borrow() {
+                        util::set_fragment(&f);
+                    }
+                })
+            });
+            move || drop(write)
         });
     }
     {
