@@ -174,10 +174,10 @@ impl<'a> Symbols<'a> {
     }
 }
 
-/// The page events and their stacks in `input.pages`, attributed as the
-/// text reader attributes them.
-pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
-    for l in input.stats.lines() {
+/// Refuse a buffer whose stats say it overran or dropped events: the
+/// order would be incomplete.
+fn check_stats(stats: &str) -> Result<(), TraceError> {
+    for l in stats.lines() {
         if let Some((k, v)) = l.split_once(':') {
             let n: u64 = v.trim().parse().unwrap_or(0);
             if (k.trim() == "overrun" || k.trim() == "dropped events") && n > 0 {
@@ -189,78 +189,101 @@ pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
             }
         }
     }
-    let header = formats(&format!("name: header_page\n{}", input.header_page))?;
-    let hp = &header[0];
-    let commit = hp
-        .field("commit")
-        .ok_or_else(|| error("header_page has no commit field"))?;
-    let data = hp
-        .field("data")
-        .ok_or_else(|| error("header_page has no data field"))?;
-    let page_size = data
-        .offset
-        .checked_add(data.size)
-        .filter(|&p| p > 0 && p <= 1 << 20)
-        .ok_or_else(|| error("header_page: the data field's offset and size are not a page"))?;
-    if !input.pages.len().is_multiple_of(page_size) {
-        return Err(error(format!(
-            "the raw buffer is {} bytes, not whole pages of {page_size}",
-            input.pages.len()
-        )));
-    }
-    let fmts = formats(input.formats)?;
-    let find = |n: &str| fmts.iter().find(|f| f.name == n);
-    let must = |name: &str, path: &str| {
-        find(name).ok_or_else(|| error(format!("no format file for {name} ({path}/format)")))
-    };
-    let need = |f: &Format, field: &str| -> Result<Field, TraceError> {
-        f.field(field)
-            .ok_or_else(|| error(format!("{}'s format has no {field} field", f.name)))
-    };
-    let alloc = must("mm_page_alloc", "events/kmem/mm_page_alloc")?;
-    let stack = must("kernel_stack", "events/ftrace/kernel_stack")?;
-    let common_type = need(alloc, "common_type")?;
-    let common_pid = need(alloc, "common_pid")?;
-    let caller = need(stack, "caller")?;
-    // The page events by their ID (common_type).
-    let page_fmts: Vec<&Format> = ["mm_page_alloc", "mm_page_free", "mm_page_free_batched"]
-        .into_iter()
-        .filter_map(find)
-        .collect();
-    // unsigned long, the stack's word.
-    let word = caller.size / caller.count;
-    if !(1..=8).contains(&word) {
-        return Err(error(format!(
-            "kernel_stack's caller field: {} bytes for {} entries",
-            caller.size, caller.count
-        )));
-    }
-    let comms: FxHashMap<u32, &str> = input
-        .cmdlines
-        .lines()
-        .filter_map(|l| {
-            let (p, c) = l.trim().split_once(' ')?;
-            Some((p.parse().ok()?, c.trim()))
+    Ok(())
+}
+
+/// Where things are in this buffer's pages and events, from the format
+/// files.
+struct Layout {
+    /// The page header's `commit` word.
+    commit: Field,
+    /// The page's event data.
+    data: Field,
+    /// Bytes per page.
+    page_size: usize,
+    /// The page events' formats (alloc, free, free_batched, as present).
+    page_fmts: Vec<Format>,
+    /// mm_page_alloc's event ID.
+    alloc_id: u64,
+    /// kernel_stack's event ID.
+    stack_id: u64,
+    common_type: Field,
+    common_pid: Field,
+    /// kernel_stack's `caller[]`.
+    caller: Field,
+    /// Bytes of a stack word (unsigned long).
+    word: usize,
+}
+
+impl Layout {
+    fn new(input: &RawInput<'_>) -> Result<Layout, TraceError> {
+        let header = formats(&format!("name: header_page\n{}", input.header_page))?;
+        let hp = &header[0];
+        let commit = hp
+            .field("commit")
+            .ok_or_else(|| error("header_page has no commit field"))?;
+        let data = hp
+            .field("data")
+            .ok_or_else(|| error("header_page has no data field"))?;
+        let page_size = data
+            .offset
+            .checked_add(data.size)
+            .filter(|&p| p > 0 && p <= 1 << 20)
+            .ok_or_else(|| error("header_page: the data field's offset and size are not a page"))?;
+        let fmts = formats(input.formats)?;
+        let find = |n: &str| fmts.iter().find(|f| f.name == n);
+        let must = |name: &str, path: &str| {
+            find(name).ok_or_else(|| error(format!("no format file for {name} ({path}/format)")))
+        };
+        let need = |f: &Format, field: &str| -> Result<Field, TraceError> {
+            f.field(field)
+                .ok_or_else(|| error(format!("{}'s format has no {field} field", f.name)))
+        };
+        let alloc = must("mm_page_alloc", "events/kmem/mm_page_alloc")?;
+        let stack = must("kernel_stack", "events/ftrace/kernel_stack")?;
+        let caller = need(stack, "caller")?;
+        // unsigned long, the stack's word.
+        let word = caller.size / caller.count;
+        if !(1..=8).contains(&word) {
+            return Err(error(format!(
+                "kernel_stack's caller field: {} bytes for {} entries",
+                caller.size, caller.count
+            )));
+        }
+        Ok(Layout {
+            commit,
+            data,
+            page_size,
+            page_fmts: ["mm_page_alloc", "mm_page_free", "mm_page_free_batched"]
+                .into_iter()
+                .filter_map(find)
+                .cloned()
+                .collect(),
+            alloc_id: alloc.id,
+            stack_id: stack.id,
+            common_type: need(alloc, "common_type")?,
+            common_pid: need(alloc, "common_pid")?,
+            caller,
+            word,
         })
-        .collect();
-    let mut syms = Symbols::new(input.symbols);
-    let mut a = Attribution::new();
-    let cpu = input.cpu;
-    let mut n = 0usize;
-    for (pi, page) in input.pages.chunks(page_size).enumerate() {
-        let raw_commit = le(page, commit.offset, commit.size).unwrap_or(0);
+    }
+
+    /// The data of each event in raw page `pi` (time records and padding
+    /// skipped), in order.
+    fn events<'p>(&self, pi: usize, page: &'p [u8]) -> Result<Vec<&'p [u8]>, TraceError> {
+        let raw_commit = le(page, self.commit.offset, self.commit.size).unwrap_or(0);
         if raw_commit & (3 << 30) != 0 {
             return Err(error(format!(
                 "raw page {pi}: the ring buffer lost events before it, so the order is incomplete; capture again with a larger buffer_size_kb"
             )));
         }
-        let len = (raw_commit as usize).min(data.size);
-        let d = &page[data.offset..data.offset + len];
+        let len = (raw_commit as usize).min(self.data.size);
+        let d = &page[self.data.offset..self.data.offset + len];
+        let mut out = Vec::new();
         let mut pos = 0usize;
         while pos + 4 <= len {
             let hdr = le(d, pos, 4).unwrap_or(0);
-            let type_len = hdr & 31;
-            let (body, next) = match type_len {
+            let (body, next) = match hdr & 31 {
                 29 if hdr >> 5 == 0 => break,
                 29 => {
                     let l = le(d, pos + 4, 4).unwrap_or(0) as usize;
@@ -283,65 +306,120 @@ pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
                 )));
             }
             pos = next;
-            let Some(ev) = body else { continue };
-            n += 1;
-            let Some(ty) = le(ev, common_type.offset, common_type.size) else {
-                return Err(error(format!("raw page {pi}: a cut event")));
-            };
-            if ty == stack.id {
-                a.stack(cpu);
-                let mut at = caller.offset;
-                while let Some(ip) = le(ev, at, word) {
-                    if ip == u64::MAX >> (64 - 8 * word as u32) {
-                        break;
-                    }
-                    let name = if ip == 0 {
-                        "0"
-                    } else {
-                        syms.lookup(ip).unwrap_or("(no symbol)")
-                    };
-                    a.frame(cpu, name);
-                    at += word;
+            out.extend(body);
+        }
+        Ok(out)
+    }
+}
+
+/// What one raw reading goes through: the layout, the names, the
+/// attribution, the events counted so far.
+struct Reader<'a> {
+    lay: Layout,
+    comms: FxHashMap<u32, &'a str>,
+    syms: Symbols<'a>,
+    a: Attribution<'a>,
+    cpu: u32,
+    n: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Event `ev` of raw page `pi`.
+    fn event(&mut self, pi: usize, ev: &[u8]) -> Result<(), TraceError> {
+        let (lay, cpu) = (&self.lay, self.cpu);
+        self.n += 1;
+        let Some(ty) = le(ev, lay.common_type.offset, lay.common_type.size) else {
+            return Err(error(format!("raw page {pi}: a cut event")));
+        };
+        if ty == lay.stack_id {
+            self.a.stack(cpu);
+            let mut at = lay.caller.offset;
+            while let Some(ip) = le(ev, at, lay.word) {
+                if ip == u64::MAX >> (64 - 8 * lay.word as u32) {
+                    break;
                 }
-                continue;
+                let name = if ip == 0 {
+                    "0"
+                } else {
+                    self.syms.lookup(ip).unwrap_or("(no symbol)")
+                };
+                self.a.frame(cpu, name);
+                at += lay.word;
             }
-            let Some(fmt) = page_fmts.iter().find(|f| f.id == ty) else {
-                a.other(cpu);
-                continue;
-            };
-            let pfn_f = fmt
-                .field("pfn")
-                .filter(|f| (1..=8).contains(&f.size))
-                .ok_or_else(|| error("a page event's format has no pfn field of 1 to 8 bytes"))?;
-            let bad = || error(format!("raw page {pi}: a cut {} event", fmt.name));
-            let pfn = le(ev, pfn_f.offset, pfn_f.size).ok_or_else(bad)?;
-            let order = match fmt.field("order") {
-                Some(o) => le(ev, o.offset, o.size).ok_or_else(bad)?,
-                None => 0,
-            };
-            if order >= 20 {
-                return Err(error(format!(
-                    "raw page {pi}: a {} event of order {order} (0 to 19)",
-                    fmt.name
-                )));
-            }
-            let order = order as u32;
-            let pid = le(ev, common_pid.offset, common_pid.size).ok_or_else(bad)? as u32;
-            let is_alloc = fmt.id == alloc.id;
-            // A failed allocation: pfn -1UL.
-            let failed = is_alloc && pfn == u64::MAX >> (64 - 8 * pfn_f.size as u32);
-            a.page_event(
-                cpu,
-                pid,
-                || comms.get(&pid).map_or("<...>", |c| c).to_string(),
-                !is_alloc,
-                (!failed).then_some(pfn),
-                order,
-                n,
-            );
+            return Ok(());
+        }
+        let Some(fmt) = lay.page_fmts.iter().find(|f| f.id == ty) else {
+            self.a.other(cpu);
+            return Ok(());
+        };
+        let pfn_f = fmt
+            .field("pfn")
+            .filter(|f| (1..=8).contains(&f.size))
+            .ok_or_else(|| error("a page event's format has no pfn field of 1 to 8 bytes"))?;
+        let bad = || error(format!("raw page {pi}: a cut {} event", fmt.name));
+        let pfn = le(ev, pfn_f.offset, pfn_f.size).ok_or_else(bad)?;
+        let order = match fmt.field("order") {
+            Some(o) => le(ev, o.offset, o.size).ok_or_else(bad)?,
+            None => 0,
+        };
+        if order >= 20 {
+            return Err(error(format!(
+                "raw page {pi}: a {} event of order {order} (0 to 19)",
+                fmt.name
+            )));
+        }
+        let pid = le(ev, lay.common_pid.offset, lay.common_pid.size).ok_or_else(bad)? as u32;
+        let is_alloc = fmt.id == lay.alloc_id;
+        // A failed allocation: pfn -1UL.
+        let failed = is_alloc && pfn == u64::MAX >> (64 - 8 * pfn_f.size as u32);
+        let comms = &self.comms;
+        self.a.page_event(
+            cpu,
+            pid,
+            || comms.get(&pid).map_or("<...>", |c| c).to_string(),
+            !is_alloc,
+            (!failed).then_some(pfn),
+            order as u32,
+            self.n,
+        );
+        Ok(())
+    }
+}
+
+/// The page events and their stacks in `input.pages`, attributed as the
+/// text reader attributes them.
+pub fn read(input: RawInput<'_>) -> Result<Trace, TraceError> {
+    check_stats(input.stats)?;
+    let lay = Layout::new(&input)?;
+    if !input.pages.len().is_multiple_of(lay.page_size) {
+        return Err(error(format!(
+            "the raw buffer is {} bytes, not whole pages of {}",
+            input.pages.len(),
+            lay.page_size
+        )));
+    }
+    let page_size = lay.page_size;
+    let mut r = Reader {
+        lay,
+        comms: input
+            .cmdlines
+            .lines()
+            .filter_map(|l| {
+                let (p, c) = l.trim().split_once(' ')?;
+                Some((p.parse().ok()?, c.trim()))
+            })
+            .collect(),
+        syms: Symbols::new(input.symbols),
+        a: Attribution::new(),
+        cpu: input.cpu,
+        n: 0,
+    };
+    for (pi, page) in input.pages.chunks(page_size).enumerate() {
+        for ev in r.lay.events(pi, page)? {
+            r.event(pi, ev)?;
         }
     }
-    let mut t = a.end(n)?;
+    let mut t = r.a.end(r.n)?;
     t.raw = true;
     Ok(t)
 }
