@@ -251,6 +251,40 @@ pub fn specs() -> Vec<Spec> {
             kernel: Kernel::Amd64,
         },
         Spec {
+            // x86_64, as swap-dest: segment 1's destination is among the
+            // pages handed out while segment 0 loads (from about pfn
+            // 0xa47a up): dest_pages, reused when segment 1 loads.
+            name: "x86_64-swap-dest".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (48 * page, 0x1000000, 48 * page),
+                (32 * page, 0xa480000, 32 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64 with 8 GiB (5 GiB of it above 4 GiB), kexec-tools'
+            // five segments of plain-8g: no unusable pages on x86_64
+            // (KEXEC_SOURCE_MEMORY_LIMIT is all of memory), so the
+            // entries name pages above 4 GiB, 64-bit words.
+            name: "x86_64-plain-8g".into(),
+            mem_mib: 8192,
+            buf_kib: 65536,
+            segments: vec![
+                (20590, 0x3000, 24576),
+                (48, 0x100000, 4096),
+                (5740480, 0x1000000, 5742592),
+                (911, 0x7fff7000, 4096),
+                (24704, 0x7fff8000, 32768),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
             // One segment over half of RAM: -EINVAL.
             name: "einval-half".into(),
             mem_mib: 512,

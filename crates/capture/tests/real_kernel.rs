@@ -85,6 +85,8 @@ fn the_model_builds_the_real_kernels_list() {
         "enomem-control",
         "plain-8g",
         "x86_64-swap-chain",
+        "x86_64-swap-dest",
+        "x86_64-plain-8g",
     ] {
         assert!(
             names.iter().any(|n| n == must),
@@ -134,6 +136,8 @@ fn the_paths_were_taken() {
     // The amd64 kernel: x86_64's 64-bit entries, no highmem.
     let x = counters("x86_64-swap-chain");
     assert!(x.swaps >= 60, "{}", x.swaps);
+    let x = counters("x86_64-swap-dest");
+    assert!(x.dest_pages_reused >= 1, "{}", x.dest_pages_reused);
 }
 
 #[test]
@@ -160,6 +164,13 @@ fn the_x86_64_capture_is_the_amd64_kernels() {
     assert_eq!(c.scenario.lowmem_end, None);
     assert_eq!(c.trace.arch_pages, 2);
     assert_eq!(c.frees().unload, c.unload_freed() - 2);
+    // With 8 GiB the entries name pages above 4 GiB: 64-bit words.
+    let dir = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("x86_64-plain-8g"))
+        .unwrap();
+    let real = read_result(&read(&dir.join("list.txt"))).unwrap();
+    assert!(real.words.iter().any(|&w| w >> 32 != 0));
 }
 
 #[test]
