@@ -285,6 +285,37 @@ pub fn specs() -> Vec<Spec> {
             kernel: Kernel::Amd64,
         },
         Spec {
+            // x86_64, as lowmem-dest: segment 0's destination covers the
+            // pages the kernel hands out from about pfn 0xa479 (the first
+            // indirection page's GFP_KERNEL, then the source pages'
+            // GFP_HIGHUSER, one zone here): machine_kexec_prepare's
+            // identity-map page tables (kimage_alloc_control_pages) are
+            // rejected there first, about 900 pages handed out and given
+            // back (not modelled: dropped), then the indirection request
+            // lands on destinations not loaded yet, 900 parked on
+            // dest_pages until a page past them comes.
+            name: "x86_64-ind-dest".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (1536 * page, 0xa470000, 1536 * page),
+                (32 * page, 0x1000000, 32 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64: one segment over half of RAM, -EINVAL.
+            name: "x86_64-einval-half".into(),
+            mem_mib: 512,
+            buf_kib: 4096,
+            segments: vec![(page, 0x1000000, 300 << 20)],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
             // One segment over half of RAM: -EINVAL.
             name: "einval-half".into(),
             mem_mib: 512,
