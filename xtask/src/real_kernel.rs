@@ -12,6 +12,11 @@
 //! traces as text took the guest 8 minutes. `--check-raw` writes both and
 //! checks that the raw reader finds what the text reader finds.
 //!
+//! x86_64 loads ([`Kernel::Amd64`]: the `x86_64-*` specs, an x86_64 FILE)
+//! boot Debian's amd64 6.1 kernel under qemu-system-x86_64 instead, with
+//! the helper built for x86_64; `kexec_image` comes from the guest's
+//! /proc/kallsyms, the trace as text.
+//!
 //! Downloads and builds are cached under `target/real-kernel`; `--reuse`
 //! re-reads the last run's output instead of booting again; `--fixtures`
 //! writes each capture to `tests/real-kernel/NAME` (the trace gzipped).
