@@ -311,6 +311,22 @@ pub fn specs() -> Vec<Spec> {
             kernel: Kernel::Amd64,
         },
         Spec {
+            // x86_64: segment 0's destination covers where the control
+            // code page comes from (about pfn 0x62c2 to 0x6300 on these
+            // boots): kimage_alloc_normal_control_pages rejects the
+            // pages it is handed there and gives them back.
+            name: "x86_64-control-dest".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (1024 * page, 0x6000000, 1024 * page),
+                (32 * page, 0x1000000, 32 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
             // x86_64: one segment over half of RAM, -EINVAL.
             name: "x86_64-einval-half".into(),
             mem_mib: 512,

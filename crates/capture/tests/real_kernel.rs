@@ -89,6 +89,7 @@ fn the_model_builds_the_real_kernels_list() {
         "x86_64-plain-8g",
         "x86_64-ind-dest",
         "x86_64-einval-half",
+        "x86_64-control-dest",
     ] {
         assert!(
             names.iter().any(|n| n == must),
@@ -146,6 +147,12 @@ fn the_paths_were_taken() {
     // pages on dest_pages.
     let x = counters("x86_64-ind-dest");
     assert!(x.dest_pages >= 800, "{}", x.dest_pages);
+    // The control code page (order 1 on x86_64) handed out among
+    // destinations: rejected and given back during the load, through
+    // kimage_free_page_list (kimage_free_pages inlined).
+    let x = counters("x86_64-control-dest");
+    assert!(x.control_rejected >= 10, "{}", x.control_rejected);
+    assert!(x.pages_freed >= 20, "{}", x.pages_freed);
 }
 
 #[test]
