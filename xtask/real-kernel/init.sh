@@ -9,6 +9,11 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tracefs tracefs /sys/kernel/tracing
 echo 0 > /proc/sys/kernel/kptr_restrict
+# amd64: kexec_image's address from /proc/kallsyms (CONFIG_KALLSYMS_ALL).
+if [ "$(head -c 11 /scn)" = kexec_image ]; then
+  a=$(grep ' kexec_image$' /proc/kallsyms | cut -d' ' -f1)
+  sed -i "1s/^kexec_image/0x$a/" /scn
+fi
 for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do
   insmod /lib/modules/$m.ko
 done

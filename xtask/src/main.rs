@@ -15,9 +15,9 @@
 //!   ([`minify`]), then `csp`.
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
-//! * `cargo xtask real-kernel [--reuse] [--fixtures] [--check-raw] [NAME...]` — the
-//!   scenarios' loads on Debian's real 686-pae kernel under QEMU, against
-//!   the model ([`real_kernel`]).
+//! * `cargo xtask real-kernel [--reuse] [--fixtures] [--check-raw] [NAME|FILE...]` —
+//!   the scenarios' loads on Debian's real 686-pae kernel (x86_64 ones on
+//!   its amd64 kernel) under QEMU, against the model ([`real_kernel`]).
 //! * `cargo xtask fuzz [--cases N] [--seconds S] [--seed S] [--jobs N]
 //!   [--case I]` — mutated presets, files and links of every kind, in
 //!   process ([`fuzz`]); `test` runs a short pass.

@@ -12,6 +12,11 @@
 //! traces as text took the guest 8 minutes. `--check-raw` writes both and
 //! checks that the raw reader finds what the text reader finds.
 //!
+//! x86_64 loads ([`Kernel::Amd64`]: the `x86_64-*` specs, an x86_64 FILE)
+//! boot Debian's amd64 6.1 kernel under qemu-system-x86_64 instead, with
+//! the helper built for x86_64; `kexec_image` comes from the guest's
+//! /proc/kallsyms, the trace as text.
+//!
 //! Downloads and builds are cached under `target/real-kernel`; `--reuse`
 //! re-reads the last run's output instead of booting again; `--fixtures`
 //! writes each capture to `tests/real-kernel/NAME` (the trace gzipped).
@@ -34,12 +39,71 @@ const RAW_AT: u64 = 2 << 30;
 const MAX_FIXTURE_GZ: usize = 1 << 20;
 /// Largest trace text tried for that (the 8 GiB load's is about 1 GB).
 const MAX_FIXTURE_TRACE: usize = 64 << 20;
-const KVER: &str = "6.1.0-50-686-pae";
-const DEBS: &[&str] = &[
-    "linux-image-6.1.0-50-686-pae",
-    "linux-image-6.1.0-50-686-pae-dbg",
-    "busybox-static:i386",
-];
+
+/// The real kernel a load runs on: Debian's 6.1.176 for i386 (686-pae)
+/// or amd64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// `linux-image-6.1.0-50-686-pae` under qemu-system-i386; kimage
+    /// scenarios of arch i386-pae.
+    Pae686,
+    /// `linux-image-6.1.0-50-amd64` under qemu-system-x86_64; x86_64
+    /// scenarios. `CONFIG_KALLSYMS_ALL` is on there, so the guest finds
+    /// `kexec_image` in /proc/kallsyms (no -dbg package); the direct map
+    /// is at 0xffff888000000000 (nokaslr).
+    Amd64,
+}
+
+impl Kernel {
+    fn kver(self) -> &'static str {
+        match self {
+            Kernel::Pae686 => "6.1.0-50-686-pae",
+            Kernel::Amd64 => "6.1.0-50-amd64",
+        }
+    }
+    fn debs(self) -> &'static [&'static str] {
+        match self {
+            Kernel::Pae686 => &[
+                "linux-image-6.1.0-50-686-pae",
+                "linux-image-6.1.0-50-686-pae-dbg",
+                "busybox-static:i386",
+            ],
+            Kernel::Amd64 => &["linux-image-6.1.0-50-amd64", "busybox-static:amd64"],
+        }
+    }
+    /// Its downloads and builds (the i386 ones where they always were).
+    fn dir(self) -> PathBuf {
+        match self {
+            Kernel::Pae686 => dir(),
+            Kernel::Amd64 => dir().join("amd64"),
+        }
+    }
+    fn arch(self) -> kexec_core::arch::Arch {
+        match self {
+            Kernel::Pae686 => kexec_core::arch::Arch::I386Pae,
+            Kernel::Amd64 => kexec_core::arch::Arch::X86_64,
+        }
+    }
+    fn qemu(self) -> &'static str {
+        match self {
+            Kernel::Pae686 => "qemu-system-i386",
+            Kernel::Amd64 => "qemu-system-x86_64",
+        }
+    }
+    fn append(self) -> &'static str {
+        match self {
+            Kernel::Pae686 => "console=ttyS0 nokaslr userpte=nohigh panic=-1 loglevel=3",
+            Kernel::Amd64 => "console=ttyS0 nokaslr panic=-1 loglevel=3",
+        }
+    }
+    /// The helper's word size for clang.
+    fn clang_m(self) -> &'static str {
+        match self {
+            Kernel::Pae686 => "-m32",
+            Kernel::Amd64 => "-m64",
+        }
+    }
+}
 const MODULES: &[&str] = &[
     "drivers/virtio/virtio.ko",
     "drivers/virtio/virtio_ring.ko",
@@ -63,8 +127,11 @@ pub struct Spec {
     /// page, retrying until the swap of an indirection request happens.
     pub aim: bool,
     /// Copy the ring buffer out raw and decode it here (a large capture:
-    /// the guest would take minutes to print its stacks as text).
+    /// the guest would take minutes to print its stacks as text). i386
+    /// only: the raw reader knows the 32-bit kernel's event layout.
     pub raw: bool,
+    /// The kernel that loads it.
+    pub kernel: Kernel,
 }
 
 /// The built-in loads. With -m 3072M all RAM is below 4 GiB (QEMU's pc
@@ -88,6 +155,7 @@ pub fn specs() -> Vec<Spec> {
             ],
             aim: false,
             raw: true,
+            kernel: Kernel::Pae686,
         },
         Spec {
             // Segment 0's destination is where segment 1's source pages
@@ -102,6 +170,7 @@ pub fn specs() -> Vec<Spec> {
             ],
             aim: false,
             raw: false,
+            kernel: Kernel::Pae686,
         },
         Spec {
             // Segment 1's destination is the highmem the allocator hands
@@ -115,6 +184,7 @@ pub fn specs() -> Vec<Spec> {
             ],
             aim: false,
             raw: false,
+            kernel: Kernel::Pae686,
         },
         Spec {
             // Segment 0's destination covers the lowmem pages the kernel
@@ -131,6 +201,7 @@ pub fn specs() -> Vec<Spec> {
             ],
             aim: false,
             raw: false,
+            kernel: Kernel::Pae686,
         },
         Spec {
             // Segment 0's destination starts one page after the first
@@ -148,6 +219,7 @@ pub fn specs() -> Vec<Spec> {
             ],
             aim: true,
             raw: false,
+            kernel: Kernel::Pae686,
         },
         Spec {
             // One segment whose destination is all of lowmem, pfn 0 to
@@ -163,6 +235,106 @@ pub fn specs() -> Vec<Spec> {
             segments: vec![(0, 0, 0x36ffe000)],
             aim: false,
             raw: true,
+            kernel: Kernel::Pae686,
+        },
+        Spec {
+            // x86_64 (the amd64 kernel), as swap-chain: segment 0's
+            // destination is where segment 1's source pages come from.
+            // There GFP_HIGHUSER is ZONE_DMA32 and the source pages come
+            // out ascending from about pfn 0xa47a, after the first
+            // indirection page (a page or two apart from boot to boot),
+            // so segment 1's from about 0xa4ba.
+            name: "x86_64-swap-chain".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (64 * page, 0xa4ba000, 64 * page),
+                (64 * page, 0x1000000, 64 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64, as swap-dest: segment 1's destination is among the
+            // pages handed out while segment 0 loads (from about pfn
+            // 0xa47a up): dest_pages, reused when segment 1 loads.
+            name: "x86_64-swap-dest".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (48 * page, 0x1000000, 48 * page),
+                (32 * page, 0xa480000, 32 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64 with 8 GiB (5 GiB of it above 4 GiB), kexec-tools'
+            // five segments of plain-8g: no unusable pages on x86_64
+            // (KEXEC_SOURCE_MEMORY_LIMIT is all of memory), so the
+            // entries name pages above 4 GiB, 64-bit words.
+            name: "x86_64-plain-8g".into(),
+            mem_mib: 8192,
+            buf_kib: 65536,
+            segments: vec![
+                (20590, 0x3000, 24576),
+                (48, 0x100000, 4096),
+                (5740480, 0x1000000, 5742592),
+                (911, 0x7fff7000, 4096),
+                (24704, 0x7fff8000, 32768),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64, as lowmem-dest: segment 0's destination covers the
+            // pages the kernel hands out from about pfn 0xa479 (the first
+            // indirection page's GFP_KERNEL, then the source pages'
+            // GFP_HIGHUSER, one zone here): machine_kexec_prepare's
+            // identity-map page tables (kimage_alloc_control_pages) are
+            // rejected there first, about 900 pages handed out and given
+            // back (not modelled: dropped), then the indirection request
+            // lands on destinations not loaded yet, 900 parked on
+            // dest_pages until a page past them comes.
+            name: "x86_64-ind-dest".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (1536 * page, 0xa470000, 1536 * page),
+                (32 * page, 0x1000000, 32 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64: segment 0's destination covers where the control
+            // code page comes from (about pfn 0x62c2 to 0x6300 on these
+            // boots): kimage_alloc_normal_control_pages rejects the
+            // pages it is handed there and gives them back.
+            name: "x86_64-control-dest".into(),
+            mem_mib: 3072,
+            buf_kib: 65536,
+            segments: vec![
+                (1024 * page, 0x6000000, 1024 * page),
+                (32 * page, 0x1000000, 32 * page),
+            ],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
+        },
+        Spec {
+            // x86_64: one segment over half of RAM, -EINVAL.
+            name: "x86_64-einval-half".into(),
+            mem_mib: 512,
+            buf_kib: 4096,
+            segments: vec![(page, 0x1000000, 300 << 20)],
+            aim: false,
+            raw: false,
+            kernel: Kernel::Amd64,
         },
         Spec {
             // One segment over half of RAM: -EINVAL.
@@ -172,23 +344,29 @@ pub fn specs() -> Vec<Spec> {
             segments: vec![(page, 0x1000000, 300 << 20)],
             aim: false,
             raw: false,
+            kernel: Kernel::Pae686,
         },
     ]
 }
 
 /// A scenario file's segments on a QEMU machine with as much RAM (QEMU's
-/// own memory map: the import reads the real one). i386 and i386-pae only.
+/// own memory map: the import reads the real one): i386 and i386-pae on
+/// the 686-pae kernel, x86_64 on the amd64 one.
 fn from_file(path: &str) -> Result<Spec> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let sc =
         kexec_core::scenario::Scenario::from_json(&text).map_err(|e| format!("{path}: {e}"))?;
     use kexec_core::arch::Arch;
-    if !matches!(sc.arch, Arch::I386 | Arch::I386Pae) {
-        return Err(format!(
-            "{path}: {} scenario; the real kernel here is Debian's 686-pae (i386, i386-pae)",
-            sc.arch.name()
-        ));
-    }
+    let kernel = match sc.arch {
+        Arch::I386 | Arch::I386Pae => Kernel::Pae686,
+        Arch::X86_64 => Kernel::Amd64,
+        a => {
+            return Err(format!(
+                "{path}: {} scenario; the real kernels here are Debian's 686-pae (i386, i386-pae) and amd64 (x86_64)",
+                a.name()
+            ))
+        }
+    };
     let mem_mib = sc.ram_bytes().div_ceil(1 << 20).max(256);
     let name = Path::new(path)
         .file_stem()
@@ -203,7 +381,8 @@ fn from_file(path: &str) -> Result<Spec> {
             .map(|s| (s.bufsz, s.mem, s.memsz))
             .collect(),
         aim: false,
-        raw: mem_mib > 4096,
+        raw: kernel == Kernel::Pae686 && mem_mib > 4096,
+        kernel,
     })
 }
 
@@ -211,8 +390,9 @@ fn dir() -> PathBuf {
     root().join("target/real-kernel")
 }
 
-fn ensure_downloads() -> Result {
-    let d = dir();
+fn ensure_downloads(kernel: Kernel) -> Result {
+    let d = kernel.dir();
+    let kver = kernel.kver();
     let debs = d.join("debs");
     std::fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
     let have = |prefix: &str| {
@@ -223,7 +403,8 @@ fn ensure_downloads() -> Result {
             })
             .unwrap_or(false)
     };
-    let missing: Vec<&str> = DEBS
+    let missing: Vec<&str> = kernel
+        .debs()
         .iter()
         .copied()
         .filter(|p| {
@@ -238,7 +419,7 @@ fn ensure_downloads() -> Result {
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).contains("i386"))
             .unwrap_or(false);
-        if !arches {
+        if kernel == Kernel::Pae686 && !arches {
             run(Command::new("dpkg").args(["--add-architecture", "i386"]))?;
             run(Command::new("apt-get").arg("update"))?;
         }
@@ -269,18 +450,22 @@ fn ensure_downloads() -> Result {
             .arg(d.join(into)))
     };
     unpack(
-        d.join("img/boot").join(format!("vmlinuz-{KVER}")),
-        &format!("linux-image-{KVER}_"),
+        d.join("img/boot").join(format!("vmlinuz-{kver}")),
+        &format!("linux-image-{kver}_"),
         "img",
     )?;
     unpack(d.join("bb/bin/busybox"), "busybox-static_", "bb")?;
-    let map = d.join(format!("dbg/usr/lib/debug/boot/System.map-{KVER}"));
+    if kernel == Kernel::Amd64 {
+        // kexec_image is in the guest's /proc/kallsyms: no -dbg package.
+        return Ok(());
+    }
+    let map = d.join(format!("dbg/usr/lib/debug/boot/System.map-{kver}"));
     if !map.exists() {
-        let deb = find(&format!("linux-image-{KVER}-dbg_"))?;
+        let deb = find(&format!("linux-image-{kver}-dbg_"))?;
         std::fs::create_dir_all(d.join("dbg")).map_err(|e| e.to_string())?;
         // System.map is near the start of the data archive: stop there.
         let sh = format!(
-            "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' --occurrence ./usr/lib/debug/boot/System.map-{KVER}",
+            "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' --occurrence ./usr/lib/debug/boot/System.map-{kver}",
             deb.display(),
             d.join("dbg").display()
         );
@@ -292,8 +477,12 @@ fn ensure_downloads() -> Result {
     Ok(())
 }
 
+/// A symbol of the 686-pae kernel, from the -dbg package's System.map.
 fn symbol(name: &str) -> Result<u64> {
-    let map = dir().join(format!("dbg/usr/lib/debug/boot/System.map-{KVER}"));
+    let map = dir().join(format!(
+        "dbg/usr/lib/debug/boot/System.map-{}",
+        Kernel::Pae686.kver()
+    ));
     let text = std::fs::read_to_string(&map).map_err(|e| format!("{}: {e}", map.display()))?;
     text.lines()
         .find_map(|l| {
@@ -305,14 +494,15 @@ fn symbol(name: &str) -> Result<u64> {
         .ok_or_else(|| format!("{name} not in {}", map.display()))
 }
 
-/// The guest's static programs: the helper and the raw copier.
-fn build_helper() -> Result<(PathBuf, PathBuf)> {
-    let build = |name: &str| -> Result<PathBuf> {
-        let out = dir().join(name);
+/// The guest's static programs: the helper (for the kernel's word size)
+/// and the raw copier (i386; an amd64 guest writes text only).
+fn build_helper(kernel: Kernel) -> Result<(PathBuf, PathBuf)> {
+    let build = |name: &str, m: &str| -> Result<PathBuf> {
+        let out = kernel.dir().join(name);
         let src = root().join(format!("xtask/real-kernel/{name}.c"));
         run(Command::new("clang")
             .args([
-                "-m32",
+                m,
                 "-static",
                 "-nostdlib",
                 "-O1",
@@ -324,7 +514,10 @@ fn build_helper() -> Result<(PathBuf, PathBuf)> {
             .arg(&src))?;
         Ok(out)
     };
-    Ok((build("helper")?, build("rawcopy")?))
+    Ok((
+        build("helper", kernel.clang_m())?,
+        build("rawcopy", "-m32")?,
+    ))
 }
 
 /// What the guest writes out: the trace as text, the raw ring buffer, or
@@ -338,6 +531,10 @@ enum Capture {
 
 impl Capture {
     fn of(spec: &Spec, check_raw: bool) -> Capture {
+        if spec.kernel != Kernel::Pae686 {
+            // The raw reader knows the 32-bit kernel's layout only.
+            return Capture::Text;
+        }
         match (spec.raw, check_raw) {
             (_, true) => Capture::Both,
             (true, false) => Capture::Raw,
@@ -395,7 +592,8 @@ impl Cpio {
 }
 
 fn initrd(spec: &Spec, helper: &Path, rawcopy: &Path, capture: Capture) -> Result<Vec<u8>> {
-    let d = dir();
+    let d = spec.kernel.dir();
+    let kver = spec.kernel.kver();
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut c = Cpio(Vec::new(), 0);
     for x in ["bin", "proc", "sys", "dev", "tmp", "lib", "lib/modules"] {
@@ -411,14 +609,20 @@ fn initrd(spec: &Spec, helper: &Path, rawcopy: &Path, capture: Capture) -> Resul
     c.file("helper", 0o755, &read(helper)?);
     c.file("rawcopy", 0o755, &read(rawcopy)?);
     c.file("capture", 0o644, format!("{}\n", capture.word()).as_bytes());
-    let mut scn = format!("0x{:x} {}\n", symbol("kexec_image")?, u8::from(spec.aim));
+    // kexec_image's address; init.sh looks it up in /proc/kallsyms when
+    // the word is "kexec_image" (amd64: no System.map here).
+    let image = match spec.kernel {
+        Kernel::Pae686 => format!("0x{:x}", symbol("kexec_image")?),
+        Kernel::Amd64 => "kexec_image".into(),
+    };
+    let mut scn = format!("{image} {}\n", u8::from(spec.aim));
     for (b, m, z) in &spec.segments {
         scn += &format!("0x{b:x} 0x{m:x} 0x{z:x}\n");
     }
     c.file("scn", 0o644, scn.as_bytes());
     c.file("bufkb", 0o644, format!("{}\n", spec.buf_kib).as_bytes());
     for m in MODULES {
-        let p = d.join(format!("img/lib/modules/{KVER}/kernel/{m}"));
+        let p = d.join(format!("img/lib/modules/{kver}/kernel/{m}"));
         let name = Path::new(m)
             .file_name()
             .unwrap()
@@ -431,8 +635,8 @@ fn initrd(spec: &Spec, helper: &Path, rawcopy: &Path, capture: Capture) -> Resul
 }
 
 fn boot(spec: &Spec, out: &Path, capture: Capture) -> Result {
-    let d = dir();
-    let (helper, rawcopy) = build_helper()?;
+    let d = spec.kernel.dir();
+    let (helper, rawcopy) = build_helper(spec.kernel)?;
     let rd = out.join("initrd.cpio");
     std::fs::write(&rd, initrd(spec, &helper, &rawcopy, capture)?).map_err(|e| e.to_string())?;
     // A sparse disk: the sections (text) from its start, the raw ring
@@ -446,17 +650,14 @@ fn boot(spec: &Spec, out: &Path, capture: Capture) -> Result {
     drop(f);
     let t = Instant::now();
     run_bounded(
-        Command::new("qemu-system-i386")
+        Command::new(spec.kernel.qemu())
             .args(["-cpu", "max", "-smp", "1", "-nographic", "-no-reboot", "-m"])
             .arg(format!("{}M", spec.mem_mib))
             .arg("-kernel")
-            .arg(d.join(format!("img/boot/vmlinuz-{KVER}")))
+            .arg(d.join(format!("img/boot/vmlinuz-{}", spec.kernel.kver())))
             .arg("-initrd")
             .arg(&rd)
-            .args([
-                "-append",
-                "console=ttyS0 nokaslr userpte=nohigh panic=-1 loglevel=3",
-            ])
+            .args(["-append", spec.kernel.append()])
             .arg("-drive")
             .arg(format!("file={},format=raw,if=virtio", disk.display()))
             .stdout(std::fs::File::create(out.join("console.log")).map_err(|e| e.to_string())?),
@@ -635,7 +836,7 @@ fn one(spec: &Spec, reuse: bool, fixtures: bool, check_raw: bool) -> Result<Stri
         segments: &segments,
         iomem,
         lowmem: &lowmem,
-        arch: kexec_core::arch::Arch::I386Pae,
+        arch: spec.kernel.arch(),
         empty_ok: real.load != 0,
     };
     let imported = if get("rawbytes").is_ok() {
@@ -683,6 +884,11 @@ fn one(spec: &Spec, reuse: bool, fixtures: bool, check_raw: bool) -> Result<Stri
         w("lowmem.txt", &zones)?;
         w("list.txt", list)?;
         w("summary.txt", &summary)?;
+        // The arch, when it is not i386-pae (the fixtures' default).
+        let _ = std::fs::remove_file(fx.join("arch.txt"));
+        if spec.kernel != Kernel::Pae686 {
+            w("arch.txt", &format!("{}\n", spec.kernel.arch().name()))?;
+        }
         // The kernel's own words on a failed load (kexec's pr_err, the
         // allocator's failure warning), when it printed any.
         let said: String = get("dmesg")?
@@ -752,7 +958,11 @@ pub fn real_kernel(args: &[String]) -> Result {
             })
             .collect::<Result<_>>()?
     };
-    ensure_downloads()?;
+    for k in [Kernel::Pae686, Kernel::Amd64] {
+        if chosen.iter().any(|s| s.kernel == k) {
+            ensure_downloads(k)?;
+        }
+    }
     let mut bad = 0;
     for s in &chosen {
         match one(s, reuse, fixtures, check_raw) {

@@ -112,7 +112,12 @@ pub fn import(input: ImportInput<'_>) -> Result<Capture, InputError> {
 pub fn import_trace(t: Trace, input: ImportInput<'_>) -> Result<Capture, InputError> {
     let segs = machine::segments(input.segments)?;
     let ram = machine::iomem(input.iomem)?;
-    let (lowmem_end, lowmem_source) = machine::lowmem(input.lowmem)?;
+    // Only an arch with highmem has a lowmem line (x86_64 maps all RAM).
+    let (lowmem_end, lowmem_source) = if input.arch.profile().lowmem_end.is_some() {
+        machine::lowmem(input.lowmem)?
+    } else {
+        (0, LowmemSource::Unused)
+    };
     let first = t.kimage.iter().find(|k| matches!(k, KimageEvent::Alloc(_)));
     let first_pid = first.map(|k| k.page().pid);
     let Some(pid) = first_pid.or_else(|| input.empty_ok.then_some(0)) else {

@@ -162,6 +162,8 @@ pub enum LowmemSource {
     Exact,
     /// dmesg's "NNNMB LOWMEM available.": max_low_pfn to the MiB below.
     Megabytes,
+    /// Not read: the arch has no highmem (x86_64 maps all of RAM).
+    Unused,
 }
 
 /// The lowmem line (max_low_pfn x PAGE_SIZE) from dmesg or /proc/zoneinfo:

@@ -199,7 +199,7 @@ enum Cmd {
     },
     /// Turn a real machine's kexec load into a scenario and a link: the
     /// page allocator's trace with stacks (see the README for the capture
-    /// commands), the segments, /proc/iomem and the lowmem line. The
+    /// commands), the segments, /proc/iomem and (i386) the lowmem line. The
     /// scenario goes to --out (else standard output), what the trace held
     /// and the link to standard error.
     Import {
@@ -213,9 +213,10 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         iomem: String,
         /// dmesg (its "Zone ranges" or "LOWMEM available" lines) or
-        /// /proc/zoneinfo.
+        /// /proc/zoneinfo; needed for an arch with highmem (i386,
+        /// i386-pae, arm-lpae), not read for x86_64.
         #[arg(long, value_name = "FILE")]
-        lowmem: String,
+        lowmem: Option<String>,
         /// The machine's arch.
         #[arg(long, default_value = "i386-pae")]
         arch: String,
@@ -489,7 +490,8 @@ fn link_cmd(input: Input, variants: &[String], base: &str) -> Result<ExitCode, S
 /// `kexec-sim import`: read the capture's four files, import, write the
 /// scenario and print the link.
 fn import_cmd(
-    files: [&str; 4],
+    files: [&str; 3],
+    lowmem: Option<&str>,
     arch: &str,
     empty_ok: bool,
     out_file: Option<&str>,
@@ -505,8 +507,18 @@ fn import_cmd(
             valid.join(", ")
         )
     })?;
+    let lowmem = match lowmem {
+        Some(f) => Some(f),
+        None if arch.profile().lowmem_end.is_none() => None,
+        None => {
+            return Err(format!(
+                "--lowmem: needed for {} (its lowmem line: dmesg or /proc/zoneinfo)",
+                arch.name()
+            ))
+        }
+    };
     let mut texts = Vec::new();
-    for f in files {
+    for f in files.into_iter().chain(lowmem) {
         let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", shown_path(f)))?;
         texts.push(
             kexec_capture::import::text_of(&bytes)
@@ -517,7 +529,7 @@ fn import_cmd(
         trace: &texts[0],
         segments: &texts[1],
         iomem: &texts[2],
-        lowmem: &texts[3],
+        lowmem: texts.get(3).map_or("", String::as_str),
         arch,
         empty_ok,
     })
@@ -670,7 +682,8 @@ fn main() -> ExitCode {
             base,
             empty_ok,
         } => import_cmd(
-            [&trace, &segments, &iomem, &lowmem],
+            [&trace, &segments, &iomem],
+            lowmem.as_deref(),
             &arch,
             empty_ok,
             out.as_deref(),

@@ -797,6 +797,44 @@ fn a_kernel_build_runs_beside_pointer_and_goes_into_a_link() {
     assert!(stderr(&o).contains("drop --exhaustive"), "{}", stderr(&o));
 }
 
+/// `kexec-sim import --arch x86_64` on the amd64 kernel's capture: no
+/// lowmem line needed there; i386-pae without one is an error naming
+/// --lowmem.
+#[test]
+fn import_an_x86_64_capture_without_lowmem() {
+    let fx = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/real-kernel/x86_64-swap-chain/"
+    );
+    let f = |n: &str| format!("{fx}{n}");
+    let (trace, segments, iomem) = (f("trace.txt.gz"), f("segments.txt"), f("iomem.txt"));
+    let base = [
+        "import",
+        "--trace",
+        &trace,
+        "--segments",
+        &segments,
+        "--iomem",
+        &iomem,
+    ];
+    let o = sim(&[&base[..], &["--arch", "x86_64"]].concat());
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let sc = Scenario::from_json(&stdout(&o)).expect("a scenario");
+    assert_eq!(sc.lowmem_end, None);
+    assert!(
+        stderr(&o).contains("131 pages from kimage_alloc_pages"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sim(&base);
+    assert_ne!(status(&o), 0);
+    assert!(
+        stderr(&o).contains("--lowmem: needed for i386-pae"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// `kexec-sim import` on a real capture (tests/real-kernel/swap-chain):
 /// the scenario on stdout, the summary and the link on stderr; a trace
 /// cut short is an error naming its line; other processes only, refused.

@@ -36,7 +36,7 @@ const INPUTS: [(&str, &str, &str); 4] = [
     (
         "lowmem",
         "lowmem line",
-        "dmesg (\"LOWMEM available\", the zone ranges) or /proc/zoneinfo",
+        "dmesg (\"LOWMEM available\", the zone ranges) or /proc/zoneinfo; not needed for x86_64",
     ),
 ];
 
@@ -149,7 +149,9 @@ pub fn CaptureView() -> Html {
     let error = use_state(|| None::<String>);
     let outcome = use_state(|| None::<Outcome>);
     let busy = use_state(|| false);
-    let ready = files.iter().all(Option::is_some);
+    // The lowmem line only where the arch has highmem (not x86_64).
+    let ready = files[..3].iter().all(Option::is_some)
+        && (files[3].is_some() || arch.profile().lowmem_end.is_none());
     let on_arch = {
         let arch = arch.clone();
         Callback::from(move |e: Event| {
@@ -195,7 +197,7 @@ pub fn CaptureView() -> Html {
     html! {
         <section class="capture" aria-label="import a capture">
             <h2>{ "A real machine's kexec load, as a link" }</h2>
-            <p>{ "Pick the four files of a capture made as the README's \"A capture of your own machine\" says (as root: ftrace's page-allocator events with stacks for the kexec process, kexec -d, /proc/iomem, dmesg). They are read in this page; nothing is uploaded. The pages kimage_alloc_pages got become a replay list: the load, replayable under every design." }</p>
+            <p>{ "Pick the four files (three for x86_64, which has no lowmem line) of a capture made as the README's \"A capture of your own machine\" says (as root: ftrace's page-allocator events with stacks for the kexec process, kexec -d, /proc/iomem, dmesg). They are read in this page; nothing is uploaded. The pages kimage_alloc_pages got become a replay list: the load, replayable under every design." }</p>
             <div class="capture-form">
                 { for (0..4).map(|i| file_input(i, &files, &error)) }
                 <div class="capture-input">
