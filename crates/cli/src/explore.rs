@@ -217,13 +217,15 @@ fn print_hit(
 /// TLC-like statistics on one line.
 fn stats_line(s: &Stats, t: Duration) -> String {
     format!(
-        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices, {:.1} s",
+        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices, {} states seen again, {} orders run, {:.1} s",
         s.states,
         s.orders,
         s.classes,
         s.depth,
         s.cut,
         s.ineligible,
+        s.seen,
+        s.judged,
         t.as_secs_f64()
     )
 }
@@ -239,7 +241,7 @@ fn exhaustive(
     let mut last = t0;
     let opts = ExhaustiveOptions {
         max_calls,
-        classes: true,
+        ..ExhaustiveOptions::default()
     };
     let r = explore::exhaustive(sc, goal, opts, &mut |s| {
         if last.elapsed() >= Duration::from_secs(2) {

@@ -67,7 +67,7 @@ fn exhaustive_claims_with_its_counts() {
     );
     let err = text(&o.stderr);
     assert!(
-        err.contains("2105 distinct states, 1206 orders judged, 5 page classes, depth 8, 343 cut at the call bound, 250 ineligible choices"),
+        err.contains("209 distinct states, 1206 orders judged, 5 page classes, depth 8, 343 cut at the call bound, 250 ineligible choices"),
         "{err}"
     );
     assert!(err.contains("pointer: ok 1206"), "{err}");

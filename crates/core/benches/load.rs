@@ -113,7 +113,7 @@ fn exhaustive_rate(c: &mut Criterion) {
     g.bench_function("1-page-segments-10-calls-complete", |b| {
         let opts = ExhaustiveOptions {
             max_calls: 10,
-            classes: true,
+            ..ExhaustiveOptions::default()
         };
         b.iter(|| black_box(exhaustive(&small, &goal, opts, &mut |_| true)))
     });
@@ -122,7 +122,7 @@ fn exhaustive_rate(c: &mut Criterion) {
     g.bench_function("4-page-segments-20-calls-first-20k-states", |b| {
         let opts = ExhaustiveOptions {
             max_calls: 20,
-            classes: true,
+            ..ExhaustiveOptions::default()
         };
         b.iter(|| black_box(exhaustive(&issue, &goal, opts, &mut |s| s.states < 20_000)))
     });

@@ -345,6 +345,24 @@ impl PageStore {
         }
     }
 
+    /// Feed every page kexec wrote, by ascending pfn, with its content, to
+    /// `h` (the exhaustive explorer's canonical state): equal feeds, equal
+    /// contents, however the entry arrays are numbered inside.
+    pub fn hash_contents<H: std::hash::Hasher>(&self, h: &mut H) {
+        for (pfn, x) in self.data.iter() {
+            h.write_u64(pfn);
+            match entries_index(x) {
+                Some(i) => {
+                    h.write_u64(TAG_ENTRIES);
+                    for &w in self.entries[i].iter() {
+                        h.write_u64(w);
+                    }
+                }
+                None => h.write_u64(x),
+            }
+        }
+    }
+
     /// Whether `pfn` is an entry page.
     pub fn is_entries(&self, pfn: u64) -> bool {
         entries_index(self.slot(pfn)).is_some()

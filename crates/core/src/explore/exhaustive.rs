@@ -8,21 +8,29 @@
 //! destination page is its own class, and so is each page handed out
 //! before (freed again, it is free but remembered). At each call the
 //! search tries one page per class (its lowest free block): the class's
-//! canonical representative, so every prefix it visits is a distinct
-//! canonical state and no two orders it counts are the same up to
-//! renaming pages within a class.
+//! canonical representative.
 //!
-//! Depth-first, in pfn order, deterministic: the same base gives the same
-//! counts and the same first counterexample on any machine.
+//! Depth-first with a visited set: each prefix's designs are run to their
+//! next allocator call and stopped there, and their kimages, hashed
+//! ([`state_key`]), are the prefix's canonical state. Orders that reach
+//! one state (pages parked on dest_pages in another order, say) share
+//! what follows: the search goes on below the first and adds that
+//! subtree's counts for the others.
+//!
+//! Deterministic: the same base gives the same counts and the same first
+//! counterexample on any machine.
 
 use super::goal::{key, lists_differ, Check, Goal, Key};
 use crate::design::Variant;
 use crate::gfp::{Gfp, Zone};
 use crate::memory::Machine;
 use crate::page_alloc::Policy;
-use crate::run::{machine, run_variant, Outcome, RunOptions, VariantRun};
+use crate::run::{machine, run_variant, run_variant_to_choice, Outcome, RunOptions, VariantRun};
 use crate::scenario::Scenario;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// Most calls an exhaustive search may go deep.
 pub const MAX_CALLS: usize = 64;
@@ -35,6 +43,9 @@ pub struct ExhaustiveOptions {
     /// One page per class (true), or every free page (the soundness
     /// test's brute force, for tiny machines only).
     pub classes: bool,
+    /// Skip a state met before, with its first visit's counts (true), or
+    /// search every prefix (the soundness test's reference).
+    pub visited: bool,
 }
 
 impl Default for ExhaustiveOptions {
@@ -42,6 +53,7 @@ impl Default for ExhaustiveOptions {
         ExhaustiveOptions {
             max_calls: 20,
             classes: true,
+            visited: true,
         }
     }
 }
@@ -49,10 +61,16 @@ impl Default for ExhaustiveOptions {
 /// TLC-like statistics, growing as the search runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Complete allocation orders judged (every design's load ended).
+    /// Complete allocation orders covered (every design's load ended):
+    /// judged, or below a state met before (counted with that state's
+    /// subtree).
     pub orders: u64,
-    /// Distinct canonical states (prefixes) visited.
+    /// Orders the search ran and judged itself.
+    pub judged: u64,
+    /// Distinct canonical states visited.
     pub states: u64,
+    /// States met again and skipped (their subtree's counts added).
+    pub seen: u64,
     /// Page classes of the machine before the first call.
     pub classes: usize,
     /// Deepest prefix reached (allocator calls).
@@ -163,9 +181,255 @@ struct Node {
     next: Option<(Gfp, u32)>,
 }
 
+/// What the orders below one state add up to: memoised per canonical
+/// state, so that a state met again adds its subtree's counts without
+/// searching it (the claim's counts are those of the search without a
+/// visited set).
+#[derive(Debug, Clone, Default)]
+struct Summary {
+    orders: u64,
+    cut: u64,
+    ineligible: u64,
+    /// (design << 16 | verdict name's number, orders).
+    verdicts: Vec<(u32, u64)>,
+}
+
+impl Summary {
+    fn add(&mut self, o: &Summary) {
+        self.orders += o.orders;
+        self.cut += o.cut;
+        self.ineligible += o.ineligible;
+        for &(k, n) in &o.verdicts {
+            match self.verdicts.iter_mut().find(|v| v.0 == k) {
+                Some(v) => v.1 += n,
+                None => self.verdicts.push((k, n)),
+            }
+        }
+    }
+}
+
+/// Why the search stopped before its end.
+enum Halt {
+    Found(Box<Scenario>),
+    Stopped,
+}
+
+/// A 128-bit hash: two SipHash states, the second salted.
+struct Fingerprint(DefaultHasher, DefaultHasher);
+
+impl Fingerprint {
+    fn new() -> Self {
+        let mut b = DefaultHasher::new();
+        b.write_u64(0x6b65_7865_635f_7370);
+        Fingerprint(DefaultHasher::new(), b)
+    }
+
+    fn value(&self) -> u128 {
+        u128::from(self.0.finish()) << 64 | u128::from(self.1.finish())
+    }
+}
+
+impl Hasher for Fingerprint {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+        self.1.write(bytes);
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0.write_u64(x);
+        self.1.write_u64(x);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+/// The canonical state after `depth` calls: per design, where it waits
+/// (the next call's gfp and order, and [`crate::kimage::Kimage::hash_state`]
+/// of its kimage stopped at that call), or how it ended (its verdict and,
+/// loaded, its list: all a goal reads of a finished run).
+///
+/// Why a state met again can be skipped with its first visit's counts:
+/// the designs and the allocator are deterministic, so what the rest of a
+/// load does with the pages it is handed is a function of the hashed
+/// state (see `hash_state` for what it holds and why the rest is not
+/// read); the choices the next call gets ([`choices`]) are a function of
+/// the pages in use, their roles and the classes, all hashed; and the
+/// depth is hashed, so the call bound cuts the same orders below both. So
+/// every extension of one prefix is judged as the same extension of the
+/// other (same verdicts, same hits). Depth-first, a state met again was
+/// first met outside the current path (its depth is the current one), so
+/// its subtree is complete: it held no hit, or the search would have
+/// stopped there; the first counterexample is the one the search without
+/// a visited set finds. `tests/exhaustive.rs` checks both searches give
+/// the same answer and counts on small machines for every goal kind.
+fn state_key(depth: usize, nodes: &[Node]) -> u128 {
+    let mut h = Fingerprint::new();
+    depth.hash(&mut h);
+    for n in nodes {
+        match n.next {
+            Some((gfp, order)) => {
+                (1u8, gfp, order).hash(&mut h);
+                n.run.kimage.hash_state(&mut h);
+            }
+            None => {
+                (
+                    2u8,
+                    key(&n.run).to_string(),
+                    n.run.outcome == Outcome::Loaded,
+                )
+                    .hash(&mut h);
+                for (_, w) in &n.run.entries {
+                    w.hash(&mut h);
+                }
+                n.run.end_word.hash(&mut h);
+            }
+        }
+    }
+    h.value()
+}
+
+/// One search: the machine, the goal, the running statistics and the
+/// visited set.
+struct Search<'a> {
+    sc: Scenario,
+    goal: &'a Goal,
+    m: Machine,
+    cls: Classes,
+    run_opts: RunOptions,
+    max_calls: usize,
+    opts: ExhaustiveOptions,
+    stats: Stats,
+    names: Vec<String>,
+    memo: FxHashMap<u128, Summary>,
+    keep_going: &'a mut dyn FnMut(&Stats) -> bool,
+}
+
+impl Search<'_> {
+    /// Every design on `prefix`, each stopped at its next call (`stop`) or
+    /// failing it as the kernel's allocator would.
+    fn run(&mut self, prefix: &[(u64, u32)], stop: bool) -> Vec<Node> {
+        self.sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
+        self.sc
+            .variants
+            .iter()
+            .map(|&v| {
+                let run = if stop {
+                    run_variant_to_choice(&self.sc, v, self.run_opts)
+                } else {
+                    run_variant(&self.sc, v, self.run_opts)
+                };
+                let next = run.kimage.allocator().replay_ran_out();
+                Node { run, next }
+            })
+            .collect()
+    }
+
+    /// Add a subtree's counts to the statistics (a state met again).
+    fn count(&mut self, s: &Summary) {
+        self.stats.orders += s.orders;
+        self.stats.cut += s.cut;
+        self.stats.ineligible += s.ineligible;
+        for &(k, n) in &s.verdicts {
+            let name = &self.names[(k & 0xffff) as usize];
+            *self.stats.verdicts[(k >> 16) as usize]
+                .1
+                .entry(name.clone())
+                .or_default() += n;
+        }
+    }
+
+    /// Search below the new state `prefix`, whose runs are `nodes`.
+    fn visit(&mut self, prefix: &mut Vec<(u64, u32)>, nodes: Vec<Node>) -> Result<Summary, Halt> {
+        self.stats.states += 1;
+        self.stats.depth = self.stats.depth.max(prefix.len());
+        if self.stats.states.is_multiple_of(256) && !(self.keep_going)(&self.stats) {
+            return Err(Halt::Stopped);
+        }
+        let mut nodes = nodes;
+        let waiting: Vec<usize> = (0..nodes.len())
+            .filter(|&i| nodes[i].next.is_some())
+            .collect();
+        if !waiting.is_empty() {
+            let (children, skipped) = choices(
+                &self.m,
+                &self.cls,
+                prefix,
+                &mut nodes,
+                &waiting,
+                self.opts.classes,
+            );
+            if !children.is_empty() {
+                drop(nodes);
+                let mut sum = Summary {
+                    ineligible: skipped,
+                    ..Summary::default()
+                };
+                self.stats.ineligible += skipped;
+                if prefix.len() >= self.max_calls {
+                    sum.cut = 1;
+                    self.stats.cut += 1;
+                    return Ok(sum);
+                }
+                for c in children {
+                    prefix.push(c);
+                    let child = self.run(prefix, true);
+                    let key = self.opts.visited.then(|| state_key(prefix.len(), &child));
+                    let seen = key.and_then(|k| self.memo.get(&k).cloned());
+                    let s = match seen {
+                        Some(s) => {
+                            self.stats.seen += 1;
+                            self.count(&s);
+                            s
+                        }
+                        None => {
+                            let s = self.visit(prefix, child)?;
+                            if let Some(k) = key {
+                                self.memo.insert(k, s.clone());
+                            }
+                            s
+                        }
+                    };
+                    sum.add(&s);
+                    prefix.pop();
+                }
+                return Ok(sum);
+            }
+            // No page is left for the call: the allocation fails, as the
+            // kernel's would, and the runs as they then end are the outcome.
+            nodes = self.run(prefix, false);
+        }
+        self.stats.orders += 1;
+        self.stats.judged += 1;
+        let mut sum = Summary {
+            orders: 1,
+            ..Summary::default()
+        };
+        for (i, n) in nodes.iter().enumerate() {
+            let name = key(&n.run).to_string();
+            let id = match self.names.iter().position(|x| *x == name) {
+                Some(id) => id,
+                None => {
+                    self.names.push(name.clone());
+                    self.names.len() - 1
+                }
+            };
+            sum.verdicts.push(((i as u32) << 16 | id as u32, 1));
+            *self.stats.verdicts[i].1.entry(name).or_default() += 1;
+        }
+        if judge(self.goal, &nodes) == Check::Hit {
+            self.sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
+            return Err(Halt::Found(Box::new(self.sc.clone())));
+        }
+        Ok(sum)
+    }
+}
+
 /// Check `goal` over every allocation order of up to `opts.max_calls` calls
 /// on `base`'s machine and segments. `keep_going` sees the statistics as
-/// they grow (every 256 states) and stops the search by returning false.
+/// they grow (every 256 distinct states) and stops the search by returning
+/// false.
 pub fn exhaustive(
     base: &Scenario,
     goal: &Goal,
@@ -177,7 +441,6 @@ pub fn exhaustive(
             "{goal}: each design with its own allocator stream has no one order to enumerate; exhaustive mode checks fault:V, differ:A,B and verdict:A,B"
         ));
     }
-    let max_calls = opts.max_calls.clamp(1, MAX_CALLS);
     let variants = goal.variants();
     let m = machine(base);
     let dests: Vec<(u64, u64)> = base
@@ -187,68 +450,35 @@ pub fn exhaustive(
         .map(|s| (s.mem >> 12, (s.mem + s.memsz).div_ceil(4096)))
         .collect();
     let cls = classes(&m, &dests);
-    let run_opts = RunOptions {
-        relocate: !matches!(goal, Goal::Differ(..)),
-        ..Default::default()
-    };
-    let mut stats = Stats {
-        classes: cls.ranges.len(),
-        verdicts: variants.iter().map(|&v| (v, BTreeMap::new())).collect(),
-        ..Default::default()
-    };
     let mut sc = base.clone();
     sc.variants = variants.clone();
-    // The stack holds prefixes of (pfn, order) to visit, last on top.
-    let mut stack: Vec<Vec<(u64, u32)>> = vec![Vec::new()];
-    while let Some(prefix) = stack.pop() {
-        stats.states += 1;
-        stats.depth = stats.depth.max(prefix.len());
-        if stats.states.is_multiple_of(256) && !keep_going(&stats) {
-            return Ok(Exhaustive::Stopped(stats));
-        }
-        sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
-        let mut nodes: Vec<Node> = variants
-            .iter()
-            .map(|&v| {
-                let run = run_variant(&sc, v, run_opts);
-                let next = run.kimage.allocator().replay_ran_out();
-                Node { run, next }
-            })
-            .collect();
-        let waiting: Vec<usize> = (0..nodes.len())
-            .filter(|&i| nodes[i].next.is_some())
-            .collect();
-        if !waiting.is_empty() {
-            let (children, skipped) =
-                choices(&m, &cls, &prefix, &mut nodes, &waiting, opts.classes);
-            if !children.is_empty() {
-                stats.ineligible += skipped;
-                if prefix.len() >= max_calls {
-                    stats.cut += 1;
-                    continue;
-                }
-                for c in children.into_iter().rev() {
-                    let mut p = prefix.clone();
-                    p.push(c);
-                    stack.push(p);
-                }
-                continue;
-            }
-            // No page is left for the call: the allocation fails, as the
-            // kernel's would, and the runs as they are are the outcome.
-        }
-        stats.orders += 1;
-        for (i, n) in nodes.iter().enumerate() {
-            *stats.verdicts[i]
-                .1
-                .entry(key(&n.run).to_string())
-                .or_default() += 1;
-        }
-        if judge(goal, &nodes) == Check::Hit {
-            return Ok(Exhaustive::Found(sc, stats));
-        }
+    let mut search = Search {
+        sc,
+        goal,
+        m,
+        run_opts: RunOptions {
+            relocate: !matches!(goal, Goal::Differ(..)),
+            ..Default::default()
+        },
+        max_calls: opts.max_calls.clamp(1, MAX_CALLS),
+        opts,
+        stats: Stats {
+            classes: cls.ranges.len(),
+            verdicts: variants.iter().map(|&v| (v, BTreeMap::new())).collect(),
+            ..Default::default()
+        },
+        cls,
+        names: Vec::new(),
+        memo: FxHashMap::default(),
+        keep_going,
+    };
+    let mut prefix = Vec::new();
+    let root = search.run(&prefix, true);
+    match search.visit(&mut prefix, root) {
+        Ok(_) => Ok(Exhaustive::Claim(search.stats)),
+        Err(Halt::Found(sc)) => Ok(Exhaustive::Found(*sc, search.stats)),
+        Err(Halt::Stopped) => Ok(Exhaustive::Stopped(search.stats)),
     }
-    Ok(Exhaustive::Claim(stats))
 }
 
 /// The goal on one order's finished runs.
