@@ -68,6 +68,10 @@ pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<Exi
             ))
         }
     };
+    let jobs = how
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
     if let Some(max_calls) = how.exhaustive {
         if max_calls == 0 || max_calls > explore::MAX_CALLS {
             return Err(format!(
@@ -81,7 +85,7 @@ pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<Exi
                 goal_text(sc, &goal)
             ));
         }
-        return exhaustive(sc, &goal, max_calls, deadline, base);
+        return exhaustive(sc, &goal, max_calls, jobs, deadline, base);
     }
     let budget = if how.budget == 0 {
         eprintln!("kexec-sim: a budget of 0 tries nothing; using 1");
@@ -92,10 +96,6 @@ pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<Exi
     } else {
         how.budget
     };
-    let jobs = how
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256);
     let find = Find {
         budget,
         seed: how.seed,
@@ -234,6 +234,7 @@ fn exhaustive(
     sc: &Scenario,
     goal: &Goal,
     max_calls: usize,
+    jobs: usize,
     deadline: Option<Instant>,
     base: &str,
 ) -> Result<ExitCode, String> {
@@ -241,6 +242,7 @@ fn exhaustive(
     let mut last = t0;
     let opts = ExhaustiveOptions {
         max_calls,
+        jobs,
         ..ExhaustiveOptions::default()
     };
     let r = explore::exhaustive(sc, goal, opts, &mut |s| {

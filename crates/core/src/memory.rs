@@ -353,9 +353,15 @@ impl PageStore {
             h.write_u64(pfn);
             match entries_index(x) {
                 Some(i) => {
+                    // Slot and word of each non-zero slot: an indirection
+                    // page is mostly zeros.
                     h.write_u64(TAG_ENTRIES);
-                    for &w in self.entries[i].iter() {
-                        h.write_u64(w);
+                    h.write_u64(self.entries[i].len() as u64);
+                    for (slot, &w) in self.entries[i].iter().enumerate() {
+                        if w != 0 {
+                            h.write_u64(slot as u64);
+                            h.write_u64(w);
+                        }
                     }
                 }
                 None => h.write_u64(x),

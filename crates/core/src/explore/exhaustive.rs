@@ -27,10 +27,12 @@ use crate::memory::Machine;
 use crate::page_alloc::Policy;
 use crate::run::{machine, run_variant, run_variant_to_choice, Outcome, RunOptions, VariantRun};
 use crate::scenario::Scenario;
+use key as key_of;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Most calls an exhaustive search may go deep.
 pub const MAX_CALLS: usize = 64;
@@ -43,9 +45,12 @@ pub struct ExhaustiveOptions {
     /// One page per class (true), or every free page (the soundness
     /// test's brute force, for tiny machines only).
     pub classes: bool,
-    /// Skip a state met before, with its first visit's counts (true), or
-    /// search every prefix (the soundness test's reference).
+    /// Merge the orders that reach one canonical state (true), or search
+    /// every prefix (the soundness test's reference).
     pub visited: bool,
+    /// Threads (1: the caller's own; the result is the same on any
+    /// number).
+    pub jobs: usize,
 }
 
 impl Default for ExhaustiveOptions {
@@ -54,6 +59,7 @@ impl Default for ExhaustiveOptions {
             max_calls: 20,
             classes: true,
             visited: true,
+            jobs: 1,
         }
     }
 }
@@ -181,39 +187,6 @@ struct Node {
     next: Option<(Gfp, u32)>,
 }
 
-/// What the orders below one state add up to: memoised per canonical
-/// state, so that a state met again adds its subtree's counts without
-/// searching it (the claim's counts are those of the search without a
-/// visited set).
-#[derive(Debug, Clone, Default)]
-struct Summary {
-    orders: u64,
-    cut: u64,
-    ineligible: u64,
-    /// (design << 16 | verdict name's number, orders).
-    verdicts: Vec<(u32, u64)>,
-}
-
-impl Summary {
-    fn add(&mut self, o: &Summary) {
-        self.orders += o.orders;
-        self.cut += o.cut;
-        self.ineligible += o.ineligible;
-        for &(k, n) in &o.verdicts {
-            match self.verdicts.iter_mut().find(|v| v.0 == k) {
-                Some(v) => v.1 += n,
-                None => self.verdicts.push((k, n)),
-            }
-        }
-    }
-}
-
-/// Why the search stopped before its end.
-enum Halt {
-    Found(Box<Scenario>),
-    Stopped,
-}
-
 /// A 128-bit hash: two SipHash states, the second salted.
 struct Fingerprint(DefaultHasher, DefaultHasher);
 
@@ -290,35 +263,62 @@ fn state_key(depth: usize, nodes: &[Node]) -> u128 {
     h.value()
 }
 
-/// One search: the machine, the goal, the running statistics and the
-/// visited set.
-struct Search<'a> {
-    sc: Scenario,
+/// One allocator call's page: its first pfn and order.
+type Call = (u64, u32);
+
+/// A state to expand: its prefix and the next call's choices.
+type Work<'a> = (Vec<Call>, &'a [Call]);
+
+/// What a state's runs say about where the search goes from it.
+enum Info {
+    /// Every design's load ended, or no page is left for the next call
+    /// (the allocation fails, as the kernel's would): an order, judged.
+    Leaf {
+        /// Each design's verdict.
+        verdicts: Vec<String>,
+        /// Whether the goal holds.
+        hit: bool,
+    },
+    /// The next call's choices, and how many blocks only some waiting
+    /// designs could take (ineligible).
+    Inner {
+        choices: Vec<(u64, u32)>,
+        skipped: u64,
+    },
+}
+
+/// A distinct state of the level being built: how it was first reached
+/// (its parent's index in the level above and the page the call got), how
+/// many orders reach it, and what its runs say.
+struct Open {
+    parent: u32,
+    choice: (u64, u32),
+    paths: u64,
+    info: Info,
+}
+
+/// What the workers share: the machine, the goal and the options.
+struct Ctx<'a> {
+    base: Scenario,
     goal: &'a Goal,
     m: Machine,
     cls: Classes,
     run_opts: RunOptions,
-    max_calls: usize,
     opts: ExhaustiveOptions,
-    stats: Stats,
-    names: Vec<String>,
-    memo: FxHashMap<u128, Summary>,
-    keep_going: &'a mut dyn FnMut(&Stats) -> bool,
 }
 
-impl Search<'_> {
+impl Ctx<'_> {
     /// Every design on `prefix`, each stopped at its next call (`stop`) or
     /// failing it as the kernel's allocator would.
-    fn run(&mut self, prefix: &[(u64, u32)], stop: bool) -> Vec<Node> {
-        self.sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
-        self.sc
-            .variants
+    fn run(&self, sc: &mut Scenario, prefix: &[(u64, u32)], stop: bool) -> Vec<Node> {
+        sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
+        sc.variants
             .iter()
             .map(|&v| {
                 let run = if stop {
-                    run_variant_to_choice(&self.sc, v, self.run_opts)
+                    run_variant_to_choice(sc, v, self.run_opts)
                 } else {
-                    run_variant(&self.sc, v, self.run_opts)
+                    run_variant(sc, v, self.run_opts)
                 };
                 let next = run.kimage.allocator().replay_ran_out();
                 Node { run, next }
@@ -326,33 +326,20 @@ impl Search<'_> {
             .collect()
     }
 
-    /// Add a subtree's counts to the statistics (a state met again).
-    fn count(&mut self, s: &Summary) {
-        self.stats.orders += s.orders;
-        self.stats.cut += s.cut;
-        self.stats.ineligible += s.ineligible;
-        for &(k, n) in &s.verdicts {
-            let name = &self.names[(k & 0xffff) as usize];
-            *self.stats.verdicts[(k >> 16) as usize]
-                .1
-                .entry(name.clone())
-                .or_default() += n;
-        }
-    }
-
-    /// Search below the new state `prefix`, whose runs are `nodes`.
-    fn visit(&mut self, prefix: &mut Vec<(u64, u32)>, nodes: Vec<Node>) -> Result<Summary, Halt> {
-        self.stats.states += 1;
-        self.stats.depth = self.stats.depth.max(prefix.len());
-        if self.stats.states.is_multiple_of(256) && !(self.keep_going)(&self.stats) {
-            return Err(Halt::Stopped);
-        }
-        let mut nodes = nodes;
+    /// The state `prefix` reaches: its key (with the visited set) and what
+    /// its runs say.
+    fn expand(&self, sc: &mut Scenario, prefix: &[(u64, u32)]) -> (u128, Info) {
+        let mut nodes = self.run(sc, prefix, true);
+        let key = if self.opts.visited {
+            state_key(prefix.len(), &nodes)
+        } else {
+            0
+        };
         let waiting: Vec<usize> = (0..nodes.len())
             .filter(|&i| nodes[i].next.is_some())
             .collect();
         if !waiting.is_empty() {
-            let (children, skipped) = choices(
+            let (choices, skipped) = choices(
                 &self.m,
                 &self.cls,
                 prefix,
@@ -360,76 +347,78 @@ impl Search<'_> {
                 &waiting,
                 self.opts.classes,
             );
-            if !children.is_empty() {
-                drop(nodes);
-                let mut sum = Summary {
-                    ineligible: skipped,
-                    ..Summary::default()
-                };
-                self.stats.ineligible += skipped;
-                if prefix.len() >= self.max_calls {
-                    sum.cut = 1;
-                    self.stats.cut += 1;
-                    return Ok(sum);
-                }
-                for c in children {
-                    prefix.push(c);
-                    let child = self.run(prefix, true);
-                    let key = self.opts.visited.then(|| state_key(prefix.len(), &child));
-                    let seen = key.and_then(|k| self.memo.get(&k).cloned());
-                    let s = match seen {
-                        Some(s) => {
-                            self.stats.seen += 1;
-                            self.count(&s);
-                            s
-                        }
-                        None => {
-                            let s = self.visit(prefix, child)?;
-                            if let Some(k) = key {
-                                self.memo.insert(k, s.clone());
-                            }
-                            s
-                        }
-                    };
-                    sum.add(&s);
-                    prefix.pop();
-                }
-                return Ok(sum);
+            if !choices.is_empty() {
+                return (key, Info::Inner { choices, skipped });
             }
-            // No page is left for the call: the allocation fails, as the
-            // kernel's would, and the runs as they then end are the outcome.
-            nodes = self.run(prefix, false);
+            nodes = self.run(sc, prefix, false);
         }
-        self.stats.orders += 1;
-        self.stats.judged += 1;
-        let mut sum = Summary {
-            orders: 1,
-            ..Summary::default()
+        let verdicts = nodes.iter().map(|n| key_of(&n.run).to_string()).collect();
+        let hit = judge(self.goal, &nodes) == Check::Hit;
+        (key, Info::Leaf { verdicts, hit })
+    }
+
+    /// Expand every choice of the states `parents` (prefix, choices), in
+    /// order, on `jobs` threads; the result does not depend on `jobs`.
+    fn expand_all(&self, parents: &[Work], jobs: usize) -> Vec<Vec<(u128, Info)>> {
+        let one = |sc: &mut Scenario, (prefix, choices): &Work| {
+            let mut p = prefix.clone();
+            choices
+                .iter()
+                .map(|&c| {
+                    p.push(c);
+                    let r = self.expand(sc, &p);
+                    p.pop();
+                    r
+                })
+                .collect::<Vec<_>>()
         };
-        for (i, n) in nodes.iter().enumerate() {
-            let name = key(&n.run).to_string();
-            let id = match self.names.iter().position(|x| *x == name) {
-                Some(id) => id,
-                None => {
-                    self.names.push(name.clone());
-                    self.names.len() - 1
-                }
-            };
-            sum.verdicts.push(((i as u32) << 16 | id as u32, 1));
-            *self.stats.verdicts[i].1.entry(name).or_default() += 1;
+        if jobs <= 1 || parents.len() < 2 {
+            let mut sc = self.base.clone();
+            return parents.iter().map(|x| one(&mut sc, x)).collect();
         }
-        if judge(self.goal, &nodes) == Check::Hit {
-            self.sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
-            return Err(Halt::Found(Box::new(self.sc.clone())));
-        }
-        Ok(sum)
+        let next = AtomicUsize::new(0);
+        let mut done: Vec<(usize, Vec<(u128, Info)>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..jobs)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut sc = self.base.clone();
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(x) = parents.get(i) else { break };
+                            out.push((i, one(&mut sc, x)));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("an exhaustive worker panicked"))
+                .collect()
+        });
+        done.sort_unstable_by_key(|x| x.0);
+        done.into_iter().map(|x| x.1).collect()
     }
 }
+
+/// Parents expanded per batch (per thread): between batches the caller's
+/// `keep_going` may stop the search.
+const BATCH: usize = 256;
 
 /// Check `goal` over every allocation order of up to `opts.max_calls` calls
 /// on `base`'s machine and segments. `keep_going` sees the statistics as
 /// they grow (every 256 distinct states) and stops the search by returning
 /// false.
+///
+/// Level by level (the states after 0, 1, 2, ... calls), as TLC does:
+/// each level's states are expanded in order, on `opts.jobs` threads, and
+/// their children merged in that order into the next level, a child whose
+/// canonical state is already there adding its orders to it (the visited
+/// set). The order of a level is that of the first prefix reaching each
+/// state, so the result, the counts and the counterexample (the first
+/// order meeting the goal among the shortest) do not depend on the
+/// number of threads.
 pub fn exhaustive(
     base: &Scenario,
     goal: &Goal,
@@ -452,33 +441,113 @@ pub fn exhaustive(
     let cls = classes(&m, &dests);
     let mut sc = base.clone();
     sc.variants = variants.clone();
-    let mut search = Search {
-        sc,
+    let max_calls = opts.max_calls.clamp(1, MAX_CALLS);
+    let jobs = opts.jobs.max(1);
+    let mut stats = Stats {
+        classes: cls.ranges.len(),
+        verdicts: variants.iter().map(|&v| (v, BTreeMap::new())).collect(),
+        ..Default::default()
+    };
+    let ctx = Ctx {
+        base: sc.clone(),
         goal,
         m,
+        cls,
         run_opts: RunOptions {
             relocate: !matches!(goal, Goal::Differ(..)),
             ..Default::default()
         },
-        max_calls: opts.max_calls.clamp(1, MAX_CALLS),
         opts,
-        stats: Stats {
-            classes: cls.ranges.len(),
-            verdicts: variants.iter().map(|&v| (v, BTreeMap::new())).collect(),
-            ..Default::default()
-        },
-        cls,
-        names: Vec::new(),
-        memo: FxHashMap::default(),
-        keep_going,
     };
-    let mut prefix = Vec::new();
-    let root = search.run(&prefix, true);
-    match search.visit(&mut prefix, root) {
-        Ok(_) => Ok(Exhaustive::Claim(search.stats)),
-        Err(Halt::Found(sc)) => Ok(Exhaustive::Found(*sc, search.stats)),
-        Err(Halt::Stopped) => Ok(Exhaustive::Stopped(search.stats)),
+    // back[d][i]: the parent (in level d - 1) and choice of level d's
+    // state i, to rebuild its prefix.
+    let mut back: Vec<Vec<(u32, (u64, u32))>> = Vec::new();
+    let prefix_of = |back: &[Vec<(u32, (u64, u32))>], d: usize, mut i: usize| {
+        let mut p = Vec::with_capacity(d);
+        for level in back[1..=d].iter().rev() {
+            let (parent, c) = level[i];
+            p.push(c);
+            i = parent as usize;
+        }
+        p.reverse();
+        p
+    };
+    let (_, info) = ctx.expand(&mut sc, &[]);
+    let mut level = vec![Open {
+        parent: 0,
+        choice: (0, 0),
+        paths: 1,
+        info,
+    }];
+    stats.states = 1;
+    for depth in 0.. {
+        back.push(level.iter().map(|o| (o.parent, o.choice)).collect());
+        stats.depth = depth;
+        // Judge this level's orders, count its cuts; the rest are parents.
+        let mut parents: Vec<(usize, u64, &[Call])> = Vec::new();
+        for (i, o) in level.iter().enumerate() {
+            match &o.info {
+                Info::Leaf { verdicts, hit } => {
+                    stats.orders += o.paths;
+                    stats.judged += 1;
+                    for (k, v) in verdicts.iter().enumerate() {
+                        *stats.verdicts[k].1.entry(v.clone()).or_default() += o.paths;
+                    }
+                    if *hit {
+                        let mut found = sc.clone();
+                        found.policy = Policy::Replay(
+                            prefix_of(&back, depth, i).iter().map(|p| p.0).collect(),
+                        );
+                        return Ok(Exhaustive::Found(found, stats));
+                    }
+                }
+                Info::Inner { choices, skipped } => {
+                    stats.ineligible += skipped * o.paths;
+                    if depth >= max_calls {
+                        stats.cut += o.paths;
+                    } else {
+                        parents.push((i, o.paths, choices));
+                    }
+                }
+            }
+        }
+        if parents.is_empty() {
+            return Ok(Exhaustive::Claim(stats));
+        }
+        let mut next: Vec<Open> = Vec::new();
+        let mut seen: FxHashMap<u128, u32> = FxHashMap::default();
+        for batch in parents.chunks(BATCH * jobs) {
+            let work: Vec<Work> = batch
+                .iter()
+                .map(|&(i, _, choices)| (prefix_of(&back, depth, i), choices))
+                .collect();
+            let results = ctx.expand_all(&work, jobs);
+            for (&(i, paths, choices), children) in batch.iter().zip(results) {
+                for (&c, (key, info)) in choices.iter().zip(children) {
+                    if opts.visited {
+                        if let Some(&j) = seen.get(&key) {
+                            next[j as usize].paths += paths;
+                            stats.seen += 1;
+                            continue;
+                        }
+                        seen.insert(key, next.len() as u32);
+                    }
+                    next.push(Open {
+                        parent: i as u32,
+                        choice: c,
+                        paths,
+                        info,
+                    });
+                    stats.states += 1;
+                    if stats.states.is_multiple_of(256) && !keep_going(&stats) {
+                        return Ok(Exhaustive::Stopped(stats));
+                    }
+                }
+            }
+        }
+        level = next;
     }
+    unreachable!("the call bound ends the levels")
 }
 
 /// The goal on one order's finished runs.
