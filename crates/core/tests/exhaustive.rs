@@ -100,7 +100,7 @@ fn rfc_posted_faults_at_depth_3() {
     // Control page, swap page, first indirection page: the fault is in the
     // first kimage_add_entry, at depth 3 (the shortest order; the first
     // two orders of that length judged).
-    assert_eq!(counts(&stats), (2, 22, 5, 3, 0, 0));
+    assert_eq!(counts(&stats), (2, 18, 5, 3, 0, 0));
     let Policy::Replay(order) = &found.policy else {
         panic!("{:?}", found.policy)
     };
@@ -117,7 +117,7 @@ fn pointer_and_rfc_fixed_agree_on_every_small_order() {
     let Exhaustive::Claim(stats) = run(&sc, "differ:pointer,rfc-fixed", 8) else {
         panic!("a difference")
     };
-    assert_eq!(counts(&stats), (1206, 209, 5, 8, 343, 250));
+    assert_eq!(counts(&stats), (1206, 152, 5, 8, 343, 250));
     let opts = ExhaustiveOptions {
         max_calls: 8,
         ..ExhaustiveOptions::default()
@@ -130,7 +130,7 @@ fn pointer_and_rfc_fixed_agree_on_every_small_order() {
     let Exhaustive::Claim(stats) = run(&sc, "verdict:pointer,rfc-fixed", 8) else {
         panic!("a verdict difference")
     };
-    assert_eq!(counts(&stats), (1206, 209, 5, 8, 343, 250));
+    assert_eq!(counts(&stats), (1206, 152, 5, 8, 343, 250));
     let ok = vec![("ok".to_string(), 1206)];
     assert_eq!(
         verdicts(&stats),
@@ -144,7 +144,7 @@ fn xen_and_xen_fixed_part_on_the_swap_path() {
     let Exhaustive::Found(found, stats) = run(&sc, "differ:xen,xen-fixed", 20) else {
         panic!("no difference")
     };
-    assert_eq!(counts(&stats), (7, 75, 4, 4, 0, 0));
+    assert_eq!(counts(&stats), (7, 58, 4, 4, 0, 0));
     // Control code page, first indirection page, segment 0's source; then
     // segment 1's source call gets segment 0's destination page, whose
     // source is swapped: the shortest difference, 4 calls.
@@ -167,7 +167,7 @@ fn pointer_and_skip_reuse_reach_the_same_verdicts_on_small_orders() {
     let Exhaustive::Claim(stats) = run(&sc, "verdict:pointer,skip-reuse", 10) else {
         panic!("a verdict difference")
     };
-    assert_eq!(counts(&stats), (3684, 303, 5, 10, 535, 0));
+    assert_eq!(counts(&stats), (3684, 220, 5, 10, 535, 0));
 }
 
 #[test]
@@ -330,11 +330,11 @@ fn on_the_swap_path_machine() {
     let Exhaustive::Found(_, stats) = run(&sc, "fault:rfc-posted", 20) else {
         panic!("no fault")
     };
-    assert_eq!(counts(&stats), (8, 47, 4, 3, 0, 0));
+    assert_eq!(counts(&stats), (8, 37, 4, 3, 0, 0));
     let Exhaustive::Claim(stats) = run(&sc, "verdict:pointer,rfc-fixed", 10) else {
         panic!("a verdict difference")
     };
-    assert_eq!(counts(&stats), (4400, 716, 4, 9, 0, 0));
+    assert_eq!(counts(&stats), (4400, 578, 4, 9, 0, 0));
 }
 
 /// The visited set changes no answer: on small machines, for every goal

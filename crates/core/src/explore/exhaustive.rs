@@ -64,7 +64,9 @@ impl Default for ExhaustiveOptions {
     }
 }
 
-/// TLC-like statistics, growing as the search runs.
+/// TLC-like statistics, growing as the search runs. Counts of orders
+/// (and of cut orders and ineligible choices, per order) saturate at
+/// `u64::MAX`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Complete allocation orders covered (every design's load ended):
@@ -223,20 +225,22 @@ impl Hasher for Fingerprint {
 /// of its kimage stopped at that call), or how it ended (its verdict and,
 /// loaded, its list: all a goal reads of a finished run).
 ///
-/// Why a state met again can be skipped with its first visit's counts:
-/// the designs and the allocator are deterministic, so what the rest of a
-/// load does with the pages it is handed is a function of the hashed
-/// state (see `hash_state` for what it holds and why the rest is not
-/// read); the choices the next call gets ([`choices`]) are a function of
-/// the pages in use, their roles and the classes, all hashed; and the
-/// depth is hashed, so the call bound cuts the same orders below both. So
-/// every extension of one prefix is judged as the same extension of the
-/// other (same verdicts, same hits). Depth-first, a state met again was
-/// first met outside the current path (its depth is the current one), so
-/// its subtree is complete: it held no hit, or the search would have
-/// stopped there; the first counterexample is the one the search without
-/// a visited set finds. `tests/exhaustive.rs` checks both searches give
-/// the same answer and counts on small machines for every goal kind.
+/// Why the orders reaching one state can be merged: the designs and the
+/// allocator are deterministic, so what the rest of a load does with the
+/// pages it is handed is a function of the hashed state (see
+/// [`crate::kimage::Kimage::hash_state`] for what it holds and why the
+/// rest is not read); the choices the next call gets ([`choices`]) are a
+/// function of the pages in use, their roles and the classes, all hashed;
+/// and states are merged within one level (one depth), so the call bound
+/// cuts the same orders below both. Every extension of one prefix is
+/// therefore judged as the same extension of the other: same verdicts,
+/// same hits, and a merged state's counts are its first prefix's times the
+/// number of prefixes reaching it. The state kept is the first prefix's in
+/// level order, so the first counterexample is the one the search without
+/// merging finds. `tests/exhaustive.rs` checks both searches give the
+/// same answer, counterexample and counts on small machines for every
+/// goal kind. A 128-bit hash stands for the state: two states that differ
+/// share one with odds of about n^2 / 2^129 for n states.
 fn state_key(depth: usize, nodes: &[Node]) -> u128 {
     let mut h = Fingerprint::new();
     depth.hash(&mut h);
@@ -488,10 +492,11 @@ pub fn exhaustive(
         for (i, o) in level.iter().enumerate() {
             match &o.info {
                 Info::Leaf { verdicts, hit } => {
-                    stats.orders += o.paths;
+                    stats.orders = stats.orders.saturating_add(o.paths);
                     stats.judged += 1;
                     for (k, v) in verdicts.iter().enumerate() {
-                        *stats.verdicts[k].1.entry(v.clone()).or_default() += o.paths;
+                        let n = stats.verdicts[k].1.entry(v.clone()).or_default();
+                        *n = n.saturating_add(o.paths);
                     }
                     if *hit {
                         let mut found = sc.clone();
@@ -502,9 +507,11 @@ pub fn exhaustive(
                     }
                 }
                 Info::Inner { choices, skipped } => {
-                    stats.ineligible += skipped * o.paths;
+                    stats.ineligible = stats
+                        .ineligible
+                        .saturating_add(skipped.saturating_mul(o.paths));
                     if depth >= max_calls {
-                        stats.cut += o.paths;
+                        stats.cut = stats.cut.saturating_add(o.paths);
                     } else {
                         parents.push((i, o.paths, choices));
                     }
@@ -526,7 +533,8 @@ pub fn exhaustive(
                 for (&c, (key, info)) in choices.iter().zip(children) {
                     if opts.visited {
                         if let Some(&j) = seen.get(&key) {
-                            next[j as usize].paths += paths;
+                            let p = &mut next[j as usize].paths;
+                            *p = p.saturating_add(paths);
                             stats.seen += 1;
                             continue;
                         }
