@@ -1143,7 +1143,7 @@ impl Kimage {
     /// same words (same machine, segments and design) behave alike for any
     /// pages the allocator hands them from here on: everything the load,
     /// the relocation check and kimage_free read is fed — the design's own
-    /// state (its `Debug` text: every field), the page contents kexec
+    /// state ([`EntryList::hash_state`]), the page contents kexec
     /// wrote, the pages in use, every page's role and block order,
     /// dest_pages, unusable_pages and control_pages as sets (the kernel
     /// only looks pages up in them and frees them, and freeing order
@@ -1156,14 +1156,8 @@ impl Kimage {
     /// before.
     pub fn hash_state<H: std::hash::Hasher>(&self, h: &mut H) {
         use std::hash::Hash;
-        struct Feed<'a, H: std::hash::Hasher>(&'a mut H);
-        impl<H: std::hash::Hasher> fmt::Write for Feed<'_, H> {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.0.write(s.as_bytes());
-                Ok(())
-            }
-        }
-        let _ = fmt::Write::write_fmt(&mut Feed(h), format_args!("{:?}", self.design));
+        self.design.variant().hash(h);
+        self.design.hash_state(h);
         self.site.hash(h);
         self.store.hash_contents(h);
         self.alloc.hash_used(h);

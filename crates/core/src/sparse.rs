@@ -30,6 +30,9 @@ pub struct SectionMap<T, const SHIFT: u32> {
     dir: Vec<u32>,
     high: FxHashMap<u64, u32>,
     values: Vec<T>,
+    /// The sections made, in the order they were: [`SectionMap::iter`]
+    /// walks these (sorted), not the directory.
+    made: Vec<u64>,
 }
 
 impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
@@ -38,6 +41,7 @@ impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
             dir: Vec::new(),
             high: FxHashMap::default(),
             values: Vec::new(),
+            made: Vec::new(),
         }
     }
 }
@@ -59,6 +63,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     #[inline(never)]
     fn make(&mut self, sec: u64) -> u32 {
         let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
+        self.made.push(sec);
         self.values
             .resize(self.values.len() + (1 << SHIFT), T::default());
         if sec < DIRECT_SECTIONS {
@@ -118,14 +123,10 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Every key holding a value other than the default, ascending, with
     /// its value.
     pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
-        let mut high: Vec<(u64, u32)> = self.high.iter().map(|(&k, &n)| (k, n)).collect();
-        high.sort_unstable();
-        self.dir
-            .iter()
-            .enumerate()
-            .map(|(sec, &n)| (sec as u64, n))
-            .chain(high)
-            .filter(|&(_, n)| n != 0)
+        let mut made = self.made.clone();
+        made.sort_unstable();
+        made.into_iter()
+            .map(|sec| (sec, self.index(sec)))
             .flat_map(move |(sec, n)| {
                 let start = ((n - 1) as usize) << SHIFT;
                 self.values[start..start + (1 << SHIFT)]
