@@ -240,7 +240,24 @@ pub fn run_variant_to_choice(sc: &Scenario, variant: Variant, opts: RunOptions) 
     k.allocator_mut().stop_at_ran_out();
     k.source_movable = sc.source_movable;
     let outcome = load(&mut k);
-    finish(sc, k, outcome, opts)
+    if k.allocator().replay_ran_out().is_none() {
+        return finish(sc, k, outcome, opts);
+    }
+    // Stopped at the choice point: the explorer reads the kimage only (no
+    // held-page counts, no walk).
+    let variant = k.design().variant();
+    VariantRun {
+        counters: k.counters.clone(),
+        label: sc.variant_name(variant),
+        variant,
+        outcome,
+        entries: Vec::new(),
+        end_word: 0,
+        relocation: None,
+        unload: None,
+        kimage: k,
+        log: Vec::new(),
+    }
 }
 
 /// Run a design that is not one of the [`Variant`]s (a test's deliberately
