@@ -10,15 +10,16 @@
 //! search tries one page per class (its lowest free block): the class's
 //! canonical representative.
 //!
-//! Depth-first with a visited set: each prefix's designs are run to their
-//! next allocator call and stopped there, and their kimages, hashed
+//! Level by level with a visited set: each prefix's designs are run to
+//! their next allocator call and stopped there, and their kimages, hashed
 //! ([`state_key`]), are the prefix's canonical state. Orders that reach
-//! one state (pages parked on dest_pages in another order, say) share
-//! what follows: the search goes on below the first and adds that
-//! subtree's counts for the others.
+//! one state of a level (pages parked on dest_pages in another order, say)
+//! are merged: the state is expanded once and its orders counted once per
+//! prefix reaching it. Each level is expanded on `jobs` threads and merged
+//! in order.
 //!
 //! Deterministic: the same base gives the same counts and the same first
-//! counterexample on any machine.
+//! counterexample on any machine and any number of threads.
 
 use super::goal::{key, lists_differ, Check, Goal, Key};
 use crate::design::Variant;
@@ -27,7 +28,6 @@ use crate::memory::Machine;
 use crate::page_alloc::Policy;
 use crate::run::{machine, run_variant, run_variant_to_choice, Outcome, RunOptions, VariantRun};
 use crate::scenario::Scenario;
-use key as key_of;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -334,7 +334,7 @@ impl Ctx<'_> {
     /// its runs say.
     fn expand(&self, sc: &mut Scenario, prefix: &[(u64, u32)]) -> (u128, Info) {
         let mut nodes = self.run(sc, prefix, true);
-        let key = if self.opts.visited {
+        let state = if self.opts.visited {
             state_key(prefix.len(), &nodes)
         } else {
             0
@@ -352,13 +352,13 @@ impl Ctx<'_> {
                 self.opts.classes,
             );
             if !choices.is_empty() {
-                return (key, Info::Inner { choices, skipped });
+                return (state, Info::Inner { choices, skipped });
             }
             nodes = self.run(sc, prefix, false);
         }
-        let verdicts = nodes.iter().map(|n| key_of(&n.run).to_string()).collect();
+        let verdicts = nodes.iter().map(|n| key(&n.run).to_string()).collect();
         let hit = judge(self.goal, &nodes) == Check::Hit;
-        (key, Info::Leaf { verdicts, hit })
+        (state, Info::Leaf { verdicts, hit })
     }
 
     /// Expand every choice of the states `parents` (prefix, choices), in
