@@ -1160,7 +1160,9 @@ impl Kimage {
         self.design.hash_state(h);
         self.site.hash(h);
         self.store.hash_contents(h);
+        h.write_u64(u64::MAX);
         self.alloc.hash_used(h);
+        h.write_u64(u64::MAX);
         for (pfn, role) in self.roles.iter() {
             // A destination page handed out and freed (a control page the
             // loop rejected) is free again like one never handed out: only
@@ -1174,6 +1176,9 @@ impl Kimage {
             }
             (pfn, role, self.order_of(pfn)).hash(h);
         }
+        // Each walk above ends with a word no pfn is: one encoding, one
+        // state.
+        h.write_u64(u64::MAX);
         let sorted = |v: &[u64]| {
             let mut v: Vec<u64> = v.iter().copied().filter(|&p| p != u64::MAX).collect();
             v.sort_unstable();

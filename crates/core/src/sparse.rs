@@ -64,6 +64,11 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     fn make(&mut self, sec: u64) -> u32 {
         let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
         self.made.push(sec);
+        if self.values.is_empty() {
+            // Room for a few sections: a run touches lowmem, highmem and
+            // the RAM above 4 GiB, and each grow copies every section.
+            self.values.reserve(4 << SHIFT);
+        }
         self.values
             .resize(self.values.len() + (1 << SHIFT), T::default());
         if sec < DIRECT_SECTIONS {

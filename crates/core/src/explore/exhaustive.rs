@@ -189,34 +189,52 @@ struct Node {
     next: Option<(Gfp, u32)>,
 }
 
-/// A 128-bit hash: two SipHash states, the second salted.
-struct Fingerprint(DefaultHasher, DefaultHasher);
+/// A 128-bit hash: the words fed are gathered, then hashed in one pass
+/// by two SipHash states, the second salted (one long write each: many
+/// small writes cost more than the hashing).
+struct Fingerprint(Vec<u8>);
 
 impl Fingerprint {
     fn new() -> Self {
-        let mut b = DefaultHasher::new();
-        b.write_u64(0x6b65_7865_635f_7370);
-        Fingerprint(DefaultHasher::new(), b)
+        Fingerprint(Vec::with_capacity(2048))
     }
 
     fn value(&self) -> u128 {
-        u128::from(self.0.finish()) << 64 | u128::from(self.1.finish())
+        let mut a = DefaultHasher::new();
+        let mut b = DefaultHasher::new();
+        b.write_u64(0x6b65_7865_635f_7370);
+        a.write(&self.0);
+        b.write(&self.0);
+        u128::from(a.finish()) << 64 | u128::from(b.finish())
     }
 }
 
 impl Hasher for Fingerprint {
     fn write(&mut self, bytes: &[u8]) {
-        self.0.write(bytes);
-        self.1.write(bytes);
+        self.0.extend_from_slice(bytes);
+        // The length too: two writes never read as one.
+        self.0
+            .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.0.push(x);
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes());
     }
 
     fn write_u64(&mut self, x: u64) {
-        self.0.write_u64(x);
-        self.1.write_u64(x);
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
     }
 
     fn finish(&self) -> u64 {
-        self.0.finish()
+        (self.value() >> 64) as u64
     }
 }
 
