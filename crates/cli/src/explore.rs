@@ -68,6 +68,10 @@ pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<Exi
             ))
         }
     };
+    let jobs = how
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
     if let Some(max_calls) = how.exhaustive {
         if max_calls == 0 || max_calls > explore::MAX_CALLS {
             return Err(format!(
@@ -81,7 +85,7 @@ pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<Exi
                 goal_text(sc, &goal)
             ));
         }
-        return exhaustive(sc, &goal, max_calls, deadline, base);
+        return exhaustive(sc, &goal, max_calls, jobs, deadline, base);
     }
     let budget = if how.budget == 0 {
         eprintln!("kexec-sim: a budget of 0 tries nothing; using 1");
@@ -92,10 +96,6 @@ pub fn command(mut sc: Scenario, goal: &str, how: How, base: &str) -> Result<Exi
     } else {
         how.budget
     };
-    let jobs = how
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256);
     let find = Find {
         budget,
         seed: how.seed,
@@ -217,13 +217,15 @@ fn print_hit(
 /// TLC-like statistics on one line.
 fn stats_line(s: &Stats, t: Duration) -> String {
     format!(
-        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices, {:.1} s",
+        "{} distinct states, {} orders judged, {} page classes, depth {}, {} cut at the call bound, {} ineligible choices, {} states seen again, {} orders run, {:.1} s",
         s.states,
         s.orders,
         s.classes,
         s.depth,
         s.cut,
         s.ineligible,
+        s.seen,
+        s.judged,
         t.as_secs_f64()
     )
 }
@@ -232,6 +234,7 @@ fn exhaustive(
     sc: &Scenario,
     goal: &Goal,
     max_calls: usize,
+    jobs: usize,
     deadline: Option<Instant>,
     base: &str,
 ) -> Result<ExitCode, String> {
@@ -239,7 +242,8 @@ fn exhaustive(
     let mut last = t0;
     let opts = ExhaustiveOptions {
         max_calls,
-        classes: true,
+        jobs,
+        ..ExhaustiveOptions::default()
     };
     let r = explore::exhaustive(sc, goal, opts, &mut |s| {
         if last.elapsed() >= Duration::from_secs(2) {

@@ -185,7 +185,8 @@ enum Cmd {
         /// Seed of the candidate stream.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Threads (default: every core).
+        /// Threads, random or exhaustive (default: every core); the
+        /// result is the same on any number.
         #[arg(long)]
         jobs: Option<usize>,
         /// Base URL of the playground for the link.

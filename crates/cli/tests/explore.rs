@@ -67,7 +67,7 @@ fn exhaustive_claims_with_its_counts() {
     );
     let err = text(&o.stderr);
     assert!(
-        err.contains("2105 distinct states, 1206 orders judged, 5 page classes, depth 8, 343 cut at the call bound, 250 ineligible choices"),
+        err.contains("152 distinct states, 1206 orders judged, 5 page classes, depth 8, 343 cut at the call bound, 250 ineligible choices"),
         "{err}"
     );
     assert!(err.contains("pointer: ok 1206"), "{err}");
@@ -85,7 +85,38 @@ fn exhaustive_prints_the_counterexample_as_values() {
     assert!(!out.contains("seed"), "{out}");
     assert!(out.contains("#s="), "a link: {out}");
     assert!(out.contains("kimage_add_entry"), "{out}");
-    assert!(text(&o.stderr).contains("7 distinct states, 1 orders judged"));
+    assert!(text(&o.stderr).contains("18 distinct states, 2 orders judged"));
+}
+
+#[test]
+fn exhaustive_answers_the_same_on_any_number_of_threads() {
+    let (dir, f) = file("jobs", &small(&[Variant::Pointer, Variant::RfcFixed]));
+    let on = |jobs: &str| {
+        let o = sim(&[
+            "explore",
+            &f,
+            "--goal",
+            "verdict:pointer,rfc-fixed",
+            "--exhaustive",
+            "--max-calls",
+            "8",
+            "--jobs",
+            jobs,
+        ]);
+        let err = text(&o.stderr);
+        let last = err
+            .lines()
+            .find(|l| l.contains("distinct states"))
+            .map(|l| {
+                // The line's time differs.
+                l.rsplit_once(", ").map_or(l, |x| x.0).to_string()
+            });
+        (o.status.code(), text(&o.stdout), last)
+    };
+    let one = on("1");
+    assert_eq!(one, on("2"));
+    assert_eq!(one, on("3"));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -115,9 +146,26 @@ fn bad_bounds_and_goals_are_named() {
         "--max-calls",
         "1000",
     ]);
+    // The machine (two segments of 4 pages) does not finish in
+    // half a second.
+    let big = Scenario::new(
+        Arch::I386Pae,
+        &[
+            (16 * MIB, 17 * MIB),
+            (GIB, GIB + MIB),
+            (4 * GIB, 4 * GIB + MIB),
+        ],
+        &[
+            (4 * 4096, 16 * MIB, 4 * 4096),
+            (4 * 4096, 16 * MIB + 64 * 4096, 4 * 4096),
+        ],
+        Policy::LowestFirst,
+        &[Variant::Pointer, Variant::RfcFixed],
+    );
+    let (big_dir, big) = file("big", &big);
     let stopped = sim(&[
         "explore",
-        &f,
+        &big,
         "--goal",
         "differ:pointer,rfc-fixed",
         "--exhaustive",
@@ -127,6 +175,7 @@ fn bad_bounds_and_goals_are_named() {
         "0.5",
     ]);
     let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(big_dir);
     assert!(text(&policy.stderr).contains("own allocator stream"));
     assert!(text(&secs.stderr).contains("--max-seconds 0: a number"));
     assert!(text(&calls.stderr).contains("--max-calls 1000: from 1 to 64"));

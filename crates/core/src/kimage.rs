@@ -369,6 +369,12 @@ pub struct Kimage {
     pub source_movable: bool,
     /// Errors the loader dropped (Xen's kimage_load_segment).
     pub ignored: Vec<String>,
+    /// Where the last allocator call was made from, with the caller's
+    /// locals the rest of the load reads: kimage_alloc_page (1, its
+    /// destination, gfp, the entry kimage_add_entry is adding if it asks
+    /// for an indirection page) or the control-page loop (2, swap, limit,
+    /// gfp). Part of [`Kimage::hash_state`].
+    site: [u64; 4],
 }
 
 /// How often the progress hook runs, in loaded pages.
@@ -451,6 +457,7 @@ impl Kimage {
             pages_started: 0,
             source_movable: false,
             ignored: Vec::new(),
+            site: [0; 4],
         }
     }
 
@@ -602,6 +609,7 @@ impl Kimage {
     ) -> Result<Option<u64>, Stop> {
         let count = 1u64 << order;
         let limit_pfn = limit >> PAGE_SHIFT;
+        self.site = [2, u64::from(swap), limit, u64::from(gfp.0)];
         let mut extra = Vec::new();
         let got = loop {
             let Some(pfn) = self.alloc_pages(gfp, order)? else {
@@ -769,6 +777,7 @@ impl Kimage {
 
     /// kimage_alloc_page(image, gfp, destination). `Ok(None)` is the kernel's NULL.
     pub fn alloc_page(&mut self, gfp: Gfp, destination: u64) -> Result<Option<u64>, Stop> {
+        self.site = [1, destination, u64::from(gfp.0), self.site[3]];
         if let Some((s, j)) = self
             .dest_page(destination)
             .filter(|_| destination != KIMAGE_NO_DEST)
@@ -884,7 +893,10 @@ impl Kimage {
         let need = design.needs_page(&mut cx).map_err(Stop::Fault)?;
         if need {
             let gfp = self.design.indirection_gfp();
-            let Some(pfn) = self.alloc_page(gfp, KIMAGE_NO_DEST)? else {
+            self.site[3] = entry;
+            let got = self.alloc_page(gfp, KIMAGE_NO_DEST);
+            self.site[3] = 0;
+            let Some(pfn) = got? else {
                 return Err(errno(
                     Errno::ENOMEM,
                     "kimage_alloc_page found no page for a new indirection page (kimage_add_entry)",
@@ -1178,6 +1190,81 @@ impl Kimage {
         }
         self.counters.lowmem_held = low;
         self.counters.highmem_held = high;
+    }
+
+    /// Feed the state the rest of a load reads to `h`: the exhaustive
+    /// explorer's canonical state of a run stopped at an allocator call
+    /// ([`crate::run::run_variant_to_choice`]). Two kimages that feed the
+    /// same words (same machine, segments and design) behave alike for any
+    /// pages the allocator hands them from here on: everything the load,
+    /// the relocation check and kimage_free read is fed — the design's own
+    /// state ([`EntryList::hash_state`]), the page contents kexec
+    /// wrote, the pages in use, every page's role and block order,
+    /// dest_pages, unusable_pages and control_pages as sets (the kernel
+    /// only looks pages up in them and frees them, and freeing order
+    /// changes no page's state), image->control_code_page and swap_page,
+    /// the kimage_dst_used index, the walk's bookkeeping, the pages
+    /// dropped and errors ignored, and where the call was made from with
+    /// the caller's locals. Left out, because no rule reads them: the
+    /// counters, the trace and the progress hook, the order pages were
+    /// filed in, and that a destination page now free was handed out
+    /// before.
+    pub fn hash_state<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.design.variant().hash(h);
+        self.design.hash_state(h);
+        self.site.hash(h);
+        self.store.hash_contents(h);
+        h.write_u64(u64::MAX);
+        self.alloc.hash_used(h);
+        h.write_u64(u64::MAX);
+        for (pfn, role) in self.roles.iter() {
+            // A destination page handed out and freed (a control page the
+            // loop rejected) is free again like one never handed out: only
+            // kimage_free and the relocation check read a role, and both
+            // read Freed as not held; the explorer tries a destination
+            // page either way (each is its own class).
+            if role == Role::Freed
+                && self.is_destination_range(pfn << PAGE_SHIFT, (pfn + 1) << PAGE_SHIFT)
+            {
+                continue;
+            }
+            (pfn, role, self.order_of(pfn)).hash(h);
+        }
+        // Each walk above ends with a word no pfn is: one encoding, one
+        // state.
+        h.write_u64(u64::MAX);
+        let sorted = |v: &[u64]| {
+            let mut v: Vec<u64> = v.iter().copied().filter(|&p| p != u64::MAX).collect();
+            v.sort_unstable();
+            v
+        };
+        sorted(&self.dest_pages).hash(h);
+        sorted(&self.unusable_pages).hash(h);
+        sorted(&self.control_pages).hash(h);
+        let mut orders: Vec<(u64, u32)> = self.orders.iter().map(|(&p, &o)| (p, o)).collect();
+        orders.sort_unstable();
+        orders.hash(h);
+        (self.control_code_page, self.swap_page).hash(h);
+        for (s, seg) in self.dst_index.words.iter().enumerate() {
+            for (j, &[_, slot]) in seg.iter().enumerate() {
+                if let Some((pos, ord)) = self.dst_index.get(s, j) {
+                    (s, j, pos, ord).hash(h);
+                }
+                // The page filed in this destination's dest_pages slot, by
+                // pfn (the slot number is where the vector stored it).
+                (slot != 0).then(|| unpack_dest(slot).1).hash(h);
+            }
+        }
+        (self.cur_dest, self.ordinals).hash(h);
+        for p in &self.ind_pages {
+            (p.start, p.highmem, p.cum_before).hash(h);
+        }
+        let mut dropped: Vec<(&u64, &String)> = self.dropped.iter().collect();
+        dropped.sort_unstable();
+        dropped.hash(h);
+        (self.bad_segment, self.loaded_pages, self.pages_started).hash(h);
+        (self.source_movable, &self.ignored).hash(h);
     }
 
     /// Order of the block at `pfn`.

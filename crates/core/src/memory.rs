@@ -354,6 +354,30 @@ impl PageStore {
         }
     }
 
+    /// Feed every page kexec wrote, by ascending pfn, with its content, to
+    /// `h` (the exhaustive explorer's canonical state): equal feeds, equal
+    /// contents, however the entry arrays are numbered inside.
+    pub fn hash_contents<H: std::hash::Hasher>(&self, h: &mut H) {
+        for (pfn, x) in self.data.iter() {
+            h.write_u64(pfn);
+            match entries_index(x) {
+                Some(i) => {
+                    // Slot and word of each non-zero slot: an indirection
+                    // page is mostly zeros.
+                    h.write_u64(TAG_ENTRIES);
+                    h.write_u64(self.entries[i].len() as u64);
+                    for (slot, &w) in self.entries[i].iter().enumerate() {
+                        if w != 0 {
+                            h.write_u64(slot as u64);
+                            h.write_u64(w);
+                        }
+                    }
+                }
+                None => h.write_u64(x),
+            }
+        }
+    }
+
     /// Whether `pfn` is an entry page.
     #[inline]
     pub fn is_entries(&self, pfn: u64) -> bool {

@@ -417,6 +417,10 @@ pub struct PageAllocator {
     replay_ran_out: Option<(Gfp, u32)>,
     /// The pages in use when the replay list ran out.
     used_at_ran_out: Option<PageBitmap>,
+    /// Stop the run where the replay list runs out (a replay error) rather
+    /// than fail the call: the exhaustive explorer reads the kimage as it
+    /// is at its choice point.
+    stop_at_ran_out: bool,
     calls: u64,
     dest_ranges: Vec<(u64, u64)>,
     zone_cache: Vec<(Zone, Vec<(u64, u64)>)>,
@@ -466,6 +470,7 @@ impl PageAllocator {
             prefix_next: 0,
             replay_ran_out: None,
             used_at_ran_out: None,
+            stop_at_ran_out: false,
             calls: 0,
             dest_ranges,
             zone_cache,
@@ -480,6 +485,13 @@ impl PageAllocator {
     pub fn set_prefix(&mut self, pfns: Vec<u64>) {
         self.prefix = pfns;
         self.prefix_next = 0;
+    }
+
+    /// Where the replay list runs out, stop the run with a replay error
+    /// instead of failing the call (the kimage stays as it was at that
+    /// call: the exhaustive explorer's choice point).
+    pub fn stop_at_ran_out(&mut self) {
+        self.stop_at_ran_out = true;
     }
 
     /// The gfp and order of the call a replay list had no pfn left for, if
@@ -501,6 +513,19 @@ impl PageAllocator {
         let i = self.plan_index(m, gfp);
         let used = self.used_at_ran_out.as_ref().unwrap_or(&self.used);
         Self::replay_problem(m, used, &self.gfp_cache[i].1, pfn, 1 << order)
+    }
+
+    /// Feed the pages in use (at the call a replay list ran out at, else
+    /// now) to `h`, by ascending word (the exhaustive explorer's canonical
+    /// state). The replay list, its position, the call count and the
+    /// policy's stream are history, not state: the explorer's replays run
+    /// out long before [`MAX_ALLOC_CALLS`] and it never lets a policy pick.
+    pub fn hash_used<H: std::hash::Hasher>(&self, h: &mut H) {
+        let used = self.used_at_ran_out.as_ref().unwrap_or(&self.used);
+        for (i, w) in used.words.iter() {
+            h.write_u64(i);
+            h.write_u64(w);
+        }
     }
 
     /// Allocator calls made so far.
@@ -552,6 +577,17 @@ impl PageAllocator {
                     if self.replay_ran_out.is_none() {
                         self.replay_ran_out = Some((gfp, order));
                         self.used_at_ran_out = Some(self.used.clone());
+                    }
+                    if self.stop_at_ran_out {
+                        return Err(AllocError::Replay(ReplayError {
+                            call: self.calls,
+                            pfn: 0,
+                            gfp,
+                            order,
+                            reason:
+                                "the replay list ran out (the exhaustive explorer's choice point)"
+                                    .into(),
+                        }));
                     }
                     return Err(AllocError::NoMemory);
                 };

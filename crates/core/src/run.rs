@@ -223,6 +223,43 @@ pub fn run_variant_prefixed(
     run_with(sc, m, design, opts, None, prefix)
 }
 
+/// [`run_variant`] (not a kernel build) that stops where its replay list
+/// runs out, its kimage as it was at that call, instead of failing the
+/// call: the exhaustive explorer's choice points
+/// ([`crate::page_alloc::PageAllocator::stop_at_ran_out`]).
+pub fn run_variant_to_choice(sc: &Scenario, variant: Variant, opts: RunOptions) -> VariantRun {
+    let m = machine(sc);
+    let design = variant.build(&m);
+    let mut k = Kimage::with_design(
+        m,
+        sc.segments.clone(),
+        design,
+        sc.policy.clone(),
+        opts.trace,
+    );
+    k.allocator_mut().stop_at_ran_out();
+    k.source_movable = sc.source_movable;
+    let outcome = load(&mut k);
+    if k.allocator().replay_ran_out().is_none() {
+        return finish(sc, k, outcome, opts);
+    }
+    // Stopped at the choice point: the explorer reads the kimage only (no
+    // held-page counts, no walk).
+    let variant = k.design().variant();
+    VariantRun {
+        counters: k.counters.clone(),
+        label: sc.variant_name(variant),
+        variant,
+        outcome,
+        entries: Vec::new(),
+        end_word: 0,
+        relocation: None,
+        unload: None,
+        kimage: k,
+        log: Vec::new(),
+    }
+}
+
 /// Run a design that is not one of the [`Variant`]s (a test's deliberately
 /// wrong one, say); the run reports the variant the design names.
 pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {

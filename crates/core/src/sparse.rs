@@ -30,6 +30,9 @@ pub struct SectionMap<T, const SHIFT: u32> {
     dir: Vec<u32>,
     high: FxHashMap<u64, u32>,
     values: Vec<T>,
+    /// The sections made, in the order they were: [`SectionMap::iter`]
+    /// walks these (sorted), not the directory.
+    made: Vec<u64>,
 }
 
 impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
@@ -38,6 +41,7 @@ impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
             dir: Vec::new(),
             high: FxHashMap::default(),
             values: Vec::new(),
+            made: Vec::new(),
         }
     }
 }
@@ -59,6 +63,12 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     #[inline(never)]
     fn make(&mut self, sec: u64) -> u32 {
         let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
+        self.made.push(sec);
+        if self.values.is_empty() {
+            // Room for a few sections: a run touches lowmem, highmem and
+            // the RAM above 4 GiB, and each grow copies every section.
+            self.values.reserve(4 << SHIFT);
+        }
         self.values
             .resize(self.values.len() + (1 << SHIFT), T::default());
         if sec < DIRECT_SECTIONS {
@@ -115,16 +125,13 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         *self.get_mut(key) = v;
     }
 
-    /// Every section made, ascending: its first key and its values.
+    /// Every section made, ascending: its first key and its values. Walks
+    /// the sections made (sorted), not the directory.
     pub fn sections(&self) -> impl Iterator<Item = (u64, &[T])> + '_ {
-        let mut high: Vec<(u64, u32)> = self.high.iter().map(|(&k, &n)| (k, n)).collect();
-        high.sort_unstable();
-        self.dir
-            .iter()
-            .enumerate()
-            .map(|(sec, &n)| (sec as u64, n))
-            .chain(high)
-            .filter(|&(_, n)| n != 0)
+        let mut made = self.made.clone();
+        made.sort_unstable();
+        made.into_iter()
+            .map(|sec| (sec, self.index(sec)))
             .map(move |(sec, n)| {
                 let start = ((n - 1) as usize) << SHIFT;
                 (sec << SHIFT, &self.values[start..start + (1 << SHIFT)])

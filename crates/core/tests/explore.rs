@@ -20,6 +20,7 @@ use kexec_core::scenario::Scenario;
 use kexec_core::trace::{Event, Pos};
 
 /// The pointer design, minus the unusable_pages step.
+#[derive(Debug)]
 struct SkipsUnusable(Pointer);
 
 impl EntryList for SkipsUnusable {

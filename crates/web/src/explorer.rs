@@ -85,7 +85,7 @@ pub fn serve(req: Request, post: Post) {
             };
             let opts = explore::ExhaustiveOptions {
                 max_calls,
-                classes: true,
+                ..explore::ExhaustiveOptions::default()
             };
             let p = post.clone();
             let r = explore::exhaustive(&sc, &goal, opts, &mut |s| {

@@ -398,6 +398,9 @@ macro_rules! delegate_list {
         fn head(&self) -> u64 {
             self.$field.head()
         }
+        fn hash_state(&self, h: &mut dyn ::std::hash::Hasher) {
+            self.$field.hash_state(h)
+        }
         fn read(
             &self,
             cx: &mut $crate::design::Ctx,
@@ -431,7 +434,7 @@ macro_rules! delegate_list {
 /// The core calls, for each kimage_add_entry: [`EntryList::needs_page`]; if
 /// it says so, kimage_alloc_page(indirection_gfp, KIMAGE_NO_DEST) and
 /// [`EntryList::link_page`]; then [`EntryList::store`].
-pub trait EntryList {
+pub trait EntryList: std::fmt::Debug {
     /// Which variant this is.
     fn variant(&self) -> Variant;
     /// gfp of indirection-page requests (kimage_add_entry).
@@ -452,6 +455,19 @@ pub trait EntryList {
     fn terminate(&mut self, cx: &mut Ctx) -> Result<Pos, Fault>;
     /// The value of image->head.
     fn head(&self) -> u64;
+    /// Feed the design's own state (every field the rest of a load reads)
+    /// to `h`: the exhaustive explorer's canonical state. By default its
+    /// `Debug` text, every field; the model's designs feed their fields.
+    fn hash_state(&self, h: &mut dyn std::hash::Hasher) {
+        struct Feed<'a>(&'a mut dyn std::hash::Hasher);
+        impl std::fmt::Write for Feed<'_> {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                self.0.write(s.as_bytes());
+                Ok(())
+            }
+        }
+        let _ = std::fmt::Write::write_fmt(&mut Feed(h), format_args!("{self:?}"));
+    }
     /// Read the entry at `pos` as the design's walker does.
     fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault>;
     /// Rewrite the entry at `pos` (the swap path).

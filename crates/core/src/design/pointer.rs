@@ -167,6 +167,11 @@ impl EntryList for Pointer {
         Ok(at)
     }
 
+    fn hash_state(&self, mut h: &mut dyn std::hash::Hasher) {
+        use std::hash::Hash;
+        (self.head, self.entry, self.last_entry).hash(&mut h);
+    }
+
     fn head(&self) -> u64 {
         self.head
     }

@@ -196,6 +196,13 @@ impl PositionList {
         Ok(self.pos_of(at))
     }
 
+    /// Feed the list's state to `h` (the exhaustive explorer's canonical
+    /// state).
+    pub fn hash_state(&self, mut h: &mut dyn std::hash::Hasher) {
+        use std::hash::Hash;
+        (self.entry_pos, self.head, self.head_fix).hash(&mut h);
+    }
+
     /// `image->head`.
     pub fn head(&self) -> u64 {
         self.head

@@ -78,6 +78,13 @@ impl XenList {
         Ok(self.entry_page.is_none() || u64::from(self.next_entry) == self.arch.last_slot())
     }
 
+    /// Feed the list's state to `h` (the exhaustive explorer's canonical
+    /// state).
+    pub fn hash_state(&self, mut h: &mut dyn std::hash::Hasher) {
+        use std::hash::Hash;
+        (self.head, self.entry_page, self.next_entry).hash(&mut h);
+    }
+
     /// `image->head`.
     pub fn head(&self) -> u64 {
         self.head

@@ -8,21 +8,31 @@
 //! destination page is its own class, and so is each page handed out
 //! before (freed again, it is free but remembered). At each call the
 //! search tries one page per class (its lowest free block): the class's
-//! canonical representative, so every prefix it visits is a distinct
-//! canonical state and no two orders it counts are the same up to
-//! renaming pages within a class.
+//! canonical representative.
 //!
-//! Depth-first, in pfn order, deterministic: the same base gives the same
-//! counts and the same first counterexample on any machine.
+//! Level by level with a visited set: each prefix's designs are run to
+//! their next allocator call and stopped there, and their kimages, hashed
+//! ([`state_key`]), are the prefix's canonical state. Orders that reach
+//! one state of a level (pages parked on dest_pages in another order, say)
+//! are merged: the state is expanded once and its orders counted once per
+//! prefix reaching it. Each level is expanded on `jobs` threads and merged
+//! in order.
+//!
+//! Deterministic: the same base gives the same counts and the same first
+//! counterexample on any machine and any number of threads.
 
 use super::goal::{key, lists_differ, Check, Goal, Key};
 use crate::design::Variant;
 use crate::gfp::{Gfp, Zone};
 use crate::memory::Machine;
 use crate::page_alloc::Policy;
-use crate::run::{machine, run_variant, Outcome, RunOptions, VariantRun};
+use crate::run::{machine, run_variant, run_variant_to_choice, Outcome, RunOptions, VariantRun};
 use crate::scenario::Scenario;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Most calls an exhaustive search may go deep.
 pub const MAX_CALLS: usize = 64;
@@ -35,6 +45,12 @@ pub struct ExhaustiveOptions {
     /// One page per class (true), or every free page (the soundness
     /// test's brute force, for tiny machines only).
     pub classes: bool,
+    /// Merge the orders that reach one canonical state (true), or search
+    /// every prefix (the soundness test's reference).
+    pub visited: bool,
+    /// Threads (1: the caller's own; the result is the same on any
+    /// number).
+    pub jobs: usize,
 }
 
 impl Default for ExhaustiveOptions {
@@ -42,17 +58,27 @@ impl Default for ExhaustiveOptions {
         ExhaustiveOptions {
             max_calls: 20,
             classes: true,
+            visited: true,
+            jobs: 1,
         }
     }
 }
 
-/// TLC-like statistics, growing as the search runs.
+/// TLC-like statistics, growing as the search runs. Counts of orders
+/// (and of cut orders and ineligible choices, per order) saturate at
+/// `u64::MAX`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Complete allocation orders judged (every design's load ended).
+    /// Complete allocation orders covered (every design's load ended):
+    /// judged, or below a state met before (counted with that state's
+    /// subtree).
     pub orders: u64,
-    /// Distinct canonical states (prefixes) visited.
+    /// Orders the search ran and judged itself.
+    pub judged: u64,
+    /// Distinct canonical states visited.
     pub states: u64,
+    /// States met again and skipped (their subtree's counts added).
+    pub seen: u64,
     /// Page classes of the machine before the first call.
     pub classes: usize,
     /// Deepest prefix reached (allocator calls).
@@ -163,9 +189,258 @@ struct Node {
     next: Option<(Gfp, u32)>,
 }
 
+/// A 128-bit hash: the words fed are gathered, then hashed in one pass
+/// by two SipHash states, the second salted (one long write each: many
+/// small writes cost more than the hashing).
+struct Fingerprint(Vec<u8>);
+
+impl Fingerprint {
+    fn new() -> Self {
+        Fingerprint(Vec::with_capacity(2048))
+    }
+
+    fn value(&self) -> u128 {
+        let mut a = DefaultHasher::new();
+        let mut b = DefaultHasher::new();
+        b.write_u64(0x6b65_7865_635f_7370);
+        a.write(&self.0);
+        b.write(&self.0);
+        u128::from(a.finish()) << 64 | u128::from(b.finish())
+    }
+}
+
+impl Hasher for Fingerprint {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+        // The length too: two writes never read as one.
+        self.0
+            .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.0.push(x);
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        (self.value() >> 64) as u64
+    }
+}
+
+/// The canonical state after `depth` calls: per design, where it waits
+/// (the next call's gfp and order, and [`crate::kimage::Kimage::hash_state`]
+/// of its kimage stopped at that call), or how it ended (its verdict and,
+/// loaded, its list: all a goal reads of a finished run).
+///
+/// Why the orders reaching one state can be merged: the designs and the
+/// allocator are deterministic, so what the rest of a load does with the
+/// pages it is handed is a function of the hashed state (see
+/// [`crate::kimage::Kimage::hash_state`] for what it holds and why the
+/// rest is not read); the choices the next call gets ([`choices`]) are a
+/// function of the pages in use, their roles and the classes, all hashed;
+/// and states are merged within one level (one depth), so the call bound
+/// cuts the same orders below both. Every extension of one prefix is
+/// therefore judged as the same extension of the other: same verdicts,
+/// same hits, and a merged state's counts are its first prefix's times the
+/// number of prefixes reaching it. The state kept is the first prefix's in
+/// level order, so the first counterexample is the one the search without
+/// merging finds. `tests/exhaustive.rs` checks both searches give the
+/// same answer, counterexample and counts on small machines for every
+/// goal kind. A 128-bit hash stands for the state: two states that differ
+/// share one with odds of about n^2 / 2^129 for n states.
+fn state_key(depth: usize, nodes: &[Node]) -> u128 {
+    let mut h = Fingerprint::new();
+    depth.hash(&mut h);
+    for n in nodes {
+        match n.next {
+            Some((gfp, order)) => {
+                (1u8, gfp, order).hash(&mut h);
+                n.run.kimage.hash_state(&mut h);
+            }
+            None => {
+                (
+                    2u8,
+                    key(&n.run).to_string(),
+                    n.run.outcome == Outcome::Loaded,
+                )
+                    .hash(&mut h);
+                for (_, w) in &n.run.entries {
+                    w.hash(&mut h);
+                }
+                n.run.end_word.hash(&mut h);
+            }
+        }
+    }
+    h.value()
+}
+
+/// One allocator call's page: its first pfn and order.
+type Call = (u64, u32);
+
+/// A state to expand: its prefix and the next call's choices.
+type Work<'a> = (Vec<Call>, &'a [Call]);
+
+/// What a state's runs say about where the search goes from it.
+enum Info {
+    /// Every design's load ended, or no page is left for the next call
+    /// (the allocation fails, as the kernel's would): an order, judged.
+    Leaf {
+        /// Each design's verdict.
+        verdicts: Vec<String>,
+        /// Whether the goal holds.
+        hit: bool,
+    },
+    /// The next call's choices, and how many blocks only some waiting
+    /// designs could take (ineligible).
+    Inner {
+        choices: Vec<(u64, u32)>,
+        skipped: u64,
+    },
+}
+
+/// A distinct state of the level being built: how it was first reached
+/// (its parent's index in the level above and the page the call got), how
+/// many orders reach it, and what its runs say.
+struct Open {
+    parent: u32,
+    choice: (u64, u32),
+    paths: u64,
+    info: Info,
+}
+
+/// What the workers share: the machine, the goal and the options.
+struct Ctx<'a> {
+    base: Scenario,
+    goal: &'a Goal,
+    m: Machine,
+    cls: Classes,
+    run_opts: RunOptions,
+    opts: ExhaustiveOptions,
+}
+
+impl Ctx<'_> {
+    /// Every design on `prefix`, each stopped at its next call (`stop`) or
+    /// failing it as the kernel's allocator would.
+    fn run(&self, sc: &mut Scenario, prefix: &[(u64, u32)], stop: bool) -> Vec<Node> {
+        sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
+        sc.variants
+            .iter()
+            .map(|&v| {
+                let run = if stop {
+                    run_variant_to_choice(sc, v, self.run_opts)
+                } else {
+                    run_variant(sc, v, self.run_opts)
+                };
+                let next = run.kimage.allocator().replay_ran_out();
+                Node { run, next }
+            })
+            .collect()
+    }
+
+    /// The state `prefix` reaches: its key (with the visited set) and what
+    /// its runs say.
+    fn expand(&self, sc: &mut Scenario, prefix: &[(u64, u32)]) -> (u128, Info) {
+        let mut nodes = self.run(sc, prefix, true);
+        let state = if self.opts.visited {
+            state_key(prefix.len(), &nodes)
+        } else {
+            0
+        };
+        let waiting: Vec<usize> = (0..nodes.len())
+            .filter(|&i| nodes[i].next.is_some())
+            .collect();
+        if !waiting.is_empty() {
+            let (choices, skipped) = choices(
+                &self.m,
+                &self.cls,
+                prefix,
+                &mut nodes,
+                &waiting,
+                self.opts.classes,
+            );
+            if !choices.is_empty() {
+                return (state, Info::Inner { choices, skipped });
+            }
+            nodes = self.run(sc, prefix, false);
+        }
+        let verdicts = nodes.iter().map(|n| key(&n.run).to_string()).collect();
+        let hit = judge(self.goal, &nodes) == Check::Hit;
+        (state, Info::Leaf { verdicts, hit })
+    }
+
+    /// Expand every choice of the states `parents` (prefix, choices), in
+    /// order, on `jobs` threads; the result does not depend on `jobs`.
+    fn expand_all(&self, parents: &[Work], jobs: usize) -> Vec<Vec<(u128, Info)>> {
+        let one = |sc: &mut Scenario, (prefix, choices): &Work| {
+            let mut p = prefix.clone();
+            choices
+                .iter()
+                .map(|&c| {
+                    p.push(c);
+                    let r = self.expand(sc, &p);
+                    p.pop();
+                    r
+                })
+                .collect::<Vec<_>>()
+        };
+        if jobs <= 1 || parents.len() < 2 {
+            let mut sc = self.base.clone();
+            return parents.iter().map(|x| one(&mut sc, x)).collect();
+        }
+        let next = AtomicUsize::new(0);
+        let mut done: Vec<(usize, Vec<(u128, Info)>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..jobs)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut sc = self.base.clone();
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(x) = parents.get(i) else { break };
+                            out.push((i, one(&mut sc, x)));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("an exhaustive worker panicked"))
+                .collect()
+        });
+        done.sort_unstable_by_key(|x| x.0);
+        done.into_iter().map(|x| x.1).collect()
+    }
+}
+
+/// Parents expanded per batch (per thread): between batches the caller's
+/// `keep_going` may stop the search.
+const BATCH: usize = 256;
+
 /// Check `goal` over every allocation order of up to `opts.max_calls` calls
 /// on `base`'s machine and segments. `keep_going` sees the statistics as
-/// they grow (every 256 states) and stops the search by returning false.
+/// they grow (every 256 distinct states) and stops the search by returning
+/// false.
+///
+/// Level by level (the states after 0, 1, 2, ... calls), as TLC does:
+/// each level's states are expanded in order, on `opts.jobs` threads, and
+/// their children merged in that order into the next level, a child whose
+/// canonical state is already there adding its orders to it (the visited
+/// set). The order of a level is that of the first prefix reaching each
+/// state, so the result, the counts and the counterexample (the first
+/// order meeting the goal among the shortest) do not depend on the
+/// number of threads.
 pub fn exhaustive(
     base: &Scenario,
     goal: &Goal,
@@ -177,7 +452,6 @@ pub fn exhaustive(
             "{goal}: each design with its own allocator stream has no one order to enumerate; exhaustive mode checks fault:V, differ:A,B and verdict:A,B"
         ));
     }
-    let max_calls = opts.max_calls.clamp(1, MAX_CALLS);
     let variants = goal.variants();
     let m = machine(base);
     let dests: Vec<(u64, u64)> = base
@@ -187,68 +461,119 @@ pub fn exhaustive(
         .map(|s| (s.mem >> 12, (s.mem + s.memsz).div_ceil(4096)))
         .collect();
     let cls = classes(&m, &dests);
-    let run_opts = RunOptions {
-        relocate: !matches!(goal, Goal::Differ(..)),
-        ..Default::default()
-    };
+    let mut sc = base.clone();
+    sc.variants = variants.clone();
+    let max_calls = opts.max_calls.clamp(1, MAX_CALLS);
+    let jobs = opts.jobs.max(1);
     let mut stats = Stats {
         classes: cls.ranges.len(),
         verdicts: variants.iter().map(|&v| (v, BTreeMap::new())).collect(),
         ..Default::default()
     };
-    let mut sc = base.clone();
-    sc.variants = variants.clone();
-    // The stack holds prefixes of (pfn, order) to visit, last on top.
-    let mut stack: Vec<Vec<(u64, u32)>> = vec![Vec::new()];
-    while let Some(prefix) = stack.pop() {
-        stats.states += 1;
-        stats.depth = stats.depth.max(prefix.len());
-        if stats.states.is_multiple_of(256) && !keep_going(&stats) {
-            return Ok(Exhaustive::Stopped(stats));
+    let ctx = Ctx {
+        base: sc.clone(),
+        goal,
+        m,
+        cls,
+        run_opts: RunOptions {
+            relocate: !matches!(goal, Goal::Differ(..)),
+            ..Default::default()
+        },
+        opts,
+    };
+    // back[d][i]: the parent (in level d - 1) and choice of level d's
+    // state i, to rebuild its prefix.
+    let mut back: Vec<Vec<(u32, (u64, u32))>> = Vec::new();
+    let prefix_of = |back: &[Vec<(u32, (u64, u32))>], d: usize, mut i: usize| {
+        let mut p = Vec::with_capacity(d);
+        for level in back[1..=d].iter().rev() {
+            let (parent, c) = level[i];
+            p.push(c);
+            i = parent as usize;
         }
-        sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
-        let mut nodes: Vec<Node> = variants
-            .iter()
-            .map(|&v| {
-                let run = run_variant(&sc, v, run_opts);
-                let next = run.kimage.allocator().replay_ran_out();
-                Node { run, next }
-            })
-            .collect();
-        let waiting: Vec<usize> = (0..nodes.len())
-            .filter(|&i| nodes[i].next.is_some())
-            .collect();
-        if !waiting.is_empty() {
-            let (children, skipped) =
-                choices(&m, &cls, &prefix, &mut nodes, &waiting, opts.classes);
-            if !children.is_empty() {
-                stats.ineligible += skipped;
-                if prefix.len() >= max_calls {
-                    stats.cut += 1;
-                    continue;
+        p.reverse();
+        p
+    };
+    let (_, info) = ctx.expand(&mut sc, &[]);
+    let mut level = vec![Open {
+        parent: 0,
+        choice: (0, 0),
+        paths: 1,
+        info,
+    }];
+    stats.states = 1;
+    for depth in 0.. {
+        back.push(level.iter().map(|o| (o.parent, o.choice)).collect());
+        stats.depth = depth;
+        // Judge this level's orders, count its cuts; the rest are parents.
+        let mut parents: Vec<(usize, u64, &[Call])> = Vec::new();
+        for (i, o) in level.iter().enumerate() {
+            match &o.info {
+                Info::Leaf { verdicts, hit } => {
+                    stats.orders = stats.orders.saturating_add(o.paths);
+                    stats.judged += 1;
+                    for (k, v) in verdicts.iter().enumerate() {
+                        let n = stats.verdicts[k].1.entry(v.clone()).or_default();
+                        *n = n.saturating_add(o.paths);
+                    }
+                    if *hit {
+                        let mut found = sc.clone();
+                        found.policy = Policy::Replay(
+                            prefix_of(&back, depth, i).iter().map(|p| p.0).collect(),
+                        );
+                        return Ok(Exhaustive::Found(found, stats));
+                    }
                 }
-                for c in children.into_iter().rev() {
-                    let mut p = prefix.clone();
-                    p.push(c);
-                    stack.push(p);
+                Info::Inner { choices, skipped } => {
+                    stats.ineligible = stats
+                        .ineligible
+                        .saturating_add(skipped.saturating_mul(o.paths));
+                    if depth >= max_calls {
+                        stats.cut = stats.cut.saturating_add(o.paths);
+                    } else {
+                        parents.push((i, o.paths, choices));
+                    }
                 }
-                continue;
             }
-            // No page is left for the call: the allocation fails, as the
-            // kernel's would, and the runs as they are are the outcome.
         }
-        stats.orders += 1;
-        for (i, n) in nodes.iter().enumerate() {
-            *stats.verdicts[i]
-                .1
-                .entry(key(&n.run).to_string())
-                .or_default() += 1;
+        if parents.is_empty() {
+            return Ok(Exhaustive::Claim(stats));
         }
-        if judge(goal, &nodes) == Check::Hit {
-            return Ok(Exhaustive::Found(sc, stats));
+        let mut next: Vec<Open> = Vec::new();
+        let mut seen: FxHashMap<u128, u32> = FxHashMap::default();
+        for batch in parents.chunks(BATCH * jobs) {
+            let work: Vec<Work> = batch
+                .iter()
+                .map(|&(i, _, choices)| (prefix_of(&back, depth, i), choices))
+                .collect();
+            let results = ctx.expand_all(&work, jobs);
+            for (&(i, paths, choices), children) in batch.iter().zip(results) {
+                for (&c, (key, info)) in choices.iter().zip(children) {
+                    if opts.visited {
+                        if let Some(&j) = seen.get(&key) {
+                            let p = &mut next[j as usize].paths;
+                            *p = p.saturating_add(paths);
+                            stats.seen += 1;
+                            continue;
+                        }
+                        seen.insert(key, next.len() as u32);
+                    }
+                    next.push(Open {
+                        parent: i as u32,
+                        choice: c,
+                        paths,
+                        info,
+                    });
+                    stats.states += 1;
+                    if stats.states.is_multiple_of(256) && !keep_going(&stats) {
+                        return Ok(Exhaustive::Stopped(stats));
+                    }
+                }
+            }
         }
+        level = next;
     }
-    Ok(Exhaustive::Claim(stats))
+    unreachable!("the call bound ends the levels")
 }
 
 /// The goal on one order's finished runs.
