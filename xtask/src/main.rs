@@ -307,6 +307,9 @@ fn serve() -> Result {
 }
 
 fn test() -> Result {
+    // tidy reads `cargo metadata --offline`, which needs every package of
+    // the lock file (those of other platforms too) in cargo's cache.
+    run(cargo().args(["fetch"]))?;
     tidy::tidy()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
