@@ -10,7 +10,11 @@
 // (c) ?preset=huge-initrd: the longest main-thread task (longtask observer)
 //     while the run is going, and navigation → both verdicts;
 // (d) the worker's model time for huge-initrd: the worker alone (no page
-//     app), Run request posted → Result received, after its wasm is ready.
+//     app), Run request posted → Result received, after its wasm is ready;
+// (e) the explorer's candidates per second in one worker;
+// (f) issue 15's exhaustive benchmark in one worker: every order of up to
+//     20 calls on two segments of four pages (minutes; skip it with
+//     --no-exhaustive).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -302,6 +306,54 @@ async function exploreRate(browser, base) {
   return rate;
 }
 
+// (f) the exhaustive check of issue 15's machine in one worker, as the
+// Explore panel runs it: Exhaustive request posted → Checked received.
+// The machine is `exhaustive_machine(4)` of crates/core/benches/load.rs
+// (i386-pae, 1 MiB each of lowmem, highmem and RAM above 4 GiB, two
+// segments of four pages), the goal differ:pointer,rfc-fixed, 20 calls.
+async function exhaustiveTime(browser, base) {
+  const { context, page } = await newPage(browser);
+  await page.goto(base + 'worker.js');
+  const r = await withTimeout(900_000, 'the exhaustive benchmark', page.evaluate(async () => {
+    const js = new URL('explore.js', location.href).href;
+    const wasm = new URL('explore_bg.wasm', location.href).href;
+    const w = new Worker('./worker.js', { type: 'module' });
+    w.postMessage({ js, wasm });
+    const next = (kind) => new Promise((resolve) => {
+      const on = (ev) => {
+        const v = JSON.parse(ev.data.json);
+        if (v === kind || (v && (v[kind] || v.error))) { w.removeEventListener('message', on); resolve(v); }
+      };
+      w.addEventListener('message', on);
+    });
+    await next('ready');
+    const seg = (mem) => ({ bufsz: 0x4000, mem, memsz: 0x4000 });
+    const machine = {
+      version: 1, arch: 'i386-pae',
+      ram: [
+        { start: '0x1000000', end: '0x1100000' },
+        { start: '0x40000000', end: '0x40100000' },
+        { start: '0x100000000', end: '0x100100000' },
+      ],
+      segments: [seg('0x1000000'), seg('0x1040000')],
+      allocator: { policy: 'lowest-first' }, variants: ['pointer', 'rfc-fixed'],
+    };
+    const t0 = performance.now();
+    const done = next('checked');
+    w.postMessage(JSON.stringify({ exhaustive: { id: 1, base: JSON.stringify(machine), goal: 'differ:pointer,rfc-fixed', max_calls: 20 } }));
+    const v = await done;
+    const secs = (performance.now() - t0) / 1000;
+    w.terminate();
+    return { secs, v };
+  }));
+  await context.close();
+  if (!r.v.checked) throw new Error(`exhaustive: ${JSON.stringify(r.v)}`);
+  console.log(`\n(f) exhaustive, issue 15's machine (differ:pointer,rfc-fixed, 20 calls) in one worker: ${r.secs.toFixed(1)} s`);
+  console.log(`    ${r.v.checked.stats}`);
+  console.log(`    ${r.v.checked.claim}`);
+  return r.secs;
+}
+
 const srv = await start();
 const browser = await launch();
 try {
@@ -310,6 +362,7 @@ try {
   const { worst, hugeLink, scenarioJson } = await huge(browser, srv.base);
   const model = await workerTime(browser, srv.base, scenarioJson);
   const rate = await exploreRate(browser, srv.base);
+  const exh = process.argv.includes('--no-exhaustive') ? null : await exhaustiveTime(browser, srv.base);
   table('summary against the README\'s budgets', ['budget', 'limit', 'measured', 'verdict'], [
     ['wasm+JS+CSS gzipped', '300 KiB', `${kib(gz)} KiB`, gz <= 300 * 1024 ? 'ok' : 'OVER'],
     ['shared link → verdicts (median)', '1000 ms', ms(link), link <= 1000 ? 'ok' : 'OVER'],
@@ -317,6 +370,7 @@ try {
     ['?preset=huge-initrd → both verdicts (median)', '600 ms', ms(hugeLink), hugeLink <= 600 ? 'ok' : 'OVER'],
     ['model, 1 GiB, 4 variants, in worker (median)', '250 ms', ms(model), model <= 250 ? 'ok' : 'OVER'],
     ['explorer, candidates/s in one worker', '5000/s', `${Math.round(rate)}/s`, rate >= 5000 ? 'ok' : 'UNDER'],
+    ['exhaustive, issue 15 machine, 20 calls, one worker', '180 s', exh === null ? '-' : `${exh.toFixed(1)} s`, exh === null ? 'skipped' : exh <= 180 ? 'ok' : 'OVER'],
   ]);
 } finally {
   await browser.close();
