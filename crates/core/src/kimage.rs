@@ -552,6 +552,7 @@ impl Kimage {
     }
 
     /// kimage_alloc_pages: one allocator call. `Ok(None)` when it fails.
+    #[inline]
     fn alloc_pages(&mut self, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
         match self.alloc.alloc(&self.machine, gfp, order) {
             Ok(pfn) => {
@@ -575,7 +576,7 @@ impl Kimage {
                 });
                 Ok(None)
             }
-            Err(AllocError::Replay(r)) => Err(Stop::Replay(r)),
+            Err(AllocError::Replay(r)) => Err(Stop::Replay(*r)),
             Err(AllocError::Limit) => Err(Stop::Limit(format!(
                 "more than {} page allocations in one run; use a smaller machine or another policy",
                 crate::page_alloc::MAX_ALLOC_CALLS
