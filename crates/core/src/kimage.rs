@@ -358,6 +358,10 @@ pub struct Kimage {
     /// walk ordinal (the index behind kimage_dst_used), and the page filed
     /// on dest_pages for it.
     dst_index: DstIndex,
+    /// The lowest segment start and the highest segment end (saturated):
+    /// an address outside is no segment's, without visiting them (most
+    /// pages the allocator hands out).
+    dest_span: (u64, u64),
     cur_dest: u64,
     ordinals: u64,
     ind_pages: Vec<IndPage>,
@@ -439,6 +443,9 @@ impl Kimage {
         let mut dest_sorted = dest_ranges;
         dest_sorted.sort_unstable();
         let alloc = PageAllocator::new(&machine, policy, dest_sorted);
+        let dest_span = segments.iter().fold((u64::MAX, 0), |(lo, hi), s| {
+            (lo.min(s.mem), hi.max(s.mem.saturating_add(s.memsz)))
+        });
         Kimage {
             machine,
             segments,
@@ -456,6 +463,7 @@ impl Kimage {
             control_code_page: None,
             swap_page: None,
             dst_index: DstIndex::default(),
+            dest_span,
             cur_dest: 0,
             ordinals: 0,
             ind_pages: Vec::new(),
@@ -483,7 +491,11 @@ impl Kimage {
     }
 
     /// The segment and page index of destination address `addr`.
+    #[inline]
     fn dest_page(&self, addr: u64) -> Option<(usize, usize)> {
+        if addr < self.dest_span.0 || addr >= self.dest_span.1 {
+            return None;
+        }
         self.segments
             .iter()
             .position(|s| addr >= s.mem && addr < s.mem + s.memsz)
@@ -545,7 +557,11 @@ impl Kimage {
     }
 
     /// kimage_is_destination_range: does `[start, end)` overlap a segment?
+    #[inline]
     pub fn is_destination_range(&self, start: u64, end: u64) -> bool {
+        if end <= self.dest_span.0 || start >= self.dest_span.1 {
+            return false;
+        }
         self.segments
             .iter()
             .any(|s| end > s.mem && start < s.mem + s.memsz)
@@ -744,16 +760,15 @@ impl Kimage {
     }
 
     /// kimage_dst_used through the index; adds the kernel's walk cost.
-    fn dst_used(&mut self, addr: u64) -> Option<Pos> {
+    /// `dest` is [`Kimage::dest_page`] of `addr`.
+    fn dst_used(&mut self, dest: Option<(usize, usize)>) -> Option<Pos> {
         let head = self.design.head();
         if head == 0 || head & IND_DONE != 0 {
             self.counters.kernel_walk_steps += 1;
             self.counters.entry_reads += 1;
             return None;
         }
-        let hit = self
-            .dest_page(addr)
-            .and_then(|(s, j)| self.dst_index.get(s, j));
+        let hit = dest.and_then(|(s, j)| self.dst_index.get(s, j));
         let (found, last) = match hit {
             Some((pos, ord)) => (Some(pos), ord),
             None => (None, self.ordinals),
@@ -820,7 +835,8 @@ impl Kimage {
             if addr == destination || !self.is_destination_range(addr, addr + PAGE_SIZE) {
                 return Ok(Some(pfn));
             }
-            match self.dst_used(addr) {
+            let dest = self.dest_page(addr);
+            match self.dst_used(dest) {
                 Some(pos) => {
                     let (design, mut cx) = self.split();
                     let old = design.read(&mut cx, pos).map_err(Stop::Fault)?;
@@ -866,7 +882,7 @@ impl Kimage {
                     return Ok(Some(old_pfn));
                 }
                 None => {
-                    let (s, j) = self.dest_page(addr).expect("a destination page");
+                    let (s, j) = dest.expect("a destination page");
                     *self.dst_index.slot(s, j) = pack_dest(self.dest_pages.len(), pfn);
                     self.dest_pages.push(pfn);
                     self.roles.insert(pfn, Role::DestPages);
