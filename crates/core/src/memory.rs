@@ -413,47 +413,60 @@ impl PageStore {
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
     /// page holds old contents (the model does not know them).
-    #[inline]
+    #[inline(always)]
     pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
         self.word_of(self.slot(pfn), slot, width)
     }
 
     /// [`PageStore::word`] of a page whose slot is `x`.
-    #[inline]
+    #[inline(always)]
     fn word_of(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
-        let mask = if width == 8 {
-            u64::MAX
-        } else {
-            (1u64 << (width * 8)) - 1
-        };
         match entries_index(x) {
-            Some(i) => Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask),
-            None => content_word(&unpack(x)?, slot, width),
+            Some(i) => {
+                let mask = if width == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (width * 8)) - 1
+                };
+                Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask)
+            }
+            None => self.other_word(x, slot, width),
         }
+    }
+
+    /// [`PageStore::word_of`] of a page that is not an entry page.
+    #[inline(never)]
+    fn other_word(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
+        content_word(&unpack(x)?, slot, width)
     }
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
-    #[inline]
+    #[inline(always)]
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
-        let was = *self.data.get_mut(pfn);
-        let i = match entries_index(was) {
+        let i = match entries_index(self.data.get(pfn)) {
             Some(i) => i,
-            None => {
-                let old = unpack(was);
-                let words: Box<[u64]> = (0..slots)
-                    .map(|s| {
-                        old.as_ref()
-                            .and_then(|c| content_word(c, s, width))
-                            .unwrap_or(0)
-                    })
-                    .collect();
-                let x = self.add_entries(words);
-                *self.data.get_mut(pfn) = x;
-                (x & !TAG_MASK) as usize
-            }
+            None => self.make_entries(pfn, slots, width),
         };
         &mut self.entries[i]
+    }
+
+    /// Make `pfn` an entry page ([`PageStore::entries_mut`]): its index
+    /// among the entry pages.
+    #[inline(never)]
+    fn make_entries(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
+        let was = *self.data.get_mut(pfn);
+        let old = unpack(was);
+        let words: Box<[u64]> = (0..slots)
+            .map(|s| {
+                old.as_ref()
+                    .and_then(|c| content_word(c, s, width))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let x = self.add_entries(words);
+        *self.data.get_mut(pfn) = x;
+        (x & !TAG_MASK) as usize
     }
 }
 
