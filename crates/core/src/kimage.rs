@@ -491,7 +491,7 @@ impl Kimage {
     }
 
     /// The segment and page index of destination address `addr`.
-    #[inline]
+    #[inline(always)]
     fn dest_page(&self, addr: u64) -> Option<(usize, usize)> {
         if addr < self.dest_span.0 || addr >= self.dest_span.1 {
             return None;
@@ -568,7 +568,7 @@ impl Kimage {
     }
 
     /// kimage_alloc_pages: one allocator call. `Ok(None)` when it fails.
-    #[inline]
+    #[inline(always)]
     fn alloc_pages(&mut self, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
         match self.alloc.alloc(&self.machine, gfp, order) {
             Ok(pfn) => {

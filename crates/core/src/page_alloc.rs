@@ -227,7 +227,7 @@ impl PageBitmap {
     }
 
     /// Mark `[p, p+n)` allocated.
-    #[inline]
+    #[inline(always)]
     pub fn allocate(&mut self, p: u64, n: u64) {
         if n == 1 {
             // One page (most calls): its word, and the chunk's word of
