@@ -71,7 +71,8 @@ impl Phys<'_> {
         self.check_addr("the list pointer", p)?;
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
-        let slot = (p & !PAGE_MASK) / width;
+        // width is 4 or 8: a shift, not a division.
+        let slot = (p & !PAGE_MASK) >> width.trailing_zeros();
         if let Some(w) = self.mem.entry_word(pfn, slot, width) {
             return Ok(w);
         }
