@@ -805,6 +805,7 @@ impl PageAllocator {
 
     /// A seeded pick in `ranges`: a random pfn weighted by range size, then
     /// the first free block at or after it (wrapping through the ranges).
+    #[inline(always)]
     fn random_in_ranges(&mut self, ranges: &[(u64, u64)], n: u64) -> Option<u64> {
         let total: u64 = ranges.iter().map(|(s, e)| e - s).sum();
         if total == 0 {
