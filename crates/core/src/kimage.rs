@@ -238,6 +238,12 @@ fn unpack_dest(x: u64) -> (usize, u64) {
 struct DstIndex {
     /// Per segment, per destination page: `[index word, dest_pages slot]`.
     words: Vec<Vec<[u64; 2]>>,
+    /// Per segment: one past the highest destination page ever given an
+    /// index word. Pages at or above it have none, so a lookup there
+    /// (most of kimage_dst_used's misses: a random page in a destination
+    /// the load has not reached) reads no index word, a cache miss
+    /// in a table of 16 bytes per destination page.
+    set_end: Vec<usize>,
     pages: Vec<u64>,
     page_ids: FxHashMap<u64, u64>,
     /// The last page numbered, and its code.
@@ -275,6 +281,7 @@ impl DstIndex {
         if self.words[s][j][0] == DST_WIDE {
             self.wide.remove(&(s, j));
         }
+        self.set_end[s] = self.set_end[s].max(j + 1);
         self.words[s][j][0] = match packed {
             Some(w) => w,
             None => {
@@ -284,7 +291,11 @@ impl DstIndex {
         };
     }
 
+    #[inline]
     fn get(&self, s: usize, j: usize) -> Option<(Pos, u64)> {
+        if j >= self.set_end[s] {
+            return None;
+        }
         match self.words[s][j][0] {
             0 => None,
             DST_WIDE => self.wide.get(&(s, j)).copied(),
@@ -347,6 +358,10 @@ pub struct Kimage {
     /// walk ordinal (the index behind kimage_dst_used), and the page filed
     /// on dest_pages for it.
     dst_index: DstIndex,
+    /// The lowest segment start and the highest segment end (saturated):
+    /// an address outside is no segment's, without visiting them (most
+    /// pages the allocator hands out).
+    dest_span: (u64, u64),
     cur_dest: u64,
     ordinals: u64,
     ind_pages: Vec<IndPage>,
@@ -428,6 +443,9 @@ impl Kimage {
         let mut dest_sorted = dest_ranges;
         dest_sorted.sort_unstable();
         let alloc = PageAllocator::new(&machine, policy, dest_sorted);
+        let dest_span = segments.iter().fold((u64::MAX, 0), |(lo, hi), s| {
+            (lo.min(s.mem), hi.max(s.mem.saturating_add(s.memsz)))
+        });
         Kimage {
             machine,
             segments,
@@ -445,6 +463,7 @@ impl Kimage {
             control_code_page: None,
             swap_page: None,
             dst_index: DstIndex::default(),
+            dest_span,
             cur_dest: 0,
             ordinals: 0,
             ind_pages: Vec::new(),
@@ -468,10 +487,15 @@ impl Kimage {
             .iter()
             .map(|s| vec![[0; 2]; pages(s)])
             .collect();
+        self.dst_index.set_end = vec![0; self.segments.len()];
     }
 
     /// The segment and page index of destination address `addr`.
+    #[inline(always)]
     fn dest_page(&self, addr: u64) -> Option<(usize, usize)> {
+        if addr < self.dest_span.0 || addr >= self.dest_span.1 {
+            return None;
+        }
         self.segments
             .iter()
             .position(|s| addr >= s.mem && addr < s.mem + s.memsz)
@@ -533,13 +557,18 @@ impl Kimage {
     }
 
     /// kimage_is_destination_range: does `[start, end)` overlap a segment?
+    #[inline]
     pub fn is_destination_range(&self, start: u64, end: u64) -> bool {
+        if end <= self.dest_span.0 || start >= self.dest_span.1 {
+            return false;
+        }
         self.segments
             .iter()
             .any(|s| end > s.mem && start < s.mem + s.memsz)
     }
 
     /// kimage_alloc_pages: one allocator call. `Ok(None)` when it fails.
+    #[inline(always)]
     fn alloc_pages(&mut self, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
         match self.alloc.alloc(&self.machine, gfp, order) {
             Ok(pfn) => {
@@ -563,7 +592,7 @@ impl Kimage {
                 });
                 Ok(None)
             }
-            Err(AllocError::Replay(r)) => Err(Stop::Replay(r)),
+            Err(AllocError::Replay(r)) => Err(Stop::Replay(*r)),
             Err(AllocError::Limit) => Err(Stop::Limit(format!(
                 "more than {} page allocations in one run; use a smaller machine or another policy",
                 crate::page_alloc::MAX_ALLOC_CALLS
@@ -731,16 +760,15 @@ impl Kimage {
     }
 
     /// kimage_dst_used through the index; adds the kernel's walk cost.
-    fn dst_used(&mut self, addr: u64) -> Option<Pos> {
+    /// `dest` is [`Kimage::dest_page`] of `addr`.
+    fn dst_used(&mut self, dest: Option<(usize, usize)>) -> Option<Pos> {
         let head = self.design.head();
         if head == 0 || head & IND_DONE != 0 {
             self.counters.kernel_walk_steps += 1;
             self.counters.entry_reads += 1;
             return None;
         }
-        let hit = self
-            .dest_page(addr)
-            .and_then(|(s, j)| self.dst_index.get(s, j));
+        let hit = dest.and_then(|(s, j)| self.dst_index.get(s, j));
         let (found, last) = match hit {
             Some((pos, ord)) => (Some(pos), ord),
             None => (None, self.ordinals),
@@ -807,7 +835,8 @@ impl Kimage {
             if addr == destination || !self.is_destination_range(addr, addr + PAGE_SIZE) {
                 return Ok(Some(pfn));
             }
-            match self.dst_used(addr) {
+            let dest = self.dest_page(addr);
+            match self.dst_used(dest) {
                 Some(pos) => {
                     let (design, mut cx) = self.split();
                     let old = design.read(&mut cx, pos).map_err(Stop::Fault)?;
@@ -853,7 +882,7 @@ impl Kimage {
                     return Ok(Some(old_pfn));
                 }
                 None => {
-                    let (s, j) = self.dest_page(addr).expect("a destination page");
+                    let (s, j) = dest.expect("a destination page");
                     *self.dst_index.slot(s, j) = pack_dest(self.dest_pages.len(), pfn);
                     self.dest_pages.push(pfn);
                     self.roles.insert(pfn, Role::DestPages);

@@ -14,6 +14,7 @@
 use crate::arch::{ArchProfile, PAGE_SHIFT};
 use crate::gfp::Zone;
 use crate::sparse::SectionMap;
+use std::cell::Cell;
 
 /// First pfn above ZONE_DMA (MAX_DMA_PFN).
 pub const MAX_DMA_PFN: u64 = (16 << 20) >> PAGE_SHIFT;
@@ -29,6 +30,9 @@ pub struct Machine {
     movable: Vec<(u64, u64)>,
     totalram_pages: u64,
     lowmem_end: Option<u64>,
+    /// The lowmem line as a pfn, u64::MAX without one: PageHighMem is one
+    /// compare on its hot paths.
+    low_pfn: u64,
 }
 
 impl Machine {
@@ -42,6 +46,7 @@ impl Machine {
             movable,
             totalram_pages,
             lowmem_end: arch.lowmem_end,
+            low_pfn: arch.lowmem_end.map_or(u64::MAX, |end| end >> PAGE_SHIFT),
         }
     }
 
@@ -53,6 +58,7 @@ impl Machine {
         if self.arch.lowmem_end.is_some() {
             if let Some(e) = end {
                 self.lowmem_end = Some(e);
+                self.low_pfn = e >> PAGE_SHIFT;
             }
         }
         self
@@ -64,12 +70,9 @@ impl Machine {
     }
 
     /// Whether `pfn` is below the lowmem line (direct-mapped).
-    #[inline]
+    #[inline(always)]
     pub fn is_lowmem_pfn(&self, pfn: u64) -> bool {
-        match self.lowmem_end {
-            Some(end) => pfn < end >> PAGE_SHIFT,
-            None => true,
-        }
+        pfn < self.low_pfn || self.lowmem_end.is_none()
     }
 
     /// RAM as pfn ranges.
@@ -163,7 +166,7 @@ impl Machine {
 
     /// PageHighMem as a direct-map test: the page has no permanent kernel
     /// mapping, so page_address() is NULL unless it is kmap()ed.
-    #[inline]
+    #[inline(always)]
     pub fn page_highmem(&self, pfn: u64) -> bool {
         !self.is_lowmem_pfn(pfn)
     }
@@ -308,6 +311,11 @@ pub struct PageStore {
     entries: Vec<Box<[u64]>>,
     /// Indexes of `entries` no page uses.
     unused: Vec<usize>,
+    /// The entry page read or written last and the index of its words
+    /// (a list is written and walked a page at a time: most entry
+    /// accesses skip the section map). Cleared when that pfn's slot
+    /// changes.
+    last: Cell<Option<(u64, usize)>>,
 }
 
 #[inline]
@@ -330,6 +338,14 @@ impl PageStore {
         TAG_ENTRIES | i as u64
     }
 
+    /// `pfn`'s slot is about to change: forget it as the last entry page.
+    #[inline(always)]
+    fn changing(&mut self, pfn: u64) {
+        if matches!(self.last.get(), Some((p, _)) if p == pfn) {
+            self.last.set(None);
+        }
+    }
+
     fn drop_entries(&mut self, i: usize) {
         self.entries[i] = Box::default();
         self.unused.push(i);
@@ -342,6 +358,7 @@ impl PageStore {
 
     #[inline]
     fn put_slot(&mut self, pfn: u64, x: u64) {
+        self.changing(pfn);
         self.data.set(pfn, x);
     }
 
@@ -387,6 +404,7 @@ impl PageStore {
     /// Set the content of `pfn`.
     #[inline]
     pub fn set(&mut self, pfn: u64, c: Content) {
+        self.changing(pfn);
         let (was, words) = match c {
             Content::Entries(w) => (*self.data.get_mut(pfn), Some(w)),
             other => (
@@ -405,6 +423,7 @@ impl PageStore {
 
     /// Forget what kexec wrote to `pfn` (the page went back to the allocator).
     pub fn forget(&mut self, pfn: u64) {
+        self.changing(pfn);
         if let Some(i) = entries_index(self.slot(pfn)) {
             self.drop_entries(i);
         }
@@ -413,47 +432,77 @@ impl PageStore {
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
     /// page holds old contents (the model does not know them).
-    #[inline]
+    #[inline(always)]
     pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
-        self.word_of(self.slot(pfn), slot, width)
+        if let Some((p, i)) = self.last.get() {
+            if p == pfn {
+                return self.word_of(TAG_ENTRIES | i as u64, slot, width);
+            }
+        }
+        let x = self.slot(pfn);
+        if let Some(i) = entries_index(x) {
+            self.last.set(Some((pfn, i)));
+        }
+        self.word_of(x, slot, width)
     }
 
     /// [`PageStore::word`] of a page whose slot is `x`.
-    #[inline]
+    #[inline(always)]
     fn word_of(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
-        let mask = if width == 8 {
-            u64::MAX
-        } else {
-            (1u64 << (width * 8)) - 1
-        };
         match entries_index(x) {
-            Some(i) => Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask),
-            None => content_word(&unpack(x)?, slot, width),
+            Some(i) => {
+                let mask = if width == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (width * 8)) - 1
+                };
+                Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask)
+            }
+            None => self.other_word(x, slot, width),
         }
+    }
+
+    /// [`PageStore::word_of`] of a page that is not an entry page.
+    #[inline(never)]
+    fn other_word(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
+        content_word(&unpack(x)?, slot, width)
     }
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
-    #[inline]
+    #[inline(always)]
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
-        let was = *self.data.get_mut(pfn);
-        let i = match entries_index(was) {
-            Some(i) => i,
-            None => {
-                let old = unpack(was);
-                let words: Box<[u64]> = (0..slots)
-                    .map(|s| {
-                        old.as_ref()
-                            .and_then(|c| content_word(c, s, width))
-                            .unwrap_or(0)
-                    })
-                    .collect();
-                let x = self.add_entries(words);
-                *self.data.get_mut(pfn) = x;
-                (x & !TAG_MASK) as usize
+        let i = match self.last.get() {
+            Some((p, i)) if p == pfn => i,
+            _ => {
+                let i = match entries_index(self.data.get(pfn)) {
+                    Some(i) => i,
+                    None => self.make_entries(pfn, slots, width),
+                };
+                self.last.set(Some((pfn, i)));
+                i
             }
         };
         &mut self.entries[i]
+    }
+
+    /// Make `pfn` an entry page ([`PageStore::entries_mut`]): its index
+    /// among the entry pages.
+    #[inline(never)]
+    fn make_entries(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
+        self.changing(pfn);
+        let was = *self.data.get_mut(pfn);
+        let old = unpack(was);
+        let words: Box<[u64]> = (0..slots)
+            .map(|s| {
+                old.as_ref()
+                    .and_then(|c| content_word(c, s, width))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let x = self.add_entries(words);
+        *self.data.get_mut(pfn) = x;
+        (x & !TAG_MASK) as usize
     }
 }
 

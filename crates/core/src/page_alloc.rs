@@ -227,9 +227,36 @@ impl PageBitmap {
     }
 
     /// Mark `[p, p+n)` allocated.
-    #[inline]
+    #[inline(always)]
     pub fn allocate(&mut self, p: u64, n: u64) {
+        if n == 1 {
+            // One page (most calls): its word, and the chunk's word of
+            // full words only when the page fills its word.
+            let w = self.words.get_mut(p / 64);
+            debug_assert!(*w & (1 << (p % 64)) == 0, "allocating a page twice");
+            *w |= 1 << (p % 64);
+            let full = *w == u64::MAX;
+            self.allocated += 1;
+            if full {
+                self.word_filled(p);
+            }
+            return;
+        }
         self.flip(p, n, true);
+    }
+
+    /// The word holding `p` just became full: mark it in its chunk's word
+    /// of full words, and the chunk full if that word is.
+    #[cold]
+    #[inline(never)]
+    fn word_filled(&mut self, p: u64) {
+        let id = p / CHUNK_PAGES;
+        let fw = self.full_words.get_mut(id);
+        let was_full = *fw == u64::MAX;
+        *fw |= 1u64 << ((p % CHUNK_PAGES) / 64);
+        if (*fw == u64::MAX) != was_full {
+            *self.full.get_mut(id / 64) ^= 1 << (id % 64);
+        }
     }
 
     /// Mark `[p, p+n)` free.
@@ -268,8 +295,9 @@ impl PageBitmap {
     }
 
     /// Lowest free `n`-aligned block of `n` (1 or 2) pages in `[lo, hi)`.
+    #[inline(always)]
     pub fn lowest_in(&self, lo: u64, hi: u64, n: u64) -> Option<u64> {
-        let mut x = align_up(lo, n);
+        let x = align_up(lo, n);
         if x + n <= hi {
             // Most searches end in their first word.
             let m = free_mask(self.words.get(x / 64), n) & (u64::MAX << (x % 64));
@@ -278,6 +306,13 @@ impl PageBitmap {
                 return (found + n <= hi).then_some(found);
             }
         }
+        self.lowest_from(x, hi, n)
+    }
+
+    /// [`PageBitmap::lowest_in`] past its first word: skips full chunks
+    /// and full words.
+    #[inline(never)]
+    fn lowest_from(&self, mut x: u64, hi: u64, n: u64) -> Option<u64> {
         while x + n <= hi {
             let id = x / CHUNK_PAGES;
             let open = self.not_full_from(id);
@@ -374,8 +409,9 @@ fn align_up(x: u64, n: u64) -> u64 {
 pub enum AllocError {
     /// No free page is left for the request: the kernel's allocation fails.
     NoMemory,
-    /// The replay list handed out a pfn the call cannot take.
-    Replay(ReplayError),
+    /// The replay list handed out a pfn the call cannot take (boxed: every
+    /// allocator call returns this type, and a replay error is rare).
+    Replay(Box<ReplayError>),
     /// The run made more than [`MAX_ALLOC_CALLS`] calls.
     Limit,
 }
@@ -579,7 +615,7 @@ impl PageAllocator {
                         self.used_at_ran_out = Some(self.used.clone());
                     }
                     if self.stop_at_ran_out {
-                        return Err(AllocError::Replay(ReplayError {
+                        return Err(AllocError::Replay(Box::new(ReplayError {
                             call: self.calls,
                             pfn: 0,
                             gfp,
@@ -587,7 +623,7 @@ impl PageAllocator {
                             reason:
                                 "the replay list ran out (the exhaustive explorer's choice point)"
                                     .into(),
-                        }));
+                        })));
                     }
                     return Err(AllocError::NoMemory);
                 };
@@ -622,23 +658,29 @@ impl PageAllocator {
     ) -> Result<(), AllocError> {
         match Self::replay_problem(m, &self.used, plan, pfn, 1u64 << order) {
             None => Ok(()),
-            Some(reason) => Err(AllocError::Replay(ReplayError {
+            Some(reason) => Err(AllocError::Replay(Box::new(ReplayError {
                 call: self.calls,
                 pfn,
                 gfp,
                 order,
                 reason,
-            })),
+            }))),
         }
     }
 
     /// The plan of `gfp`, as its index in `gfp_cache` (made on its first
     /// call; the last one used is tried first: a segment's pages share a
     /// gfp).
+    #[inline(always)]
     fn plan_index(&mut self, m: &Machine, gfp: Gfp) -> usize {
         if matches!(self.gfp_cache.get(self.last_plan), Some((g, _)) if *g == gfp) {
             return self.last_plan;
         }
+        self.find_plan(m, gfp)
+    }
+
+    #[inline(never)]
+    fn find_plan(&mut self, m: &Machine, gfp: Gfp) -> usize {
         let i = match self.gfp_cache.iter().position(|(g, _)| *g == gfp) {
             Some(i) => i,
             None => {
@@ -763,6 +805,7 @@ impl PageAllocator {
 
     /// A seeded pick in `ranges`: a random pfn weighted by range size, then
     /// the first free block at or after it (wrapping through the ranges).
+    #[inline(always)]
     fn random_in_ranges(&mut self, ranges: &[(u64, u64)], n: u64) -> Option<u64> {
         let total: u64 = ranges.iter().map(|(s, e)| e - s).sum();
         if total == 0 {

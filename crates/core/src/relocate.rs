@@ -71,7 +71,8 @@ impl Phys<'_> {
         self.check_addr("the list pointer", p)?;
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
-        let slot = (p & !PAGE_MASK) / width;
+        // width is 4 or 8: a shift, not a division.
+        let slot = (p & !PAGE_MASK) >> width.trailing_zeros();
         if let Some(w) = self.mem.entry_word(pfn, slot, width) {
             return Ok(w);
         }
@@ -133,8 +134,9 @@ struct Stub<'a> {
     ph: Phys<'a>,
     /// Xen's kexec_reloc rather than Linux's relocate_kernel.
     xen: bool,
-    /// The control code page's pfns (Linux).
-    control: Vec<u64>,
+    /// The control code page's pfns, `[start, end)` (Linux; empty
+    /// without one).
+    control: (u64, u64),
     /// The swap page (Linux).
     swap: Option<u64>,
     /// Most words the walk reads before it calls the list endless.
@@ -151,9 +153,9 @@ struct Stub<'a> {
 
 impl<'a> Stub<'a> {
     fn new(k: &'a Kimage) -> Self {
-        let control: Vec<u64> = match k.control_code_page {
-            Some(p) => (p..p + (1 << k.order_of(p))).collect(),
-            None => vec![],
+        let control = match k.control_code_page {
+            Some(p) => (p, p + (1 << k.order_of(p))),
+            None => (0, 0),
         };
         Stub {
             ph: Phys {
@@ -241,7 +243,7 @@ impl<'a> Stub<'a> {
     /// swap page (copy src -> swap; copy dest -> src; copy swap -> dest).
     fn swap(&mut self, src: u64, d: u64) -> Result<(), String> {
         let dpfn = d >> PAGE_SHIFT;
-        if self.control.contains(&dpfn) {
+        if (self.control.0..self.control.1).contains(&dpfn) {
             return Err(format!(
                 "destination 0x{d:x} is the control code page: the stub overwrites itself"
             ));

@@ -52,11 +52,21 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
 
     #[inline(always)]
     fn index(&self, sec: u64) -> u32 {
-        if sec < DIRECT_SECTIONS {
-            self.dir.get(sec as usize).copied().unwrap_or(0)
+        // The directory never grows past DIRECT_SECTIONS: a section inside
+        // it is direct (one compare on the common path).
+        if sec < self.dir.len() as u64 {
+            self.dir[sec as usize]
+        } else if sec < DIRECT_SECTIONS {
+            0
         } else {
-            self.high.get(&sec).copied().unwrap_or(0)
+            self.index_high(sec)
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn index_high(&self, sec: u64) -> u32 {
+        self.high.get(&sec).copied().unwrap_or(0)
     }
 
     #[cold]

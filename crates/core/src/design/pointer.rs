@@ -59,6 +59,7 @@ impl Pointer {
     }
 
     /// `*ptr` through the direct map.
+    #[inline(always)]
     fn load(&self, cx: &Ctx, function: &'static str, pos: Pos) -> Result<u64, Fault> {
         match pos {
             Pos::Head => Ok(self.head),
@@ -70,6 +71,7 @@ impl Pointer {
     }
 
     /// `*ptr = v` through the direct map.
+    #[inline(always)]
     fn put(&mut self, cx: &mut Ctx, function: &'static str, pos: Pos, v: u64) -> Result<(), Fault> {
         match pos {
             Pos::Head => {
@@ -89,6 +91,7 @@ impl Pointer {
         }
     }
 
+    #[inline(always)]
     fn step(&self, function: &'static str, pos: Pos) -> Result<Pos, Fault> {
         match pos {
             Pos::Head => Err(Fault {
