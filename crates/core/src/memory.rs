@@ -316,6 +316,14 @@ fn entries_index(x: u64) -> Option<usize> {
 }
 
 impl PageStore {
+    /// Empty (nothing written, every page old contents), keeping the
+    /// allocations.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.entries.clear();
+        self.unused.clear();
+    }
+
     fn add_entries(&mut self, w: Box<[u64]>) -> u64 {
         let i = match self.unused.pop() {
             Some(i) => {
@@ -366,10 +374,17 @@ impl PageStore {
                     // page is mostly zeros.
                     h.write_u64(TAG_ENTRIES);
                     h.write_u64(self.entries[i].len() as u64);
-                    for (slot, &w) in self.entries[i].iter().enumerate() {
-                        if w != 0 {
-                            h.write_u64(slot as u64);
-                            h.write_u64(w);
+                    // Eight words a step past the zeros.
+                    let words = &self.entries[i];
+                    for (c, chunk) in words.chunks(8).enumerate() {
+                        if chunk.iter().fold(0, |a, &w| a | w) == 0 {
+                            continue;
+                        }
+                        for (j, &w) in chunk.iter().enumerate() {
+                            if w != 0 {
+                                h.write_u64((8 * c + j) as u64);
+                                h.write_u64(w);
+                            }
                         }
                     }
                 }
@@ -441,13 +456,13 @@ impl PageStore {
             Some(i) => i,
             None => {
                 let old = unpack(was);
-                let words: Box<[u64]> = (0..slots)
-                    .map(|s| {
-                        old.as_ref()
-                            .and_then(|c| content_word(c, s, width))
-                            .unwrap_or(0)
-                    })
-                    .collect();
+                let words: Box<[u64]> = match old {
+                    // Old contents read as zeros here, as a zero page does.
+                    None | Some(Content::Zero) => vec![0; slots as usize].into_boxed_slice(),
+                    Some(c) => (0..slots)
+                        .map(|s| content_word(&c, s, width).unwrap_or(0))
+                        .collect(),
+                };
                 let x = self.add_entries(words);
                 *self.data.get_mut(pfn) = x;
                 (x & !TAG_MASK) as usize

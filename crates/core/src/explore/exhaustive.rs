@@ -24,9 +24,10 @@
 use super::goal::{key, lists_differ, Check, Goal, Key};
 use crate::design::Variant;
 use crate::gfp::{Gfp, Zone};
+use crate::kimage::Kimage;
 use crate::memory::Machine;
 use crate::page_alloc::Policy;
-use crate::run::{machine, run_variant, run_variant_to_choice, Outcome, RunOptions, VariantRun};
+use crate::run::{machine, run_variant, run_variant_to_choice_in, Outcome, RunOptions, VariantRun};
 use crate::scenario::Scenario;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -191,25 +192,27 @@ struct Node {
 
 /// A 128-bit hash: the words fed are gathered, then hashed in one pass
 /// by two SipHash states, the second salted (one long write each: many
-/// small writes cost more than the hashing).
-struct Fingerprint(Vec<u8>);
+/// small writes cost more than the hashing). The buffer is the worker's,
+/// reused from state to state.
+struct Fingerprint<'a>(&'a mut Vec<u8>);
 
-impl Fingerprint {
-    fn new() -> Self {
-        Fingerprint(Vec::with_capacity(2048))
+impl<'a> Fingerprint<'a> {
+    fn new(buf: &'a mut Vec<u8>) -> Self {
+        buf.clear();
+        Fingerprint(buf)
     }
 
     fn value(&self) -> u128 {
         let mut a = DefaultHasher::new();
         let mut b = DefaultHasher::new();
         b.write_u64(0x6b65_7865_635f_7370);
-        a.write(&self.0);
-        b.write(&self.0);
+        a.write(self.0);
+        b.write(self.0);
         u128::from(a.finish()) << 64 | u128::from(b.finish())
     }
 }
 
-impl Hasher for Fingerprint {
+impl Hasher for Fingerprint<'_> {
     fn write(&mut self, bytes: &[u8]) {
         self.0.extend_from_slice(bytes);
         // The length too: two writes never read as one.
@@ -259,8 +262,8 @@ impl Hasher for Fingerprint {
 /// same answer, counterexample and counts on small machines for every
 /// goal kind. A 128-bit hash stands for the state: two states that differ
 /// share one with odds of about n^2 / 2^129 for n states.
-fn state_key(depth: usize, nodes: &[Node]) -> u128 {
-    let mut h = Fingerprint::new();
+fn state_key(depth: usize, nodes: &[Node], buf: &mut Vec<u8>) -> u128 {
+    let mut h = Fingerprint::new(buf);
     depth.hash(&mut h);
     for n in nodes {
         match n.next {
@@ -319,6 +322,31 @@ struct Open {
     info: Info,
 }
 
+/// One worker's own: the scenario its runs replay (its policy the prefix
+/// being run), the fingerprint buffer, and the kimages of its finished
+/// runs, recycled by the next ones ([`Kimage::recycle`]: a run of a few
+/// pages otherwise spends most of its time making and dropping tables).
+struct Worker {
+    sc: Scenario,
+    fp: Vec<u8>,
+    pool: Vec<Kimage>,
+}
+
+impl Worker {
+    fn new(base: &Scenario) -> Self {
+        Worker {
+            sc: base.clone(),
+            fp: Vec::with_capacity(2048),
+            pool: Vec::new(),
+        }
+    }
+
+    /// Take back the kimages of runs the worker is done with.
+    fn recycle(&mut self, nodes: Vec<Node>) {
+        self.pool.extend(nodes.into_iter().map(|n| n.run.kimage));
+    }
+}
+
 /// What the workers share: the machine, the goal and the options.
 struct Ctx<'a> {
     base: Scenario,
@@ -332,13 +360,21 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// Every design on `prefix`, each stopped at its next call (`stop`) or
     /// failing it as the kernel's allocator would.
-    fn run(&self, sc: &mut Scenario, prefix: &[(u64, u32)], stop: bool) -> Vec<Node> {
-        sc.policy = Policy::Replay(prefix.iter().map(|p| p.0).collect());
+    fn run(&self, w: &mut Worker, prefix: &[(u64, u32)], stop: bool) -> Vec<Node> {
+        match &mut w.sc.policy {
+            Policy::Replay(list) => {
+                list.clear();
+                list.extend(prefix.iter().map(|p| p.0));
+            }
+            p => *p = Policy::Replay(prefix.iter().map(|p| p.0).collect()),
+        }
+        let sc = &w.sc;
+        let pool = &mut w.pool;
         sc.variants
             .iter()
             .map(|&v| {
                 let run = if stop {
-                    run_variant_to_choice(sc, v, self.run_opts)
+                    run_variant_to_choice_in(sc, v, self.run_opts, pool.pop())
                 } else {
                     run_variant(sc, v, self.run_opts)
                 };
@@ -350,10 +386,10 @@ impl Ctx<'_> {
 
     /// The state `prefix` reaches: its key (with the visited set) and what
     /// its runs say.
-    fn expand(&self, sc: &mut Scenario, prefix: &[(u64, u32)]) -> (u128, Info) {
-        let mut nodes = self.run(sc, prefix, true);
+    fn expand(&self, w: &mut Worker, prefix: &[(u64, u32)]) -> (u128, Info) {
+        let mut nodes = self.run(w, prefix, true);
         let state = if self.opts.visited {
-            state_key(prefix.len(), &nodes)
+            state_key(prefix.len(), &nodes, &mut w.fp)
         } else {
             0
         };
@@ -370,45 +406,48 @@ impl Ctx<'_> {
                 self.opts.classes,
             );
             if !choices.is_empty() {
+                w.recycle(nodes);
                 return (state, Info::Inner { choices, skipped });
             }
-            nodes = self.run(sc, prefix, false);
+            let stopped = std::mem::replace(&mut nodes, self.run(w, prefix, false));
+            w.recycle(stopped);
         }
         let verdicts = nodes.iter().map(|n| key(&n.run).to_string()).collect();
         let hit = judge(self.goal, &nodes) == Check::Hit;
+        w.recycle(nodes);
         (state, Info::Leaf { verdicts, hit })
     }
 
     /// Expand every choice of the states `parents` (prefix, choices), in
     /// order, on `jobs` threads; the result does not depend on `jobs`.
     fn expand_all(&self, parents: &[Work], jobs: usize) -> Vec<Vec<(u128, Info)>> {
-        let one = |sc: &mut Scenario, (prefix, choices): &Work| {
+        let one = |w: &mut Worker, (prefix, choices): &Work| {
             let mut p = prefix.clone();
             choices
                 .iter()
                 .map(|&c| {
                     p.push(c);
-                    let r = self.expand(sc, &p);
+                    let r = self.expand(w, &p);
                     p.pop();
                     r
                 })
                 .collect::<Vec<_>>()
         };
         if jobs <= 1 || parents.len() < 2 {
-            let mut sc = self.base.clone();
-            return parents.iter().map(|x| one(&mut sc, x)).collect();
+            let mut w = Worker::new(&self.base);
+            return parents.iter().map(|x| one(&mut w, x)).collect();
         }
         let next = AtomicUsize::new(0);
         let mut done: Vec<(usize, Vec<(u128, Info)>)> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..jobs)
                 .map(|_| {
                     s.spawn(|| {
-                        let mut sc = self.base.clone();
+                        let mut w = Worker::new(&self.base);
                         let mut out = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(x) = parents.get(i) else { break };
-                            out.push((i, one(&mut sc, x)));
+                            out.push((i, one(&mut w, x)));
                         }
                         out
                     })
@@ -494,7 +533,7 @@ pub fn exhaustive(
         p.reverse();
         p
     };
-    let (_, info) = ctx.expand(&mut sc, &[]);
+    let (_, info) = ctx.expand(&mut Worker::new(&sc), &[]);
     let mut level = vec![Open {
         parent: 0,
         choice: (0, 0),
@@ -634,17 +673,15 @@ fn choices(
     let mut out = Vec::new();
     let mut skipped = 0;
     for x in cand {
-        let ok: Vec<bool> = waiting
-            .iter()
-            .map(|&i| {
-                let (gfp, o) = nodes[i].next.expect("waiting");
-                let alloc = nodes[i].run.kimage.allocator_mut();
-                alloc.problem_at_ran_out(m, gfp, o, x).is_none()
-            })
-            .collect();
-        if ok.iter().all(|&b| b) {
+        let mut fit = 0;
+        for &i in waiting {
+            let (gfp, o) = nodes[i].next.expect("waiting");
+            let alloc = nodes[i].run.kimage.allocator_mut();
+            fit += usize::from(alloc.fits_at_ran_out(m, gfp, o, x));
+        }
+        if fit == waiting.len() {
             out.push((x, order));
-        } else if ok.iter().any(|&b| b) {
+        } else if fit > 0 {
             skipped += 1;
         }
     }
