@@ -153,6 +153,23 @@ impl RoleMap {
         })
     }
 
+    /// [`RoleMap::iter`] as a loop calling `f`, eight bytes a step.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(u64, Role)) {
+        for (first, codes) in self.codes.sections() {
+            for (i, w) in codes.chunks_exact(8).enumerate() {
+                if u64::from_le_bytes(w.try_into().expect("8 bytes")) == 0 {
+                    continue;
+                }
+                for (j, &c) in w.iter().enumerate() {
+                    if c != 0 {
+                        f(first + (8 * i + j) as u64, ROLES[usize::from(c) - 1]);
+                    }
+                }
+            }
+        }
+    }
+
     /// Pages held (a role other than [`Role::Freed`]) below pfn `line`
     /// and at or above it, one page each: a count over the sections'
     /// bytes, without visiting pages one by one.
@@ -1310,7 +1327,7 @@ impl Kimage {
         h.write_u64(u64::MAX);
         self.alloc.hash_used(h);
         h.write_u64(u64::MAX);
-        for (pfn, role) in self.roles.iter() {
+        self.roles.for_each(|pfn, role| {
             // A destination page handed out and freed (a control page the
             // loop rejected) is free again like one never handed out: only
             // kimage_free and the relocation check read a role, and both
@@ -1319,21 +1336,34 @@ impl Kimage {
             if role == Role::Freed
                 && self.is_destination_range(pfn << PAGE_SHIFT, (pfn + 1) << PAGE_SHIFT)
             {
-                continue;
+                return;
             }
             (pfn, role, self.order_of(pfn)).hash(h);
-        }
+        });
         // Each walk above ends with a word no pfn is: one encoding, one
         // state.
         h.write_u64(u64::MAX);
-        let sorted = |v: &[u64]| {
-            let mut v: Vec<u64> = v.iter().copied().filter(|&p| p != u64::MAX).collect();
-            v.sort_unstable();
-            v
+        // Each list as a sorted set (as a Vec would hash it), sorted on the
+        // stack when short.
+        let sorted = |v: &[u64], h: &mut H| {
+            let mut buf = [0u64; 32];
+            if v.len() <= buf.len() {
+                let mut n = 0;
+                for &p in v.iter().filter(|&&p| p != u64::MAX) {
+                    buf[n] = p;
+                    n += 1;
+                }
+                buf[..n].sort_unstable();
+                buf[..n].hash(h);
+            } else {
+                let mut v: Vec<u64> = v.iter().copied().filter(|&p| p != u64::MAX).collect();
+                v.sort_unstable();
+                v.hash(h);
+            }
         };
-        sorted(&self.dest_pages).hash(h);
-        sorted(&self.unusable_pages).hash(h);
-        sorted(&self.control_pages).hash(h);
+        sorted(&self.dest_pages, h);
+        sorted(&self.unusable_pages, h);
+        sorted(&self.control_pages, h);
         let mut orders: Vec<(u64, u32)> = self.orders.iter().map(|(&p, &o)| (p, o)).collect();
         orders.sort_unstable();
         orders.hash(h);

@@ -308,6 +308,9 @@ pub struct PageStore {
     entries: Vec<Box<[u64]>>,
     /// Indexes of `entries` no page uses.
     unused: Vec<usize>,
+    /// Entry arrays no page uses any more, reused (zeroed) by the next
+    /// entry pages of their size instead of allocated again.
+    spare: Vec<Box<[u64]>>,
 }
 
 #[inline]
@@ -320,8 +323,21 @@ impl PageStore {
     /// allocations.
     pub fn clear(&mut self) {
         self.data.clear();
-        self.entries.clear();
+        self.spare
+            .extend(self.entries.drain(..).filter(|w| !w.is_empty()));
         self.unused.clear();
+    }
+
+    /// `slots` zero words: a spare array of that size zeroed, else a new
+    /// one.
+    fn zeroed(&mut self, slots: usize) -> Box<[u64]> {
+        match self.spare.pop() {
+            Some(mut w) if w.len() == slots => {
+                w.fill(0);
+                w
+            }
+            _ => vec![0; slots].into_boxed_slice(),
+        }
     }
 
     fn add_entries(&mut self, w: Box<[u64]>) -> u64 {
@@ -339,7 +355,10 @@ impl PageStore {
     }
 
     fn drop_entries(&mut self, i: usize) {
-        self.entries[i] = Box::default();
+        let w = std::mem::take(&mut self.entries[i]);
+        if !w.is_empty() {
+            self.spare.push(w);
+        }
         self.unused.push(i);
     }
 
@@ -366,7 +385,7 @@ impl PageStore {
     /// `h` (the exhaustive explorer's canonical state): equal feeds, equal
     /// contents, however the entry arrays are numbered inside.
     pub fn hash_contents<H: std::hash::Hasher>(&self, h: &mut H) {
-        for (pfn, x) in self.data.iter() {
+        self.data.for_each(|pfn, x| {
             h.write_u64(pfn);
             match entries_index(x) {
                 Some(i) => {
@@ -390,7 +409,7 @@ impl PageStore {
                 }
                 None => h.write_u64(x),
             }
-        }
+        });
     }
 
     /// Whether `pfn` is an entry page.
@@ -458,7 +477,7 @@ impl PageStore {
                 let old = unpack(was);
                 let words: Box<[u64]> = match old {
                     // Old contents read as zeros here, as a zero page does.
-                    None | Some(Content::Zero) => vec![0; slots as usize].into_boxed_slice(),
+                    None | Some(Content::Zero) => self.zeroed(slots as usize),
                     Some(c) => (0..slots)
                         .map(|s| content_word(&c, s, width).unwrap_or(0))
                         .collect(),

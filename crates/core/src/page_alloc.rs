@@ -612,10 +612,10 @@ impl PageAllocator {
     /// out long before [`MAX_ALLOC_CALLS`] and it never lets a policy pick.
     pub fn hash_used<H: std::hash::Hasher>(&self, h: &mut H) {
         let used = self.used_at_ran_out.as_deref().unwrap_or(&self.used);
-        for (i, w) in used.words.iter() {
+        used.words.for_each(|i, w| {
             h.write_u64(i);
             h.write_u64(w);
-        }
+        });
     }
 
     /// Allocator calls made so far.

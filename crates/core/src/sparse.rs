@@ -171,6 +171,19 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
             })
     }
 
+    /// [`SectionMap::iter`] as a loop calling `f` (what the exhaustive
+    /// explorer's hashing walks: plain loops, no iterator adapters).
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(u64, T)) {
+        for (first, values) in self.sections() {
+            for (i, &v) in values.iter().enumerate() {
+                if v != T::default() {
+                    f(first + i as u64, v);
+                }
+            }
+        }
+    }
+
     /// Every key holding a value other than the default, ascending, with
     /// its value.
     pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
@@ -207,6 +220,9 @@ mod tests {
         );
         m.set(5, 0);
         assert_eq!(m.iter().count(), 2);
+        let mut each = Vec::new();
+        m.for_each(|k, v| each.push((k, v)));
+        assert_eq!(each, m.iter().collect::<Vec<_>>());
         let mut c: SectionMap<u8, 4> = SectionMap::default();
         c.set(3, 9);
         c.clone_from(&m);
