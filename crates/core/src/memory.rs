@@ -306,11 +306,16 @@ fn unpack(x: u64) -> Option<Content> {
 pub struct PageStore {
     data: SectionMap<u64, 6>,
     entries: Vec<Box<[u64]>>,
+    /// Per entry array, how far its words may be non-zero: every word at
+    /// and past it is zero (what [`PageStore::set_entry`] wrote reaches
+    /// no further; an array handed out whole counts as all of it).
+    reach: Vec<usize>,
     /// Indexes of `entries` no page uses.
     unused: Vec<usize>,
-    /// Entry arrays no page uses any more, reused (zeroed) by the next
-    /// entry pages of their size instead of allocated again.
-    spare: Vec<Box<[u64]>>,
+    /// Entry arrays no page uses any more, with their reach, reused
+    /// (zeroed up to it) by the next entry pages of their size instead of
+    /// allocated again.
+    spare: Vec<(Box<[u64]>, usize)>,
 }
 
 #[inline]
@@ -323,31 +328,38 @@ impl PageStore {
     /// allocations.
     pub fn clear(&mut self) {
         self.data.clear();
-        self.spare
-            .extend(self.entries.drain(..).filter(|w| !w.is_empty()));
+        self.spare.extend(
+            self.entries
+                .drain(..)
+                .zip(self.reach.drain(..))
+                .filter(|(w, _)| !w.is_empty()),
+        );
         self.unused.clear();
     }
 
-    /// `slots` zero words: a spare array of that size zeroed, else a new
-    /// one.
+    /// `slots` zero words: a spare array of that size zeroed (up to its
+    /// reach), else a new one.
     fn zeroed(&mut self, slots: usize) -> Box<[u64]> {
         match self.spare.pop() {
-            Some(mut w) if w.len() == slots => {
-                w.fill(0);
+            Some((mut w, reach)) if w.len() == slots => {
+                w[..reach].fill(0);
                 w
             }
             _ => vec![0; slots].into_boxed_slice(),
         }
     }
 
-    fn add_entries(&mut self, w: Box<[u64]>) -> u64 {
+    /// File `w` as an entry array whose words past `reach` are zero.
+    fn add_entries(&mut self, w: Box<[u64]>, reach: usize) -> u64 {
         let i = match self.unused.pop() {
             Some(i) => {
                 self.entries[i] = w;
+                self.reach[i] = reach;
                 i
             }
             None => {
                 self.entries.push(w);
+                self.reach.push(reach);
                 self.entries.len() - 1
             }
         };
@@ -357,8 +369,9 @@ impl PageStore {
     fn drop_entries(&mut self, i: usize) {
         let w = std::mem::take(&mut self.entries[i]);
         if !w.is_empty() {
-            self.spare.push(w);
+            self.spare.push((w, self.reach[i]));
         }
+        self.reach[i] = 0;
         self.unused.push(i);
     }
 
@@ -393,8 +406,9 @@ impl PageStore {
                     // page is mostly zeros.
                     h.write_u64(TAG_ENTRIES);
                     h.write_u64(self.entries[i].len() as u64);
-                    // Eight words a step past the zeros.
-                    let words = &self.entries[i];
+                    // Eight words a step past the zeros, up to the
+                    // array's reach (zeros after it).
+                    let words = &self.entries[i][..self.reach[i]];
                     for (c, chunk) in words.chunks(8).enumerate() {
                         if chunk.iter().fold(0, |a, &w| a | w) == 0 {
                             continue;
@@ -432,7 +446,8 @@ impl PageStore {
             self.drop_entries(i);
         }
         if let Some(w) = words {
-            let x = self.add_entries(w);
+            let reach = w.len();
+            let x = self.add_entries(w, reach);
             *self.data.get_mut(pfn) = x;
         }
     }
@@ -470,24 +485,48 @@ impl PageStore {
     /// what the page held before (zeros, or stale buffer data).
     #[inline]
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
+        let i = self.entry_array(pfn, slots, width);
+        // Handed out whole: any word may be written.
+        self.reach[i] = self.entries[i].len();
+        &mut self.entries[i]
+    }
+
+    /// [`PageStore::entries_mut`] and one write, `v` at slot `idx`: what
+    /// the designs' entry writes do, keeping track of how far the array's
+    /// non-zero words reach (hashing and reusing it look no further).
+    #[inline]
+    pub fn set_entry(&mut self, pfn: u64, slots: u64, width: u64, idx: usize, v: u64) {
+        let i = self.entry_array(pfn, slots, width);
+        self.entries[i][idx] = v;
+        if v != 0 && idx >= self.reach[i] {
+            self.reach[i] = idx + 1;
+        }
+    }
+
+    /// The index in `entries` of `pfn`'s entry array, made (as
+    /// [`PageStore::entries_mut`] says) if the page is not one.
+    #[inline]
+    fn entry_array(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
         let was = *self.data.get_mut(pfn);
-        let i = match entries_index(was) {
+        match entries_index(was) {
             Some(i) => i,
             None => {
                 let old = unpack(was);
-                let words: Box<[u64]> = match old {
+                let (words, reach): (Box<[u64]>, usize) = match old {
                     // Old contents read as zeros here, as a zero page does.
-                    None | Some(Content::Zero) => self.zeroed(slots as usize),
-                    Some(c) => (0..slots)
-                        .map(|s| content_word(&c, s, width).unwrap_or(0))
-                        .collect(),
+                    None | Some(Content::Zero) => (self.zeroed(slots as usize), 0),
+                    Some(c) => (
+                        (0..slots)
+                            .map(|s| content_word(&c, s, width).unwrap_or(0))
+                            .collect(),
+                        slots as usize,
+                    ),
                 };
-                let x = self.add_entries(words);
+                let x = self.add_entries(words, reach);
                 *self.data.get_mut(pfn) = x;
                 (x & !TAG_MASK) as usize
             }
-        };
-        &mut self.entries[i]
+        }
     }
 }
 
