@@ -137,9 +137,37 @@ impl RoleMap {
 
     /// Every page with a role, by ascending pfn.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
-        self.codes
-            .iter()
-            .map(|(pfn, code)| (pfn, ROLES[usize::from(code) - 1]))
+        // Eight bytes a step: a section is mostly pages without a role.
+        self.codes.sections().flat_map(|(first, codes)| {
+            codes
+                .chunks_exact(8)
+                .enumerate()
+                .filter(|(_, w)| u64::from_le_bytes((*w).try_into().expect("8 bytes")) != 0)
+                .flat_map(move |(i, w)| {
+                    let at = first + 8 * i as u64;
+                    w.iter()
+                        .enumerate()
+                        .filter(|(_, &c)| c != 0)
+                        .map(move |(j, &c)| (at + j as u64, ROLES[usize::from(c) - 1]))
+                })
+        })
+    }
+
+    /// [`RoleMap::iter`] as a loop calling `f`, eight bytes a step.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(u64, Role)) {
+        for (first, codes) in self.codes.sections() {
+            for (i, w) in codes.chunks_exact(8).enumerate() {
+                if u64::from_le_bytes(w.try_into().expect("8 bytes")) == 0 {
+                    continue;
+                }
+                for (j, &c) in w.iter().enumerate() {
+                    if c != 0 {
+                        f(first + (8 * i + j) as u64, ROLES[usize::from(c) - 1]);
+                    }
+                }
+            }
+        }
     }
 
     /// Pages held (a role other than [`Role::Freed`]) below pfn `line`
@@ -480,14 +508,101 @@ impl Kimage {
         }
     }
 
+    /// This kimage made again as [`Kimage::with_design`] makes it, for
+    /// another run on the same machine and segments, with `design` and
+    /// `policy`: in this one's allocations (its tables emptied, not
+    /// dropped), which is what the exhaustive explorer's millions of
+    /// short runs spend most on otherwise. Nothing of the run before is
+    /// left: every field is set as `with_design` sets it.
+    pub fn recycle(&mut self, design: Box<dyn EntryList>, policy: &Policy, trace: bool) {
+        // Every field named: one added later must be thought about here.
+        let Kimage {
+            machine: _,
+            segments: _,
+            // A function of the segments, which stay.
+            dest_span: _,
+            design: my_design,
+            alloc,
+            store,
+            counters,
+            trace: my_trace,
+            dest_pages,
+            unusable_pages,
+            control_pages,
+            control_code_page,
+            swap_page,
+            dst_index,
+            cur_dest,
+            ordinals,
+            ind_pages,
+            orders,
+            roles,
+            dropped,
+            bad_segment,
+            progress,
+            loaded_pages,
+            pages_started,
+            source_movable,
+            ignored,
+            site,
+        } = self;
+        *my_design = design;
+        alloc.recycle(policy);
+        store.clear();
+        *counters = Counters::default();
+        my_trace.enabled = trace;
+        my_trace.events.clear();
+        dest_pages.clear();
+        unusable_pages.clear();
+        control_pages.clear();
+        *control_code_page = None;
+        *swap_page = None;
+        let DstIndex {
+            words,
+            set_end,
+            pages,
+            page_ids,
+            last,
+            wide,
+        } = dst_index;
+        // Emptied here, sized by build_indexes as a new kimage's are.
+        words.clear();
+        set_end.clear();
+        pages.clear();
+        page_ids.clear();
+        *last = None;
+        wide.clear();
+        *cur_dest = 0;
+        *ordinals = 0;
+        ind_pages.clear();
+        orders.clear();
+        roles.codes.clear();
+        dropped.clear();
+        *bad_segment = None;
+        *progress = None;
+        *loaded_pages = 0;
+        *pages_started = 0;
+        *source_movable = false;
+        ignored.clear();
+        *site = [0; 4];
+    }
+
     fn build_indexes(&mut self) {
         let pages = |s: &Segment| s.memsz.div_ceil(PAGE_SIZE) as usize;
-        self.dst_index.words = self
-            .segments
-            .iter()
-            .map(|s| vec![[0; 2]; pages(s)])
-            .collect();
-        self.dst_index.set_end = vec![0; self.segments.len()];
+        let words = &mut self.dst_index.words;
+        words.truncate(self.segments.len());
+        for (i, s) in self.segments.iter().enumerate() {
+            match words.get_mut(i) {
+                Some(w) => {
+                    w.clear();
+                    w.resize(pages(s), [0; 2]);
+                }
+                None => words.push(vec![[0; 2]; pages(s)]),
+            }
+        }
+        let set_end = &mut self.dst_index.set_end;
+        set_end.clear();
+        set_end.resize(self.segments.len(), 0);
     }
 
     /// The segment and page index of destination address `addr`.
@@ -1247,7 +1362,7 @@ impl Kimage {
         h.write_u64(u64::MAX);
         self.alloc.hash_used(h);
         h.write_u64(u64::MAX);
-        for (pfn, role) in self.roles.iter() {
+        self.roles.for_each(|pfn, role| {
             // A destination page handed out and freed (a control page the
             // loop rejected) is free again like one never handed out: only
             // kimage_free and the relocation check read a role, and both
@@ -1256,21 +1371,34 @@ impl Kimage {
             if role == Role::Freed
                 && self.is_destination_range(pfn << PAGE_SHIFT, (pfn + 1) << PAGE_SHIFT)
             {
-                continue;
+                return;
             }
             (pfn, role, self.order_of(pfn)).hash(h);
-        }
+        });
         // Each walk above ends with a word no pfn is: one encoding, one
         // state.
         h.write_u64(u64::MAX);
-        let sorted = |v: &[u64]| {
-            let mut v: Vec<u64> = v.iter().copied().filter(|&p| p != u64::MAX).collect();
-            v.sort_unstable();
-            v
+        // Each list as a sorted set (as a Vec would hash it), sorted on the
+        // stack when short.
+        let sorted = |v: &[u64], h: &mut H| {
+            let mut buf = [0u64; 32];
+            if v.len() <= buf.len() {
+                let mut n = 0;
+                for &p in v.iter().filter(|&&p| p != u64::MAX) {
+                    buf[n] = p;
+                    n += 1;
+                }
+                buf[..n].sort_unstable();
+                buf[..n].hash(h);
+            } else {
+                let mut v: Vec<u64> = v.iter().copied().filter(|&p| p != u64::MAX).collect();
+                v.sort_unstable();
+                v.hash(h);
+            }
         };
-        sorted(&self.dest_pages).hash(h);
-        sorted(&self.unusable_pages).hash(h);
-        sorted(&self.control_pages).hash(h);
+        sorted(&self.dest_pages, h);
+        sorted(&self.unusable_pages, h);
+        sorted(&self.control_pages, h);
         let mut orders: Vec<(u64, u32)> = self.orders.iter().map(|(&p, &o)| (p, o)).collect();
         orders.sort_unstable();
         orders.hash(h);

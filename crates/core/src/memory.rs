@@ -309,6 +309,10 @@ fn unpack(x: u64) -> Option<Content> {
 pub struct PageStore {
     data: SectionMap<u64, 6>,
     entries: Vec<Box<[u64]>>,
+    /// Per entry array, how far its words may be non-zero: every word at
+    /// and past it is zero (what [`PageStore::set_entry`] wrote reaches
+    /// no further; an array handed out whole counts as all of it).
+    reach: Vec<usize>,
     /// Indexes of `entries` no page uses.
     unused: Vec<usize>,
     /// The entry page read or written last and the index of its words
@@ -316,6 +320,10 @@ pub struct PageStore {
     /// accesses skip the section map). Cleared when that pfn's slot
     /// changes.
     last: Cell<Option<(u64, usize)>>,
+    /// Entry arrays no page uses any more, with their reach, reused
+    /// (zeroed up to it) by the next entry pages of their size instead of
+    /// allocated again.
+    spare: Vec<(Box<[u64]>, usize)>,
 }
 
 #[inline]
@@ -324,14 +332,43 @@ fn entries_index(x: u64) -> Option<usize> {
 }
 
 impl PageStore {
-    fn add_entries(&mut self, w: Box<[u64]>) -> u64 {
+    /// Empty (nothing written, every page old contents), keeping the
+    /// allocations.
+    pub fn clear(&mut self) {
+        self.last.set(None);
+        self.data.clear();
+        self.spare.extend(
+            self.entries
+                .drain(..)
+                .zip(self.reach.drain(..))
+                .filter(|(w, _)| !w.is_empty()),
+        );
+        self.unused.clear();
+    }
+
+    /// `slots` zero words: a spare array of that size zeroed (up to its
+    /// reach), else a new one.
+    fn zeroed(&mut self, slots: usize) -> Box<[u64]> {
+        match self.spare.pop() {
+            Some((mut w, reach)) if w.len() == slots => {
+                w[..reach].fill(0);
+                w
+            }
+            _ => vec![0; slots].into_boxed_slice(),
+        }
+    }
+
+    /// File `w` as an entry array whose words past `reach` are zero.
+    fn add_entries(&mut self, w: Box<[u64]>, reach: usize) -> u64 {
         let i = match self.unused.pop() {
             Some(i) => {
                 self.entries[i] = w;
+                self.reach[i] = reach;
                 i
             }
             None => {
                 self.entries.push(w);
+                self.reach.push(reach);
                 self.entries.len() - 1
             }
         };
@@ -347,7 +384,11 @@ impl PageStore {
     }
 
     fn drop_entries(&mut self, i: usize) {
-        self.entries[i] = Box::default();
+        let w = std::mem::take(&mut self.entries[i]);
+        if !w.is_empty() {
+            self.spare.push((w, self.reach[i]));
+        }
+        self.reach[i] = 0;
         self.unused.push(i);
     }
 
@@ -375,7 +416,7 @@ impl PageStore {
     /// `h` (the exhaustive explorer's canonical state): equal feeds, equal
     /// contents, however the entry arrays are numbered inside.
     pub fn hash_contents<H: std::hash::Hasher>(&self, h: &mut H) {
-        for (pfn, x) in self.data.iter() {
+        self.data.for_each(|pfn, x| {
             h.write_u64(pfn);
             match entries_index(x) {
                 Some(i) => {
@@ -383,16 +424,24 @@ impl PageStore {
                     // page is mostly zeros.
                     h.write_u64(TAG_ENTRIES);
                     h.write_u64(self.entries[i].len() as u64);
-                    for (slot, &w) in self.entries[i].iter().enumerate() {
-                        if w != 0 {
-                            h.write_u64(slot as u64);
-                            h.write_u64(w);
+                    // Eight words a step past the zeros, up to the
+                    // array's reach (zeros after it).
+                    let words = &self.entries[i][..self.reach[i]];
+                    for (c, chunk) in words.chunks(8).enumerate() {
+                        if chunk.iter().fold(0, |a, &w| a | w) == 0 {
+                            continue;
+                        }
+                        for (j, &w) in chunk.iter().enumerate() {
+                            if w != 0 {
+                                h.write_u64((8 * c + j) as u64);
+                                h.write_u64(w);
+                            }
                         }
                     }
                 }
                 None => h.write_u64(x),
             }
-        }
+        });
     }
 
     /// Whether `pfn` is an entry page.
@@ -416,7 +465,8 @@ impl PageStore {
             self.drop_entries(i);
         }
         if let Some(w) = words {
-            let x = self.add_entries(w);
+            let reach = w.len();
+            let x = self.add_entries(w, reach);
             *self.data.get_mut(pfn) = x;
         }
     }
@@ -472,7 +522,29 @@ impl PageStore {
     /// what the page held before (zeros, or stale buffer data).
     #[inline(always)]
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
-        let i = match self.last.get() {
+        let i = self.entry_array(pfn, slots, width);
+        // Handed out whole: any word may be written.
+        self.reach[i] = self.entries[i].len();
+        &mut self.entries[i]
+    }
+
+    /// [`PageStore::entries_mut`] and one write, `v` at slot `idx`: what
+    /// the designs' entry writes do, keeping track of how far the array's
+    /// non-zero words reach (hashing and reusing it look no further).
+    #[inline(always)]
+    pub fn set_entry(&mut self, pfn: u64, slots: u64, width: u64, idx: usize, v: u64) {
+        let i = self.entry_array(pfn, slots, width);
+        self.entries[i][idx] = v;
+        if v != 0 && idx >= self.reach[i] {
+            self.reach[i] = idx + 1;
+        }
+    }
+
+    /// The index in `entries` of `pfn`'s entry array, made (as
+    /// [`PageStore::entries_mut`] says) if the page is not one.
+    #[inline(always)]
+    fn entry_array(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
+        match self.last.get() {
             Some((p, i)) if p == pfn => i,
             _ => {
                 let i = match entries_index(self.data.get(pfn)) {
@@ -482,8 +554,7 @@ impl PageStore {
                 self.last.set(Some((pfn, i)));
                 i
             }
-        };
-        &mut self.entries[i]
+        }
     }
 
     /// Make `pfn` an entry page ([`PageStore::entries_mut`]): its index
@@ -492,15 +563,17 @@ impl PageStore {
     fn make_entries(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
         self.changing(pfn);
         let was = *self.data.get_mut(pfn);
-        let old = unpack(was);
-        let words: Box<[u64]> = (0..slots)
-            .map(|s| {
-                old.as_ref()
-                    .and_then(|c| content_word(c, s, width))
-                    .unwrap_or(0)
-            })
-            .collect();
-        let x = self.add_entries(words);
+        let (words, reach): (Box<[u64]>, usize) = match unpack(was) {
+            // Old contents read as zeros here, as a zero page does.
+            None | Some(Content::Zero) => (self.zeroed(slots as usize), 0),
+            Some(c) => (
+                (0..slots)
+                    .map(|s| content_word(&c, s, width).unwrap_or(0))
+                    .collect(),
+                slots as usize,
+            ),
+        };
+        let x = self.add_entries(words, reach);
         *self.data.get_mut(pfn) = x;
         (x & !TAG_MASK) as usize
     }

@@ -163,7 +163,7 @@ const CHUNK_PAGES: u64 = 4096;
 /// its words are full and a bitmap of full chunks: searches skip the full
 /// words of a chunk in one step, and 64 full chunks (a GiB) per word they
 /// read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct PageBitmap {
     /// Bit `pfn % 64` of word `pfn / 64`: allocated.
     words: SectionMap<u64, 6>,
@@ -172,6 +172,24 @@ pub struct PageBitmap {
     /// Bit `id % 64` of word `id / 64`: chunk `id` is full.
     full: SectionMap<u64, 6>,
     allocated: u64,
+}
+
+impl Clone for PageBitmap {
+    fn clone(&self) -> Self {
+        PageBitmap {
+            words: self.words.clone(),
+            full_words: self.full_words.clone(),
+            full: self.full.clone(),
+            allocated: self.allocated,
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.words.clone_from(&src.words);
+        self.full_words.clone_from(&src.full_words);
+        self.full.clone_from(&src.full);
+        self.allocated = src.allocated;
+    }
 }
 
 #[inline]
@@ -186,6 +204,14 @@ fn free_mask(word: u64, n: u64) -> u64 {
 }
 
 impl PageBitmap {
+    /// Every page free, the allocations kept.
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.full_words.clear();
+        self.full.clear();
+        self.allocated = 0;
+    }
+
     /// Whether every page of `[p, p+n)` is free.
     pub fn is_free(&self, p: u64, n: u64) -> bool {
         (p..p + n).all(|q| self.words.get(q / 64) & (1 << (q % 64)) == 0)
@@ -452,7 +478,11 @@ pub struct PageAllocator {
     prefix_next: usize,
     replay_ran_out: Option<(Gfp, u32)>,
     /// The pages in use when the replay list ran out.
-    used_at_ran_out: Option<PageBitmap>,
+    /// (Boxed, as `spare`: a kimage is moved from run to run whole.)
+    used_at_ran_out: Option<Box<PageBitmap>>,
+    /// A recycled run's `used_at_ran_out`, whose allocations the next one
+    /// reuses.
+    spare: Option<Box<PageBitmap>>,
     /// Stop the run where the replay list runs out (a replay error) rather
     /// than fail the call: the exhaustive explorer reads the kimage as it
     /// is at its choice point.
@@ -506,6 +536,7 @@ impl PageAllocator {
             prefix_next: 0,
             replay_ran_out: None,
             used_at_ran_out: None,
+            spare: None,
             stop_at_ran_out: false,
             calls: 0,
             dest_ranges,
@@ -513,6 +544,50 @@ impl PageAllocator {
             gfp_cache: Vec::new(),
             last_plan: 0,
         }
+    }
+
+    /// The allocator [`PageAllocator::new`] makes for `policy` on the same
+    /// machine and destinations, in this one's allocations: every page
+    /// free, no call made, nothing replayed. The gfp plans are kept (a
+    /// function of the machine, the destinations and the gfp alone).
+    pub fn recycle(&mut self, policy: &Policy) {
+        let seed = match policy {
+            Policy::Random(s) | Policy::Adversarial(s) => *s,
+            _ => 0,
+        };
+        // Every field named: one added later must be thought about here.
+        let PageAllocator {
+            used,
+            policy: mine,
+            rng,
+            replay_next,
+            prefix,
+            prefix_next,
+            replay_ran_out,
+            used_at_ran_out,
+            spare,
+            stop_at_ran_out,
+            calls,
+            dest_ranges: _,
+            zone_cache: _,
+            gfp_cache: _,
+            last_plan: _,
+        } = self;
+        used.clear();
+        match (mine, policy) {
+            (Policy::Replay(mine), Policy::Replay(list)) => mine.clone_from(list),
+            (mine, p) => *mine = p.clone(),
+        }
+        *rng = SplitMix64::new(seed);
+        *replay_next = 0;
+        prefix.clear();
+        *prefix_next = 0;
+        *replay_ran_out = None;
+        if let Some(b) = used_at_ran_out.take() {
+            *spare = Some(b);
+        }
+        *stop_at_ran_out = false;
+        *calls = 0;
     }
 
     /// Hand out `pfns` first, one per call, before the policy takes over:
@@ -547,8 +622,23 @@ impl PageAllocator {
         pfn: u64,
     ) -> Option<String> {
         let i = self.plan_index(m, gfp);
-        let used = self.used_at_ran_out.as_ref().unwrap_or(&self.used);
+        let used = self.used_at_ran_out.as_deref().unwrap_or(&self.used);
         Self::replay_problem(m, used, &self.gfp_cache[i].1, pfn, 1 << order)
+    }
+
+    /// Whether the call the replay list ran out at, `(gfp, order)`, may be
+    /// handed `pfn`: [`PageAllocator::problem_at_ran_out`] is None, without
+    /// writing the reason (the exhaustive explorer asks this for every
+    /// candidate page of every choice point).
+    pub fn fits_at_ran_out(&mut self, m: &Machine, gfp: Gfp, order: u32, pfn: u64) -> bool {
+        let i = self.plan_index(m, gfp);
+        let used = self.used_at_ran_out.as_deref().unwrap_or(&self.used);
+        let fits = Self::replay_fits(m, used, &self.gfp_cache[i].1, pfn, 1 << order);
+        debug_assert_eq!(
+            fits,
+            Self::replay_problem(m, used, &self.gfp_cache[i].1, pfn, 1 << order).is_none()
+        );
+        fits
     }
 
     /// Feed the pages in use (at the call a replay list ran out at, else
@@ -557,11 +647,11 @@ impl PageAllocator {
     /// policy's stream are history, not state: the explorer's replays run
     /// out long before [`MAX_ALLOC_CALLS`] and it never lets a policy pick.
     pub fn hash_used<H: std::hash::Hasher>(&self, h: &mut H) {
-        let used = self.used_at_ran_out.as_ref().unwrap_or(&self.used);
-        for (i, w) in used.words.iter() {
+        let used = self.used_at_ran_out.as_deref().unwrap_or(&self.used);
+        used.words.for_each(|i, w| {
             h.write_u64(i);
             h.write_u64(w);
-        }
+        });
     }
 
     /// Allocator calls made so far.
@@ -612,7 +702,14 @@ impl PageAllocator {
                 let Some(&pfn) = list.get(self.replay_next) else {
                     if self.replay_ran_out.is_none() {
                         self.replay_ran_out = Some((gfp, order));
-                        self.used_at_ran_out = Some(self.used.clone());
+                        let b = match self.spare.take() {
+                            Some(mut b) => {
+                                PageBitmap::clone_from(&mut b, &self.used);
+                                b
+                            }
+                            None => Box::new(self.used.clone()),
+                        };
+                        self.used_at_ran_out = Some(b);
                     }
                     if self.stop_at_ran_out {
                         return Err(AllocError::Replay(Box::new(ReplayError {
@@ -721,6 +818,14 @@ impl PageAllocator {
     /// __free_pages: give a block back.
     pub fn free(&mut self, pfn: u64, order: u32) {
         self.used.release(pfn, 1 << order);
+    }
+
+    /// [`PageAllocator::replay_problem`] is None: the same checks, no reason.
+    fn replay_fits(m: &Machine, used: &PageBitmap, plan: &GfpPlan, pfn: u64, n: u64) -> bool {
+        pfn.is_multiple_of(n)
+            && plan.ceiling.is_none_or(|c| pfn + n <= c)
+            && (pfn..pfn + n).all(|p| m.zone_of(p).is_some_and(|z| plan.zones.contains(&z)))
+            && used.is_free(pfn, n)
     }
 
     fn replay_problem(

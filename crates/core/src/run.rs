@@ -228,15 +228,37 @@ pub fn run_variant_prefixed(
 /// call: the exhaustive explorer's choice points
 /// ([`crate::page_alloc::PageAllocator::stop_at_ran_out`]).
 pub fn run_variant_to_choice(sc: &Scenario, variant: Variant, opts: RunOptions) -> VariantRun {
-    let m = machine(sc);
-    let design = variant.build(&m);
-    let mut k = Kimage::with_design(
-        m,
-        sc.segments.clone(),
-        design,
-        sc.policy.clone(),
-        opts.trace,
-    );
+    run_variant_to_choice_in(sc, variant, opts, None)
+}
+
+/// [`run_variant_to_choice`] in `reuse`, the kimage of an earlier run of
+/// this scenario's machine and segments (any policy, any variant),
+/// [`Kimage::recycle`]d: the same run, without making its tables again.
+pub fn run_variant_to_choice_in(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    reuse: Option<Kimage>,
+) -> VariantRun {
+    let mut k = match reuse {
+        Some(mut k) => {
+            debug_assert!(k.segments == sc.segments && k.machine == machine(sc));
+            let design = variant.build(&k.machine);
+            k.recycle(design, &sc.policy, opts.trace);
+            k
+        }
+        None => {
+            let m = machine(sc);
+            let design = variant.build(&m);
+            Kimage::with_design(
+                m,
+                sc.segments.clone(),
+                design,
+                sc.policy.clone(),
+                opts.trace,
+            )
+        }
+    };
     k.allocator_mut().stop_at_ran_out();
     k.source_movable = sc.source_movable;
     let outcome = load(&mut k);

@@ -25,14 +25,34 @@ const DIRECT_SECTIONS: u64 = 1 << 22;
 /// The sections live end to end in one vector (one allocation, one copy
 /// to clone); a directory (the kernel's mem_section roots) holds each
 /// section's number + 1, 0 for none.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SectionMap<T, const SHIFT: u32> {
     dir: Vec<u32>,
     high: FxHashMap<u64, u32>,
     values: Vec<T>,
-    /// The sections made, in the order they were: [`SectionMap::iter`]
-    /// walks these (sorted), not the directory.
+    /// The sections made, ascending: [`SectionMap::iter`] walks these,
+    /// not the directory.
     made: Vec<u64>,
+}
+
+impl<T: Clone, const SHIFT: u32> Clone for SectionMap<T, SHIFT> {
+    fn clone(&self) -> Self {
+        SectionMap {
+            dir: self.dir.clone(),
+            high: self.high.clone(),
+            values: self.values.clone(),
+            made: self.made.clone(),
+        }
+    }
+
+    /// The same, in `self`'s allocations (the exhaustive explorer copies
+    /// a run's bitmap at each choice point).
+    fn clone_from(&mut self, src: &Self) {
+        self.dir.clone_from(&src.dir);
+        self.high.clone_from(&src.high);
+        self.values.clone_from(&src.values);
+        self.made.clone_from(&src.made);
+    }
 }
 
 impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
@@ -73,7 +93,8 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     #[inline(never)]
     fn make(&mut self, sec: u64) -> u32 {
         let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
-        self.made.push(sec);
+        let at = self.made.partition_point(|&m| m < sec);
+        self.made.insert(at, sec);
         if self.values.is_empty() {
             // Room for a few sections: a run touches lowmem, highmem and
             // the RAM above 4 GiB, and each grow copies every section.
@@ -91,6 +112,19 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
             self.high.insert(sec, n);
         }
         n
+    }
+
+    /// Empty, as [`SectionMap::default`], keeping the allocations (the
+    /// directory is cleared entry by entry: only the sections made).
+    pub fn clear(&mut self) {
+        for &sec in &self.made {
+            if let Some(d) = self.dir.get_mut(sec as usize) {
+                *d = 0;
+            }
+        }
+        self.high.clear();
+        self.values.clear();
+        self.made.clear();
     }
 
     /// The section holding `key`, if one was made (values `key` rounded
@@ -136,16 +170,28 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     }
 
     /// Every section made, ascending: its first key and its values. Walks
-    /// the sections made (sorted), not the directory.
+    /// the sections made (kept sorted), not the directory.
     pub fn sections(&self) -> impl Iterator<Item = (u64, &[T])> + '_ {
-        let mut made = self.made.clone();
-        made.sort_unstable();
-        made.into_iter()
-            .map(|sec| (sec, self.index(sec)))
+        self.made
+            .iter()
+            .map(|&sec| (sec, self.index(sec)))
             .map(move |(sec, n)| {
                 let start = ((n - 1) as usize) << SHIFT;
                 (sec << SHIFT, &self.values[start..start + (1 << SHIFT)])
             })
+    }
+
+    /// [`SectionMap::iter`] as a loop calling `f` (what the exhaustive
+    /// explorer's hashing walks: plain loops, no iterator adapters).
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(u64, T)) {
+        for (first, values) in self.sections() {
+            for (i, &v) in values.iter().enumerate() {
+                if v != T::default() {
+                    f(first + i as u64, v);
+                }
+            }
+        }
     }
 
     /// Every key holding a value other than the default, ascending, with
@@ -184,5 +230,18 @@ mod tests {
         );
         m.set(5, 0);
         assert_eq!(m.iter().count(), 2);
+        let mut each = Vec::new();
+        m.for_each(|k, v| each.push((k, v)));
+        assert_eq!(each, m.iter().collect::<Vec<_>>());
+        let mut c: SectionMap<u8, 4> = SectionMap::default();
+        c.set(3, 9);
+        c.clone_from(&m);
+        assert_eq!(c.iter().collect::<Vec<_>>(), m.iter().collect::<Vec<_>>());
+        m.clear();
+        assert_eq!(m.iter().count(), 0);
+        assert_eq!((m.get(17), m.get(1 << 40)), (0, 0));
+        assert!(m.section(17).is_none());
+        m.set(40, 2);
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![(40, 2)]);
     }
 }

@@ -268,8 +268,13 @@ impl Ctx<'_> {
     ) -> Result<(), Fault> {
         self.check_slot(function, pfn, idx)?;
         let arch = self.machine.arch;
-        self.store
-            .entries_mut(pfn, arch.slots_per_page(), arch.entry_bytes())[idx as usize] = v;
+        self.store.set_entry(
+            pfn,
+            arch.slots_per_page(),
+            arch.entry_bytes(),
+            idx as usize,
+            v,
+        );
         self.counters.entry_writes += 1;
         Ok(())
     }
