@@ -606,7 +606,8 @@ impl Kimage {
     }
 
     /// The segment and page index of destination address `addr`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn dest_page(&self, addr: u64) -> Option<(usize, usize)> {
         if addr < self.dest_span.0 || addr >= self.dest_span.1 {
             return None;
@@ -683,7 +684,8 @@ impl Kimage {
     }
 
     /// kimage_alloc_pages: one allocator call. `Ok(None)` when it fails.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn alloc_pages(&mut self, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
         match self.alloc.alloc(&self.machine, gfp, order) {
             Ok(pfn) => {

@@ -19,6 +19,11 @@
 //! the machine defined here (zones, memory blocks). Pure Rust: no IO, no
 //! randomness but seeded, no unsafe.
 //!
+//! Feature `small`: the hot paths' helpers that are otherwise always
+//! inlined (the allocator's one-page path, entry words, the page store's
+//! accessors) are left to the compiler, for the page's first-load module,
+//! which is built for size; same answers.
+//!
 //! ```
 //! use kexec_core::{presets, run};
 //! let p = presets::find("swap-path").unwrap();

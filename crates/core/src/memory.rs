@@ -70,7 +70,8 @@ impl Machine {
     }
 
     /// Whether `pfn` is below the lowmem line (direct-mapped).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn is_lowmem_pfn(&self, pfn: u64) -> bool {
         pfn < self.low_pfn || self.lowmem_end.is_none()
     }
@@ -166,7 +167,8 @@ impl Machine {
 
     /// PageHighMem as a direct-map test: the page has no permanent kernel
     /// mapping, so page_address() is NULL unless it is kmap()ed.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn page_highmem(&self, pfn: u64) -> bool {
         !self.is_lowmem_pfn(pfn)
     }
@@ -376,7 +378,8 @@ impl PageStore {
     }
 
     /// `pfn`'s slot is about to change: forget it as the last entry page.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn changing(&mut self, pfn: u64) {
         if matches!(self.last.get(), Some((p, _)) if p == pfn) {
             self.last.set(None);
@@ -482,7 +485,8 @@ impl PageStore {
 
     /// Read the word at `slot` of `pfn` as `width`-byte words. `None` when the
     /// page holds old contents (the model does not know them).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
         if let Some((p, i)) = self.last.get() {
             if p == pfn {
@@ -497,7 +501,8 @@ impl PageStore {
     }
 
     /// [`PageStore::word`] of a page whose slot is `x`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn word_of(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
         match entries_index(x) {
             Some(i) => {
@@ -520,7 +525,8 @@ impl PageStore {
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
     /// what the page held before (zeros, or stale buffer data).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn entries_mut(&mut self, pfn: u64, slots: u64, width: u64) -> &mut [u64] {
         let i = self.entry_array(pfn, slots, width);
         // Handed out whole: any word may be written.
@@ -531,7 +537,8 @@ impl PageStore {
     /// [`PageStore::entries_mut`] and one write, `v` at slot `idx`: what
     /// the designs' entry writes do, keeping track of how far the array's
     /// non-zero words reach (hashing and reusing it look no further).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn set_entry(&mut self, pfn: u64, slots: u64, width: u64, idx: usize, v: u64) {
         let i = self.entry_array(pfn, slots, width);
         self.entries[i][idx] = v;
@@ -542,7 +549,8 @@ impl PageStore {
 
     /// The index in `entries` of `pfn`'s entry array, made (as
     /// [`PageStore::entries_mut`] says) if the page is not one.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn entry_array(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
         match self.last.get() {
             Some((p, i)) if p == pfn => i,

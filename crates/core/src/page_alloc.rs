@@ -253,7 +253,8 @@ impl PageBitmap {
     }
 
     /// Mark `[p, p+n)` allocated.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn allocate(&mut self, p: u64, n: u64) {
         if n == 1 {
             // One page (most calls): its word, and the chunk's word of
@@ -321,7 +322,8 @@ impl PageBitmap {
     }
 
     /// Lowest free `n`-aligned block of `n` (1 or 2) pages in `[lo, hi)`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn lowest_in(&self, lo: u64, hi: u64, n: u64) -> Option<u64> {
         let x = align_up(lo, n);
         if x + n <= hi {
@@ -768,7 +770,8 @@ impl PageAllocator {
     /// The plan of `gfp`, as its index in `gfp_cache` (made on its first
     /// call; the last one used is tried first: a segment's pages share a
     /// gfp).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn plan_index(&mut self, m: &Machine, gfp: Gfp) -> usize {
         if matches!(self.gfp_cache.get(self.last_plan), Some((g, _)) if *g == gfp) {
             return self.last_plan;
@@ -910,7 +913,8 @@ impl PageAllocator {
 
     /// A seeded pick in `ranges`: a random pfn weighted by range size, then
     /// the first free block at or after it (wrapping through the ranges).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn random_in_ranges(&mut self, ranges: &[(u64, u64)], n: u64) -> Option<u64> {
         let total: u64 = ranges.iter().map(|(s, e)| e - s).sum();
         if total == 0 {

@@ -70,7 +70,8 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Values per section.
     pub const SECTION: u64 = 1 << SHIFT;
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn index(&self, sec: u64) -> u32 {
         // The directory never grows past DIRECT_SECTIONS: a section inside
         // it is direct (one compare on the common path).
@@ -140,7 +141,8 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     }
 
     /// The value at `key` (`T::default()` if none was stored).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn get(&self, key: u64) -> T {
         match self.index(key >> SHIFT) {
             0 => T::default(),

@@ -236,7 +236,8 @@ impl Ctx<'_> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn check_slot(&self, function: &'static str, pfn: u64, idx: u32) -> Result<(), Fault> {
         let slots = self.machine.arch.slots_per_page();
         if u64::from(idx) >= slots {
@@ -247,7 +248,8 @@ impl Ctx<'_> {
 
     /// Read a word of an entry page the kernel reaches; a page kexec never
     /// wrote is a fault of `function`.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn word(&self, function: &'static str, pfn: u64, idx: u32) -> Result<u64, Fault> {
         self.check_slot(function, pfn, idx)?;
         let width = self.machine.arch.entry_bytes();
@@ -258,7 +260,8 @@ impl Ctx<'_> {
 
     /// Write a word into an entry page. Slots never written keep what the
     /// page held (stale buffer data, or zeros for a page kexec never wrote).
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     pub fn set_word(
         &mut self,
         function: &'static str,

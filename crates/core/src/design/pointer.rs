@@ -59,7 +59,8 @@ impl Pointer {
     }
 
     /// `*ptr` through the direct map.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn load(&self, cx: &Ctx, function: &'static str, pos: Pos) -> Result<u64, Fault> {
         match pos {
             Pos::Head => Ok(self.head),
@@ -71,7 +72,8 @@ impl Pointer {
     }
 
     /// `*ptr = v` through the direct map.
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn put(&mut self, cx: &mut Ctx, function: &'static str, pos: Pos, v: u64) -> Result<(), Fault> {
         match pos {
             Pos::Head => {
@@ -91,7 +93,8 @@ impl Pointer {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn step(&self, function: &'static str, pos: Pos) -> Result<Pos, Fault> {
         match pos {
             Pos::Head => Err(Fault {
