@@ -268,41 +268,53 @@ async function workerTime(browser, base, scenarioJson) {
   return fourMedian;
 }
 
+// One request to an explore-module worker (as the Explore panel starts
+// one), timed from the post to the first response of `kind` (or an
+// error), after the worker's wasm is ready: { secs, v }.
+async function inExploreWorker(browser, base, request, kind, limitMs) {
+  const { context, page } = await newPage(browser);
+  await page.goto(base + 'worker.js');
+  try {
+    return await withTimeout(limitMs, `the ${kind} benchmark`, page.evaluate(async ({ request, kind }) => {
+      const js = new URL('explore.js', location.href).href;
+      const wasm = new URL('explore_bg.wasm', location.href).href;
+      const w = new Worker('./worker.js', { type: 'module' });
+      w.postMessage({ js, wasm });
+      const next = (k) => new Promise((resolve) => {
+        const on = (ev) => {
+          const v = JSON.parse(ev.data.json);
+          if (v === k || (v && (v[k] || v.error))) { w.removeEventListener('message', on); resolve(v); }
+        };
+        w.addEventListener('message', on);
+      });
+      await next('ready');
+      const t0 = performance.now();
+      const done = next(kind);
+      w.postMessage(JSON.stringify(request));
+      const v = await done;
+      const secs = (performance.now() - t0) / 1000;
+      w.terminate();
+      return { secs, v };
+    }, { request, kind }));
+  } finally {
+    await context.close();
+  }
+}
+
 // (e) the explorer in one worker: candidates per second (issue: at least
 // half of the native rate per core, `cargo bench -p kexec-core -- explore`).
 async function exploreRate(browser, base) {
-  const { context, page } = await newPage(browser);
-  await page.goto(base + 'worker.js');
-  const rate = await withTimeout(120_000, 'the explore benchmark', page.evaluate(async () => {
-    // The explorer's own module (fetched by the page when a search starts).
-    const js = new URL('explore.js', location.href).href;
-    const wasm = new URL('explore_bg.wasm', location.href).href;
-    const w = new Worker('./worker.js', { type: 'module' });
-    w.postMessage({ js, wasm });
-    const next = (kind) => new Promise((resolve) => {
-      const on = (ev) => {
-        const v = JSON.parse(ev.data.json);
-        if (v === kind || (v && v[kind])) { w.removeEventListener('message', on); resolve(v); }
-      };
-      w.addEventListener('message', on);
-    });
-    await next('ready');
-    const swap = {
-      version: 1, arch: 'i386', ram: [{ start: '0x0', end: '0x4000000' }],
-      segments: [{ bufsz: 8192, mem: '0x1000000', memsz: 8192 }],
-      allocator: { replay: ['0x2000', '0x2001', '0x2002', '0x2003', '0x1000'] }, variants: ['pointer', 'rfc-fixed'],
-    };
-    const n = 1000;
-    const t0 = performance.now();
-    const r = next('explored');
-    w.postMessage(JSON.stringify({ explore: { id: 1, base: JSON.stringify(swap), goal: 'verdict:pointer,rfc-fixed', seed: 1, start: 0, end: n } }));
-    const v = await r;
-    const secs = (performance.now() - t0) / 1000;
-    w.terminate();
-    return v.explored.tried / secs;
-  }));
-  await context.close();
-  console.log(`\n(e) the explorer in one worker (verdict:pointer,rfc-fixed from swap-path, 1000 candidates): ${Math.round(rate)} candidates/s`);
+  const swap = {
+    version: 1, arch: 'i386', ram: [{ start: '0x0', end: '0x4000000' }],
+    segments: [{ bufsz: 8192, mem: '0x1000000', memsz: 8192 }],
+    allocator: { replay: ['0x2000', '0x2001', '0x2002', '0x2003', '0x1000'] }, variants: ['pointer', 'rfc-fixed'],
+  };
+  const n = 1000;
+  const req = { explore: { id: 1, base: JSON.stringify(swap), goal: 'verdict:pointer,rfc-fixed', seed: 1, start: 0, end: n } };
+  const { secs, v } = await inExploreWorker(browser, base, req, 'explored', 120_000);
+  if (!v.explored) throw new Error(`explore: ${JSON.stringify(v)}`);
+  const rate = v.explored.tried / secs;
+  console.log(`\n(e) the explorer in one worker (verdict:pointer,rfc-fixed from swap-path, ${n} candidates): ${Math.round(rate)} candidates/s`);
   return rate;
 }
 
@@ -312,46 +324,24 @@ async function exploreRate(browser, base) {
 // (i386-pae, 1 MiB each of lowmem, highmem and RAM above 4 GiB, two
 // segments of four pages), the goal differ:pointer,rfc-fixed, 20 calls.
 async function exhaustiveTime(browser, base) {
-  const { context, page } = await newPage(browser);
-  await page.goto(base + 'worker.js');
-  const r = await withTimeout(900_000, 'the exhaustive benchmark', page.evaluate(async () => {
-    const js = new URL('explore.js', location.href).href;
-    const wasm = new URL('explore_bg.wasm', location.href).href;
-    const w = new Worker('./worker.js', { type: 'module' });
-    w.postMessage({ js, wasm });
-    const next = (kind) => new Promise((resolve) => {
-      const on = (ev) => {
-        const v = JSON.parse(ev.data.json);
-        if (v === kind || (v && (v[kind] || v.error))) { w.removeEventListener('message', on); resolve(v); }
-      };
-      w.addEventListener('message', on);
-    });
-    await next('ready');
-    const seg = (mem) => ({ bufsz: 0x4000, mem, memsz: 0x4000 });
-    const machine = {
-      version: 1, arch: 'i386-pae',
-      ram: [
-        { start: '0x1000000', end: '0x1100000' },
-        { start: '0x40000000', end: '0x40100000' },
-        { start: '0x100000000', end: '0x100100000' },
-      ],
-      segments: [seg('0x1000000'), seg('0x1040000')],
-      allocator: { policy: 'lowest-first' }, variants: ['pointer', 'rfc-fixed'],
-    };
-    const t0 = performance.now();
-    const done = next('checked');
-    w.postMessage(JSON.stringify({ exhaustive: { id: 1, base: JSON.stringify(machine), goal: 'differ:pointer,rfc-fixed', max_calls: 20 } }));
-    const v = await done;
-    const secs = (performance.now() - t0) / 1000;
-    w.terminate();
-    return { secs, v };
-  }));
-  await context.close();
-  if (!r.v.checked) throw new Error(`exhaustive: ${JSON.stringify(r.v)}`);
-  console.log(`\n(f) exhaustive, issue 15's machine (differ:pointer,rfc-fixed, 20 calls) in one worker: ${r.secs.toFixed(1)} s`);
-  console.log(`    ${r.v.checked.stats}`);
-  console.log(`    ${r.v.checked.claim}`);
-  return r.secs;
+  const seg = (mem) => ({ bufsz: 0x4000, mem, memsz: 0x4000 });
+  const machine = {
+    version: 1, arch: 'i386-pae',
+    ram: [
+      { start: '0x1000000', end: '0x1100000' },
+      { start: '0x40000000', end: '0x40100000' },
+      { start: '0x100000000', end: '0x100100000' },
+    ],
+    segments: [seg('0x1000000'), seg('0x1040000')],
+    allocator: { policy: 'lowest-first' }, variants: ['pointer', 'rfc-fixed'],
+  };
+  const req = { exhaustive: { id: 1, base: JSON.stringify(machine), goal: 'differ:pointer,rfc-fixed', max_calls: 20 } };
+  const { secs, v } = await inExploreWorker(browser, base, req, 'checked', 900_000);
+  if (!v.checked) throw new Error(`exhaustive: ${JSON.stringify(v)}`);
+  console.log(`\n(f) exhaustive, issue 15's machine (differ:pointer,rfc-fixed, 20 calls) in one worker: ${secs.toFixed(1)} s`);
+  console.log(`    ${v.checked.stats}`);
+  console.log(`    ${v.checked.claim}`);
+  return secs;
 }
 
 const srv = await start();
