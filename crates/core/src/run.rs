@@ -86,6 +86,26 @@ pub struct VariantRun {
     pub log: Vec<String>,
 }
 
+impl VariantRun {
+    /// `k`'s run as it ended, with its counters as they stand: no list
+    /// walked, no checks run (what [`finish`] then adds).
+    fn bare(sc: &Scenario, k: Kimage, outcome: Outcome) -> VariantRun {
+        let variant = k.design().variant();
+        VariantRun {
+            counters: k.counters.clone(),
+            label: sc.variant_name(variant),
+            variant,
+            outcome,
+            entries: Vec::new(),
+            end_word: 0,
+            relocation: None,
+            unload: None,
+            kimage: k,
+            log: Vec::new(),
+        }
+    }
+}
+
 /// The machine a scenario describes.
 pub fn machine(sc: &Scenario) -> Machine {
     let pfns = |r: &[(u64, u64)]| {
@@ -267,19 +287,7 @@ pub fn run_variant_to_choice_in(
     }
     // Stopped at the choice point: the explorer reads the kimage only (no
     // held-page counts, no walk).
-    let variant = k.design().variant();
-    VariantRun {
-        counters: k.counters.clone(),
-        label: sc.variant_name(variant),
-        variant,
-        outcome,
-        entries: Vec::new(),
-        end_word: 0,
-        relocation: None,
-        unload: None,
-        kimage: k,
-        log: Vec::new(),
-    }
+    VariantRun::bare(sc, k, outcome)
 }
 
 /// Run a design that is not one of the [`Variant`]s (a test's deliberately
@@ -320,21 +328,8 @@ fn run_with(
 /// list as the walk sees it, the relocation check. The unload check is
 /// the caller's (the model runs kimage_free; a kernel build runs its own).
 pub fn finish(sc: &Scenario, mut k: Kimage, outcome: Outcome, opts: RunOptions) -> VariantRun {
-    let variant = k.design().variant();
     k.count_held();
-    let counters = k.counters.clone();
-    let mut r = VariantRun {
-        counters,
-        label: sc.variant_name(variant),
-        variant,
-        outcome,
-        entries: Vec::new(),
-        end_word: 0,
-        relocation: None,
-        unload: None,
-        kimage: k,
-        log: Vec::new(),
-    };
+    let mut r = VariantRun::bare(sc, k, outcome);
     if r.outcome == Outcome::Loaded {
         match r.kimage.entries() {
             Ok((list, end)) => {
