@@ -8,29 +8,12 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use kexec_capture::raw::{read, RawInput};
 use std::fmt::Write;
 
-const HEADER: &str = "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;
-\tfield: local_t commit;\toffset:8;\tsize:4;\tsigned:1;
-\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;
-\tfield: char data;\toffset:12;\tsize:4084;\tsigned:1;
-";
-const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
-\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
-\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
-";
+/// The i386 kernel's tracefs header_page and event formats (the unit
+/// tests' fixture).
+const HEADER: &str = include_str!("../tests/data/i386-header_page");
 
 fn formats() -> String {
-    format!(
-        "name: mm_page_alloc\nID: 645\nformat:\n{COMMON}
-\tfield:unsigned long pfn;\toffset:8;\tsize:4;\tsigned:0;
-\tfield:unsigned int order;\toffset:12;\tsize:4;\tsigned:0;
-\tfield:unsigned long gfp_flags;\toffset:16;\tsize:4;\tsigned:0;
-\tfield:int migratetype;\toffset:20;\tsize:4;\tsigned:1;
-name: kernel_stack\nID: 4\nformat:\n{COMMON}
-\tfield:int size;\toffset:8;\tsize:4;\tsigned:1;
-\tfield:unsigned long caller[8];\toffset:12;\tsize:32;\tsigned:0;
-"
-    )
+    include_str!("../tests/data/i386-formats").to_string()
 }
 
 /// 60,000 text symbols 0x100 apart from 0xc1000000; the kimage ones and
