@@ -63,15 +63,7 @@ pub fn serve(req: Request, post: Post) {
                 Err(message) => return post(Response::Error { id, message }, vec![]),
             };
             let small = explore::shrink(&goal, &explore::candidate(&sc, &goal, seed, index));
-            let small = explore::as_values(&goal, &small);
-            post(
-                Response::Shrunk {
-                    id,
-                    scenario: small.to_json(),
-                    fragment: link::encode_fragment(&small),
-                },
-                vec![],
-            );
+            post(shrunk(id, &explore::as_values(&goal, &small)), vec![]);
         }
         Request::Exhaustive {
             id,
@@ -107,15 +99,8 @@ pub fn serve(req: Request, post: Post) {
                         },
                         vec![],
                     );
-                    let small = explore::as_values(&goal, &explore::shrink(&goal, &found));
-                    post(
-                        Response::Shrunk {
-                            id,
-                            scenario: small.to_json(),
-                            fragment: link::encode_fragment(&small),
-                        },
-                        vec![],
-                    );
+                    let small = explore::shrink(&goal, &found);
+                    post(shrunk(id, &explore::as_values(&goal, &small)), vec![]);
                 }
                 Ok(r) => {
                     let s = r.stats();
@@ -139,5 +124,15 @@ pub fn serve(req: Request, post: Post) {
             },
             vec![],
         ),
+    }
+}
+
+/// The answer carrying a shrunk counterexample: the replay scenario and
+/// its link's fragment.
+fn shrunk(id: u32, small: &Scenario) -> Response {
+    Response::Shrunk {
+        id,
+        scenario: small.to_json(),
+        fragment: link::encode_fragment(small),
     }
 }
