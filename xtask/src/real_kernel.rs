@@ -134,6 +134,16 @@ pub struct Spec {
     pub kernel: Kernel,
 }
 
+/// kexec-tools' five segments (bufsz, mem, memsz) for the 6.1.176 kernel
+/// with its initrd on the 8 GiB guests, as its -d output printed them.
+const KEXEC_TOOLS_8G: [(u64, u64, u64); 5] = [
+    (20590, 0x3000, 24576),
+    (48, 0x100000, 4096),
+    (5740480, 0x1000000, 5742592),
+    (911, 0x7fff7000, 4096),
+    (24704, 0x7fff8000, 32768),
+];
+
 /// The built-in loads. With -m 3072M all RAM is below 4 GiB (QEMU's pc
 /// machine) and the kimage code's highmem pages come out ascending from
 /// pfn 0xbf85f on every boot (the per-CPU list's batch), so destinations
@@ -146,13 +156,7 @@ pub fn specs() -> Vec<Spec> {
             name: "plain-8g".into(),
             mem_mib: 8192,
             buf_kib: 196_608,
-            segments: vec![
-                (20590, 0x3000, 24576),
-                (48, 0x100000, 4096),
-                (5740480, 0x1000000, 5742592),
-                (911, 0x7fff7000, 4096),
-                (24704, 0x7fff8000, 32768),
-            ],
+            segments: KEXEC_TOOLS_8G.to_vec(),
             aim: false,
             raw: true,
             kernel: Kernel::Pae686,
@@ -278,13 +282,7 @@ pub fn specs() -> Vec<Spec> {
             name: "x86_64-plain-8g".into(),
             mem_mib: 8192,
             buf_kib: 65536,
-            segments: vec![
-                (20590, 0x3000, 24576),
-                (48, 0x100000, 4096),
-                (5740480, 0x1000000, 5742592),
-                (911, 0x7fff7000, 4096),
-                (24704, 0x7fff8000, 32768),
-            ],
+            segments: KEXEC_TOOLS_8G.to_vec(),
             aim: false,
             raw: false,
             kernel: Kernel::Amd64,
