@@ -11,7 +11,7 @@
 //! segment's buffer, or real entry words (an indirection page). Only pages
 //! kexec touched cost memory.
 
-use crate::arch::{ArchProfile, PAGE_SHIFT};
+use crate::arch::{ArchProfile, PAGE_SHIFT, PAGE_SIZE};
 use crate::gfp::Zone;
 use crate::sparse::SectionMap;
 use std::cell::Cell;
@@ -271,29 +271,49 @@ pub fn pattern_word(seg: u8, page: u32, slot: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-const TAG_ZERO: u64 = 1 << 62;
-const TAG_DATA: u64 = 2 << 62;
+/// A page's word in a [`PageStore`] (four bytes per pfn: the table the
+/// load writes at a random pfn for every source page, and the relocation
+/// check reads back; at eight bytes it was 32 MiB on huge-initrd, most
+/// of it missing every cache). The top two bits are the tag, 0 for old
+/// contents.
+const TAG_ZERO: u32 = 1 << 30;
+/// A data page. With [`DATA_ODD`] clear, a whole page of a segment
+/// below 16 at a page below 2^25, in the word: segment in bits 25-28,
+/// page in bits 0-24. With it set, the rest indexes the store's `odd`
+/// contents (a partly filled page: one per segment at most, in a load).
+const TAG_DATA: u32 = 2 << 30;
 /// The page is an entry page: its words are in the store's entry pages,
 /// at the index in the low bits.
-const TAG_ENTRIES: u64 = 3 << 62;
-const TAG_MASK: u64 = 3 << 62;
+const TAG_ENTRIES: u32 = 3 << 30;
+const TAG_MASK: u32 = 3 << 30;
+const DATA_ODD: u32 = 1 << 29;
+const DATA_SEG_SHIFT: u32 = 25;
+const DATA_PAGE_MASK: u32 = (1 << DATA_SEG_SHIFT) - 1;
+
+/// A zero or data page as eight bytes (the form the store's `odd`
+/// contents keep and the exhaustive explorer's hash reads): tag in bits
+/// 62-63, segment in 48-55, page in 16-47, length in 0-15.
+const WIDE_ZERO: u64 = 1 << 62;
+const WIDE_DATA: u64 = 2 << 62;
+/// An entry page's tag in the exhaustive explorer's hash.
+const WIDE_ENTRIES: u64 = 3 << 62;
 
 #[inline]
-fn pack(c: &Content) -> u64 {
+fn pack_wide(c: &Content) -> u64 {
     match *c {
-        Content::Zero => TAG_ZERO,
+        Content::Zero => WIDE_ZERO,
         Content::Data { seg, page, len } => {
-            TAG_DATA | u64::from(seg) << 48 | u64::from(page) << 16 | u64::from(len)
+            WIDE_DATA | u64::from(seg) << 48 | u64::from(page) << 16 | u64::from(len)
         }
         Content::Entries(_) => unreachable!("entry pages live in their own map"),
     }
 }
 
 #[inline]
-fn unpack(x: u64) -> Option<Content> {
+fn unpack_wide(x: u64) -> Option<Content> {
     match x & (3 << 62) {
-        TAG_ZERO => Some(Content::Zero),
-        TAG_DATA => Some(Content::Data {
+        WIDE_ZERO => Some(Content::Zero),
+        WIDE_DATA => Some(Content::Data {
             seg: (x >> 48) as u8,
             page: (x >> 16) as u32,
             len: x as u16,
@@ -304,12 +324,16 @@ fn unpack(x: u64) -> Option<Content> {
 
 /// Page contents, stored sparsely by pfn. A pfn absent from the store still
 /// holds whatever the running kernel had there ("old contents"). Every page
-/// is 8 bytes in a [`SectionMap`] (one read per lookup): zeros and data
-/// pages packed, entry pages a tag and the index of their words among the
+/// is 4 bytes in a [`SectionMap`] (one read per lookup): zeros and whole
+/// data pages packed, a partly filled data page the index of its contents
+/// in `odd`, entry pages a tag and the index of their words among the
 /// store's entry pages (no hashing on any path).
 #[derive(Debug, Clone, Default)]
 pub struct PageStore {
-    data: SectionMap<u64, 6>,
+    data: SectionMap<u32, 6>,
+    /// Data pages whose word cannot hold them ([`TAG_DATA`] with
+    /// [`DATA_ODD`]), as [`pack_wide`] makes them.
+    odd: Vec<u64>,
     entries: Vec<Box<[u64]>>,
     /// Per entry array, how far its words may be non-zero: every word at
     /// and past it is zero (what [`PageStore::set_entry`] wrote reaches
@@ -329,7 +353,7 @@ pub struct PageStore {
 }
 
 #[inline]
-fn entries_index(x: u64) -> Option<usize> {
+fn entries_index(x: u32) -> Option<usize> {
     (x & TAG_MASK == TAG_ENTRIES).then_some((x & !TAG_MASK) as usize)
 }
 
@@ -339,6 +363,7 @@ impl PageStore {
     pub fn clear(&mut self) {
         self.last.set(None);
         self.data.clear();
+        self.odd.clear();
         self.spare.extend(
             self.entries
                 .drain(..)
@@ -360,8 +385,58 @@ impl PageStore {
         }
     }
 
+    /// The word of a zero or data page.
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
+    fn pack(&mut self, c: &Content) -> u32 {
+        match *c {
+            Content::Zero => TAG_ZERO,
+            Content::Data { seg, page, len }
+                if seg < 16 && page <= DATA_PAGE_MASK && u64::from(len) == PAGE_SIZE =>
+            {
+                TAG_DATA | u32::from(seg) << DATA_SEG_SHIFT | page
+            }
+            _ => self.pack_odd(c),
+        }
+    }
+
+    #[inline(never)]
+    fn pack_odd(&mut self, c: &Content) -> u32 {
+        let w = pack_wide(c);
+        if self.odd.last() != Some(&w) {
+            self.odd.push(w);
+        }
+        let i = u32::try_from(self.odd.len() - 1)
+            .ok()
+            .filter(|&i| i < DATA_ODD)
+            .expect("fewer than 2^29 partly filled pages written in a run");
+        TAG_DATA | DATA_ODD | i
+    }
+
+    /// The contents a word that is not an entry page's stands for.
+    #[inline]
+    fn unpack(&self, x: u32) -> Option<Content> {
+        unpack_wide(self.wide(x))
+    }
+
+    /// A word that is not an entry page's, as eight bytes ([`pack_wide`]).
+    #[inline]
+    fn wide(&self, x: u32) -> u64 {
+        match x & TAG_MASK {
+            TAG_ZERO => WIDE_ZERO,
+            TAG_DATA if x & DATA_ODD != 0 => self.odd[(x & (DATA_ODD - 1)) as usize],
+            TAG_DATA => {
+                WIDE_DATA
+                    | u64::from(x >> DATA_SEG_SHIFT & 15) << 48
+                    | u64::from(x & DATA_PAGE_MASK) << 16
+                    | PAGE_SIZE
+            }
+            _ => 0,
+        }
+    }
+
     /// File `w` as an entry array whose words past `reach` are zero.
-    fn add_entries(&mut self, w: Box<[u64]>, reach: usize) -> u64 {
+    fn add_entries(&mut self, w: Box<[u64]>, reach: usize) -> u32 {
         let i = match self.unused.pop() {
             Some(i) => {
                 self.entries[i] = w;
@@ -374,7 +449,7 @@ impl PageStore {
                 self.entries.len() - 1
             }
         };
-        TAG_ENTRIES | i as u64
+        TAG_ENTRIES | u32::try_from(i).expect("fewer than 2^30 entry pages")
     }
 
     /// `pfn`'s slot is about to change: forget it as the last entry page.
@@ -396,12 +471,12 @@ impl PageStore {
     }
 
     #[inline]
-    fn slot(&self, pfn: u64) -> u64 {
+    fn slot(&self, pfn: u64) -> u32 {
         self.data.get(pfn)
     }
 
     #[inline]
-    fn put_slot(&mut self, pfn: u64, x: u64) {
+    fn put_slot(&mut self, pfn: u64, x: u32) {
         self.changing(pfn);
         self.data.set(pfn, x);
     }
@@ -411,7 +486,7 @@ impl PageStore {
         let x = self.slot(pfn);
         match entries_index(x) {
             Some(i) => Some(Content::Entries(self.entries[i].clone())),
-            None => unpack(x),
+            None => self.unpack(x),
         }
     }
 
@@ -425,7 +500,7 @@ impl PageStore {
                 Some(i) => {
                     // Slot and word of each non-zero slot: an indirection
                     // page is mostly zeros.
-                    h.write_u64(TAG_ENTRIES);
+                    h.write_u64(WIDE_ENTRIES);
                     h.write_u64(self.entries[i].len() as u64);
                     // Eight words a step past the zeros, up to the
                     // array's reach (zeros after it).
@@ -442,7 +517,7 @@ impl PageStore {
                         }
                     }
                 }
-                None => h.write_u64(x),
+                None => h.write_u64(self.wide(x)),
             }
         });
     }
@@ -459,10 +534,10 @@ impl PageStore {
         self.changing(pfn);
         let (was, words) = match c {
             Content::Entries(w) => (*self.data.get_mut(pfn), Some(w)),
-            other => (
-                std::mem::replace(self.data.get_mut(pfn), pack(&other)),
-                None,
-            ),
+            other => {
+                let x = self.pack(&other);
+                (std::mem::replace(self.data.get_mut(pfn), x), None)
+            }
         };
         if let Some(i) = entries_index(was) {
             self.drop_entries(i);
@@ -490,7 +565,7 @@ impl PageStore {
     pub fn word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
         if let Some((p, i)) = self.last.get() {
             if p == pfn {
-                return self.word_of(TAG_ENTRIES | i as u64, slot, width);
+                return self.entry_word_at(i, slot, width);
             }
         }
         let x = self.slot(pfn);
@@ -503,24 +578,29 @@ impl PageStore {
     /// [`PageStore::word`] of a page whose slot is `x`.
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]
-    fn word_of(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
+    fn word_of(&self, x: u32, slot: u64, width: u64) -> Option<u64> {
         match entries_index(x) {
-            Some(i) => {
-                let mask = if width == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (width * 8)) - 1
-                };
-                Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask)
-            }
+            Some(i) => self.entry_word_at(i, slot, width),
             None => self.other_word(x, slot, width),
         }
     }
 
+    /// The word at `slot` of entry array `i`.
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
+    fn entry_word_at(&self, i: usize, slot: u64, width: u64) -> Option<u64> {
+        let mask = if width == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (width * 8)) - 1
+        };
+        Some(self.entries[i].get(slot as usize).copied().unwrap_or(0) & mask)
+    }
+
     /// [`PageStore::word_of`] of a page that is not an entry page.
     #[inline(never)]
-    fn other_word(&self, x: u64, slot: u64, width: u64) -> Option<u64> {
-        content_word(&unpack(x)?, slot, width)
+    fn other_word(&self, x: u32, slot: u64, width: u64) -> Option<u64> {
+        content_word(&self.unpack(x)?, slot, width)
     }
 
     /// Make `pfn` an entry page of `slots` words whose unwritten slots keep
@@ -571,7 +651,7 @@ impl PageStore {
     fn make_entries(&mut self, pfn: u64, slots: u64, width: u64) -> usize {
         self.changing(pfn);
         let was = *self.data.get_mut(pfn);
-        let (words, reach): (Box<[u64]>, usize) = match unpack(was) {
+        let (words, reach): (Box<[u64]>, usize) = match self.unpack(was) {
             // Old contents read as zeros here, as a zero page does.
             None | Some(Content::Zero) => (self.zeroed(slots as usize), 0),
             Some(c) => (
@@ -591,7 +671,7 @@ impl PageStore {
 /// copied in one move, an entry page's words staying where they are.
 /// Only meaningful with the store it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packed(u64);
+pub struct Packed(u32);
 
 impl Packed {
     /// All zeros.
@@ -606,14 +686,6 @@ impl Packed {
     pub fn is_zero(self) -> bool {
         self.0 & TAG_MASK == TAG_ZERO
     }
-
-    /// The segment and page of a data page's buffer.
-    pub fn data(self) -> Option<(u8, u32)> {
-        match unpack(self.0) {
-            Some(Content::Data { seg, page, .. }) => Some((seg, page)),
-            _ => None,
-        }
-    }
 }
 
 /// The store's contents as whole-page moves leave them (the relocation
@@ -626,7 +698,7 @@ impl Packed {
 pub struct PageMoves<'a> {
     base: &'a PageStore,
     /// Per pfn: the page's packed contents now.
-    slots: SectionMap<u64, 6>,
+    slots: SectionMap<u32, 6>,
 }
 
 impl<'a> PageMoves<'a> {
@@ -655,7 +727,19 @@ impl<'a> PageMoves<'a> {
         let x = self.packed(pfn).0;
         match entries_index(x) {
             Some(i) => Some(Content::Entries(self.base.entries[i].clone())),
-            None => unpack(x),
+            None => self.base.unpack(x),
+        }
+    }
+
+    /// The segment and page of the buffer `p` (read from these moves)
+    /// holds, if it is a data page.
+    pub fn data(&self, p: Packed) -> Option<(u8, u32)> {
+        match p.0 & TAG_MASK {
+            TAG_DATA => match self.base.unpack(p.0) {
+                Some(Content::Data { seg, page, .. }) => Some((seg, page)),
+                _ => None,
+            },
+            _ => None,
         }
     }
 

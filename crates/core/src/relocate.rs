@@ -290,7 +290,7 @@ fn check_destinations(k: &Kimage, ph: &Phys) -> Result<(), String> {
             let a = seg.mem + j * PAGE_SIZE;
             let got = ph.mem.packed(a >> PAGE_SHIFT);
             let ok = if j * PAGE_SIZE < seg.bufsz {
-                matches!(got.data(), Some((s, p)) if usize::from(s) == i && u64::from(p) == j)
+                matches!(ph.mem.data(got), Some((s, p)) if usize::from(s) == i && u64::from(p) == j)
             } else {
                 got.is_zero()
             };

@@ -366,7 +366,7 @@ proptest! {
                     Some(&Content::Data { seg, page, .. }) => Some((seg, page)),
                     _ => None,
                 };
-                prop_assert_eq!(packed.data(), data);
+                prop_assert_eq!(mv.data(packed), data);
                 for (slot, width) in [(0, 8), (5, 4), (7, 8)] {
                     let want = match c {
                         Some(c @ Content::Entries(_)) => content_word(c, slot, width),
