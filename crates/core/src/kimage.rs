@@ -88,9 +88,21 @@ impl Role {
 
 /// The role of every page handed out, one byte per pfn in sections made on
 /// first use ([`SectionMap`]): one read per lookup, no hashing.
+///
+/// The load gives a role to a random pfn for nearly every allocator call
+/// (a byte in a table of a byte per pfn: 4 MiB on huge-initrd's 16 GiB,
+/// a cache miss each); it never reads one back until the load is over.
+/// So [`RoleMap::insert`] appends to a log, and [`RoleMap::settle`]
+/// writes the log into the table in one loop (independent stores, which
+/// the CPU overlaps, instead of one in every step of the load). The
+/// kimage settles the map when a load ends and before it reads a role;
+/// a read of an unsettled map is still right, only slower.
 #[derive(Debug, Clone, Default)]
 pub struct RoleMap {
     codes: SectionMap<u8, 9>,
+    /// Roles given and not yet written to `codes`, in order: pfn << 3 |
+    /// the role's code.
+    log: Vec<u64>,
 }
 
 const ROLES: [Role; 7] = [
@@ -123,13 +135,39 @@ impl RoleMap {
     /// Record the role of `pfn`.
     #[inline]
     pub fn insert(&mut self, pfn: u64, r: Role) {
-        *self.codes.get_mut(pfn) = r.code();
+        self.log.push(pfn << 3 | u64::from(r.code()));
+    }
+
+    /// Write the roles given since the last settle into the table.
+    pub fn settle(&mut self) {
+        for &x in &self.log {
+            *self.codes.get_mut(x >> 3) = (x & 7) as u8;
+        }
+        self.log.clear();
+    }
+
+    /// Empty, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.codes.clear();
+        self.log.clear();
+    }
+
+    /// The map settled: `self` if it is, else a settled copy.
+    fn settled(&self) -> std::borrow::Cow<'_, RoleMap> {
+        if self.log.is_empty() {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            let mut m = self.clone();
+            m.settle();
+            std::borrow::Cow::Owned(m)
+        }
     }
 
     /// The role of `pfn`, if it was ever handed out.
     #[inline]
     pub fn get(&self, pfn: u64) -> Option<Role> {
-        match self.codes.get(pfn) {
+        let logged = self.log.iter().rev().find(|&&x| x >> 3 == pfn);
+        match logged.map_or_else(|| self.codes.get(pfn), |&x| (x & 7) as u8) {
             0 => None,
             code => Some(ROLES[usize::from(code) - 1]),
         }
@@ -137,6 +175,20 @@ impl RoleMap {
 
     /// Every page with a role, by ascending pfn.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
+        let settled: Option<Vec<(u64, Role)>> = (!self.log.is_empty()).then(|| {
+            let mut v = Vec::new();
+            self.settled().for_each(|pfn, r| v.push((pfn, r)));
+            v
+        });
+        let direct = settled.is_none();
+        settled
+            .into_iter()
+            .flatten()
+            .chain(self.iter_codes().filter(move |_| direct))
+    }
+
+    /// [`RoleMap::iter`] of the table alone.
+    fn iter_codes(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
         // Eight bytes a step: a section is mostly pages without a role.
         self.codes.sections().flat_map(|(first, codes)| {
             codes
@@ -156,7 +208,8 @@ impl RoleMap {
     /// [`RoleMap::iter`] as a loop calling `f`, eight bytes a step.
     #[inline]
     pub fn for_each(&self, mut f: impl FnMut(u64, Role)) {
-        for (first, codes) in self.codes.sections() {
+        let m = self.settled();
+        for (first, codes) in m.codes.sections() {
             for (i, w) in codes.chunks_exact(8).enumerate() {
                 if u64::from_le_bytes(w.try_into().expect("8 bytes")) == 0 {
                     continue;
@@ -193,7 +246,8 @@ impl RoleMap {
                 .count() as u64
         };
         let (mut below, mut above) = (0, 0);
-        for (first, codes) in self.codes.sections() {
+        let m = self.settled();
+        for (first, codes) in m.codes.sections() {
             let split = (line.clamp(first, first + codes.len() as u64) - first) as usize;
             below += held(&codes[..split]);
             above += held(&codes[split..]);
@@ -576,7 +630,7 @@ impl Kimage {
         *ordinals = 0;
         ind_pages.clear();
         orders.clear();
-        roles.codes.clear();
+        roles.clear();
         dropped.clear();
         *bad_segment = None;
         *progress = None;
@@ -1174,6 +1228,13 @@ impl Kimage {
     /// do_kexec_load from kimage_alloc_init to kimage_terminate. On a kernel
     /// error after kimage_alloc_init, kimage_free runs as in do_kexec_load.
     pub fn load(&mut self) -> Result<(), Stop> {
+        let r = self.load_steps();
+        self.roles.settle();
+        r
+    }
+
+    /// [`Kimage::load`] up to settling the roles.
+    fn load_steps(&mut self) -> Result<(), Stop> {
         self.alloc_init()?;
         if self.design.setup() == Setup::Xen {
             // kimage_load_segment overwrites the segment's result with
@@ -1260,6 +1321,7 @@ impl Kimage {
     /// kimage_free: dest_pages, unusable_pages, every page of the list,
     /// control pages.
     pub fn free(&mut self) -> Result<(), Fault> {
+        self.roles.settle();
         for pfn in std::mem::take(&mut self.dest_pages).into_iter().rev() {
             if pfn != u64::MAX {
                 self.free_pages(pfn);
@@ -1279,6 +1341,9 @@ impl Kimage {
                 ind = e;
             } else if e & IND_SOURCE != 0 {
                 let pfn = (e & PAGE_MASK) >> PAGE_SHIFT;
+                // The pages freed so far logged Freed: written first, so
+                // the read is one lookup (settling costs what was logged).
+                self.roles.settle();
                 if !matches!(self.roles.get(pfn), Some(r) if r != Role::Freed) {
                     return Err(Fault {
                         function: "kimage_free".into(),
@@ -1311,6 +1376,7 @@ impl Kimage {
 
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
+        self.roles.settle();
         if self.orders.is_empty() {
             // One page per role: count the role bytes on each side of the
             // lowmem line.
@@ -1469,6 +1535,7 @@ impl Kimage {
     /// __free_pages for the kernel's code; a block that is not held (never
     /// handed out, or freed already) is a fault of `function`.
     pub fn kernel_free_pages(&mut self, pfn: u64, order: u32, function: &str) -> Result<(), Fault> {
+        self.roles.settle();
         match self.roles.get(pfn) {
             Some(r) if r != Role::Freed => {}
             held => {
@@ -1537,6 +1604,7 @@ impl Kimage {
         }
         self.counters.source_pages = src;
         self.counters.indirection_pages = ind;
+        self.roles.settle();
         Ok(())
     }
 }
