@@ -430,6 +430,11 @@ pub struct Kimage {
     /// Events.
     pub trace: Trace,
     dest_pages: Vec<u64>,
+    /// Indexes in `dest_pages` of pages taken back for their destination
+    /// (kimage_alloc_page's list_del), not yet marked there: the mark is
+    /// a store at a random older index, a cache miss each, and nothing
+    /// reads the vector until the load ends ([`Kimage::settle`]).
+    reused: Vec<u32>,
     unusable_pages: Vec<u64>,
     control_pages: Vec<u64>,
     /// image->control_code_page.
@@ -540,6 +545,7 @@ impl Kimage {
                 events: Vec::new(),
             },
             dest_pages: Vec::new(),
+            reused: Vec::new(),
             unusable_pages: Vec::new(),
             control_pages: Vec::new(),
             control_code_page: None,
@@ -581,6 +587,7 @@ impl Kimage {
             counters,
             trace: my_trace,
             dest_pages,
+            reused,
             unusable_pages,
             control_pages,
             control_code_page,
@@ -607,6 +614,7 @@ impl Kimage {
         my_trace.enabled = trace;
         my_trace.events.clear();
         dest_pages.clear();
+        reused.clear();
         unusable_pages.clear();
         control_pages.clear();
         *control_code_page = None;
@@ -984,7 +992,7 @@ impl Kimage {
             let slot = std::mem::take(self.dst_index.slot(s, j));
             if slot != 0 {
                 let (idx, pfn) = unpack_dest(slot);
-                self.dest_pages[idx] = u64::MAX;
+                self.reused.push(idx as u32);
                 self.counters.dest_pages_reused += 1;
                 self.trace.push(Event::DestPageReused { pfn });
                 return Ok(Some(pfn));
@@ -1229,11 +1237,21 @@ impl Kimage {
     /// error after kimage_alloc_init, kimage_free runs as in do_kexec_load.
     pub fn load(&mut self) -> Result<(), Stop> {
         let r = self.load_steps();
-        self.roles.settle();
+        self.settle();
         r
     }
 
-    /// [`Kimage::load`] up to settling the roles.
+    /// Write what the load logged to be written later: the roles
+    /// ([`RoleMap::settle`]) and the dest_pages entries taken back.
+    pub fn settle(&mut self) {
+        self.roles.settle();
+        for &idx in &self.reused {
+            self.dest_pages[idx as usize] = u64::MAX;
+        }
+        self.reused.clear();
+    }
+
+    /// [`Kimage::load`] up to [`Kimage::settle`].
     fn load_steps(&mut self) -> Result<(), Stop> {
         self.alloc_init()?;
         if self.design.setup() == Setup::Xen {
@@ -1321,7 +1339,7 @@ impl Kimage {
     /// kimage_free: dest_pages, unusable_pages, every page of the list,
     /// control pages.
     pub fn free(&mut self) -> Result<(), Fault> {
-        self.roles.settle();
+        self.settle();
         for pfn in std::mem::take(&mut self.dest_pages).into_iter().rev() {
             if pfn != u64::MAX {
                 self.free_pages(pfn);
@@ -1376,7 +1394,7 @@ impl Kimage {
 
     /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
-        self.roles.settle();
+        self.settle();
         if self.orders.is_empty() {
             // One page per role: count the role bytes on each side of the
             // lowmem line.
@@ -1535,7 +1553,7 @@ impl Kimage {
     /// __free_pages for the kernel's code; a block that is not held (never
     /// handed out, or freed already) is a fault of `function`.
     pub fn kernel_free_pages(&mut self, pfn: u64, order: u32, function: &str) -> Result<(), Fault> {
-        self.roles.settle();
+        self.settle();
         match self.roles.get(pfn) {
             Some(r) if r != Role::Freed => {}
             held => {
@@ -1604,7 +1622,7 @@ impl Kimage {
         }
         self.counters.source_pages = src;
         self.counters.indirection_pages = ind;
-        self.roles.settle();
+        self.settle();
         Ok(())
     }
 }
