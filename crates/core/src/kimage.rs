@@ -24,7 +24,7 @@
 //!   then each segment's pages.
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
-use crate::design::{Ctx, EntryList, Fault, HighmemCheck, Setup, Variant};
+use crate::design::{Ctx, EntryList, Fault, FaultInfo, HighmemCheck, Setup, Variant};
 use crate::entry::{
     IND_DESTINATION, IND_DONE, IND_INDIRECTION, IND_SOURCE, IND_ZERO, KIMAGE_NO_DEST,
 };
@@ -1087,7 +1087,7 @@ impl Kimage {
     fn add_entry(&mut self, entry: u64) -> Result<(), Stop> {
         let arch = self.machine.arch;
         if entry > arch.word_mask() {
-            return Err(Stop::Fault(Fault {
+            return Err(Stop::Fault(Fault::from(FaultInfo {
                 function: "kimage_add_entry".into(),
                 pfn: Some(entry >> PAGE_SHIFT),
                 reason: format!(
@@ -1095,7 +1095,7 @@ impl Kimage {
                     entry & PAGE_MASK,
                     arch.word_bits
                 ),
-            }));
+            })));
         }
         let (design, mut cx) = self.split();
         let need = design.needs_page(&mut cx).map_err(Stop::Fault)?;
@@ -1304,11 +1304,11 @@ impl Kimage {
             visit(pos, e);
             n += 1;
             if n > limit {
-                return Err(Fault {
+                return Err(Fault::from(FaultInfo {
                     function: "for_each_kimage_entry".into(),
                     pfn: None,
                     reason: "the walk does not end: more entries than were ever written".into(),
-                });
+                }));
             }
             pos = if e & IND_INDIRECTION != 0 {
                 if xen {
@@ -1363,14 +1363,14 @@ impl Kimage {
                 // the read is one lookup (settling costs what was logged).
                 self.roles.settle();
                 if !matches!(self.roles.get(pfn), Some(r) if r != Role::Freed) {
-                    return Err(Fault {
+                    return Err(Fault::from(FaultInfo {
                         function: "kimage_free".into(),
                         pfn: Some(pfn),
                         reason: format!(
                             "frees the SOURCE entry's page 0x{:x}, which the image does not hold: a page someone else owns goes back to the allocator",
                             pfn << PAGE_SHIFT
                         ),
-                    });
+                    }));
                 }
                 self.free_pages(pfn);
             }
@@ -1557,7 +1557,7 @@ impl Kimage {
         match self.roles.get(pfn) {
             Some(r) if r != Role::Freed => {}
             held => {
-                return Err(Fault {
+                return Err(Fault::from(FaultInfo {
                     function: function.to_string().into(),
                     pfn: Some(pfn),
                     reason: format!(
@@ -1568,7 +1568,7 @@ impl Kimage {
                             "not one the allocator handed out"
                         }
                     ),
-                })
+                }))
             }
         }
         if order > 0 {

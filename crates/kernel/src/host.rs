@@ -17,7 +17,7 @@
 //! gives each call access to the module's memory through [`GuestMemory`].
 
 use crate::build_file::KernelBuild;
-use kexec_core::design::Fault;
+use kexec_core::design::{Fault, FaultInfo};
 use kexec_core::gfp::Gfp;
 use kexec_core::kimage::{Kimage, Stop};
 use kexec_core::memory::{content_word, pattern_word, Content};
@@ -513,11 +513,11 @@ impl Host {
         } else {
             String::new()
         };
-        Trap::Fault(Fault {
+        Trap::Fault(Fault::from(FaultInfo {
             function: function.into(),
             pfn,
             reason: format!("{what}{chain}"),
-        })
+        }))
     }
 
     /// The live buffer (kmap window or direct-map page) whose guard holds

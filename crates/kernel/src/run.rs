@@ -10,7 +10,7 @@
 use crate::build_file::KernelBuild;
 use crate::host::{Host, Trap, USER_SEGMENTS};
 use kexec_common::Errno;
-use kexec_core::design::{Fault, Variant};
+use kexec_core::design::{Fault, FaultInfo, Variant};
 use kexec_core::kimage::{KernelImage, Stop};
 use kexec_core::run::{self, Outcome, RunOptions, Unload, VariantRun};
 use kexec_core::scenario::Scenario;
@@ -182,11 +182,11 @@ pub fn run_build(
                         reason: errno_reason(sc, errno, engine.host()),
                     })
                 }
-                None => Outcome::Stopped(Stop::Fault(Fault {
+                None => Outcome::Stopped(Stop::Fault(Fault::from(FaultInfo {
                     function: "kexec_load".into(),
                     pfn: None,
                     reason: format!("returns {ret}, which is not 0 nor an errno the model knows"),
-                })),
+                }))),
             },
         },
     };

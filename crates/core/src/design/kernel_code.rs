@@ -11,7 +11,7 @@
 //! ran against the shim and faulted there if they had to. The model never
 //! asks this design to keep a list: those methods say so.
 
-use super::{Ctx, EntryList, Fault, HighmemCheck, KernelId, Variant};
+use super::{Ctx, EntryList, Fault, FaultInfo, HighmemCheck, KernelId, Variant};
 use crate::arch::ArchProfile;
 use crate::gfp::{Gfp, GFP_HIGHUSER, GFP_KERNEL};
 use crate::trace::Pos;
@@ -32,11 +32,11 @@ impl KernelCode {
     }
 
     fn not_ours() -> Fault {
-        Fault {
+        Fault::from(FaultInfo {
             function: "kimage_add_entry".into(),
             pfn: None,
             reason: "the kernel's own code keeps this list; the model does not add to it".into(),
-        }
+        })
     }
 }
 
@@ -98,11 +98,11 @@ impl EntryList for KernelCode {
 
     fn next_pos(&self, pos: Pos) -> Result<Pos, Fault> {
         match pos {
-            Pos::Head => Err(Fault {
+            Pos::Head => Err(Fault::from(FaultInfo {
                 function: "for_each_kimage_entry".into(),
                 pfn: None,
                 reason: "image->head holds an entry that is not IND_INDIRECTION: the walk steps past &image->head".into(),
-            }),
+            })),
             Pos::Slot { pfn, idx } => Ok(Pos::Slot { pfn, idx: idx + 1 }),
         }
     }

@@ -189,15 +189,51 @@ impl fmt::Display for Variant {
     }
 }
 
-/// Something the kernel would not survive: an oops, or a wild write.
+/// Something the kernel would not survive: an oops, or a wild write. Its
+/// fields ([`FaultInfo`]) are read through it.
+///
+/// Boxed: every step of an entry list returns `Result<_, Fault>`, and
+/// with the 64 bytes of the fields inline each such result went back
+/// through memory on the load's hottest path (the caller stalled
+/// reloading it); a box makes it a pointer, and a fault is rare.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fault(Box<FaultInfo>);
+
+/// What a [`Fault`] says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
+pub struct FaultInfo {
     /// The kernel function where it happens.
     pub function: std::borrow::Cow<'static, str>,
     /// The page involved, if one is.
     pub pfn: Option<u64>,
     /// One sentence on what goes wrong.
     pub reason: String,
+}
+
+impl From<FaultInfo> for Fault {
+    #[cold]
+    fn from(info: FaultInfo) -> Self {
+        Fault(Box::new(info))
+    }
+}
+
+impl std::ops::Deref for Fault {
+    type Target = FaultInfo;
+    fn deref(&self) -> &FaultInfo {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Fault {
+    fn deref_mut(&mut self) -> &mut FaultInfo {
+        &mut self.0
+    }
+}
+
+impl fmt::Debug for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
 }
 
 impl fmt::Display for Fault {
@@ -288,23 +324,23 @@ impl Ctx<'_> {
 #[cold]
 #[inline(never)]
 fn past_the_page(function: &'static str, pfn: u64, idx: u32, slots: u64) -> Fault {
-    Fault {
+    Fault::from(FaultInfo {
         function: function.into(),
         pfn: Some(pfn),
         reason: format!(
             "slot {idx} of pfn 0x{pfn:x} is past the end of the page ({slots} slots): a wild access"
         ),
-    }
+    })
 }
 
 #[cold]
 #[inline(never)]
 fn never_written(function: &'static str, pfn: u64, idx: u32) -> Fault {
-    Fault {
+    Fault::from(FaultInfo {
         function: function.into(),
         pfn: Some(pfn),
         reason: format!("reads slot {idx} of pfn 0x{pfn:x}, a page kexec never wrote"),
-    }
+    })
 }
 
 /// How kimage_alloc_init sets an image up.

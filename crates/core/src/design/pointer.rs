@@ -10,7 +10,7 @@
 //! `page_address()`, so a page without a direct mapping is a fault. On the
 //! swap path a PageHighMem old page is freed when the caller cannot map it.
 
-use super::{Ctx, EntryList, Fault, HighmemCheck, Variant};
+use super::{Ctx, EntryList, Fault, FaultInfo, HighmemCheck, Variant};
 use crate::arch::ArchProfile;
 use crate::entry::{IND_DONE, IND_INDIRECTION};
 use crate::gfp::{Gfp, GFP_HIGHUSER, GFP_KERNEL};
@@ -49,13 +49,13 @@ impl Pointer {
     #[cold]
     #[inline(never)]
     fn no_direct_map(function: &'static str, pfn: u64, what: &str) -> Fault {
-        Fault {
+        Fault::from(FaultInfo {
             function: function.into(),
             pfn: Some(pfn),
             reason: format!(
                 "{what} pfn 0x{pfn:x}, a highmem page with no direct mapping: page_address() is NULL and the access oopses"
             ),
-        }
+        })
     }
 
     /// `*ptr` through the direct map.
@@ -97,11 +97,11 @@ impl Pointer {
     #[cfg_attr(feature = "small", inline)]
     fn step(&self, function: &'static str, pos: Pos) -> Result<Pos, Fault> {
         match pos {
-            Pos::Head => Err(Fault {
+            Pos::Head => Err(Fault::from(FaultInfo {
                 function: function.into(),
                 pfn: None,
                 reason: "steps the pointer past &image->head into the rest of struct kimage".into(),
-            }),
+            })),
             Pos::Slot { pfn, idx } => Ok(Pos::Slot { pfn, idx: idx + 1 }),
         }
     }

@@ -11,7 +11,7 @@
 //! [`super::EntryList`] signatures, so a design delegates to it with
 //! [`crate::delegate_list!`].
 
-use super::{Ctx, Fault};
+use super::{Ctx, Fault, FaultInfo};
 use crate::arch::ArchProfile;
 use crate::entry::{IND_DONE, IND_INDIRECTION};
 use crate::trace::Pos;
@@ -83,13 +83,13 @@ impl PositionList {
             ": it lands past the single kmap_atomic slot, in a neighbouring fixmap mapping"
                 .to_string()
         };
-        Fault {
+        Fault::from(FaultInfo {
             function: function.into(),
             pfn: Some(pfn),
             reason: format!(
                 "{what} at KIMAGE_ENTRY_POS_INVALID: kmap_atomic(pfn 0x{pfn:x}) and slot {idx} (byte 0x{byte:x}), far outside any page{landing}; image->head is never set"
             ),
-        }
+        })
     }
 
     /// `kimage_write_entry(pos, entry)`.
@@ -136,11 +136,11 @@ impl PositionList {
         if cx.machine.is_ram(pfn) {
             Ok(())
         } else {
-            Err(Fault {
+            Err(Fault::from(FaultInfo {
                 function: function.into(),
                 pfn: Some(pfn),
                 reason: format!("boot_pfn_to_page(0x{pfn:x}) is not a page of RAM: kmap_atomic of a bogus struct page"),
-            })
+            }))
         }
     }
 
@@ -160,14 +160,14 @@ impl PositionList {
     pub fn link_page(&mut self, cx: &mut Ctx, pfn: u64) -> Result<(), Fault> {
         let ind_addr = pfn << 12;
         if ind_addr > self.arch.word_mask() {
-            return Err(Fault {
+            return Err(Fault::from(FaultInfo {
                 function: "kimage_add_entry".into(),
                 pfn: Some(pfn),
                 reason: format!(
                     "page_to_boot_pfn(page) << PAGE_SHIFT for pfn 0x{pfn:x} does not fit in a {}-bit unsigned long",
                     self.arch.word_bits
                 ),
-            });
+            }));
         }
         self.write_entry(
             cx,

@@ -16,7 +16,7 @@
 //! and so names machine address 0 as the source. [`super::xen_fixed`]
 //! writes it as Linux does.
 
-use super::{Ctx, EntryList, Fault, HighmemCheck, Setup, Variant};
+use super::{Ctx, EntryList, Fault, FaultInfo, HighmemCheck, Setup, Variant};
 use crate::arch::{ArchProfile, PAGE_MASK};
 use crate::entry::{IND_DONE, IND_INDIRECTION, IND_SOURCE};
 use crate::gfp::{Gfp, GFP_HIGHUSER, GFP_KERNEL};
@@ -46,11 +46,11 @@ impl XenList {
     }
 
     fn current(&self, function: &'static str) -> Result<u64, Fault> {
-        self.entry_page.ok_or(Fault {
+        self.entry_page.ok_or(Fault::from(FaultInfo {
             function: function.into(),
             pfn: None,
             reason: "no entry_page: do_kimage_alloc did not add the first indirection page".into(),
-        })
+        }))
     }
 
     fn put(
