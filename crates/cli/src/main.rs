@@ -360,8 +360,17 @@ fn run_cmd(
     let mut sc = input.scenario::<kexec_core::KimageKind>(kimage)?;
     let mut builds = choose_variants(&mut sc, variants)?;
     builds.extend(kernel::registered_for(&sc, &builds));
-    let runner = kexec_kernel::wasmi_engine::WasmiKernels::new(builds);
-    let runs = run::run_with_kernels(&sc, opts, &runner);
+    let runs = if builds.is_empty() {
+        // The model's designs run side by side on the machine's cores
+        // (the same output: results in the scenario's order). A kernel
+        // build's interpreter is one thread's, so with builds they run
+        // one after another.
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        run::run_with_kernels_jobs(&sc, opts, &run::NoKernels, jobs)
+    } else {
+        let runner = kexec_kernel::wasmi_engine::WasmiKernels::new(builds);
+        run::run_with_kernels(&sc, opts, &runner)
+    };
     out(&match format {
         RunFormat::Text => report::text_with_sources(&sc, &runs),
         RunFormat::Json => pretty(&report::json(&sc, &runs)),

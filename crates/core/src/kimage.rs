@@ -461,7 +461,7 @@ pub struct Kimage {
     pub bad_segment: Option<usize>,
     /// Called with the number of source pages loaded so far, every
     /// [`PROGRESS_EVERY`] pages (the web worker's progress bar).
-    pub progress: Option<Box<dyn FnMut(u64)>>,
+    pub progress: Option<crate::run::ProgressHook>,
     loaded_pages: u64,
     /// Pages kimage_load_normal_segment started (the timeline's steps).
     pub pages_started: u64,

@@ -160,6 +160,67 @@ pub fn run_with_kernels(
         .collect()
 }
 
+/// [`run_with_kernels`] with the variants spread over up to `jobs`
+/// threads (natively; each run is independent of the others and the
+/// results come back in the scenario's order, so the output does not
+/// depend on `jobs`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn run_with_kernels_jobs(
+    sc: &Scenario,
+    opts: RunOptions,
+    kernels: &(dyn KernelRunner + Sync),
+    jobs: usize,
+) -> Vec<VariantRun> {
+    let n = sc.variants.len();
+    if jobs <= 1 || n < 2 {
+        return run_with_kernels(sc, opts, kernels);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, VariantRun)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.min(n))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&v) = sc.variants.get(i) else {
+                            return out;
+                        };
+                        out.push((i, run_variant_with(sc, v, opts, kernels)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a run thread panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The progress hook a run calls ([`Kimage::progress`]): `Send` natively,
+/// where runs may go to threads; on wasm the page's worker hook holds JS
+/// values, and there are no threads.
+#[cfg(not(target_arch = "wasm32"))]
+pub type ProgressHook = Box<dyn FnMut(u64) + Send>;
+/// The progress hook a run calls ([`Kimage::progress`]).
+#[cfg(target_arch = "wasm32")]
+pub type ProgressHook = Box<dyn FnMut(u64)>;
+
+/// `Send` natively (a design lives in a [`Kimage`], which a threaded run
+/// hands back), nothing on wasm.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send> MaybeSend for T {}
+/// `Send` natively, nothing on wasm.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSend for T {}
+
 /// Run one variant (a kernel build is reported as not loaded).
 pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> VariantRun {
     run_variant_observed(sc, variant, opts, None)
@@ -222,7 +283,7 @@ pub fn run_variant_observed(
     sc: &Scenario,
     variant: Variant,
     opts: RunOptions,
-    progress: Option<Box<dyn FnMut(u64)>>,
+    progress: Option<ProgressHook>,
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
@@ -301,7 +362,7 @@ fn run_with(
     m: Machine,
     design: Box<dyn EntryList>,
     opts: RunOptions,
-    progress: Option<Box<dyn FnMut(u64)>>,
+    progress: Option<ProgressHook>,
     prefix: Vec<u64>,
 ) -> VariantRun {
     let mut k = Kimage::with_design(

@@ -536,3 +536,24 @@ fn share_links_round_trip() {
         );
     }
 }
+
+/// The designs spread over threads give the report the designs give one
+/// after another, for every preset.
+#[test]
+fn threaded_runs_report_as_sequential_ones() {
+    use kexec_core::run::{run_with_kernels_jobs, NoKernels};
+    for p in presets::all() {
+        let mut sc = p.scenario.clone();
+        sc.variants = ALL_VARIANTS.to_vec();
+        let one = run(&sc, OPTS);
+        for jobs in [2, 3] {
+            let many = run_with_kernels_jobs(&sc, OPTS, &NoKernels, jobs);
+            assert_eq!(
+                report::text(&sc, &many),
+                report::text(&sc, &one),
+                "{} with {jobs} threads",
+                p.name
+            );
+        }
+    }
+}

@@ -478,7 +478,7 @@ macro_rules! delegate_list {
 /// The core calls, for each kimage_add_entry: [`EntryList::needs_page`]; if
 /// it says so, kimage_alloc_page(indirection_gfp, KIMAGE_NO_DEST) and
 /// [`EntryList::link_page`]; then [`EntryList::store`].
-pub trait EntryList: std::fmt::Debug {
+pub trait EntryList: std::fmt::Debug + crate::run::MaybeSend {
     /// Which variant this is.
     fn variant(&self) -> Variant;
     /// gfp of indirection-page requests (kimage_add_entry).
