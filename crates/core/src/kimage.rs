@@ -1023,11 +1023,7 @@ impl Kimage {
                     // copy_highpage(page, old_page)
                     cx.kmap(pfn);
                     cx.kmap(old_pfn);
-                    let content = cx.store.get(old_pfn);
-                    match content {
-                        Some(c) => cx.store.set(pfn, c),
-                        None => cx.store.forget(pfn),
-                    }
+                    cx.store.copy_page(old_pfn, pfn);
                     let rewritten = design.swap_entry(addr, old);
                     design.write(&mut cx, pos, rewritten).map_err(Stop::Fault)?;
                     if design.setup() == Setup::Xen {

@@ -549,6 +549,25 @@ impl PageStore {
         }
     }
 
+    /// copy_highpage(`to`, `from`): `to` holds what `from` holds (old
+    /// contents stay old). A zero or data page's word is copied as it is,
+    /// without making a [`Content`] of it.
+    pub fn copy_page(&mut self, from: u64, to: u64) {
+        let x = self.slot(from);
+        if x == 0 || entries_index(x).is_some() {
+            match self.get(from) {
+                Some(c) => self.set(to, c),
+                None => self.forget(to),
+            }
+            return;
+        }
+        self.changing(to);
+        let was = std::mem::replace(self.data.get_mut(to), x);
+        if let Some(i) = entries_index(was) {
+            self.drop_entries(i);
+        }
+    }
+
     /// Forget what kexec wrote to `pfn` (the page went back to the allocator).
     pub fn forget(&mut self, pfn: u64) {
         self.changing(pfn);

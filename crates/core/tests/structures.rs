@@ -156,6 +156,13 @@ fn content() -> impl Strategy<Value = Content> {
             page,
             len
         }),
+        // Whole pages of the segments a load has (the store's word holds
+        // these itself; the ones above go to its side vector).
+        (0u8..16, 0u32..1 << 25).prop_map(|(seg, page)| Content::Data {
+            seg,
+            page,
+            len: 4096
+        }),
         prop::collection::vec(any::<u64>(), 6).prop_map(|w| Content::Entries(w.into_boxed_slice())),
     ]
 }
@@ -167,6 +174,8 @@ enum StoreOp {
     /// entries_mut(pfn, 6 slots, width), then write `v` at `slot`.
     Write(u64, u64, u64, u64),
     Read(u64, u64, u64),
+    /// copy_page(from, to).
+    Copy(u64, u64),
 }
 
 fn width() -> impl Strategy<Value = u64> {
@@ -179,7 +188,8 @@ fn store_op(pfns: Vec<u64>) -> impl Strategy<Value = StoreOp> {
         3 => (p.clone(), content()).prop_map(|(p, c)| StoreOp::Set(p, c)),
         1 => p.clone().prop_map(StoreOp::Forget),
         2 => (p.clone(), 0u64..6, width(), any::<u64>()).prop_map(|(p, s, w, v)| StoreOp::Write(p, s, w, v)),
-        3 => (p, 0u64..8, width()).prop_map(|(p, s, w)| StoreOp::Read(p, s, w)),
+        3 => (p.clone(), 0u64..8, width()).prop_map(|(p, s, w)| StoreOp::Read(p, s, w)),
+        2 => (p.clone(), p).prop_map(|(a, b)| StoreOp::Copy(a, b)),
     ]
 }
 
@@ -199,6 +209,13 @@ proptest! {
     ) {
         let mut s = PageStore::default();
         let mut m: BTreeMap<u64, Content> = BTreeMap::new();
+        let pool: Vec<u64> = ops
+            .iter()
+            .map(|op| match *op {
+                StoreOp::Set(p, _) | StoreOp::Forget(p) | StoreOp::Copy(p, _) => p,
+                StoreOp::Write(p, ..) | StoreOp::Read(p, ..) => p,
+            })
+            .collect();
         for op in ops {
             match op {
                 StoreOp::Set(p, c) => {
@@ -226,10 +243,20 @@ proptest! {
                 StoreOp::Read(p, slot, width) => {
                     prop_assert_eq!(s.word(p, slot, width), ref_word(&m, p, slot, width));
                 }
+                StoreOp::Copy(a, b) => {
+                    s.copy_page(a, b);
+                    match m.get(&a).cloned() {
+                        Some(c) => m.insert(b, c),
+                        None => m.remove(&b),
+                    };
+                }
             }
             for (&p, c) in &m {
                 prop_assert_eq!(s.get(p), Some(c.clone()));
                 prop_assert_eq!(s.is_entries(p), matches!(c, Content::Entries(_)));
+            }
+            for &p in &pool {
+                prop_assert_eq!(s.get(p), m.get(&p).cloned());
             }
         }
     }
@@ -257,6 +284,10 @@ proptest! {
             if r < 7 {
                 roles.insert(p, ROLES[r]);
                 ref_roles.insert(p, ROLES[r]);
+            } else {
+                // Logged roles written to the table (reads answer the
+                // same before and after).
+                roles.settle();
             }
             bytes.set(p, r as u8);
             if r == 0 {
