@@ -297,29 +297,34 @@ fn errno(errno: Errno, reason: impl Into<String>) -> Stop {
 
 /// A page filed on dest_pages, for its destination's slot: its index in
 /// dest_pages (below 2^22: every page came from one of at most
-/// [`crate::page_alloc::MAX_ALLOC_CALLS`] calls) and its pfn, in one word,
-/// so that taking it back reads no other array.
-fn pack_dest(idx: usize, pfn: u64) -> u64 {
-    debug_assert!((idx as u64) < (1 << 22) - 1 && pfn < 1 << 42);
-    pfn << 22 | (idx as u64 + 1)
+/// [`crate::page_alloc::MAX_ALLOC_CALLS`] calls) and its pfn, in one word
+/// tagged [`DST_SLOT`], so that taking it back reads no other array.
+/// `None` for a pfn at or above 2^41.
+fn pack_dest(idx: usize, pfn: u64) -> Option<u64> {
+    debug_assert!((idx as u64) < (1 << 22) - 1);
+    (pfn < 1 << 41).then_some(DST_SLOT | pfn << 22 | (idx as u64 + 1))
 }
 
 fn unpack_dest(x: u64) -> (usize, u64) {
-    ((x & ((1 << 22) - 1)) as usize - 1, x >> 22)
+    ((x & ((1 << 22) - 1)) as usize - 1, (x & !DST_SLOT) >> 22)
 }
 
-/// The index behind kimage_dst_used: per segment, per destination page, the
-/// SOURCE entry's position and walk ordinal, packed in one word (0: none):
-/// the ordinal + 1 in bits 0-31, the slot in bits 32-42, the position's
-/// page in bits 43-63 (0: image->head, else 1 + its number among the pages
-/// entries were stored in). A position that does not fit is kept in a map.
-/// Next to each word, the destination's dest_pages slot (as [`pack_dest`],
-/// 0: none): the page kimage_dst_used finds nothing for is filed there
-/// at once, and one cache line serves both.
+/// The index behind kimage_dst_used: per segment, per destination page, one
+/// word (0: nothing). Either the SOURCE entry's position and walk ordinal
+/// (bit 63 clear): the ordinal + 1 in bits 0-31, the slot in bits 32-42,
+/// the position's page in bits 43-62 (0: image->head, else 1 + its number
+/// among the pages entries were stored in; a position that does not fit
+/// is kept in a map); or the destination's dest_pages slot (bit 63 set,
+/// as [`pack_dest`]): the page kimage_dst_used finds nothing for is filed
+/// there at once. A destination has one or the other: a page is filed
+/// only where no SOURCE entry is, and its slot is taken back just before
+/// the destination's own entry is added (a slot that meets an index word
+/// all the same goes to a map). Eight bytes a destination page: the
+/// table the swaps read at random is half what a word of each took.
 #[derive(Debug, Clone, Default)]
 struct DstIndex {
-    /// Per segment, per destination page: `[index word, dest_pages slot]`.
-    words: Vec<Vec<[u64; 2]>>,
+    /// Per segment, per destination page: the word.
+    words: Vec<Vec<u64>>,
     /// Per segment: one past the highest destination page ever given an
     /// index word. Pages at or above it have none, so a lookup there
     /// (most of kimage_dst_used's misses: a random page in a destination
@@ -331,9 +336,16 @@ struct DstIndex {
     /// The last page numbered, and its code.
     last: Option<(u64, u64)>,
     wide: FxHashMap<(usize, usize), (Pos, u64)>,
+    /// dest_pages slots that do not fit in their destination's word: the
+    /// page's index in dest_pages and its pfn.
+    wide_slots: FxHashMap<(usize, usize), (usize, u64)>,
 }
 
-const DST_WIDE: u64 = u64::MAX;
+/// An index word kept in [`DstIndex::wide`] (no packed word has all of
+/// bits 0-31 set: the ordinal + 1 is below 2^32 - 1).
+const DST_WIDE: u64 = u64::MAX >> 1;
+/// The tag of a dest_pages slot in a [`DstIndex`] word.
+const DST_SLOT: u64 = 1 << 63;
 
 impl DstIndex {
     fn page_code(&mut self, pfn: u64) -> u64 {
@@ -355,16 +367,19 @@ impl DstIndex {
             Pos::Head => Some(0),
             Pos::Slot { pfn, idx } => {
                 let code = self.page_code(pfn);
-                (idx < 1 << 11 && code < (1 << 21) - 1).then_some(code << 43 | u64::from(idx) << 32)
+                (idx < 1 << 11 && code < (1 << 20) - 1).then_some(code << 43 | u64::from(idx) << 32)
             }
         }
         .filter(|_| ord < u64::from(u32::MAX) - 1)
         .map(|p| p | (ord + 1));
-        if self.words[s][j][0] == DST_WIDE {
+        let was = self.words[s][j];
+        if was == DST_WIDE {
             self.wide.remove(&(s, j));
+        } else if was & DST_SLOT != 0 {
+            self.wide_slots.insert((s, j), unpack_dest(was));
         }
         self.set_end[s] = self.set_end[s].max(j + 1);
-        self.words[s][j][0] = match packed {
+        self.words[s][j] = match packed {
             Some(w) => w,
             None => {
                 self.wide.insert((s, j), (pos, ord));
@@ -378,8 +393,9 @@ impl DstIndex {
         if j >= self.set_end[s] {
             return None;
         }
-        match self.words[s][j][0] {
+        match self.words[s][j] {
             0 => None,
+            w if w & DST_SLOT != 0 => None,
             DST_WIDE => self.wide.get(&(s, j)).copied(),
             w => {
                 let ord = (w & u64::from(u32::MAX)) - 1;
@@ -395,16 +411,51 @@ impl DstIndex {
         }
     }
 
-    /// The dest_pages slot of segment `s`'s destination page `j`.
-    fn slot(&mut self, s: usize, j: usize) -> &mut u64 {
-        &mut self.words[s][j][1]
+    /// The page filed in the dest_pages slot of segment `s`'s
+    /// destination page `j`, as its index in dest_pages and its pfn, left
+    /// in place.
+    fn slot(&self, s: usize, j: usize) -> Option<(usize, u64)> {
+        match self.words[s][j] {
+            w if w & DST_SLOT != 0 => Some(unpack_dest(w)),
+            _ if self.wide_slots.is_empty() => None,
+            _ => self.wide_slots.get(&(s, j)).copied(),
+        }
+    }
+
+    /// [`DstIndex::slot`], taken out of the slot.
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
+    fn take_slot(&mut self, s: usize, j: usize) -> Option<(usize, u64)> {
+        let w = &mut self.words[s][j];
+        if *w & DST_SLOT != 0 {
+            return Some(unpack_dest(std::mem::take(w)));
+        }
+        if self.wide_slots.is_empty() {
+            return None;
+        }
+        self.wide_slots.remove(&(s, j))
+    }
+
+    /// File page `pfn`, dest_pages index `idx`, in the slot of segment
+    /// `s`'s destination page `j`.
+    fn file_slot(&mut self, s: usize, j: usize, idx: usize, pfn: u64) {
+        let w = &mut self.words[s][j];
+        match pack_dest(idx, pfn) {
+            Some(x) if *w == 0 || *w & DST_SLOT != 0 => *w = x,
+            _ => {
+                self.wide_slots.insert((s, j), (idx, pfn));
+            }
+        }
     }
 
     /// Empty every dest_pages slot (kimage_free emptied the list).
     fn clear_slots(&mut self) {
         for w in self.words.iter_mut().flatten() {
-            w[1] = 0;
+            if *w & DST_SLOT != 0 {
+                *w = 0;
+            }
         }
+        self.wide_slots.clear();
     }
 }
 
@@ -626,6 +677,7 @@ impl Kimage {
             page_ids,
             last,
             wide,
+            wide_slots,
         } = dst_index;
         // Emptied here, sized by build_indexes as a new kimage's are.
         words.clear();
@@ -634,6 +686,7 @@ impl Kimage {
         page_ids.clear();
         *last = None;
         wide.clear();
+        wide_slots.clear();
         *cur_dest = 0;
         *ordinals = 0;
         ind_pages.clear();
@@ -657,9 +710,9 @@ impl Kimage {
             match words.get_mut(i) {
                 Some(w) => {
                     w.clear();
-                    w.resize(pages(s), [0; 2]);
+                    w.resize(pages(s), 0);
                 }
-                None => words.push(vec![[0; 2]; pages(s)]),
+                None => words.push(vec![0; pages(s)]),
             }
         }
         let set_end = &mut self.dst_index.set_end;
@@ -989,9 +1042,7 @@ impl Kimage {
             .dest_page(destination)
             .filter(|_| destination != KIMAGE_NO_DEST)
         {
-            let slot = std::mem::take(self.dst_index.slot(s, j));
-            if slot != 0 {
-                let (idx, pfn) = unpack_dest(slot);
+            if let Some((idx, pfn)) = self.dst_index.take_slot(s, j) {
                 self.reused.push(idx as u32);
                 self.counters.dest_pages_reused += 1;
                 self.trace.push(Event::DestPageReused { pfn });
@@ -1058,7 +1109,7 @@ impl Kimage {
                 }
                 None => {
                     let (s, j) = dest.expect("a destination page");
-                    *self.dst_index.slot(s, j) = pack_dest(self.dest_pages.len(), pfn);
+                    self.dst_index.file_slot(s, j, self.dest_pages.len(), pfn);
                     self.dest_pages.push(pfn);
                     self.roles.insert(pfn, Role::DestPages);
                     self.counters.dest_pages += 1;
@@ -1486,13 +1537,14 @@ impl Kimage {
         orders.hash(h);
         (self.control_code_page, self.swap_page).hash(h);
         for (s, seg) in self.dst_index.words.iter().enumerate() {
-            for (j, &[_, slot]) in seg.iter().enumerate() {
+            for j in 0..seg.len() {
+                let slot = self.dst_index.slot(s, j);
                 if let Some((pos, ord)) = self.dst_index.get(s, j) {
                     (s, j, pos, ord).hash(h);
                 }
                 // The page filed in this destination's dest_pages slot, by
                 // pfn (the slot number is where the vector stored it).
-                (slot != 0).then(|| unpack_dest(slot).1).hash(h);
+                slot.map(|(_, pfn)| pfn).hash(h);
             }
         }
         (self.cur_dest, self.ordinals).hash(h);
@@ -1638,4 +1690,56 @@ pub struct KernelImage {
     pub dest_pages: Vec<u64>,
     /// image->unusable_pages.
     pub unusable_pages: Vec<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(pages: usize) -> DstIndex {
+        DstIndex {
+            words: vec![vec![0; pages]],
+            set_end: vec![0],
+            ..DstIndex::default()
+        }
+    }
+
+    /// One word a destination page holds either the SOURCE entry's index
+    /// or the dest_pages slot; the other, when both meet, and anything
+    /// that does not fit go to the maps, and every answer stays.
+    #[test]
+    fn dst_index_words_hold_an_index_or_a_slot() {
+        let mut d = index(8);
+        let at = Pos::Slot { pfn: 0x1234, idx: 7 };
+        d.set(0, 2, at, 41);
+        assert_eq!(d.get(0, 2), Some((at, 41)));
+        assert_eq!((d.get(0, 3), d.slot(0, 3)), (None, None));
+
+        d.file_slot(0, 5, 9, 0xabcde);
+        assert_eq!(d.get(0, 5), None);
+        assert_eq!(d.slot(0, 5).unwrap(), (9, 0xabcde));
+        assert_eq!(d.take_slot(0, 5).unwrap(), (9, 0xabcde));
+        assert_eq!((d.slot(0, 5), d.take_slot(0, 5)), (None, None));
+
+        // A slot filed where an index is, and an index set where a slot is.
+        d.file_slot(0, 2, 3, 0x77);
+        assert_eq!(d.get(0, 2), Some((at, 41)));
+        assert_eq!(d.slot(0, 2).unwrap(), (3, 0x77));
+        d.file_slot(0, 6, 4, 0x88);
+        d.set(0, 6, Pos::Head, 0);
+        assert_eq!(d.get(0, 6), Some((Pos::Head, 0)));
+        assert_eq!(d.take_slot(0, 6).unwrap(), (4, 0x88));
+        assert_eq!(d.get(0, 6), Some((Pos::Head, 0)));
+
+        // A pfn the word cannot hold, and an ordinal that does not fit.
+        d.file_slot(0, 7, 1, 1 << 45);
+        assert_eq!(d.slot(0, 7).unwrap(), (1, 1 << 45));
+        d.set(0, 4, at, u64::from(u32::MAX));
+        assert_eq!(d.get(0, 4), Some((at, u64::from(u32::MAX))));
+
+        d.clear_slots();
+        assert_eq!((d.slot(0, 2), d.slot(0, 7)), (None, None));
+        assert_eq!(d.get(0, 2), Some((at, 41)));
+        assert_eq!(d.get(0, 4), Some((at, u64::from(u32::MAX))));
+    }
 }
