@@ -3,9 +3,11 @@
 // a kernel build is first chosen. The page sends the module's URLs first.
 // Requests are served one at a time, in order: a {"fetch-kernel":...}
 // request (the shipped build) is fetched here and handed over as a
-// load-kernel request before the next one runs.
+// load-kernel request before the next one runs. Requests posted while the
+// module instantiates are kept and served first, in order.
 self.onmessage = async (ev) => {
-  self.onmessage = null;
+  const early = [];
+  self.onmessage = (e) => early.push(e);
   const { js, wasm } = ev.data;
   const m = await import(js);
   await m.default({ module_or_path: wasm });
@@ -41,4 +43,5 @@ self.onmessage = async (ev) => {
     }).catch((err) => failed(text, err));
   };
   m.kernel_worker_main();
+  for (const e of early) self.onmessage(e);
 };

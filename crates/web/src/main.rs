@@ -9,6 +9,8 @@ use wasm_bindgen::prelude::*;
 fn main() {
     #[cfg(target_arch = "wasm32")]
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        // The model worker boots while the page first renders.
+        kexec_web::worker_client::WorkerClient::prespawn();
         match doc.get_element_by_id("app") {
             Some(root) => {
                 yew::Renderer::<kexec_web::components::app::App>::with_root(root).render();

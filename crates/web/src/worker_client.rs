@@ -1,5 +1,14 @@
 //! The page's end of the model worker: spawn, send, receive, terminate.
 //!
+//! The model worker starts before the page first renders
+//! ([`WorkerClient::prespawn`], from `main`) with the page's compiled
+//! module (`wasm_bindgen::module()`, structured-cloned: nothing is fetched
+//! or compiled again), so it boots while the page renders; the first run
+//! takes it over. The boot scripts (`www/worker.js`,
+//! `www/kernel-worker.js`) keep the requests that arrive while their module
+//! instantiates, so requests are posted at once, with no round trip
+//! through the page's main thread for the worker's Ready.
+//!
 //! Cancelling a run terminates the worker (the model runs synchronously, so
 //! nothing short of that stops it) and spawns a fresh one.
 
@@ -41,40 +50,68 @@ fn module_urls_of(name: &str) -> Result<(String, String), String> {
     ))
 }
 
-/// The URLs of the page's own JS glue and wasm, from the preload links
-/// Trunk writes into index.html.
-fn module_urls() -> Result<(String, String), String> {
-    let doc = web_sys::window()
+/// The URL of the page's own JS glue, from the module preload link Trunk
+/// writes into index.html (the wasm goes to the worker compiled).
+fn page_js() -> Result<String, String> {
+    web_sys::window()
         .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let href = |sel: &str| -> Option<String> {
-        let el = doc.query_selector(sel).ok()??;
-        Some(el.unchecked_into::<web_sys::HtmlLinkElement>().href())
-    };
-    let js = href("link[rel=modulepreload]").ok_or("the page's module preload link is missing")?;
-    let wasm =
-        href("link[rel=preload][as=fetch]").ok_or("the page's wasm preload link is missing")?;
-    Ok((js, wasm))
+        .and_then(|doc| doc.query_selector("link[rel=modulepreload]").ok()?)
+        .map(|el| el.unchecked_into::<web_sys::HtmlLinkElement>().href())
+        .ok_or_else(|| "the page's module preload link is missing".into())
+}
+
+/// Where a worker's responses go (none yet for the prespawned one:
+/// nothing is asked of it before it is taken over, and its Ready is not
+/// needed, the boot scripts keep early requests).
+type OnResponse = Rc<RefCell<Option<Callback<(Response, Vec<Vec<u64>>)>>>>;
+
+thread_local! {
+    /// The model worker [`WorkerClient::prespawn`] started, until the
+    /// first run takes it.
+    static PRESPAWNED: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
 }
 
 /// A running model worker.
 pub struct WorkerClient {
     worker: Worker,
-    /// Requests waiting for the worker's Ready; `None` once it came.
-    queue: Rc<RefCell<Option<Vec<String>>>>,
+    on_response: OnResponse,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
 }
 
 impl WorkerClient {
-    /// Start a worker; every response goes to `on_response`.
+    /// Start the model worker before the page first renders (from
+    /// `main`): it instantiates the page's compiled module (nothing is
+    /// fetched or compiled again) while the page renders, and the first
+    /// [`WorkerClient::spawn`] takes it.
+    pub fn prespawn() {
+        if let Ok(w) = Self::spawn_model(None) {
+            PRESPAWNED.with(|p| *p.borrow_mut() = Some(w));
+        }
+    }
+
+    fn spawn_model(
+        on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
+    ) -> Result<Self, String> {
+        Self::spawn_at(WORKER_URL, page_js()?, wasm_bindgen::module(), on_response)
+    }
+
+    /// The model worker (the prespawned one, or a new one); every
+    /// response goes to `on_response`.
     pub fn spawn(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
-        Self::spawn_at(WORKER_URL, module_urls()?, on_response)
+        match PRESPAWNED.with(|p| p.borrow_mut().take()) {
+            Some(w) => {
+                *w.on_response.borrow_mut() = Some(on_response);
+                Ok(w)
+            }
+            None => Self::spawn_model(Some(on_response)),
+        }
     }
 
     /// Start a kernel worker (the model plus kernel builds, in the
     /// kernel-build module).
     pub fn spawn_kernel(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
-        Self::spawn_at(KERNEL_WORKER_URL, module_urls_of("kernel")?, on_response)
+        let (js, wasm) = module_urls_of("kernel")?;
+        Self::spawn_at(KERNEL_WORKER_URL, js, wasm.into(), Some(on_response))
     }
 
     /// Start an explorer worker (the model plus the explorer, in the
@@ -82,20 +119,32 @@ impl WorkerClient {
     pub fn spawn_explorer(
         on_response: Callback<(Response, Vec<Vec<u64>>)>,
     ) -> Result<Self, String> {
-        Self::spawn_at(WORKER_URL, module_urls_of("explore")?, on_response)
+        let (js, wasm) = module_urls_of("explore")?;
+        Self::spawn_at(WORKER_URL, js, wasm.into(), Some(on_response))
     }
 
+    /// Start `script` with a module's JS glue and its wasm (a URL, or the
+    /// compiled module). The boot scripts keep the requests posted while
+    /// their module instantiates, so requests go out at once.
     fn spawn_at(
         script: &str,
-        (js, wasm): (String, String),
-        on_response: Callback<(Response, Vec<Vec<u64>>)>,
+        js: String,
+        wasm: JsValue,
+        on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
     ) -> Result<Self, String> {
-        let opts = WorkerOptions::new();
-        opts.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options(script, &opts)
-            .map_err(|e| format!("cannot start the model worker: {e:?}"))?;
-        let queue: Rc<RefCell<Option<Vec<String>>>> = Rc::new(RefCell::new(Some(Vec::new())));
-        let (q, w) = (queue.clone(), worker.clone());
+        let start = || -> Result<Worker, JsValue> {
+            let opts = WorkerOptions::new();
+            opts.set_type(WorkerType::Module);
+            let worker = Worker::new_with_options(script, &opts)?;
+            let boot = js_sys::Object::new();
+            Reflect::set(&boot, &"js".into(), &js.into())?;
+            Reflect::set(&boot, &"wasm".into(), &wasm)?;
+            worker.post_message(&boot)?;
+            Ok(worker)
+        };
+        let worker = start().map_err(|e| format!("cannot start the model worker: {e:?}"))?;
+        let on_response: OnResponse = Rc::new(RefCell::new(on_response));
+        let to = on_response.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let data = ev.data();
             let json = Reflect::get(&data, &"json".into())
@@ -105,12 +154,9 @@ impl WorkerClient {
             let Ok(resp) = serde_json::from_str::<Response>(&json) else {
                 return;
             };
-            if resp == Response::Ready {
-                for text in q.borrow_mut().take().unwrap_or_default() {
-                    let _ = w.post_message(&text.into());
-                }
+            let Some(cb) = to.borrow().clone() else {
                 return;
-            }
+            };
             let words = Reflect::get(&data, &"words".into())
                 .ok()
                 .map(|w| w.unchecked_into::<Array>())
@@ -120,18 +166,12 @@ impl WorkerClient {
                         .collect()
                 })
                 .unwrap_or_default();
-            on_response.emit((resp, words));
+            cb.emit((resp, words));
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-        let boot = js_sys::Object::new();
-        let _ = Reflect::set(&boot, &"js".into(), &js.into());
-        let _ = Reflect::set(&boot, &"wasm".into(), &wasm.into());
-        worker
-            .post_message(&boot)
-            .map_err(|e| format!("cannot start the model worker: {e:?}"))?;
         Ok(WorkerClient {
             worker,
-            queue,
+            on_response,
             _onmessage: onmessage,
         })
     }
@@ -156,12 +196,7 @@ impl WorkerClient {
     }
 
     fn send_text(&self, text: String) {
-        match self.queue.borrow_mut().as_mut() {
-            Some(waiting) => waiting.push(text),
-            None => {
-                let _ = self.worker.post_message(&text.into());
-            }
-        }
+        let _ = self.worker.post_message(&text.into());
     }
 
     /// Stop the worker at once.

@@ -2,7 +2,8 @@
 //! in the explore module.
 //!
 //! The worker (`www/worker.js`, a module worker) imports the page's JS glue
-//! and wasm — the same files the page loaded, so the model is shipped once —
+//! and instantiates its wasm — the module the page compiled, sent to it, so
+//! the model is shipped and compiled once —
 //! or the explore module's (`explore.js`, `explore_bg.wasm`: the model plus
 //! the explorer, fetched when a search first starts), and calls the
 //! exported `worker_main`, which lands here: requests arrive

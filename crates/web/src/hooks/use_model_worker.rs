@@ -1,6 +1,8 @@
-//! The model worker as the kimage view uses it: spawned for the first run,
-//! sent every scenario revision (debounced while typing), asked for the
-//! timeline's current step, its responses turned into [`Action`]s.
+//! The model worker as the kimage view uses it: started before the page
+//! first renders (`WorkerClient::prespawn`, from `main`) and taken over by
+//! the first run, sent every scenario revision (debounced while typing),
+//! asked for the timeline's current step, its responses turned into
+//! [`Action`]s.
 //! Cancelling terminates it (the model runs synchronously, nothing short
 //! of that stops it); the next run spawns a fresh one.
 //!
