@@ -1710,7 +1710,10 @@ mod tests {
     #[test]
     fn dst_index_words_hold_an_index_or_a_slot() {
         let mut d = index(8);
-        let at = Pos::Slot { pfn: 0x1234, idx: 7 };
+        let at = Pos::Slot {
+            pfn: 0x1234,
+            idx: 7,
+        };
         d.set(0, 2, at, 41);
         assert_eq!(d.get(0, 2), Some((at, 41)));
         assert_eq!((d.get(0, 3), d.slot(0, 3)), (None, None));
