@@ -165,6 +165,51 @@ pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> Variant
     run_variant_observed(sc, variant, opts, None)
 }
 
+/// Kimages kept from finished runs for the next ones: a run made in a
+/// workshop takes a spare kimage and [`Kimage::renew`]s it for its
+/// scenario instead of making a new one, so its tables (page contents,
+/// roles, the allocator's bitmap, the dst index) keep their allocations.
+/// The random explorer runs thousands of short loads on different
+/// machines; each fresh kimage grew its tables from nothing, section by
+/// section, and dropped them again. A run in a workshop is the same run
+/// as without one: `renew` leaves nothing of the run before.
+#[derive(Default)]
+pub struct Workshop {
+    spare: Vec<Kimage>,
+}
+
+/// Most kimages a workshop keeps (a goal runs two designs at a time).
+const WORKSHOP_SPARES: usize = 2;
+
+impl Workshop {
+    /// A kimage as [`Kimage::with_design`] makes it: a spare one renewed,
+    /// or a new one.
+    fn kimage(
+        &mut self,
+        sc: &Scenario,
+        m: Machine,
+        design: Box<dyn EntryList>,
+        trace: bool,
+    ) -> Kimage {
+        match self.spare.pop() {
+            Some(mut k) => {
+                let mut segments = std::mem::take(&mut k.segments);
+                segments.clone_from(&sc.segments);
+                k.renew(m, segments, design, &sc.policy, trace);
+                k
+            }
+            None => Kimage::with_design(m, sc.segments.clone(), design, sc.policy.clone(), trace),
+        }
+    }
+
+    /// Keep `r`'s kimage for a later run (the run is done with).
+    pub fn give_back(&mut self, r: VariantRun) {
+        if self.spare.len() < WORKSHOP_SPARES {
+            self.spare.push(r.kimage);
+        }
+    }
+}
+
 /// Run one variant, a kernel build through `kernels`.
 pub fn run_variant_with(
     sc: &Scenario,
@@ -173,6 +218,28 @@ pub fn run_variant_with(
     kernels: &dyn KernelRunner,
 ) -> VariantRun {
     run_variant_prefixed_with(sc, variant, opts, Vec::new(), kernels)
+}
+
+/// [`run_variant_prefixed_with`] in `ws`: the model's designs run in a
+/// renewed spare kimage (a kernel build as without a workshop).
+pub fn run_variant_prefixed_in(
+    ws: &mut Workshop,
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    prefix: Vec<u64>,
+    kernels: &dyn KernelRunner,
+) -> VariantRun {
+    match variant {
+        Variant::Kernel(_) => kernels
+            .run(sc, variant, opts, &prefix)
+            .unwrap_or_else(|| not_loaded(sc, variant)),
+        v => {
+            let m = machine(sc);
+            let design = v.build(&m);
+            run_with(ws, sc, m, design, opts, None, prefix)
+        }
+    }
 }
 
 /// [`run_variant_prefixed`] for any variant, a kernel build through
@@ -226,7 +293,15 @@ pub fn run_variant_observed(
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(sc, m, design, opts, progress, Vec::new())
+    run_with(
+        &mut Workshop::default(),
+        sc,
+        m,
+        design,
+        opts,
+        progress,
+        Vec::new(),
+    )
 }
 
 /// Run one variant whose first allocator calls get `prefix`, one pfn per
@@ -240,7 +315,7 @@ pub fn run_variant_prefixed(
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(sc, m, design, opts, None, prefix)
+    run_with(&mut Workshop::default(), sc, m, design, opts, None, prefix)
 }
 
 /// [`run_variant`] (not a kernel build) that stops where its replay list
@@ -293,10 +368,19 @@ pub fn run_variant_to_choice_in(
 /// Run a design that is not one of the [`Variant`]s (a test's deliberately
 /// wrong one, say); the run reports the variant the design names.
 pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {
-    run_with(sc, machine(sc), design, opts, None, Vec::new())
+    run_with(
+        &mut Workshop::default(),
+        sc,
+        machine(sc),
+        design,
+        opts,
+        None,
+        Vec::new(),
+    )
 }
 
 fn run_with(
+    ws: &mut Workshop,
     sc: &Scenario,
     m: Machine,
     design: Box<dyn EntryList>,
@@ -304,13 +388,7 @@ fn run_with(
     progress: Option<Box<dyn FnMut(u64)>>,
     prefix: Vec<u64>,
 ) -> VariantRun {
-    let mut k = Kimage::with_design(
-        m,
-        sc.segments.clone(),
-        design,
-        sc.policy.clone(),
-        opts.trace,
-    );
+    let mut k = ws.kimage(sc, m, design, opts.trace);
     if !prefix.is_empty() {
         k.allocator_mut().set_prefix(prefix);
     }

@@ -29,7 +29,7 @@ use crate::arch::{Arch, PAGE_SIZE};
 use crate::design::Variant;
 use crate::kimage::Segment;
 use crate::page_alloc::{Policy, SplitMix64};
-use crate::run::{run_variant_with, KernelRunner, NoKernels, RunOptions};
+use crate::run::{run_variant_with, KernelRunner, NoKernels, RunOptions, Workshop};
 use crate::scenario::Scenario;
 use std::rc::Rc;
 
@@ -253,7 +253,7 @@ pub fn search_range(
     seed: u64,
     range: std::ops::Range<u64>,
 ) -> Option<u64> {
-    search_range_with(base, &goal.search(), seed, range)
+    search_range_counted(base, goal, seed, range).hit
 }
 
 /// What searching a range found: the first hit, and how many candidates a
@@ -287,8 +287,11 @@ pub fn search_range_counted_with(
 ) -> Found {
     let variants = goal.variants();
     let mut found = Found::default();
+    // One workshop for the range: every candidate's runs reuse the
+    // kimages of the runs before.
+    let mut ws = Workshop::default();
     for i in range {
-        match goal.check_with(&candidate_for(base, &variants, seed, i), kernels) {
+        match goal.check_in(&mut ws, &candidate_for(base, &variants, seed, i), kernels) {
             Check::Hit => {
                 found.hit = Some(i);
                 break;
