@@ -221,8 +221,10 @@ pub fn run_variant_with(
 }
 
 /// [`run_variant_prefixed_with`] in `ws`: the model's designs run in a
-/// renewed spare kimage (a kernel build as without a workshop).
+/// renewed spare kimage (a kernel build as without a workshop), leaving
+/// out what `reads` does not read (a kernel build's run has everything).
 pub fn run_variant_prefixed_in(
+    reads: Reads,
     ws: &mut Workshop,
     sc: &Scenario,
     variant: Variant,
@@ -237,7 +239,7 @@ pub fn run_variant_prefixed_in(
         v => {
             let m = machine(sc);
             let design = v.build(&m);
-            run_with(ws, sc, m, design, opts, None, prefix)
+            run_with(reads, ws, sc, m, design, opts, None, prefix)
         }
     }
 }
@@ -294,6 +296,7 @@ pub fn run_variant_observed(
     let m = machine(sc);
     let design = variant.build(&m);
     run_with(
+        Reads::All,
         &mut Workshop::default(),
         sc,
         m,
@@ -315,7 +318,16 @@ pub fn run_variant_prefixed(
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(&mut Workshop::default(), sc, m, design, opts, None, prefix)
+    run_with(
+        Reads::All,
+        &mut Workshop::default(),
+        sc,
+        m,
+        design,
+        opts,
+        None,
+        prefix,
+    )
 }
 
 /// [`run_variant`] (not a kernel build) that stops where its replay list
@@ -369,6 +381,7 @@ pub fn run_variant_to_choice_in(
 /// wrong one, say); the run reports the variant the design names.
 pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {
     run_with(
+        Reads::All,
         &mut Workshop::default(),
         sc,
         machine(sc),
@@ -379,7 +392,9 @@ pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_with(
+    reads: Reads,
     ws: &mut Workshop,
     sc: &Scenario,
     m: Machine,
@@ -395,7 +410,7 @@ fn run_with(
     k.progress = progress;
     k.source_movable = sc.source_movable;
     let outcome = load(&mut k);
-    let mut r = finish(sc, k, outcome, opts);
+    let mut r = finish_in(sc, k, outcome, opts, reads);
     if opts.unload {
         r.unload = unload_check(&mut r);
     }
@@ -405,11 +420,43 @@ fn run_with(
 /// After a load (the model's or the kernel's own code): the counters, the
 /// list as the walk sees it, the relocation check. The unload check is
 /// the caller's (the model runs kimage_free; a kernel build runs its own).
-pub fn finish(sc: &Scenario, mut k: Kimage, outcome: Outcome, opts: RunOptions) -> VariantRun {
-    k.count_held();
+pub fn finish(sc: &Scenario, k: Kimage, outcome: Outcome, opts: RunOptions) -> VariantRun {
+    finish_in(sc, k, outcome, opts, Reads::All)
+}
+
+/// What the caller of a run reads of it, besides its outcome, its
+/// relocation and unload checks and its trace (which every run has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Everything a plain run has.
+    All,
+    /// Also the list as walked ([`VariantRun::entries`]), not the held
+    /// pages' counters (`lowmem_held`, `highmem_held` stay 0).
+    Lists,
+    /// Only the verdict: the walk still runs (its fault is an outcome)
+    /// but keeps no entries, and the held pages are not counted.
+    Verdict,
+}
+
+/// [`finish`], leaving out what `reads` does not read.
+fn finish_in(
+    sc: &Scenario,
+    mut k: Kimage,
+    outcome: Outcome,
+    opts: RunOptions,
+    reads: Reads,
+) -> VariantRun {
+    if reads == Reads::All {
+        k.count_held();
+    }
     let mut r = VariantRun::bare(sc, k, outcome);
     if r.outcome == Outcome::Loaded {
-        match r.kimage.entries() {
+        let walked = if reads == Reads::Verdict {
+            r.kimage.walk(|_, _| {}).map(|end| (Vec::new(), end))
+        } else {
+            r.kimage.entries()
+        };
+        match walked {
             Ok((list, end)) => {
                 r.entries = list;
                 r.end_word = end;

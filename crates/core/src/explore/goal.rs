@@ -8,7 +8,8 @@ use crate::errno::Errno;
 use crate::kimage::Stop;
 use crate::relocate::Relocation;
 use crate::run::{
-    run_variant_prefixed_in, KernelRunner, NoKernels, Outcome, RunOptions, VariantRun, Workshop,
+    run_variant_prefixed_in, KernelRunner, NoKernels, Outcome, Reads, RunOptions, VariantRun,
+    Workshop,
 };
 use crate::scenario::Scenario;
 use std::fmt;
@@ -153,8 +154,14 @@ impl Goal {
             relocate: true,
             ..Default::default()
         };
+        // The differ goals compare the lists; the others read verdicts
+        // only (`key`). No goal reads the held-page counters.
+        let reads = match self {
+            Goal::Differ(..) | Goal::DifferPolicy(..) => Reads::Lists,
+            _ => Reads::Verdict,
+        };
         let mut run_variant = |sc: &Scenario, v: Variant, opts: RunOptions| {
-            run_variant_prefixed_in(ws, sc, v, opts, Vec::new(), kernels)
+            run_variant_prefixed_in(reads, ws, sc, v, opts, Vec::new(), kernels)
         };
         let hit = |b: bool| if b { Check::Hit } else { Check::Miss };
         let (ra, rb, check) = match *self {
@@ -198,7 +205,7 @@ impl Goal {
                     trace: matches!(b, Variant::Kernel(_)),
                     ..opts
                 };
-                match runs_in(ws, sc, a, b, opts_a, opts_b, kernels) {
+                match runs_in(reads, ws, sc, a, b, opts_a, opts_b, kernels) {
                     Err(why) => return Check::Ineligible(why),
                     Ok((ra, rb, _)) => {
                         let c = if matches!(self, Goal::Differ(..)) {

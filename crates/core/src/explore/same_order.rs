@@ -9,7 +9,8 @@ use crate::design::Variant;
 use crate::kimage::Stop;
 use crate::page_alloc::Policy;
 use crate::run::{
-    run_variant_prefixed_in, KernelRunner, NoKernels, Outcome, RunOptions, VariantRun, Workshop,
+    run_variant_prefixed_in, KernelRunner, NoKernels, Outcome, Reads, RunOptions, VariantRun,
+    Workshop,
 };
 use crate::scenario::Scenario;
 use crate::trace::Event;
@@ -71,7 +72,16 @@ pub fn same_order_with(
         trace: true,
         ..opts
     };
-    match runs_in(&mut Workshop::default(), sc, a, b, opts, opts, kernels) {
+    match runs_in(
+        Reads::All,
+        &mut Workshop::default(),
+        sc,
+        a,
+        b,
+        opts,
+        opts,
+        kernels,
+    ) {
         Err(why) => SameOrder::Ineligible(why),
         Ok((ra, rb, oa)) => {
             let ob = order_of(&rb);
@@ -87,11 +97,12 @@ pub fn same_order_with(
 }
 
 /// A's and B's runs under one order, in `ws`, A with `opts_a` (its
-/// trace on: its order is read from it) and B with `opts_b`; with A's
-/// order when it was read for B's prefix. `Err`: the candidate is
-/// ineligible, and why.
-#[allow(clippy::type_complexity)]
+/// trace on: its order is read from it) and B with `opts_b`, both
+/// leaving out what `reads` does not read; with A's order when it was
+/// read for B's prefix. `Err`: the candidate is ineligible, and why.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub(crate) fn runs_in(
+    reads: Reads,
     ws: &mut Workshop,
     sc: &Scenario,
     a: Variant,
@@ -101,16 +112,16 @@ pub(crate) fn runs_in(
     kernels: &dyn KernelRunner,
 ) -> Result<(VariantRun, VariantRun, Option<Vec<u64>>), String> {
     debug_assert!(opts_a.trace);
-    let ra = run_variant_prefixed_in(ws, sc, a, opts_a, Vec::new(), kernels);
+    let ra = run_variant_prefixed_in(reads, ws, sc, a, opts_a, Vec::new(), kernels);
     let (rb, oa) = if let Policy::Replay(_) = sc.policy {
         (
-            run_variant_prefixed_in(ws, sc, b, opts_b, Vec::new(), kernels),
+            run_variant_prefixed_in(reads, ws, sc, b, opts_b, Vec::new(), kernels),
             None,
         )
     } else {
         let oa = order_of(&ra);
         (
-            run_variant_prefixed_in(ws, sc, b, opts_b, oa.clone(), kernels),
+            run_variant_prefixed_in(reads, ws, sc, b, opts_b, oa.clone(), kernels),
             Some(oa),
         )
     };
