@@ -13,7 +13,7 @@ use crate::design::{EntryList, Variant};
 use crate::errno::Errno;
 use crate::kimage::{Kimage, Role, Stop};
 use crate::memory::Machine;
-use crate::relocate::{relocate, Relocation};
+use crate::relocate::{relocate, relocate_moving, Relocation};
 use crate::scenario::Scenario;
 use crate::trace::{Counters, Pos};
 
@@ -434,7 +434,9 @@ pub enum Reads {
     /// pages' counters (`lowmem_held`, `highmem_held` stay 0).
     Lists,
     /// Only the verdict: the walk still runs (its fault is an outcome)
-    /// but keeps no entries, and the held pages are not counted.
+    /// but keeps no entries, and the held pages are not counted; without
+    /// the unload check, the relocation check moves the kimage's own page
+    /// words (its store is then memory as the stub left it).
     Verdict,
 }
 
@@ -465,7 +467,13 @@ fn finish_in(
         }
     }
     if opts.relocate && r.outcome == Outcome::Loaded {
-        r.relocation = Some(relocate(&r.kimage));
+        // A verdict run's store is read by nobody after the check, unless
+        // kimage_free walks the list in it: the stub moves its words.
+        r.relocation = Some(if reads == Reads::Verdict && !opts.unload {
+            relocate_moving(&mut r.kimage)
+        } else {
+            relocate(&r.kimage)
+        });
     }
     r
 }

@@ -3,18 +3,22 @@
 //! field a goal, a report or the unload check reads, for sequences of
 //! explorer candidates on different machines, segments, policies and
 //! designs, with and without a replay prefix; with [`Reads`] leaving
-//! out the list or the held-page counters, everything else the same.
+//! out the list or the held-page counters, everything else the same;
+//! and the explorer's goal checks in one workshop against checks made
+//! from plain runs.
 //!
 //! Fixed seed, no persistence file: the same cases on every run.
 
 use kexec_core::design::{Variant, ALL_VARIANTS};
-use kexec_core::explore::candidate_for;
+use kexec_core::explore::{candidate, candidate_for, same_order, Check, Goal, SameOrder};
+use kexec_core::kimage::Stop;
 use kexec_core::presets;
+use kexec_core::relocate::Relocation;
 use kexec_core::run::{
-    run_variant_prefixed, run_variant_prefixed_in, NoKernels, Reads, RunOptions, VariantRun,
-    Workshop,
+    run_variant, run_variant_prefixed, run_variant_prefixed_in, NoKernels, Outcome, Reads,
+    RunOptions, VariantRun, Workshop,
 };
-use kexec_core::scenario::check_arch_variants;
+use kexec_core::scenario::{check_arch_variants, Scenario};
 use kexec_core::trace::Event;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -118,4 +122,112 @@ proptest! {
             ws.give_back(kept_b);
         }
     }
+}
+
+/// A goal judged the plain way, from public runs on fresh kimages with
+/// everything kept (what `Goal::check` did before workshops): the
+/// reference for the explorer's own check.
+fn reference_check(goal: &Goal, sc: &Scenario) -> Check {
+    #[derive(PartialEq)]
+    enum K {
+        Ok,
+        RelocFail,
+        Fault(String),
+        Errno(String),
+        Model,
+    }
+    let key = |r: &VariantRun| match &r.outcome {
+        Outcome::Loaded | Outcome::Unloaded => match r.relocation {
+            Some(Relocation::Fail(_)) => K::RelocFail,
+            _ => K::Ok,
+        },
+        Outcome::Stopped(Stop::Fault(f)) => K::Fault(f.function.to_string()),
+        Outcome::Stopped(Stop::Errno { errno, .. }) => K::Errno(errno.to_string()),
+        Outcome::Stopped(_) => K::Model,
+    };
+    let differ = |a: &VariantRun, b: &VariantRun| {
+        a.outcome == Outcome::Loaded
+            && b.outcome == Outcome::Loaded
+            && (a.entries.len() != b.entries.len()
+                || a.entries.iter().zip(&b.entries).any(|(x, y)| x.1 != y.1)
+                || a.end_word != b.end_word)
+    };
+    let verdicts = |a: &VariantRun, b: &VariantRun| {
+        let (ka, kb) = (key(a), key(b));
+        ka != kb && ka != K::Model && kb != K::Model
+    };
+    let hit = |b: bool| if b { Check::Hit } else { Check::Miss };
+    let reloc = RunOptions {
+        relocate: true,
+        ..RunOptions::default()
+    };
+    match *goal {
+        Goal::Fault(v) => hit(matches!(
+            key(&run_variant(sc, v, reloc)),
+            K::Fault(_) | K::RelocFail
+        )),
+        Goal::DifferPolicy(a, b) => {
+            let ra = run_variant(sc, a, RunOptions::default());
+            hit(ra.outcome == Outcome::Loaded
+                && differ(&ra, &run_variant(sc, b, RunOptions::default())))
+        }
+        Goal::VerdictPolicy(a, b) => hit(verdicts(
+            &run_variant(sc, a, reloc),
+            &run_variant(sc, b, reloc),
+        )),
+        Goal::Differ(a, b) | Goal::Verdict(a, b) => {
+            let opts = if matches!(goal, Goal::Verdict(..)) {
+                reloc
+            } else {
+                RunOptions::default()
+            };
+            match same_order(sc, a, b, opts) {
+                SameOrder::Ineligible(why) => Check::Ineligible(why),
+                SameOrder::Runs { a: ra, b: rb, .. } => hit(if matches!(goal, Goal::Differ(..)) {
+                    differ(&ra, &rb)
+                } else {
+                    verdicts(&ra, &rb)
+                }),
+            }
+        }
+    }
+}
+
+/// The explorer's check of every goal kind, one workshop across a
+/// candidate stream, gives what the plain runs give (ineligible reasons
+/// included).
+#[test]
+fn workshop_checks_are_plain_checks() {
+    let cases = [
+        ("swap-path", "verdict:pointer,rfc-fixed", 120),
+        ("long-list", "verdict:pointer,dma32", 120),
+        ("highmem-retry", "differ:pointer,rfc-fixed", 60),
+        ("swap-path", "differ-policy:pointer,dma32", 60),
+        ("highmem-retry", "verdict-policy:pointer,skip-reuse", 60),
+        ("long-list", "fault:rfc-posted", 60),
+        ("rfc-i386-pae", "verdict:pointer,rfc-posted", 40),
+        ("highmem-vs-zone-cma", "differ:pointer,highmem-zone", 60),
+    ];
+    let mut kinds = [0u32; 3];
+    for (base, goal, n) in cases {
+        let sc0 = presets::find(base).unwrap().scenario;
+        let goal = Goal::parse(goal).unwrap();
+        let mut ws = Workshop::default();
+        for i in 0..n {
+            let sc = candidate(&sc0, &goal, 5, i);
+            let got = goal.check_in(&mut ws, &sc, &NoKernels);
+            kinds[match got {
+                Check::Hit => 0,
+                Check::Miss => 1,
+                Check::Ineligible(_) => 2,
+            }] += 1;
+            assert_eq!(
+                got,
+                reference_check(&goal, &sc),
+                "{base} {goal} candidate {i}"
+            );
+        }
+    }
+    // Every answer is exercised.
+    assert!(kinds.iter().all(|&k| k > 0), "{kinds:?}");
 }
