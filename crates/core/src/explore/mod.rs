@@ -285,13 +285,25 @@ pub fn search_range_counted_with(
     range: std::ops::Range<u64>,
     kernels: &dyn KernelRunner,
 ) -> Found {
+    search_range_in(&mut Workshop::default(), base, goal, seed, range, kernels)
+}
+
+/// [`search_range_counted_with`] in `ws`: every candidate's runs reuse the
+/// kimages of the runs before, also those of earlier ranges searched in
+/// the same workshop (the CLI's threads and the page's worker keep one
+/// for the whole search: a new one grows its tables again).
+pub fn search_range_in(
+    ws: &mut Workshop,
+    base: &Scenario,
+    goal: &Goal,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    kernels: &dyn KernelRunner,
+) -> Found {
     let variants = goal.variants();
     let mut found = Found::default();
-    // One workshop for the range: every candidate's runs reuse the
-    // kimages of the runs before.
-    let mut ws = Workshop::default();
     for i in range {
-        match goal.check_in(&mut ws, &candidate_for(base, &variants, seed, i), kernels) {
+        match goal.check_in(ws, &candidate_for(base, &variants, seed, i), kernels) {
             Check::Hit => {
                 found.hit = Some(i);
                 break;
