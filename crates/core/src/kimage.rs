@@ -493,6 +493,7 @@ impl Kimage {
             counters: Counters::default(),
             trace: Trace {
                 enabled: trace,
+                allocs_only: false,
                 events: Vec::new(),
             },
             dest_pages: Vec::new(),
@@ -561,6 +562,7 @@ impl Kimage {
         store.clear();
         *counters = Counters::default();
         my_trace.enabled = trace;
+        my_trace.allocs_only = false;
         my_trace.events.clear();
         dest_pages.clear();
         unusable_pages.clear();

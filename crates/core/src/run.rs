@@ -404,6 +404,7 @@ fn run_with(
     prefix: Vec<u64>,
 ) -> VariantRun {
     let mut k = ws.kimage(sc, m, design, opts.trace);
+    k.trace.allocs_only = reads != Reads::All;
     if !prefix.is_empty() {
         k.allocator_mut().set_prefix(prefix);
     }
@@ -424,17 +425,19 @@ pub fn finish(sc: &Scenario, k: Kimage, outcome: Outcome, opts: RunOptions) -> V
     finish_in(sc, k, outcome, opts, Reads::All)
 }
 
-/// What the caller of a run reads of it, besides its outcome, its
-/// relocation and unload checks and its trace (which every run has).
+/// What the caller of a run reads of it, besides its outcome and its
+/// relocation and unload checks (which every run has).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reads {
     /// Everything a plain run has.
     All,
     /// Also the list as walked ([`VariantRun::entries`]), not the held
-    /// pages' counters (`lowmem_held`, `highmem_held` stay 0).
+    /// pages' counters (`lowmem_held`, `highmem_held` stay 0); a trace
+    /// keeps only the allocator calls ([`crate::trace::Trace::allocs_only`]).
     Lists,
     /// Only the verdict: the walk still runs (its fault is an outcome)
-    /// but keeps no entries, and the held pages are not counted; without
+    /// but keeps no entries, the held pages are not counted, and a trace
+    /// keeps only the allocator calls; without
     /// the unload check, the relocation check moves the kimage's own page
     /// words (its store is then memory as the stub left it).
     Verdict,

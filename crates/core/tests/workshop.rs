@@ -3,7 +3,8 @@
 //! field a goal, a report or the unload check reads, for sequences of
 //! explorer candidates on different machines, segments, policies and
 //! designs, with and without a replay prefix; with [`Reads`] leaving
-//! out the list or the held-page counters, everything else the same;
+//! out the list, the held-page counters or the trace's events other
+//! than the allocator calls, everything else the same;
 //! and the explorer's goal checks in one workshop against checks made
 //! from plain runs.
 //!
@@ -44,6 +45,12 @@ fn fingerprint(r: &VariantRun, reads: Reads) -> String {
             c.highmem_held = 0;
         }
     }
+    let events: Vec<&Event> = k
+        .trace
+        .events
+        .iter()
+        .filter(|e| reads == Reads::All || matches!(e, Event::Alloc { .. }))
+        .collect();
     let entries = if reads == Reads::Verdict {
         Vec::new()
     } else {
@@ -58,7 +65,7 @@ fn fingerprint(r: &VariantRun, reads: Reads) -> String {
         r.unload,
         counters,
         kc,
-        k.trace.events,
+        events,
         k.roles.iter().collect::<Vec<_>>(),
         (k.control_code_page, k.swap_page, k.head()),
         k.outstanding(),

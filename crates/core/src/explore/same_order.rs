@@ -35,15 +35,13 @@ pub enum SameOrder {
 
 /// The pfns a run's allocator calls got, in order (from its trace).
 pub(crate) fn order_of(r: &VariantRun) -> Vec<u64> {
-    r.kimage
-        .trace
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Alloc { pfn, .. } => Some(*pfn),
-            _ => None,
-        })
-        .collect()
+    // At most one pfn per allocator call: room for all at once.
+    let mut order = Vec::with_capacity(r.kimage.alloc_calls().min(1 << 21) as usize);
+    order.extend(r.kimage.trace.events.iter().filter_map(|e| match e {
+        Event::Alloc { pfn, .. } => Some(*pfn),
+        _ => None,
+    }));
+    order
 }
 
 fn replay_error(r: &VariantRun) -> Option<String> {
