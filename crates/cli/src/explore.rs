@@ -6,13 +6,16 @@
 
 use crate::{kernel, out};
 use kexec_core::explore::{self, Exhaustive, ExhaustiveOptions, Goal, Stats};
+use kexec_core::run::Workshop;
 use kexec_core::run::{self, RunOptions};
 use kexec_core::scenario::Scenario;
 use kexec_core::{link, report};
 use kexec_kernel::build_file::KernelBuild;
 use kexec_kernel::wasmi_engine::WasmiKernels;
+use std::ops::Range;
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How to explore.
@@ -133,34 +136,59 @@ fn search(sc: &Scenario, goal: &Goal, builds: &[KernelBuild], find: Find, base: 
     let mut start = 0;
     let mut hit = None;
     let mut ineligible = 0;
-    while start < budget && hit.is_none() && in_time(deadline) {
-        let end = (start + chunk).min(budget);
-        let per = (end - start).div_ceil(jobs as u64);
-        let found: Vec<explore::Found> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..jobs as u64)
+    std::thread::scope(|s| {
+        // One thread per job for the whole search, each with its own
+        // interpreter (a build's compiled module is not shared across
+        // threads) and its own workshop: its kimages' tables stay grown
+        // from one chunk to the next. A thread that panics answers no
+        // more ranges (its result channel closes): its ranges count as
+        // finding nothing, as a panicked thread's did.
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                let (ranges, rx) = mpsc::channel::<Range<u64>>();
+                let (tx, results) = mpsc::channel::<explore::Found>();
+                s.spawn(move || {
+                    let kernels = WasmiKernels::new(builds.to_vec());
+                    let mut ws = Workshop::default();
+                    for r in rx {
+                        let f = explore::search_range_in(&mut ws, sc, goal, seed, r, &kernels);
+                        if tx.send(f).is_err() {
+                            break;
+                        }
+                    }
+                });
+                (ranges, results)
+            })
+            .collect();
+        while start < budget && hit.is_none() && in_time(deadline) {
+            let end = (start + chunk).min(budget);
+            let per = (end - start).div_ceil(jobs as u64);
+            let sent: Vec<bool> = (0..jobs as u64)
                 .map(|t| {
                     let lo = (start + t * per).min(end);
                     let hi = (lo + per).min(end);
-                    s.spawn(move || {
-                        // Each thread its own interpreter (a build's
-                        // compiled module is not shared across threads).
-                        let kernels = WasmiKernels::new(builds.to_vec());
-                        explore::search_range_counted_with(sc, goal, seed, lo..hi, &kernels)
-                    })
+                    workers[t as usize].0.send(lo..hi).is_ok()
                 })
                 .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        hit = found.iter().filter_map(|f| f.hit).min();
-        // Ineligible candidates before the hit: whole ranges below it.
-        ineligible += found
-            .iter()
-            .filter(|f| f.hit.is_none() || f.hit == hit)
-            .map(|f| f.ineligible)
-            .sum::<u64>();
-        start = end;
-        progress(tty, start, budget);
-    }
+            let found: Vec<explore::Found> = workers
+                .iter()
+                .zip(sent)
+                .filter(|(_, sent)| *sent)
+                .filter_map(|(w, _)| w.1.recv().ok())
+                .collect();
+            hit = found.iter().filter_map(|f| f.hit).min();
+            // Ineligible candidates before the hit: whole ranges below it.
+            ineligible += found
+                .iter()
+                .filter(|f| f.hit.is_none() || f.hit == hit)
+                .map(|f| f.ineligible)
+                .sum::<u64>();
+            start = end;
+            progress(tty, start, budget);
+        }
+        // Dropping the range senders ends the threads.
+        drop(workers);
+    });
     if tty {
         eprintln!();
     }

@@ -530,6 +530,32 @@ pub struct Kimage {
     site: [u64; 4],
 }
 
+/// The segments' destinations as sorted pfn ranges (what the allocator
+/// keeps to find a destination page).
+fn dest_ranges(segments: &[Segment]) -> Vec<(u64, u64)> {
+    let mut v = segments
+        .iter()
+        .filter(|s| s.memsz > 0)
+        .map(|s| {
+            (
+                s.mem >> PAGE_SHIFT,
+                // A wrapping segment (sanity_check_segment_list
+                // refuses it later) must not overflow here.
+                s.mem.saturating_add(s.memsz).saturating_add(PAGE_SIZE - 1) >> PAGE_SHIFT,
+            )
+        })
+        .collect::<Vec<_>>();
+    v.sort_unstable();
+    v
+}
+
+/// The lowest segment start and the highest segment end (saturated).
+fn dest_span(segments: &[Segment]) -> (u64, u64) {
+    segments.iter().fold((u64::MAX, 0), |(lo, hi), s| {
+        (lo.min(s.mem), hi.max(s.mem.saturating_add(s.memsz)))
+    })
+}
+
 /// How often the progress hook runs, in loaded pages.
 pub const PROGRESS_EVERY: u64 = 4096;
 
@@ -566,24 +592,8 @@ impl Kimage {
         policy: Policy,
         trace: bool,
     ) -> Self {
-        let dest_ranges = segments
-            .iter()
-            .filter(|s| s.memsz > 0)
-            .map(|s| {
-                (
-                    s.mem >> PAGE_SHIFT,
-                    // A wrapping segment (sanity_check_segment_list
-                    // refuses it later) must not overflow here.
-                    s.mem.saturating_add(s.memsz).saturating_add(PAGE_SIZE - 1) >> PAGE_SHIFT,
-                )
-            })
-            .collect::<Vec<_>>();
-        let mut dest_sorted = dest_ranges;
-        dest_sorted.sort_unstable();
-        let alloc = PageAllocator::new(&machine, policy, dest_sorted);
-        let dest_span = segments.iter().fold((u64::MAX, 0), |(lo, hi), s| {
-            (lo.min(s.mem), hi.max(s.mem.saturating_add(s.memsz)))
-        });
+        let alloc = PageAllocator::new(&machine, policy, dest_ranges(&segments));
+        let dest_span = dest_span(&segments);
         Kimage {
             machine,
             segments,
@@ -593,6 +603,7 @@ impl Kimage {
             counters: Counters::default(),
             trace: Trace {
                 enabled: trace,
+                allocs_only: false,
                 events: Vec::new(),
             },
             dest_pages: Vec::new(),
@@ -663,6 +674,7 @@ impl Kimage {
         store.clear();
         *counters = Counters::default();
         my_trace.enabled = trace;
+        my_trace.allocs_only = false;
         my_trace.events.clear();
         dest_pages.clear();
         reused.clear();
@@ -700,6 +712,25 @@ impl Kimage {
         *source_movable = false;
         ignored.clear();
         *site = [0; 4];
+    }
+
+    /// This kimage made again as [`Kimage::with_design`] makes it, for a
+    /// run on `machine` and `segments` (any, not only this one's): as
+    /// [`Kimage::recycle`], in this one's allocations. The random
+    /// explorer's runs of different candidates reuse one kimage's tables.
+    pub fn renew(
+        &mut self,
+        machine: Machine,
+        segments: Vec<Segment>,
+        design: Box<dyn EntryList>,
+        policy: &Policy,
+        trace: bool,
+    ) {
+        self.alloc.renew(&machine, policy, dest_ranges(&segments));
+        self.dest_span = dest_span(&segments);
+        self.machine = machine;
+        self.segments = segments;
+        self.recycle(design, policy, trace);
     }
 
     fn build_indexes(&mut self) {

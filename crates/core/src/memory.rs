@@ -373,6 +373,20 @@ impl PageStore {
         self.unused.clear();
     }
 
+    /// Every page's packed word taken out, for [`PageMoves::from_slots`]:
+    /// the store holds no page until [`PageStore::put_slots`] (its entry
+    /// pages' words stay).
+    pub fn take_slots(&mut self) -> SectionMap<u32, 6> {
+        self.last.set(None);
+        std::mem::take(&mut self.data)
+    }
+
+    /// The packed words back (as [`PageMoves::into_slots`] leaves them).
+    pub fn put_slots(&mut self, slots: SectionMap<u32, 6>) {
+        self.last.set(None);
+        self.data = slots;
+    }
+
     /// `slots` zero words: a spare array of that size zeroed (up to its
     /// reach), else a new one.
     fn zeroed(&mut self, slots: usize) -> Box<[u64]> {
@@ -727,6 +741,18 @@ impl<'a> PageMoves<'a> {
             base,
             slots: base.data.clone(),
         }
+    }
+
+    /// Moves made in `slots`, taken from `base` with
+    /// [`PageStore::take_slots`] (what `base` held, not a copy): the
+    /// relocation check of a run nobody reads the store of afterwards.
+    pub fn from_slots(base: &'a PageStore, slots: SectionMap<u32, 6>) -> Self {
+        PageMoves { base, slots }
+    }
+
+    /// The moved words, for [`PageStore::put_slots`].
+    pub fn into_slots(self) -> SectionMap<u32, 6> {
+        self.slots
     }
 
     /// What `pfn` holds now.

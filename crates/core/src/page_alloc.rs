@@ -592,6 +592,16 @@ impl PageAllocator {
         *calls = 0;
     }
 
+    /// [`PageAllocator::new`] for `m`, `policy` and `dest_ranges` (another
+    /// machine and destinations too), keeping this one's bitmap's
+    /// allocations.
+    pub fn renew(&mut self, m: &Machine, policy: &Policy, dest_ranges: Vec<(u64, u64)>) {
+        let mut used = std::mem::take(&mut self.used);
+        used.clear();
+        *self = PageAllocator::new(m, policy.clone(), dest_ranges);
+        self.used = used;
+    }
+
     /// Hand out `pfns` first, one per call, before the policy takes over:
     /// another design's allocation order, replayed (the explorer's
     /// same-order goals). A pfn the call cannot take is a replay error.

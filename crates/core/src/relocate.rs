@@ -113,19 +113,36 @@ const EMPTY: u64 = 0;
 
 /// Run the relocation check on a loaded image.
 pub fn relocate(k: &Kimage) -> Relocation {
-    match run(k) {
+    verdict(run(&mut Stub::new(k, PageMoves::new(&k.store))))
+}
+
+/// [`relocate`] moving the loaded image's own page words instead of a
+/// copy of them (the same check, the same verdict): `k`'s page store is
+/// left holding memory as the stub leaves it, no longer the load's. For
+/// a caller that reads nothing of the store afterwards (the random
+/// explorer's verdicts: the copy was 7% of its instructions).
+pub fn relocate_moving(k: &mut Kimage) -> Relocation {
+    let slots = k.store.take_slots();
+    let mut stub = Stub::new(k, PageMoves::from_slots(&k.store, slots));
+    let r = run(&mut stub);
+    let slots = stub.ph.mem.into_slots();
+    k.store.put_slots(slots);
+    verdict(r)
+}
+
+fn verdict(r: Result<u64, String>) -> Relocation {
+    match r {
         Ok(copies) => Relocation::Ok { copies },
         Err(s) => Relocation::Fail(s),
     }
 }
 
-fn run(k: &Kimage) -> Result<u64, String> {
-    let mut stub = Stub::new(k);
+fn run(stub: &mut Stub) -> Result<u64, String> {
     let mut e = stub.start();
     while stub.entry(e)? {
         e = stub.next_word()?;
     }
-    check_destinations(k, &stub.ph)?;
+    check_destinations(stub.ph.k, &stub.ph)?;
     Ok(stub.copies)
 }
 
@@ -152,16 +169,13 @@ struct Stub<'a> {
 }
 
 impl<'a> Stub<'a> {
-    fn new(k: &'a Kimage) -> Self {
+    fn new(k: &'a Kimage, mem: PageMoves<'a>) -> Self {
         let control = match k.control_code_page {
             Some(p) => (p, p + (1 << k.order_of(p))),
             None => (0, 0),
         };
         Stub {
-            ph: Phys {
-                k,
-                mem: PageMoves::new(&k.store),
-            },
+            ph: Phys { k, mem },
             xen: k.design().head_is_page(),
             control,
             swap: k.swap_page,

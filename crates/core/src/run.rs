@@ -13,7 +13,7 @@ use crate::design::{EntryList, Variant};
 use crate::errno::Errno;
 use crate::kimage::{Kimage, Role, Stop};
 use crate::memory::Machine;
-use crate::relocate::{relocate, Relocation};
+use crate::relocate::{relocate, relocate_moving, Relocation};
 use crate::scenario::Scenario;
 use crate::trace::{Counters, Pos};
 
@@ -226,6 +226,51 @@ pub fn run_variant(sc: &Scenario, variant: Variant, opts: RunOptions) -> Variant
     run_variant_observed(sc, variant, opts, None)
 }
 
+/// Kimages kept from finished runs for the next ones: a run made in a
+/// workshop takes a spare kimage and [`Kimage::renew`]s it for its
+/// scenario instead of making a new one, so its tables (page contents,
+/// roles, the allocator's bitmap, the dst index) keep their allocations.
+/// The random explorer runs thousands of short loads on different
+/// machines; each fresh kimage grew its tables from nothing, section by
+/// section, and dropped them again. A run in a workshop is the same run
+/// as without one: `renew` leaves nothing of the run before.
+#[derive(Default)]
+pub struct Workshop {
+    spare: Vec<Kimage>,
+}
+
+/// Most kimages a workshop keeps (a goal runs two designs at a time).
+const WORKSHOP_SPARES: usize = 2;
+
+impl Workshop {
+    /// A kimage as [`Kimage::with_design`] makes it: a spare one renewed,
+    /// or a new one.
+    fn kimage(
+        &mut self,
+        sc: &Scenario,
+        m: Machine,
+        design: Box<dyn EntryList>,
+        trace: bool,
+    ) -> Kimage {
+        match self.spare.pop() {
+            Some(mut k) => {
+                let mut segments = std::mem::take(&mut k.segments);
+                segments.clone_from(&sc.segments);
+                k.renew(m, segments, design, &sc.policy, trace);
+                k
+            }
+            None => Kimage::with_design(m, sc.segments.clone(), design, sc.policy.clone(), trace),
+        }
+    }
+
+    /// Keep `r`'s kimage for a later run (the run is done with).
+    pub fn give_back(&mut self, r: VariantRun) {
+        if self.spare.len() < WORKSHOP_SPARES {
+            self.spare.push(r.kimage);
+        }
+    }
+}
+
 /// Run one variant, a kernel build through `kernels`.
 pub fn run_variant_with(
     sc: &Scenario,
@@ -234,6 +279,30 @@ pub fn run_variant_with(
     kernels: &dyn KernelRunner,
 ) -> VariantRun {
     run_variant_prefixed_with(sc, variant, opts, Vec::new(), kernels)
+}
+
+/// [`run_variant_prefixed_with`] in `ws`: the model's designs run in a
+/// renewed spare kimage (a kernel build as without a workshop), leaving
+/// out what `reads` does not read (a kernel build's run has everything).
+pub fn run_variant_prefixed_in(
+    reads: Reads,
+    ws: &mut Workshop,
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    prefix: Vec<u64>,
+    kernels: &dyn KernelRunner,
+) -> VariantRun {
+    match variant {
+        Variant::Kernel(_) => kernels
+            .run(sc, variant, opts, &prefix)
+            .unwrap_or_else(|| not_loaded(sc, variant)),
+        v => {
+            let m = machine(sc);
+            let design = v.build(&m);
+            run_with(reads, ws, sc, m, design, opts, None, prefix)
+        }
+    }
 }
 
 /// [`run_variant_prefixed`] for any variant, a kernel build through
@@ -287,7 +356,16 @@ pub fn run_variant_observed(
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(sc, m, design, opts, progress, Vec::new())
+    run_with(
+        Reads::All,
+        &mut Workshop::default(),
+        sc,
+        m,
+        design,
+        opts,
+        progress,
+        Vec::new(),
+    )
 }
 
 /// Run one variant whose first allocator calls get `prefix`, one pfn per
@@ -301,7 +379,16 @@ pub fn run_variant_prefixed(
 ) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(sc, m, design, opts, None, prefix)
+    run_with(
+        Reads::All,
+        &mut Workshop::default(),
+        sc,
+        m,
+        design,
+        opts,
+        None,
+        prefix,
+    )
 }
 
 /// [`run_variant`] (not a kernel build) that stops where its replay list
@@ -354,10 +441,22 @@ pub fn run_variant_to_choice_in(
 /// Run a design that is not one of the [`Variant`]s (a test's deliberately
 /// wrong one, say); the run reports the variant the design names.
 pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -> VariantRun {
-    run_with(sc, machine(sc), design, opts, None, Vec::new())
+    run_with(
+        Reads::All,
+        &mut Workshop::default(),
+        sc,
+        machine(sc),
+        design,
+        opts,
+        None,
+        Vec::new(),
+    )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_with(
+    reads: Reads,
+    ws: &mut Workshop,
     sc: &Scenario,
     m: Machine,
     design: Box<dyn EntryList>,
@@ -365,20 +464,15 @@ fn run_with(
     progress: Option<ProgressHook>,
     prefix: Vec<u64>,
 ) -> VariantRun {
-    let mut k = Kimage::with_design(
-        m,
-        sc.segments.clone(),
-        design,
-        sc.policy.clone(),
-        opts.trace,
-    );
+    let mut k = ws.kimage(sc, m, design, opts.trace);
+    k.trace.allocs_only = reads != Reads::All;
     if !prefix.is_empty() {
         k.allocator_mut().set_prefix(prefix);
     }
     k.progress = progress;
     k.source_movable = sc.source_movable;
     let outcome = load(&mut k);
-    let mut r = finish(sc, k, outcome, opts);
+    let mut r = finish_in(sc, k, outcome, opts, reads);
     if opts.unload {
         r.unload = unload_check(&mut r);
     }
@@ -388,11 +482,47 @@ fn run_with(
 /// After a load (the model's or the kernel's own code): the counters, the
 /// list as the walk sees it, the relocation check. The unload check is
 /// the caller's (the model runs kimage_free; a kernel build runs its own).
-pub fn finish(sc: &Scenario, mut k: Kimage, outcome: Outcome, opts: RunOptions) -> VariantRun {
-    k.count_held();
+pub fn finish(sc: &Scenario, k: Kimage, outcome: Outcome, opts: RunOptions) -> VariantRun {
+    finish_in(sc, k, outcome, opts, Reads::All)
+}
+
+/// What the caller of a run reads of it, besides its outcome and its
+/// relocation and unload checks (which every run has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Everything a plain run has.
+    All,
+    /// Also the list as walked ([`VariantRun::entries`]), not the held
+    /// pages' counters (`lowmem_held`, `highmem_held` stay 0); a trace
+    /// keeps only the allocator calls ([`crate::trace::Trace::allocs_only`]).
+    Lists,
+    /// Only the verdict: the walk still runs (its fault is an outcome)
+    /// but keeps no entries, the held pages are not counted, and a trace
+    /// keeps only the allocator calls; without
+    /// the unload check, the relocation check moves the kimage's own page
+    /// words (its store is then memory as the stub left it).
+    Verdict,
+}
+
+/// [`finish`], leaving out what `reads` does not read.
+fn finish_in(
+    sc: &Scenario,
+    mut k: Kimage,
+    outcome: Outcome,
+    opts: RunOptions,
+    reads: Reads,
+) -> VariantRun {
+    if reads == Reads::All {
+        k.count_held();
+    }
     let mut r = VariantRun::bare(sc, k, outcome);
     if r.outcome == Outcome::Loaded {
-        match r.kimage.entries() {
+        let walked = if reads == Reads::Verdict {
+            r.kimage.walk(|_, _| {}).map(|end| (Vec::new(), end))
+        } else {
+            r.kimage.entries()
+        };
+        match walked {
             Ok((list, end)) => {
                 r.entries = list;
                 r.end_word = end;
@@ -401,7 +531,13 @@ pub fn finish(sc: &Scenario, mut k: Kimage, outcome: Outcome, opts: RunOptions) 
         }
     }
     if opts.relocate && r.outcome == Outcome::Loaded {
-        r.relocation = Some(relocate(&r.kimage));
+        // A verdict run's store is read by nobody after the check, unless
+        // kimage_free walks the list in it: the stub moves its words.
+        r.relocation = Some(if reads == Reads::Verdict && !opts.unload {
+            relocate_moving(&mut r.kimage)
+        } else {
+            relocate(&r.kimage)
+        });
     }
     r
 }

@@ -24,34 +24,77 @@ const DIRECT_SECTIONS: u64 = 1 << 22;
 /// nothing was stored, in sections of `2^SHIFT` values made on first write.
 /// The sections live end to end in one vector (one allocation, one copy
 /// to clone); a directory (the kernel's mem_section roots) holds each
-/// section's number + 1, 0 for none.
+/// section's number + 1, 0 for none. The directory may be longer than its
+/// highest section (zeros past it): an emptied map keeps its length.
 #[derive(Debug)]
 pub struct SectionMap<T, const SHIFT: u32> {
     dir: Vec<u32>,
     high: FxHashMap<u64, u32>,
     values: Vec<T>,
-    /// The sections made, ascending: [`SectionMap::iter`] walks these,
-    /// not the directory.
-    made: Made,
+    /// The directory's sections made, one bit each (bit `s % 64` of word
+    /// `s / 64`): [`SectionMap::iter`] walks these in order, not the
+    /// directory. Bits, not a sorted vector or a set: sections are made
+    /// in the allocator's random order (inserting each into a vector
+    /// moved half of it: quadratic, 17,284 sections on huge-initrd; a
+    /// BTreeSet's inserts were 4% of the random explorer's instructions).
+    made: Vec<u64>,
+    /// The hashed sections made, ascending (rare: above the directory).
+    made_high: Made,
+}
+
+/// The set bits of `w` ascending, as positions.
+struct Bits(u64);
+
+impl Iterator for Bits {
+    type Item = u32;
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.0 == 0 {
+            return None;
+        }
+        let b = self.0.trailing_zeros();
+        self.0 &= self.0 - 1;
+        Some(b)
+    }
 }
 
 impl<T: Clone, const SHIFT: u32> Clone for SectionMap<T, SHIFT> {
+    /// The directory copied up to its highest section made (an emptied
+    /// and refilled map's may be longer).
     fn clone(&self) -> Self {
+        let words = self.made.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1);
+        let dir_len = match words {
+            0 => 0,
+            n => (n - 1) * 64 + 64 - self.made[n - 1].leading_zeros() as usize,
+        };
         SectionMap {
-            dir: self.dir.clone(),
+            dir: self.dir[..dir_len].to_vec(),
             high: self.high.clone(),
             values: self.values.clone(),
-            made: self.made.clone(),
+            made: self.made[..words].to_vec(),
+            made_high: self.made_high.clone(),
         }
     }
 
     /// The same, in `self`'s allocations (the exhaustive explorer copies
-    /// a run's bitmap at each choice point).
+    /// a run's bitmap at each choice point): `self`'s directory entries
+    /// emptied and `src`'s written, one per section made on either side,
+    /// not the whole directory copied.
     fn clone_from(&mut self, src: &Self) {
-        self.dir.clone_from(&src.dir);
+        self.clear_dir();
+        if self.dir.len() < src.dir.len() {
+            self.dir.resize(src.dir.len(), 0);
+        }
+        for (w, &bits) in src.made.iter().enumerate() {
+            for b in Bits(bits) {
+                let sec = w * 64 + b as usize;
+                self.dir[sec] = src.dir[sec];
+            }
+        }
+        self.made.clone_from(&src.made);
         self.high.clone_from(&src.high);
         self.values.clone_from(&src.values);
-        self.made.clone_from(&src.made);
+        self.made_high.clone_from(&src.made_high);
     }
 }
 
@@ -61,7 +104,21 @@ impl<T, const SHIFT: u32> Default for SectionMap<T, SHIFT> {
             dir: Vec::new(),
             high: FxHashMap::default(),
             values: Vec::new(),
-            made: Made::default(),
+            made: Vec::new(),
+            made_high: Made::default(),
+        }
+    }
+}
+
+impl<T, const SHIFT: u32> SectionMap<T, SHIFT> {
+    /// Every directory entry of a section made set to 0 and the bits
+    /// cleared (the directory keeps its length).
+    fn clear_dir(&mut self) {
+        for (w, bits) in self.made.iter_mut().enumerate() {
+            for b in Bits(*bits) {
+                self.dir[w * 64 + b as usize] = 0;
+            }
+            *bits = 0;
         }
     }
 }
@@ -94,7 +151,6 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     #[inline(never)]
     fn make(&mut self, sec: u64) -> u32 {
         let n = u32::try_from(self.values.len() >> SHIFT).expect("fewer than 2^32 sections") + 1;
-        self.made.insert(sec);
         if self.values.is_empty() {
             // Room for a few sections: a run touches lowmem, highmem and
             // the RAM above 4 GiB, and each grow copies every section.
@@ -108,8 +164,13 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
                 self.dir.resize(i + 1, 0);
             }
             self.dir[i] = n;
+            if self.made.len() <= i / 64 {
+                self.made.resize(i / 64 + 1, 0);
+            }
+            self.made[i / 64] |= 1 << (i % 64);
         } else {
             self.high.insert(sec, n);
+            self.made_high.insert(sec);
         }
         n
     }
@@ -117,14 +178,10 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// Empty, as [`SectionMap::default`], keeping the allocations (the
     /// directory is cleared entry by entry: only the sections made).
     pub fn clear(&mut self) {
-        for sec in self.made.iter() {
-            if let Some(d) = self.dir.get_mut(sec as usize) {
-                *d = 0;
-            }
-        }
+        self.clear_dir();
         self.high.clear();
         self.values.clear();
-        self.made.clear();
+        self.made_high.clear();
     }
 
     /// The section holding `key`, if one was made (values `key` rounded
@@ -171,10 +228,14 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     }
 
     /// Every section made, ascending: its first key and its values. Walks
-    /// the sections made (kept sorted), not the directory.
+    /// the bits of the sections made (and the hashed ones, kept sorted),
+    /// not the directory.
     pub fn sections(&self) -> impl Iterator<Item = (u64, &[T])> + '_ {
         self.made
             .iter()
+            .enumerate()
+            .flat_map(|(w, &bits)| Bits(bits).map(move |b| (w * 64) as u64 + u64::from(b)))
+            .chain(self.made_high.iter())
             .map(|sec| (sec, self.index(sec)))
             .map(move |(sec, n)| {
                 let start = ((n - 1) as usize) << SHIFT;
@@ -209,10 +270,9 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
 }
 
 /// Section numbers, ascending, in sorted runs of at most
-/// `2 * Made::RUN`: sections are made in the allocator's random order,
-/// and inserting each into one sorted vector moved half of it (quadratic:
-/// 17,284 sections on huge-initrd); a run moves at most its own. (A
-/// BTreeSet did as well natively and cost the page's module 1.6 KiB.)
+/// `2 * Made::RUN` (the hashed sections, in any order): inserting each
+/// into one sorted vector moves half of it, and a run moves at most its
+/// own. A BTreeSet did as well and cost the page's module 1.6 KiB.
 #[derive(Debug, Clone, Default)]
 struct Made {
     runs: Vec<Vec<u64>>,

@@ -286,6 +286,9 @@ impl Counters {
 pub struct Trace {
     /// Whether events are kept (counters always are).
     pub enabled: bool,
+    /// Keep only [`Event::Alloc`]: the allocation order, all a same-order
+    /// goal reads of its first design's run.
+    pub allocs_only: bool,
     /// The events, in order.
     pub events: Vec<Event>,
 }
@@ -294,7 +297,7 @@ impl Trace {
     /// Record an event.
     #[inline]
     pub fn push(&mut self, e: Event) {
-        if self.enabled {
+        if self.enabled && (!self.allocs_only || matches!(e, Event::Alloc { .. })) {
             self.events.push(e);
         }
     }

@@ -413,3 +413,81 @@ proptest! {
         }
     }
 }
+
+#[derive(Debug, Clone)]
+enum SecOp {
+    /// Store a byte (0: the default) at a key.
+    Set(u64, u8),
+    /// Empty the map, keeping its allocations.
+    Clear,
+    /// Replace the map by a clone of itself.
+    Clone,
+    /// Copy the map into a second one that holds other keys (made with
+    /// `seed`), then carry on with the copy.
+    CloneFrom(u64),
+}
+
+fn sec_op() -> impl Strategy<Value = SecOp> {
+    prop_oneof![
+        8 => (pfn(), 0u8..4).prop_map(|(p, v)| SecOp::Set(p, v)),
+        1 => Just(SecOp::Clear),
+        1 => Just(SecOp::Clone),
+        1 => pfn().prop_map(SecOp::CloneFrom),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// A SectionMap emptied, cloned and copied into a used map (the
+    /// random explorer's recycled tables, the relocation's copy) still
+    /// answers as a BTreeMap: lookups, sections in order, iteration.
+    #[test]
+    fn section_map_clear_and_clone_match_btreemap(
+        ops in prop::collection::vec(sec_op(), 1..120)
+    ) {
+        let mut m: SectionMap<u8, 4> = SectionMap::default();
+        let mut r: BTreeMap<u64, u8> = BTreeMap::new();
+        for op in ops {
+            match op {
+                SecOp::Set(p, v) => {
+                    m.set(p, v);
+                    if v == 0 {
+                        r.remove(&p);
+                    } else {
+                        r.insert(p, v);
+                    }
+                }
+                SecOp::Clear => {
+                    m.clear();
+                    r.clear();
+                }
+                SecOp::Clone => m = m.clone(),
+                SecOp::CloneFrom(seed) => {
+                    let mut other: SectionMap<u8, 4> = SectionMap::default();
+                    for k in 0..8u64 {
+                        other.set(seed.wrapping_add(k * 977) % (1 << 30), 1 + (k % 3) as u8);
+                        other.set(seed.wrapping_mul(k + 3), 2);
+                    }
+                    other.clone_from(&m);
+                    m = other;
+                }
+            }
+            for (&p, &v) in &r {
+                prop_assert_eq!(m.get(p), v);
+            }
+        }
+        prop_assert_eq!(m.iter().collect::<Vec<_>>(), r.iter().map(|(&p, &v)| (p, v)).collect::<Vec<_>>());
+        let firsts: Vec<u64> = m.sections().map(|(first, _)| first).collect();
+        let mut want: Vec<u64> = r.keys().map(|p| p & !15).collect();
+        want.dedup();
+        // Sections made may hold only defaults (a value set back to 0).
+        prop_assert!(want.iter().all(|f| firsts.contains(f)));
+        prop_assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+        for (first, vals) in m.sections() {
+            for (i, &v) in vals.iter().enumerate() {
+                prop_assert_eq!(v, r.get(&(first + i as u64)).copied().unwrap_or(0));
+            }
+        }
+    }
+}

@@ -11,8 +11,17 @@
 
 use crate::protocol::{Request, Response};
 use crate::worker::Post;
+use kexec_core::run::{NoKernels, Workshop};
 use kexec_core::scenario::Scenario;
 use kexec_core::{explore, link};
+use std::cell::RefCell;
+
+thread_local! {
+    /// The worker's kimages, kept from one Explore request to the next
+    /// (a search is many requests): their tables stay grown
+    /// ([`Workshop`]).
+    static WORKSHOP: RefCell<Workshop> = RefCell::new(Workshop::default());
+}
 
 fn parse_explore(base: &str, goal: &str) -> Result<(Scenario, explore::Goal), String> {
     let sc = Scenario::from_json(base).map_err(|e| e.to_string())?;
@@ -47,7 +56,10 @@ pub fn serve(req: Request, post: Post) {
                 Err(message) => return post(Response::Error { id, message }, vec![]),
             };
             let end = end.min(start.saturating_add(explore::MAX_BUDGET));
-            let hit = explore::search_range(&sc, &goal, seed, start..end);
+            let hit = WORKSHOP.with(|ws| {
+                let ws = &mut ws.borrow_mut();
+                explore::search_range_in(ws, &sc, &goal, seed, start..end, &NoKernels).hit
+            });
             let tried = hit.map_or(end - start, |h| h - start + 1);
             post(Response::Explored { id, tried, hit }, vec![]);
         }

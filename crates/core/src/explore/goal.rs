@@ -2,12 +2,15 @@
 //! under one allocation order (`differ`, `verdict`) or each with its own
 //! allocator stream (`differ-policy`, `verdict-policy`).
 
-use super::same_order::{same_order_with, SameOrder};
+use super::same_order::runs_in;
 use crate::design::{Variant, ALL_VARIANTS};
 use crate::errno::Errno;
 use crate::kimage::Stop;
 use crate::relocate::Relocation;
-use crate::run::{run_variant_with, KernelRunner, NoKernels, Outcome, RunOptions, VariantRun};
+use crate::run::{
+    run_variant_prefixed_in, KernelRunner, NoKernels, Outcome, Reads, RunOptions, VariantRun,
+    Workshop,
+};
 use crate::scenario::Scenario;
 use std::fmt;
 
@@ -140,34 +143,50 @@ impl Goal {
 
     /// [`Goal::check`], kernel builds run through `kernels`.
     pub fn check_with(&self, sc: &Scenario, kernels: &dyn KernelRunner) -> Check {
-        let run_variant =
-            |sc: &Scenario, v: Variant, opts: RunOptions| run_variant_with(sc, v, opts, kernels);
+        self.check_in(&mut Workshop::default(), sc, kernels)
+    }
+
+    /// [`Goal::check_with`], the runs made in `ws` and their kimages
+    /// given back to it (the random search checks every candidate in one
+    /// workshop).
+    pub fn check_in(&self, ws: &mut Workshop, sc: &Scenario, kernels: &dyn KernelRunner) -> Check {
         let reloc = RunOptions {
             relocate: true,
             ..Default::default()
         };
+        // The differ goals compare the lists; the others read verdicts
+        // only (`key`). No goal reads the held-page counters.
+        let reads = match self {
+            Goal::Differ(..) | Goal::DifferPolicy(..) => Reads::Lists,
+            _ => Reads::Verdict,
+        };
+        let mut run_variant = |sc: &Scenario, v: Variant, opts: RunOptions| {
+            run_variant_prefixed_in(reads, ws, sc, v, opts, Vec::new(), kernels)
+        };
         let hit = |b: bool| if b { Check::Hit } else { Check::Miss };
-        match *self {
+        let (ra, rb, check) = match *self {
             Goal::Fault(v) => {
                 let r = run_variant(sc, v, reloc);
-                hit(matches!(key(&r), Key::Fault(_) | Key::RelocFail))
+                let c = hit(matches!(key(&r), Key::Fault(_) | Key::RelocFail));
+                ws.give_back(r);
+                return c;
             }
             Goal::DifferPolicy(a, b) => {
                 let ra = run_variant(sc, a, RunOptions::default());
                 if ra.outcome != Outcome::Loaded {
+                    ws.give_back(ra);
                     return Check::Miss;
                 }
-                hit(lists_differ(
-                    &ra,
-                    &run_variant(sc, b, RunOptions::default()),
-                ))
+                let rb = run_variant(sc, b, RunOptions::default());
+                let c = hit(lists_differ(&ra, &rb));
+                (ra, rb, c)
             }
             Goal::VerdictPolicy(a, b) => {
-                let (ka, kb) = (
-                    key(&run_variant(sc, a, reloc)),
-                    key(&run_variant(sc, b, reloc)),
-                );
-                hit(ka != kb && ka != Key::Model && kb != Key::Model)
+                let ra = run_variant(sc, a, reloc);
+                let rb = run_variant(sc, b, reloc);
+                let (ka, kb) = (key(&ra), key(&rb));
+                let c = hit(ka != kb && ka != Key::Model && kb != Key::Model);
+                (ra, rb, c)
             }
             Goal::Differ(a, b) | Goal::Verdict(a, b) => {
                 let opts = if matches!(self, Goal::Verdict(..)) {
@@ -175,19 +194,34 @@ impl Goal {
                 } else {
                     RunOptions::default()
                 };
-                match same_order_with(sc, a, b, opts, kernels) {
-                    SameOrder::Ineligible(why) => Check::Ineligible(why),
-                    SameOrder::Runs { a: ra, b: rb, .. } => {
-                        if matches!(self, Goal::Differ(..)) {
+                // Only A's order is read (B's prefix): B runs without a
+                // trace, which changes nothing else in a model run (a
+                // kernel build keeps it).
+                let opts_a = RunOptions {
+                    trace: true,
+                    ..opts
+                };
+                let opts_b = RunOptions {
+                    trace: matches!(b, Variant::Kernel(_)),
+                    ..opts
+                };
+                match runs_in(reads, ws, sc, a, b, opts_a, opts_b, kernels) {
+                    Err(why) => return Check::Ineligible(why),
+                    Ok((ra, rb, _)) => {
+                        let c = if matches!(self, Goal::Differ(..)) {
                             hit(lists_differ(&ra, &rb))
                         } else {
                             let (ka, kb) = (key(&ra), key(&rb));
                             hit(ka != kb && ka != Key::Model && kb != Key::Model)
-                        }
+                        };
+                        (ra, rb, c)
                     }
                 }
             }
-        }
+        };
+        ws.give_back(ra);
+        ws.give_back(rb);
+        check
     }
 }
 

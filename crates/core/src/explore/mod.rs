@@ -29,7 +29,7 @@ use crate::arch::{Arch, PAGE_SIZE};
 use crate::design::Variant;
 use crate::kimage::Segment;
 use crate::page_alloc::{Policy, SplitMix64};
-use crate::run::{run_variant_with, KernelRunner, NoKernels, RunOptions};
+use crate::run::{run_variant_with, KernelRunner, NoKernels, RunOptions, Workshop};
 use crate::scenario::Scenario;
 use std::rc::Rc;
 
@@ -253,7 +253,7 @@ pub fn search_range(
     seed: u64,
     range: std::ops::Range<u64>,
 ) -> Option<u64> {
-    search_range_with(base, &goal.search(), seed, range)
+    search_range_counted(base, goal, seed, range).hit
 }
 
 /// What searching a range found: the first hit, and how many candidates a
@@ -285,10 +285,25 @@ pub fn search_range_counted_with(
     range: std::ops::Range<u64>,
     kernels: &dyn KernelRunner,
 ) -> Found {
+    search_range_in(&mut Workshop::default(), base, goal, seed, range, kernels)
+}
+
+/// [`search_range_counted_with`] in `ws`: every candidate's runs reuse the
+/// kimages of the runs before, also those of earlier ranges searched in
+/// the same workshop (the CLI's threads and the page's worker keep one
+/// for the whole search: a new one grows its tables again).
+pub fn search_range_in(
+    ws: &mut Workshop,
+    base: &Scenario,
+    goal: &Goal,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    kernels: &dyn KernelRunner,
+) -> Found {
     let variants = goal.variants();
     let mut found = Found::default();
     for i in range {
-        match goal.check_with(&candidate_for(base, &variants, seed, i), kernels) {
+        match goal.check_in(ws, &candidate_for(base, &variants, seed, i), kernels) {
             Check::Hit => {
                 found.hit = Some(i);
                 break;

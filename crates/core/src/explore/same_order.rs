@@ -9,8 +9,8 @@ use crate::design::Variant;
 use crate::kimage::Stop;
 use crate::page_alloc::Policy;
 use crate::run::{
-    run_variant_prefixed_with, run_variant_with, KernelRunner, NoKernels, Outcome, RunOptions,
-    VariantRun,
+    run_variant_prefixed_in, KernelRunner, NoKernels, Outcome, Reads, RunOptions, VariantRun,
+    Workshop,
 };
 use crate::scenario::Scenario;
 use crate::trace::Event;
@@ -35,15 +35,13 @@ pub enum SameOrder {
 
 /// The pfns a run's allocator calls got, in order (from its trace).
 pub(crate) fn order_of(r: &VariantRun) -> Vec<u64> {
-    r.kimage
-        .trace
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Alloc { pfn, .. } => Some(*pfn),
-            _ => None,
-        })
-        .collect()
+    // At most one pfn per allocator call: room for all at once.
+    let mut order = Vec::with_capacity(r.kimage.alloc_calls().min(1 << 21) as usize);
+    order.extend(r.kimage.trace.events.iter().filter_map(|e| match e {
+        Event::Alloc { pfn, .. } => Some(*pfn),
+        _ => None,
+    }));
+    order
 }
 
 fn replay_error(r: &VariantRun) -> Option<String> {
@@ -72,26 +70,65 @@ pub fn same_order_with(
         trace: true,
         ..opts
     };
-    let (ra, rb) = if let Policy::Replay(_) = sc.policy {
+    match runs_in(
+        Reads::All,
+        &mut Workshop::default(),
+        sc,
+        a,
+        b,
+        opts,
+        opts,
+        kernels,
+    ) {
+        Err(why) => SameOrder::Ineligible(why),
+        Ok((ra, rb, oa)) => {
+            let ob = order_of(&rb);
+            let oa = oa.unwrap_or_else(|| order_of(&ra));
+            let order = if ob.len() > oa.len() { ob } else { oa };
+            SameOrder::Runs {
+                a: Box::new(ra),
+                b: Box::new(rb),
+                order,
+            }
+        }
+    }
+}
+
+/// A's and B's runs under one order, in `ws`, A with `opts_a` (its
+/// trace on: its order is read from it) and B with `opts_b`, both
+/// leaving out what `reads` does not read; with A's order when it was
+/// read for B's prefix. `Err`: the candidate is ineligible, and why.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+pub(crate) fn runs_in(
+    reads: Reads,
+    ws: &mut Workshop,
+    sc: &Scenario,
+    a: Variant,
+    b: Variant,
+    opts_a: RunOptions,
+    opts_b: RunOptions,
+    kernels: &dyn KernelRunner,
+) -> Result<(VariantRun, VariantRun, Option<Vec<u64>>), String> {
+    debug_assert!(opts_a.trace);
+    let ra = run_variant_prefixed_in(reads, ws, sc, a, opts_a, Vec::new(), kernels);
+    let (rb, oa) = if let Policy::Replay(_) = sc.policy {
         (
-            run_variant_with(sc, a, opts, kernels),
-            run_variant_with(sc, b, opts, kernels),
+            run_variant_prefixed_in(reads, ws, sc, b, opts_b, Vec::new(), kernels),
+            None,
         )
     } else {
-        let ra = run_variant_with(sc, a, opts, kernels);
-        let rb = run_variant_prefixed_with(sc, b, opts, order_of(&ra), kernels);
-        (ra, rb)
+        let oa = order_of(&ra);
+        (
+            run_variant_prefixed_in(reads, ws, sc, b, opts_b, oa.clone(), kernels),
+            Some(oa),
+        )
     };
     if let Some(why) = replay_error(&ra).or_else(|| replay_error(&rb)) {
-        return SameOrder::Ineligible(why);
+        ws.give_back(ra);
+        ws.give_back(rb);
+        return Err(why);
     }
-    let (oa, ob) = (order_of(&ra), order_of(&rb));
-    let order = if ob.len() > oa.len() { ob } else { oa };
-    SameOrder::Runs {
-        a: Box::new(ra),
-        b: Box::new(rb),
-        order,
-    }
+    Ok((ra, rb, oa))
 }
 
 /// `sc` as the replay scenario both designs' runs under one order are:
