@@ -510,9 +510,6 @@ pub struct Kimage {
     pub dropped: FxHashMap<u64, String>,
     /// The segment sanity_check_segment_list rejected, if it did.
     pub bad_segment: Option<usize>,
-    /// Called with the number of source pages loaded so far, every
-    /// [`PROGRESS_EVERY`] pages (the web worker's progress bar).
-    pub progress: Option<crate::run::ProgressHook>,
     loaded_pages: u64,
     /// Pages kimage_load_normal_segment started (the timeline's steps).
     pub pages_started: u64,
@@ -621,7 +618,6 @@ impl Kimage {
             roles: RoleMap::default(),
             dropped: FxHashMap::default(),
             bad_segment: None,
-            progress: None,
             loaded_pages: 0,
             pages_started: 0,
             source_movable: false,
@@ -662,7 +658,6 @@ impl Kimage {
             roles,
             dropped,
             bad_segment,
-            progress,
             loaded_pages,
             pages_started,
             source_movable,
@@ -706,7 +701,6 @@ impl Kimage {
         roles.clear();
         dropped.clear();
         *bad_segment = None;
-        *progress = None;
         *loaded_pages = 0;
         *pages_started = 0;
         *source_movable = false;
@@ -1223,7 +1217,11 @@ impl Kimage {
     }
 
     /// kimage_load_normal_segment.
-    pub fn load_normal_segment(&mut self, i: usize) -> Result<(), Stop> {
+    pub fn load_normal_segment(
+        &mut self,
+        i: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Stop> {
         let seg = self.segments[i];
         self.add_entry((seg.mem & PAGE_MASK) | IND_DESTINATION)?;
         let mut maddr = seg.mem;
@@ -1295,9 +1293,7 @@ impl Kimage {
             page += 1;
             self.loaded_pages += 1;
             if self.loaded_pages.is_multiple_of(PROGRESS_EVERY) {
-                if let Some(p) = self.progress.as_mut() {
-                    p(self.loaded_pages);
-                }
+                progress(self.loaded_pages);
             }
         }
         Ok(())
@@ -1314,7 +1310,15 @@ impl Kimage {
     /// do_kexec_load from kimage_alloc_init to kimage_terminate. On a kernel
     /// error after kimage_alloc_init, kimage_free runs as in do_kexec_load.
     pub fn load(&mut self) -> Result<(), Stop> {
-        let r = self.load_steps();
+        self.load_observed(&mut |_| {})
+    }
+
+    /// [`Kimage::load`], calling `progress` with the number of source
+    /// pages loaded so far every [`PROGRESS_EVERY`] pages (the web
+    /// worker's progress bar). The hook is the caller's, not the
+    /// kimage's: a kimage stays `Send` natively whatever the hook holds.
+    pub fn load_observed(&mut self, progress: &mut dyn FnMut(u64)) -> Result<(), Stop> {
+        let r = self.load_steps(progress);
         self.settle();
         r
     }
@@ -1330,7 +1334,7 @@ impl Kimage {
     }
 
     /// [`Kimage::load`] up to [`Kimage::settle`].
-    fn load_steps(&mut self) -> Result<(), Stop> {
+    fn load_steps(&mut self, progress: &mut dyn FnMut(u64)) -> Result<(), Stop> {
         self.alloc_init()?;
         if self.design.setup() == Setup::Xen {
             // kimage_load_segment overwrites the segment's result with
@@ -1338,7 +1342,7 @@ impl Kimage {
             // kimage_load_normal_segment is lost, the next segment loads
             // and the list is terminated.
             for i in 0..self.segments.len() {
-                match self.load_normal_segment(i) {
+                match self.load_normal_segment(i, progress) {
                     Ok(()) => {}
                     Err(Stop::Errno { errno, reason }) => self.ignored.push(format!(
                         "segment {i}: -{errno} ({reason}) is lost: kimage_load_segment returns machine_kexec_add_page's result"
@@ -1348,7 +1352,7 @@ impl Kimage {
             }
             return self.terminate();
         }
-        let r = (0..self.segments.len()).try_for_each(|i| self.load_normal_segment(i));
+        let r = (0..self.segments.len()).try_for_each(|i| self.load_normal_segment(i, progress));
         match r {
             Ok(()) => self.terminate(),
             Err(e @ Stop::Errno { .. }) => {
@@ -1514,7 +1518,7 @@ impl Kimage {
     /// the kimage_dst_used index, the walk's bookkeeping, the pages
     /// dropped and errors ignored, and where the call was made from with
     /// the caller's locals. Left out, because no rule reads them: the
-    /// counters, the trace and the progress hook, the order pages were
+    /// counters, the trace, the order pages were
     /// filed in, and that a destination page now free was handed out
     /// before.
     pub fn hash_state<H: std::hash::Hasher>(&self, h: &mut H) {

@@ -200,13 +200,7 @@ pub fn run_with_kernels_jobs(
     done.into_iter().map(|(_, r)| r).collect()
 }
 
-/// The progress hook a run calls ([`Kimage::progress`]): `Send` natively,
-/// where runs may go to threads; on wasm the page's worker hook holds JS
-/// values, and there are no threads.
-#[cfg(not(target_arch = "wasm32"))]
-pub type ProgressHook = Box<dyn FnMut(u64) + Send>;
-/// The progress hook a run calls ([`Kimage::progress`]).
-#[cfg(target_arch = "wasm32")]
+/// The progress hook a run calls ([`Kimage::load_observed`]).
 pub type ProgressHook = Box<dyn FnMut(u64)>;
 
 /// `Send` natively (a design lives in a [`Kimage`], which a threaded run
@@ -429,7 +423,7 @@ pub fn run_variant_to_choice_in(
     };
     k.allocator_mut().stop_at_ran_out();
     k.source_movable = sc.source_movable;
-    let outcome = load(&mut k);
+    let outcome = load(&mut k, None);
     if k.allocator().replay_ran_out().is_none() {
         return finish(sc, k, outcome, opts);
     }
@@ -469,9 +463,8 @@ fn run_with(
     if !prefix.is_empty() {
         k.allocator_mut().set_prefix(prefix);
     }
-    k.progress = progress;
     k.source_movable = sc.source_movable;
-    let outcome = load(&mut k);
+    let outcome = load(&mut k, progress);
     let mut r = finish_in(sc, k, outcome, opts, reads);
     if opts.unload {
         r.unload = unload_check(&mut r);
@@ -542,7 +535,7 @@ fn finish_in(
     r
 }
 
-fn load(k: &mut Kimage) -> Outcome {
+fn load(k: &mut Kimage, progress: Option<ProgressHook>) -> Outcome {
     let n = k.segments.len();
     if n > KEXEC_SEGMENT_MAX {
         return Outcome::Stopped(Stop::Errno {
@@ -555,7 +548,11 @@ fn load(k: &mut Kimage) -> Outcome {
     if n == 0 {
         return Outcome::Unloaded;
     }
-    match k.load() {
+    let r = match progress {
+        Some(mut p) => k.load_observed(&mut *p),
+        None => k.load(),
+    };
+    match r {
         Ok(()) => Outcome::Loaded,
         Err(e) => Outcome::Stopped(e),
     }
