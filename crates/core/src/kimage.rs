@@ -135,8 +135,16 @@ impl RoleMap {
     /// Record the role of `pfn`.
     #[inline]
     pub fn insert(&mut self, pfn: u64, r: Role) {
+        if self.log.len() >= Self::LOG_MAX {
+            self.settle();
+        }
         self.log.push(pfn << 3 | u64::from(r.code()));
     }
+
+    /// Roles logged before they are written (512 KiB of log): a long
+    /// load writes them in batches of this many into one log, not all
+    /// into a log as long as the load.
+    const LOG_MAX: usize = 1 << 16;
 
     /// Write the roles given since the last settle into the table.
     pub fn settle(&mut self) {
@@ -1411,9 +1419,14 @@ impl Kimage {
 
     /// The list as the kernel's walk sees it, with the word that ended the walk.
     pub fn entries(&mut self) -> Result<(Vec<(Pos, u64)>, u64), Fault> {
-        // ordinals is a bound on the walk, not its length, for a list the
-        // kernel's own code wrote (adopt_kernel_image).
-        let mut v = Vec::with_capacity(self.ordinals.min(1 << 16) as usize + 1);
+        // ordinals counts the entries the model's designs stored (the
+        // walk's length, unless the list was broken); for a list the
+        // kernel's own code wrote it is only a bound (adopt_kernel_image).
+        let cap = match self.design.variant() {
+            Variant::Kernel(_) => self.ordinals.min(1 << 16),
+            _ => self.ordinals.min(crate::page_alloc::MAX_ALLOC_CALLS * 2),
+        };
+        let mut v = Vec::with_capacity(cap as usize + 1);
         let end = self.walk(|p, e| v.push((p, e)))?;
         Ok((v, end))
     }
