@@ -1476,6 +1476,7 @@ impl Kimage {
         for pfn in std::mem::take(&mut self.control_pages).into_iter().rev() {
             self.free_pages(pfn);
         }
+        self.settle();
         Ok(())
     }
 

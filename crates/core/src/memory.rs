@@ -795,6 +795,20 @@ impl<'a> PageMoves<'a> {
         let x = self.packed(pfn).0;
         entries_index(x).and_then(|_| self.base.word_of(x, slot, width))
     }
+
+    /// Which of the store's entry arrays `pfn` holds now, if it is an
+    /// entry page (for [`PageMoves::entry_word_in`] while nothing moves
+    /// into `pfn`).
+    pub fn entries_of(&self, pfn: u64) -> Option<usize> {
+        entries_index(self.packed(pfn).0)
+    }
+
+    /// The word at `slot` of the store's entry array `i`, as
+    /// [`PageMoves::entry_word`] reads it.
+    #[inline]
+    pub fn entry_word_in(&self, i: usize, slot: u64, width: u64) -> u64 {
+        self.base.entry_word_at(i, slot, width).unwrap_or(0)
+    }
 }
 
 /// The word at `slot` of a page holding `c`.

@@ -39,6 +39,12 @@ struct Phys<'a> {
     /// Memory as the copies leave it (the loaded image's store, moved
     /// page by page).
     mem: PageMoves<'a>,
+    /// The page the stub read its last entry from, when it is an entry
+    /// page, with its entry array: the list is read a page at a time, and
+    /// the next word of the same page needs neither the address check
+    /// (the page passed it) nor the page's lookup. Forgotten when a copy
+    /// writes to that page ([`Phys::put`]).
+    list: std::cell::Cell<Option<(u64, usize)>>,
 }
 
 impl Phys<'_> {
@@ -67,14 +73,29 @@ impl Phys<'_> {
         format!("{what} 0x{a:x} is not RAM")
     }
 
+    /// Make `pfn` hold `c` (a copy's write).
+    #[inline]
+    fn put(&mut self, pfn: u64, c: Packed) {
+        if matches!(self.list.get(), Some((p, _)) if p == pfn) {
+            self.list.set(None);
+        }
+        self.mem.put(pfn, c);
+    }
+
     fn read_word(&self, p: u64) -> Result<u64, String> {
-        self.check_addr("the list pointer", p)?;
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
         // width is 4 or 8: a shift, not a division.
         let slot = (p & !PAGE_MASK) >> width.trailing_zeros();
-        if let Some(w) = self.mem.entry_word(pfn, slot, width) {
-            return Ok(w);
+        if let Some((lp, i)) = self.list.get() {
+            if lp == pfn {
+                return Ok(self.mem.entry_word_in(i, slot, width));
+            }
+        }
+        self.check_addr("the list pointer", p)?;
+        if let Some(i) = self.mem.entries_of(pfn) {
+            self.list.set(Some((pfn, i)));
+            return Ok(self.mem.entry_word_in(i, slot, width));
         }
         match self.mem.get(pfn) {
             Some(Content::Entries(w)) => Ok(w[slot as usize]),
@@ -175,7 +196,11 @@ impl<'a> Stub<'a> {
             None => (0, 0),
         };
         Stub {
-            ph: Phys { k, mem },
+            ph: Phys {
+                k,
+                mem,
+                list: std::cell::Cell::new(None),
+            },
             xen: k.design().head_is_page(),
             control,
             swap: k.swap_page,
@@ -228,7 +253,7 @@ impl<'a> Stub<'a> {
                     .dest
                     .ok_or("an IND_ZERO entry comes before any DESTINATION entry")?;
                 self.ph.check_addr("destination", d)?;
-                self.ph.mem.put(d >> PAGE_SHIFT, Packed::ZERO);
+                self.ph.put(d >> PAGE_SHIFT, Packed::ZERO);
                 self.dest = Some(d + PAGE_SIZE);
             }
             EntryKind::Other(_) => {}
@@ -249,7 +274,7 @@ impl<'a> Stub<'a> {
             ));
         }
         let c = self.ph.mem.packed(spfn);
-        self.ph.mem.put(d >> PAGE_SHIFT, c);
+        self.ph.put(d >> PAGE_SHIFT, c);
         Ok(())
     }
 
@@ -269,8 +294,8 @@ impl<'a> Stub<'a> {
         if spfn != dpfn {
             let s = self.ph.mem.packed(spfn);
             let dc = self.ph.mem.packed(dpfn);
-            self.ph.mem.put(spfn, dc);
-            self.ph.mem.put(dpfn, s);
+            self.ph.put(spfn, dc);
+            self.ph.put(dpfn, s);
         }
         Ok(())
     }
