@@ -308,12 +308,8 @@ pub fn run_variant_prefixed_with(
     prefix: Vec<u64>,
     kernels: &dyn KernelRunner,
 ) -> VariantRun {
-    match variant {
-        Variant::Kernel(_) => kernels
-            .run(sc, variant, opts, &prefix)
-            .unwrap_or_else(|| not_loaded(sc, variant)),
-        v => run_variant_prefixed(sc, v, opts, prefix),
-    }
+    let mut ws = Workshop::default();
+    run_variant_prefixed_in(Reads::All, &mut ws, sc, variant, opts, prefix, kernels)
 }
 
 /// The run of a kernel build nobody loaded: the scenario names it, this
