@@ -344,18 +344,21 @@ pub fn run_variant_observed(
     opts: RunOptions,
     progress: Option<ProgressHook>,
 ) -> VariantRun {
+    run_fresh(sc, variant, opts, progress, Vec::new())
+}
+
+/// A model design's whole run in a kimage of its own.
+fn run_fresh(
+    sc: &Scenario,
+    variant: Variant,
+    opts: RunOptions,
+    progress: Option<ProgressHook>,
+    prefix: Vec<u64>,
+) -> VariantRun {
     let m = machine(sc);
     let design = variant.build(&m);
-    run_with(
-        Reads::All,
-        &mut Workshop::default(),
-        sc,
-        m,
-        design,
-        opts,
-        progress,
-        Vec::new(),
-    )
+    let mut ws = Workshop::default();
+    run_with(Reads::All, &mut ws, sc, m, design, opts, progress, prefix)
 }
 
 /// Run one variant whose first allocator calls get `prefix`, one pfn per
@@ -367,18 +370,7 @@ pub fn run_variant_prefixed(
     opts: RunOptions,
     prefix: Vec<u64>,
 ) -> VariantRun {
-    let m = machine(sc);
-    let design = variant.build(&m);
-    run_with(
-        Reads::All,
-        &mut Workshop::default(),
-        sc,
-        m,
-        design,
-        opts,
-        None,
-        prefix,
-    )
+    run_fresh(sc, variant, opts, None, prefix)
 }
 
 /// [`run_variant`] (not a kernel build) that stops where its replay list
