@@ -39,6 +39,7 @@ pub mod design;
 pub mod entry;
 pub mod explore;
 pub mod gfp;
+pub mod jobs;
 pub mod kimage;
 pub mod link;
 pub mod memory;

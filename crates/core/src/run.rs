@@ -171,33 +171,12 @@ pub fn run_with_kernels_jobs(
     kernels: &(dyn KernelRunner + Sync),
     jobs: usize,
 ) -> Vec<VariantRun> {
-    let n = sc.variants.len();
-    if jobs <= 1 || n < 2 {
-        return run_with_kernels(sc, opts, kernels);
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, VariantRun)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..jobs.min(n))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&v) = sc.variants.get(i) else {
-                            return out;
-                        };
-                        out.push((i, run_variant_with(sc, v, opts, kernels)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a run thread panicked"))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    crate::jobs::map(
+        &sc.variants,
+        jobs,
+        || (),
+        |_, &v| run_variant_with(sc, v, opts, kernels),
+    )
 }
 
 /// The progress hook a run calls ([`Kimage::load_observed`]).

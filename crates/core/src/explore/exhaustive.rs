@@ -32,7 +32,6 @@ use crate::scenario::Scenario;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Most calls an exhaustive search may go deep.
 pub const MAX_CALLS: usize = 64;
@@ -482,33 +481,7 @@ impl Ctx<'_> {
                 })
                 .collect::<Vec<_>>()
         };
-        if jobs <= 1 || parents.len() < 2 {
-            let mut w = Worker::new(&self.base);
-            return parents.iter().map(|x| one(&mut w, x)).collect();
-        }
-        let next = AtomicUsize::new(0);
-        let mut done: Vec<(usize, Vec<(u128, Info)>)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..jobs)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut w = Worker::new(&self.base);
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(x) = parents.get(i) else { break };
-                            out.push((i, one(&mut w, x)));
-                        }
-                        out
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("an exhaustive worker panicked"))
-                .collect()
-        });
-        done.sort_unstable_by_key(|x| x.0);
-        done.into_iter().map(|x| x.1).collect()
+        crate::jobs::map(parents, jobs, || Worker::new(&self.base), one)
     }
 }
 
