@@ -183,16 +183,18 @@ impl RoleMap {
 
     /// Every page with a role, by ascending pfn.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Role)> + '_ {
-        let settled: Option<Vec<(u64, Role)>> = (!self.log.is_empty()).then(|| {
+        // Unsettled (rare: the kimage settles before it reads), a
+        // settled copy's roles, collected; else the table's, as they are.
+        let copied = (!self.log.is_empty()).then(|| {
             let mut v = Vec::new();
-            self.settled().for_each(|pfn, r| v.push((pfn, r)));
+            self.for_each(|pfn, r| v.push((pfn, r)));
             v
         });
-        let direct = settled.is_none();
-        settled
+        let table = copied.is_none().then(|| self.iter_codes());
+        copied
             .into_iter()
             .flatten()
-            .chain(self.iter_codes().filter(move |_| direct))
+            .chain(table.into_iter().flatten())
     }
 
     /// [`RoleMap::iter`] of the table alone.
@@ -337,7 +339,7 @@ struct DstIndex {
     /// index word. Pages at or above it have none, so a lookup there
     /// (most of kimage_dst_used's misses: a random page in a destination
     /// the load has not reached) reads no index word, a cache miss
-    /// in a table of 16 bytes per destination page.
+    /// in a table of 8 bytes per destination page.
     set_end: Vec<usize>,
     pages: Vec<u64>,
     page_ids: FxHashMap<u64, u64>,
