@@ -545,22 +545,17 @@ impl PageStore {
     /// Set the content of `pfn`.
     #[inline]
     pub fn set(&mut self, pfn: u64, c: Content) {
-        self.changing(pfn);
-        let (was, words) = match c {
-            Content::Entries(w) => (*self.data.get_mut(pfn), Some(w)),
-            other => {
-                let x = self.pack(&other);
-                (std::mem::replace(self.data.get_mut(pfn), x), None)
-            }
+        let Content::Entries(w) = c else {
+            let x = self.pack(&c);
+            return self.put_word(pfn, x);
         };
-        if let Some(i) = entries_index(was) {
+        self.changing(pfn);
+        if let Some(i) = entries_index(*self.data.get_mut(pfn)) {
             self.drop_entries(i);
         }
-        if let Some(w) = words {
-            let reach = w.len();
-            let x = self.add_entries(w, reach);
-            *self.data.get_mut(pfn) = x;
-        }
+        let reach = w.len();
+        let x = self.add_entries(w, reach);
+        *self.data.get_mut(pfn) = x;
     }
 
     /// copy_highpage(`to`, `from`): `to` holds what `from` holds (old
@@ -575,8 +570,16 @@ impl PageStore {
             }
             return;
         }
-        self.changing(to);
-        let was = std::mem::replace(self.data.get_mut(to), x);
+        self.put_word(to, x);
+    }
+
+    /// `pfn` holds the zero or data page word `x` (an entry array it held
+    /// is let go).
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
+    fn put_word(&mut self, pfn: u64, x: u32) {
+        self.changing(pfn);
+        let was = std::mem::replace(self.data.get_mut(pfn), x);
         if let Some(i) = entries_index(was) {
             self.drop_entries(i);
         }
@@ -779,11 +782,8 @@ impl<'a> PageMoves<'a> {
     /// The segment and page of the buffer `p` (read from these moves)
     /// holds, if it is a data page.
     pub fn data(&self, p: Packed) -> Option<(u8, u32)> {
-        match p.0 & TAG_MASK {
-            TAG_DATA => match self.base.unpack(p.0) {
-                Some(Content::Data { seg, page, .. }) => Some((seg, page)),
-                _ => None,
-            },
+        match self.base.unpack(p.0) {
+            Some(Content::Data { seg, page, .. }) => Some((seg, page)),
             _ => None,
         }
     }
@@ -792,8 +792,8 @@ impl<'a> PageMoves<'a> {
     /// [`PageStore::word`]; `None` for any other page.
     #[inline]
     pub fn entry_word(&self, pfn: u64, slot: u64, width: u64) -> Option<u64> {
-        let x = self.packed(pfn).0;
-        entries_index(x).and_then(|_| self.base.word_of(x, slot, width))
+        self.entries_of(pfn)
+            .map(|i| self.entry_word_in(i, slot, width))
     }
 
     /// Which of the store's entry arrays `pfn` holds now, if it is an
