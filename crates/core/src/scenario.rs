@@ -344,6 +344,14 @@ impl Scenario {
         }
     }
 
+    /// The image's source pages: each segment's memsz in whole pages (what
+    /// kimage_load_normal_segment copies, one page at a time), summed.
+    pub fn image_pages(&self) -> u64 {
+        self.segments
+            .iter()
+            .fold(0u64, |n, s| n.saturating_add(s.memsz.div_ceil(PAGE_SIZE)))
+    }
+
     /// The kernel build a variant names, if it is one.
     pub fn kernel(&self, v: Variant) -> Option<&KernelSpec> {
         match v {

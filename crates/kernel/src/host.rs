@@ -121,11 +121,7 @@ impl Host {
                 (here, s.bufsz)
             })
             .collect();
-        let pages: u64 = sc
-            .segments
-            .iter()
-            .map(|s| s.memsz.div_ceil(PAGE as u64))
-            .sum();
+        let pages = sc.image_pages();
         // The kernel's list walks are O(n^2) in the pages of the image.
         let n = pages.saturating_add(1024);
         let steps = n

@@ -118,7 +118,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                     )
                 }
             };
-            let per_run: u64 = sc.segments.iter().map(|s| s.memsz.div_ceil(4096)).sum();
+            let per_run = sc.image_pages();
             let total = per_run.saturating_mul(sc.variants.len() as u64);
             let base = Rc::new(Cell::new(0u64));
             let shown = Rc::new(Cell::new(0u64));

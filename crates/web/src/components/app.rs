@@ -164,7 +164,7 @@ const SLOW_KERNEL_PAGES: u64 = 16_384;
 /// The image's pages when the scenario runs a kernel build on an image
 /// that large.
 fn slow_kernel_pages(sc: &kexec_core::scenario::Scenario) -> Option<u64> {
-    let pages: u64 = sc.segments.iter().map(|s| s.memsz.div_ceil(4096)).sum();
+    let pages = sc.image_pages();
     let kernel = sc.variants.iter().any(|&v| sc.kernel(v).is_some());
     (kernel && pages > SLOW_KERNEL_PAGES).then_some(pages)
 }
