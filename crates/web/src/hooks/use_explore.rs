@@ -10,7 +10,7 @@
 use crate::protocol::{InFlight, Request, Response};
 use crate::util;
 use crate::worker_client::WorkerClient;
-use kexec_core::explore::{Goal, MAX_BUDGET, MAX_CALLS};
+use kexec_core::explore::{MAX_BUDGET, MAX_CALLS};
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -82,10 +82,11 @@ pub struct Search {
 /// Exhaustive mode's default call bound (the CLI's).
 pub const DEFAULT_MAX_CALLS: usize = 20;
 
-/// A checked search: goal, budget (clamped to `1..=MAX_BUDGET`, with a
-/// note saying so) and seed.
+/// A checked search: budget (clamped to `1..=MAX_BUDGET`, with a note
+/// saying so) and seed. The goal is checked where it runs: the explore
+/// module's workers answer a bad one with the parser's error, shown as
+/// any error is (`Goal::parse` is not in the page's first load).
 fn check(s: &Search) -> Result<(u64, Option<String>, u64), String> {
-    Goal::parse(&s.goal)?;
     let n = s
         .budget
         .trim()
@@ -265,9 +266,6 @@ fn start_exhaustive(
     note: &UseStateHandle<Option<String>>,
     on_found: &Callback<Scenario>,
 ) {
-    if let Err(e) = Goal::parse(&s.goal) {
-        return view.set(ExploreView::Idle(Some(e)));
-    }
     let max_calls = match calls.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_CALLS).contains(&n) => n,
         _ => {
