@@ -297,6 +297,19 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
     await page.waitForTimeout(500); // let trailing long-task entries arrive
     probe = await page.evaluate(() => window.__e2e);
     const ps = await panes(page);
+    await t.test('the timeline steps: the worker traces the untraced run again', async () => {
+      await page.evaluate(() => document.activeElement?.blur());
+      await page.locator('h1').click();
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction(() => document.querySelector('#step-slider')?.value === '2', null, { timeout: WAIT });
+      await page.waitForFunction(
+        () => /kimage_load_normal_segment/.test(document.querySelector('.step-log')?.textContent || ''),
+        null,
+        { timeout: WAIT },
+      );
+      assert.equal(await page.locator('.step-log ol').count(), 2, 'one event list per pane');
+    });
     await t.test('progress bar shown while the worker runs', () => {
       assert.ok(probe.progressShownAt !== null, 'div.progress appeared');
       assert.ok(probe.progressMax > 0, `a progress value > 0 was shown (max ${probe.progressMax})`);
