@@ -1,6 +1,6 @@
 //! The explorer's worker pool: the candidate stream split into chunks of
 //! [`CHUNK`] handed to one worker per core (as the browser reports, at
-//! most 8); the lowest hit wins, so the answer is the one `kexec-sim
+//! most 8), two at a time; the lowest hit wins, so the answer is the one `kexec-sim
 //! explore` gives for the same base, goal, seed and budget. The hit is
 //! shrunk in a worker and handed to the page. Exhaustive mode runs in one
 //! worker (the search is depth-first and sequential), whose statistics
@@ -18,6 +18,9 @@ use yew::prelude::*;
 
 /// Candidates per request.
 pub const CHUNK: u64 = 100;
+
+/// Requests each worker holds at once.
+const IN_FLIGHT: usize = 2;
 
 /// What the panel shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -359,8 +362,13 @@ pub fn use_explore(on_found: Callback<Scenario>) -> Explore {
                 outstanding: InFlight::default(),
                 next_id: 0,
             };
-            for w in 0..count {
-                r.assign(w);
+            // Two chunks in flight per worker: the next waits in the
+            // worker's queue while it searches one, so the worker does not
+            // idle for the answer's round trip through the page.
+            for _ in 0..IN_FLIGHT {
+                for w in 0..count {
+                    r.assign(w);
+                }
             }
             *run.borrow_mut() = Some(r);
             view.set(ExploreView::Running {
