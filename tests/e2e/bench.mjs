@@ -318,26 +318,36 @@ async function workerTime(browser, base, scenarioJson) {
   return fourMedian;
 }
 
+// Installed in a page of the site's origin: window.exploreWorker() starts
+// an explore-module worker (as the Explore panel does) and resolves, once
+// it is ready, to it and next(kind), the next response of that kind (or
+// an error).
+function exploreWorkerHelper() {
+  window.exploreWorker = async () => {
+    const w = new Worker('./worker.js', { type: 'module' });
+    w.postMessage({ js: new URL('explore.js', location.href).href, wasm: new URL('explore_bg.wasm', location.href).href });
+    const next = (k) => new Promise((resolve) => {
+      const on = (ev) => {
+        const v = JSON.parse(ev.data.json);
+        if (v === k || (v && (v[k] || v.error))) { w.removeEventListener('message', on); resolve(v); }
+      };
+      w.addEventListener('message', on);
+    });
+    await next('ready');
+    return { w, next };
+  };
+}
+
 // One request to an explore-module worker (as the Explore panel starts
 // one), timed from the post to the first response of `kind` (or an
 // error), after the worker's wasm is ready: { secs, v }.
 async function inExploreWorker(browser, base, request, kind, limitMs) {
   const { context, page } = await newPage(browser);
+  await page.addInitScript(exploreWorkerHelper);
   await page.goto(base + 'worker.js');
   try {
     return await withTimeout(limitMs, `the ${kind} benchmark`, page.evaluate(async ({ request, kind }) => {
-      const js = new URL('explore.js', location.href).href;
-      const wasm = new URL('explore_bg.wasm', location.href).href;
-      const w = new Worker('./worker.js', { type: 'module' });
-      w.postMessage({ js, wasm });
-      const next = (k) => new Promise((resolve) => {
-        const on = (ev) => {
-          const v = JSON.parse(ev.data.json);
-          if (v === k || (v && (v[k] || v.error))) { w.removeEventListener('message', on); resolve(v); }
-        };
-        w.addEventListener('message', on);
-      });
-      await next('ready');
+      const { w, next } = await window.exploreWorker();
       const t0 = performance.now();
       const done = next(kind);
       w.postMessage(JSON.stringify(request));
@@ -367,20 +377,12 @@ async function exploreRate(browser, base) {
   const n = 5000;
   const chunk = 100;
   const { context, page } = await newPage(browser);
+  await page.addInitScript(exploreWorkerHelper);
   await page.goto(base + 'worker.js');
   let times;
   try {
     times = await withTimeout(120_000, 'the explorer benchmark', page.evaluate(async ({ base, n, chunk }) => {
-      const w = new Worker('./worker.js', { type: 'module' });
-      w.postMessage({ js: new URL('explore.js', location.href).href, wasm: new URL('explore_bg.wasm', location.href).href });
-      const next = (k) => new Promise((resolve) => {
-        const on = (ev) => {
-          const v = JSON.parse(ev.data.json);
-          if (v === k || (v && (v[k] || v.error))) { w.removeEventListener('message', on); resolve(v); }
-        };
-        w.addEventListener('message', on);
-      });
-      await next('ready');
+      const { w, next } = await window.exploreWorker();
       const t0 = performance.now();
       const at = [];
       const send = (start) =>
