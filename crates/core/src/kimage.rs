@@ -449,17 +449,13 @@ impl DstIndex {
     /// File page `pfn`, dest_pages index `idx`, in the slot of segment
     /// `s`'s destination page `j`.
     fn file_slot(&mut self, s: usize, j: usize, idx: usize, pfn: u64) {
-        let packed = pack_dest(idx, pfn);
-        if let (Some(x), true) = (packed, j >= self.set_end[s]) {
-            // No index word was ever given here: the word is empty or a
-            // slot, so it is written without being read (a random
-            // destination's word, most often not in the cache).
-            self.words[s][j] = x;
-            return;
-        }
+        // At or above set_end no index word was ever given: the word is
+        // empty or a slot, and is written without being read (a random
+        // destination's word, most often not in the cache).
+        let unset = j >= self.set_end[s];
         let w = &mut self.words[s][j];
-        match packed {
-            Some(x) if *w == 0 || *w & DST_SLOT != 0 => *w = x,
+        match pack_dest(idx, pfn) {
+            Some(x) if unset || *w == 0 || *w & DST_SLOT != 0 => *w = x,
             _ => {
                 self.wide_slots.insert((s, j), (idx, pfn));
             }
