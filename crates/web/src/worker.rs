@@ -7,7 +7,8 @@ use crate::protocol::{Request, Response};
 use kexec_core::design::Variant;
 use kexec_core::report;
 use kexec_core::run::{
-    run_variant_observed, run_variant_with, KernelRunner, NoKernels, RunOptions, VariantRun,
+    run_variant_observed, run_variant_with, KernelRunner, NoKernels, ProgressHook, RunOptions,
+    VariantRun,
 };
 use kexec_core::scenario::Scenario;
 use kexec_core::summary::{entry_words, step_starts, step_text, summarize, Summaries};
@@ -85,7 +86,7 @@ fn run_one(
     sc: &Scenario,
     v: Variant,
     opts: RunOptions,
-    progress: Option<Box<dyn FnMut(u64)>>,
+    progress: Option<ProgressHook>,
 ) -> VariantRun {
     match v {
         Variant::Kernel(_) => run_variant_with(sc, v, opts, &*state.kernels),
@@ -133,7 +134,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             let mut runs = Vec::new();
             for &v in &sc.variants {
                 let (p, b, shown) = (post.clone(), base.clone(), shown.clone());
-                let progress: Box<dyn FnMut(u64)> = Box::new(move |done| {
+                let progress: ProgressHook = Box::new(move |done| {
                     let done = b.get() + done;
                     let step = done.saturating_mul(PROGRESS_STEPS) / total.max(1);
                     if step > shown.get() {
