@@ -130,9 +130,9 @@ async function sharedLink(browser, base) {
 
 // Installed before navigation: when the page created the worker it posts
 // its first run to (its own module's, prespawned), posted that run, and
-// received its result
-// (performance.now()), in window.__workerTimes. The page's module calls the
-// global Worker and its postMessage at call time, so a subclass sees both.
+// received its result (performance.now()), in window.__workerTimes. The
+// page's module calls the global Worker and its postMessage at call time,
+// so a subclass sees both.
 function workerProbes() {
   const t = (window.__workerTimes = {});
   const W = window.Worker;
