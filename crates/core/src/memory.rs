@@ -373,6 +373,12 @@ impl PageStore {
         self.unused.clear();
     }
 
+    /// A copy of every page's packed word, for [`PageMoves::from_slots`]
+    /// (the store keeps its own).
+    pub fn copy_slots(&self) -> SectionMap<u32, 6> {
+        self.data.clone()
+    }
+
     /// Every page's packed word taken out, for [`PageMoves::from_slots`]:
     /// the store holds no page until [`PageStore::put_slots`] (its entry
     /// pages' words stay).
@@ -742,7 +748,7 @@ impl<'a> PageMoves<'a> {
     pub fn new(base: &'a PageStore) -> Self {
         PageMoves {
             base,
-            slots: base.data.clone(),
+            slots: base.copy_slots(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::design::{EntryList, Variant};
 use crate::errno::Errno;
 use crate::kimage::{Kimage, Role, Stop};
 use crate::memory::Machine;
-use crate::relocate::{relocate, relocate_moving, Relocation};
+use crate::relocate::{relocate, Relocation};
 use crate::scenario::Scenario;
 use crate::trace::{Counters, Pos};
 
@@ -80,7 +80,10 @@ pub struct VariantRun {
     /// The counters at the end of the load (before the model's own display
     /// walk, the relocation check and the unload).
     pub counters: Counters,
-    /// The kimage, for maps and counters.
+    /// The kimage, for maps and counters. After a relocation check
+    /// without the unload check, its page store is memory as the stub
+    /// left it (the check moves the store's page words rather than copy
+    /// them: nothing reads the load's memory after it then).
     pub kimage: Kimage,
     /// The kernel log of a kernel build's run (printk), one line each.
     pub log: Vec<String>,
@@ -458,9 +461,7 @@ pub enum Reads {
     Lists,
     /// Only the verdict: the walk still runs (its fault is an outcome)
     /// but keeps no entries, the held pages are not counted, and a trace
-    /// keeps only the allocator calls; without
-    /// the unload check, the relocation check moves the kimage's own page
-    /// words (its store is then memory as the stub left it).
+    /// keeps only the allocator calls.
     Verdict,
 }
 
@@ -491,13 +492,10 @@ fn finish_in(
         }
     }
     if opts.relocate && r.outcome == Outcome::Loaded {
-        // A verdict run's store is read by nobody after the check, unless
-        // kimage_free walks the list in it: the stub moves its words.
-        r.relocation = Some(if reads == Reads::Verdict && !opts.unload {
-            relocate_moving(&mut r.kimage)
-        } else {
-            relocate(&r.kimage)
-        });
+        // Nothing reads the load's memory after the check unless
+        // kimage_free walks the list in it (the unload check, the model's
+        // or a kernel build's own).
+        r.relocation = Some(relocate(&mut r.kimage, opts.unload));
     }
     r
 }
