@@ -487,6 +487,8 @@ pub struct Kimage {
     /// The segments as passed to kexec_load.
     pub segments: Vec<Segment>,
     design: Box<dyn EntryList>,
+    /// `design`'s fixed answers, read when the kimage took it.
+    policies: Policies,
     alloc: PageAllocator,
     /// Page contents.
     pub store: PageStore,
@@ -539,6 +541,28 @@ pub struct Kimage {
     /// for an indirection page) or the control-page loop (2, swap, limit,
     /// gfp). Part of [`Kimage::hash_state`].
     site: [u64; 4],
+}
+
+/// What a design answers about itself the same way for as long as it
+/// keeps a list ([`EntryList`]'s fixed answers), read once when the kimage
+/// takes it: kimage_alloc_page's loop asks them for nearly every page the
+/// allocator hands out, and each ask through the `Box<dyn EntryList>` was
+/// an indirect call (two for a design that wraps another).
+#[derive(Debug, Clone, Copy)]
+struct Policies {
+    parks_unusable: bool,
+    head_is_page: bool,
+    kmaps_entries: bool,
+}
+
+impl Policies {
+    fn of(design: &dyn EntryList) -> Self {
+        Policies {
+            parks_unusable: design.parks_unusable(),
+            head_is_page: design.head_is_page(),
+            kmaps_entries: design.kmaps_entries(),
+        }
+    }
 }
 
 /// The segments' destinations as sorted pfn ranges (what the allocator
@@ -608,6 +632,7 @@ impl Kimage {
         Kimage {
             machine,
             segments,
+            policies: Policies::of(&*design),
             design,
             alloc,
             store: PageStore::default(),
@@ -654,6 +679,7 @@ impl Kimage {
             // A function of the segments, which stay.
             dest_span: _,
             design: my_design,
+            policies,
             alloc,
             store,
             counters,
@@ -678,6 +704,7 @@ impl Kimage {
             ignored,
             site,
         } = self;
+        *policies = Policies::of(&*design);
         *my_design = design;
         alloc.recycle(policy);
         store.clear();
@@ -1046,11 +1073,11 @@ impl Kimage {
         };
         self.counters.kernel_walk_steps += last + 1;
         self.counters.entry_reads += last + 1;
-        if self.design.head_is_page() {
+        if self.policies.head_is_page {
             // Xen's walk maps each indirection page once.
             let pages = self.ind_pages.partition_point(|p| p.start <= last.max(1)) as u64;
             self.counters.kmap += pages;
-        } else if self.design.kmaps_entries() {
+        } else if self.policies.kmaps_entries {
             self.counters.kmap += last;
             self.counters.kmap_highmem += self.highmem_reads(last);
         }
@@ -1093,7 +1120,7 @@ impl Kimage {
             let Some(pfn) = self.alloc_pages(gfp, 0)? else {
                 return Ok(None);
             };
-            if pfn > source_limit_pfn && self.design.parks_unusable() {
+            if pfn > source_limit_pfn && self.policies.parks_unusable {
                 self.unusable_pages.push(pfn);
                 self.roles.insert(pfn, Role::Unusable);
                 self.counters.unusable_pages += 1;

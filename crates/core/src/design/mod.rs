@@ -478,6 +478,10 @@ macro_rules! delegate_list {
 /// The core calls, for each kimage_add_entry: [`EntryList::needs_page`]; if
 /// it says so, kimage_alloc_page(indirection_gfp, KIMAGE_NO_DEST) and
 /// [`EntryList::link_page`]; then [`EntryList::store`].
+///
+/// The policy answers (the gfps, `old_page_check`, `kmaps_entries`,
+/// `parks_unusable`, `setup`, `head_is_page`, `zero_tail`) are fixed for
+/// a design: the kimage may read them once, when it takes the design.
 pub trait EntryList: std::fmt::Debug + crate::run::MaybeSend {
     /// Which variant this is.
     fn variant(&self) -> Variant;
