@@ -1374,6 +1374,26 @@ impl Kimage {
         self.reused.clear();
     }
 
+    /// Let go of the tables only the load and its checks read: the page
+    /// store, the allocator's bitmap, the dst index's words, dest_pages and
+    /// unusable_pages. What a run's summary, report, entry words and step
+    /// texts read stays (the machine, segments, design, roles, block
+    /// orders, counters, trace, and the run's walked list). After it the
+    /// kimage is not to be walked, relocated, freed or loaded on again
+    /// ([`Kimage::outstanding`] no longer lists the parked pages). For a
+    /// caller holding finished runs for their summaries: the web worker
+    /// holds every design's run until the scenario's report, and each of
+    /// huge-initrd's held about 14 MB of these, fresh memory for the next
+    /// design in a new worker.
+    pub fn release_load_tables(&mut self) {
+        self.store = PageStore::default();
+        self.alloc.release_bitmap();
+        self.dst_index.words = Vec::new();
+        self.dest_pages = Vec::new();
+        self.reused = Vec::new();
+        self.unusable_pages = Vec::new();
+    }
+
     /// [`Kimage::load`] up to [`Kimage::settle`].
     fn load_steps(&mut self, progress: &mut dyn FnMut(u64)) -> Result<(), Stop> {
         self.alloc_init()?;

@@ -602,6 +602,14 @@ impl PageAllocator {
         self.used = used;
     }
 
+    /// Let go of the pages-in-use bitmap: every page reads as free after,
+    /// and no call may follow ([`crate::kimage::Kimage::release_load_tables`]'s
+    /// part; a replay's copy at the call it ran out at stays, the
+    /// exhaustive explorer's, which releases nothing).
+    pub fn release_bitmap(&mut self) {
+        self.used = PageBitmap::default();
+    }
+
     /// Hand out `pfns` first, one per call, before the policy takes over:
     /// another design's allocation order, replayed (the explorer's
     /// same-order goals). A pfn the call cannot take is a replay error.

@@ -557,3 +557,53 @@ fn threaded_runs_report_as_sequential_ones() {
         }
     }
 }
+
+/// `Kimage::release_load_tables` (the web worker lets go of each design's
+/// page store, bitmap and dst index before the next runs) leaves every
+/// preset's summaries, report, entry words and step texts as they were.
+#[test]
+fn released_load_tables_leave_what_a_run_reports() {
+    use kexec_core::summary::{entry_words, step_starts, step_text, summarize};
+    for p in presets::all() {
+        let sc = p.scenario;
+        let opts = RunOptions {
+            relocate: true,
+            unload: false,
+            trace: sc.image_pages() <= 65_536,
+        };
+        let kept: Vec<VariantRun> = sc
+            .variants
+            .iter()
+            .map(|&v| run_variant(&sc, v, opts))
+            .collect();
+        let released: Vec<VariantRun> = sc
+            .variants
+            .iter()
+            .map(|&v| {
+                let mut r = run_variant(&sc, v, opts);
+                r.kimage.release_load_tables();
+                r
+            })
+            .collect();
+        assert_eq!(
+            report::text_with_sources(&sc, &kept),
+            report::text_with_sources(&sc, &released),
+            "{}",
+            p.name
+        );
+        for (a, b) in kept.iter().zip(&released) {
+            assert_eq!(summarize(a), summarize(b), "{} {}", p.name, a.variant);
+            assert_eq!(entry_words(a), entry_words(b), "{} {}", p.name, a.variant);
+            let starts = step_starts(&a.kimage.trace.events);
+            for step in 0..=starts.len().min(64) {
+                assert_eq!(
+                    step_text(&a.kimage, &starts, step),
+                    step_text(&b.kimage, &starts, step),
+                    "{} {} step {step}",
+                    p.name,
+                    a.variant
+                );
+            }
+        }
+    }
+}
