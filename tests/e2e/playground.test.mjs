@@ -297,6 +297,18 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
     await page.waitForTimeout(500); // let trailing long-task entries arrive
     probe = await page.evaluate(() => window.__e2e);
     const ps = await panes(page);
+    await t.test('every counter keeps its value apart from its label (large numbers included)', async () => {
+      const touching = await page.evaluate(() =>
+        [...document.querySelectorAll('.pane .counters > div')].flatMap((row) => {
+          const dt = row.querySelector('dt').getBoundingClientRect();
+          const dd = row.querySelector('dd').getBoundingClientRect();
+          // On one line, a gap between them; else the value on a line below.
+          const apart = dd.top >= dt.bottom - 1 || dd.left >= dt.right + 4;
+          return apart ? [] : [`${row.querySelector('dt').textContent}|${row.querySelector('dd').textContent}`];
+        }),
+      );
+      assert.deepEqual(touching, [], 'labels that run into their values');
+    });
     await t.test('the timeline steps: the worker traces the untraced run again', async () => {
       await page.evaluate(() => document.activeElement?.blur());
       await page.locator('h1').click();
