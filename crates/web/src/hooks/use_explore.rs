@@ -1,11 +1,12 @@
 //! The explorer's worker pool: the candidate stream split into chunks of
 //! [`CHUNK`] handed to one worker per core (as the browser reports, at
 //! most 8), two at a time; the lowest hit wins, so the answer is the one
-//! `kexec-sim explore` gives for the same base, goal, seed and budget. The hit is
-//! shrunk in a worker and handed to the page. Exhaustive mode runs in one
-//! worker (the search is depth-first and sequential), whose statistics
-//! arrive as it goes; the claim or the shrunk counterexample ends it.
-//! Dropping the run (cancel, a new search) terminates its workers.
+//! `kexec-sim explore` gives for the same base, goal, seed and budget. The
+//! hit is shrunk in a worker and handed to the page. Exhaustive mode runs
+//! in one worker (the search is depth-first and sequential), whose
+//! statistics arrive as it goes; the claim or the shrunk counterexample
+//! ends it. Dropping the run (cancel, a new search) terminates its
+//! workers.
 
 use crate::protocol::{InFlight, Request, Response};
 use crate::util;
