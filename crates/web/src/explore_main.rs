@@ -14,5 +14,8 @@ fn main() {}
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
 pub fn worker_main() {
-    kexec_web::worker_main::serve(kexec_web::worker::WorkerState::default().with_explorer());
+    kexec_web::worker_main::serve(
+        kexec_web::worker::WorkerState::default().with_explorer(),
+        kexec_web::worker_main::every_request,
+    );
 }

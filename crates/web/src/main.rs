@@ -26,5 +26,8 @@ fn main() {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
 pub fn worker_main() {
-    kexec_web::worker_main::serve(kexec_web::worker::WorkerState::default());
+    kexec_web::worker_main::serve(
+        kexec_web::worker::WorkerState::default(),
+        kexec_web::worker_main::model_requests,
+    );
 }

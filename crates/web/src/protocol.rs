@@ -94,6 +94,83 @@ impl Request {
     }
 }
 
+/// A request as the page's own module's model worker reads it: a run or
+/// a step, and of any other kind only its id (that worker serves neither
+/// the explorer nor kernel builds, and [`Request`]'s whole parser would
+/// cost the page's first load its code for every kind).
+pub fn model_request(text: &str) -> Result<Request, ModelOnly> {
+    serde_json::from_str::<ModelRequest>(text)
+        .map_err(|e| ModelOnly::Bad(e.to_string()))
+        .and_then(|r| match r {
+            ModelRequest::Run(RunBody { id, scenario }) => Ok(Request::Run { id, scenario }),
+            ModelRequest::Step(StepBody { id, step }) => Ok(Request::Step { id, step }),
+            ModelRequest::Other(kind, IdBody { id }) => Err(ModelOnly::Other { id, kind }),
+        })
+}
+
+/// What [`model_request`] does not serve.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelOnly {
+    /// Not a request at all: why.
+    Bad(String),
+    /// A request of another kind (`kind`, as its JSON names it).
+    Other {
+        /// Request id.
+        id: u32,
+        /// The request's kind.
+        kind: String,
+    },
+}
+
+enum ModelRequest {
+    Run(RunBody),
+    Step(StepBody),
+    Other(String, IdBody),
+}
+
+#[derive(Deserialize)]
+struct RunBody {
+    id: u32,
+    scenario: String,
+}
+
+#[derive(Deserialize)]
+struct StepBody {
+    id: u32,
+    step: usize,
+}
+
+#[derive(Deserialize)]
+struct IdBody {
+    id: u32,
+}
+
+impl<'de> Deserialize<'de> for ModelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Kind;
+        impl<'de> serde::de::Visitor<'de> for Kind {
+            type Value = ModelRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a request (an object of one key, its kind)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let Some(kind) = m.next_key::<String>()? else {
+                    return Err(serde::de::Error::invalid_length(0, &self));
+                };
+                Ok(match kind.as_str() {
+                    "run" => ModelRequest::Run(m.next_value()?),
+                    "step" => ModelRequest::Step(m.next_value()?),
+                    _ => ModelRequest::Other(kind, m.next_value()?),
+                })
+            }
+        }
+        d.deserialize_map(Kind)
+    }
+}
+
 /// Worker → page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -226,6 +303,65 @@ mod tests {
         assert_eq!(j, r#"{"step":{"id":3,"step":9}}"#);
         assert_eq!(serde_json::from_str::<Request>(&j).unwrap(), r);
     }
+    #[test]
+    fn the_model_worker_reads_runs_and_steps_and_the_id_of_the_rest() {
+        for r in [
+            Request::Run {
+                id: 7,
+                scenario: "{\"version\":1}".into(),
+            },
+            Request::Step { id: 3, step: 9 },
+        ] {
+            let j = serde_json::to_string(&r).unwrap();
+            assert_eq!(model_request(&j), Ok(r));
+        }
+        let other = [
+            Request::Explore {
+                id: 4,
+                base: "{}".into(),
+                goal: "fault:pointer".into(),
+                seed: 1,
+                start: 0,
+                end: 100,
+            },
+            Request::LoadKernel {
+                id: 5,
+                text: "k".into(),
+            },
+            Request::Exhaustive {
+                id: 6,
+                base: "{}".into(),
+                goal: "fault:pointer".into(),
+                max_calls: 20,
+            },
+        ];
+        for (r, kind) in other
+            .into_iter()
+            .zip(["explore", "load-kernel", "exhaustive"])
+        {
+            let j = serde_json::to_string(&r).unwrap();
+            assert_eq!(
+                model_request(&j),
+                Err(ModelOnly::Other {
+                    id: r.id(),
+                    kind: kind.into()
+                })
+            );
+        }
+        for bad in [
+            "",
+            "{}",
+            "[1]",
+            r#"{"run":{"id":1}}"#,
+            r#"{"step":{"id":"x","step":1}}"#,
+        ] {
+            assert!(
+                matches!(model_request(bad), Err(ModelOnly::Bad(_))),
+                "{bad:?} was read as a request"
+            );
+        }
+    }
+
     #[test]
     fn in_flight_requests() {
         let mut f = InFlight::default();

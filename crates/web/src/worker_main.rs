@@ -10,7 +10,7 @@
 //! as JSON text, responses go back as JSON text plus transferable entry
 //! buffers.
 
-use crate::protocol::{Request, Response};
+use crate::protocol::{ModelOnly, Request, Response};
 use crate::worker::{handle, Post, WorkerState};
 use js_sys::{Array, BigUint64Array, Object, Reflect};
 use std::cell::RefCell;
@@ -40,8 +40,40 @@ pub fn poster() -> Post {
     })
 }
 
-/// Serve requests in this worker with `state` until it is terminated.
-pub fn serve(state: WorkerState) {
+/// How a worker reads a request's JSON text: [`every_request`], or the
+/// page's own module's [`crate::protocol::model_request`] (runs and steps).
+pub type Parse = fn(&str) -> Result<Request, Response>;
+
+/// Every kind of request, with [`Request`]'s own parser (the explore
+/// module's worker).
+pub fn every_request(text: &str) -> Result<Request, Response> {
+    serde_json::from_str::<Request>(text).map_err(|e| Response::Error {
+        id: 0,
+        message: format!("bad request: {e}"),
+    })
+}
+
+/// Runs and steps: the page's own module's model worker, whose module
+/// carries neither the explorer nor kernel builds (another kind is
+/// answered with an error naming the worker that serves it).
+pub fn model_requests(text: &str) -> Result<Request, Response> {
+    crate::protocol::model_request(text).map_err(|e| match e {
+        ModelOnly::Bad(why) => Response::Error {
+            id: 0,
+            message: format!("bad request: {why}"),
+        },
+        ModelOnly::Other { id, kind } => Response::Error {
+            id,
+            message: format!(
+                "the model worker serves runs and steps, not {kind} (the explore module's and the kernel worker do)"
+            ),
+        },
+    })
+}
+
+/// Serve requests in this worker with `state`, read by `parse`, until it
+/// is terminated.
+pub fn serve(state: WorkerState, parse: Parse) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let state = Rc::new(RefCell::new(state));
     let post = poster();
@@ -50,15 +82,9 @@ pub fn serve(state: WorkerState) {
         let Some(text) = ev.data().as_string() else {
             return;
         };
-        match serde_json::from_str::<Request>(&text) {
+        match parse(&text) {
             Ok(req) => handle(&mut state.borrow_mut(), req, post.clone()),
-            Err(e) => post(
-                Response::Error {
-                    id: 0,
-                    message: format!("bad request: {e}"),
-                },
-                vec![],
-            ),
+            Err(resp) => post(resp, vec![]),
         }
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
