@@ -334,7 +334,26 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
         assert.match(p.verdict, /262144 pages copied/);
       }
     });
-  });
+    // The first big run starts the model worker's second worker; the next
+    // ones split their designs with it (crates/web/src/worker.rs).
+    await t.test('edits run again, split between two workers: the same panes and report as one worker\'s', async () => {
+      const report = async () => {
+        await page.locator('#copy-text').click();
+        return page.evaluate(() => navigator.clipboard.readText());
+      };
+      const first = await report();
+      assert.match(first, /== pointer =+\n[\s\S]*== rfc-fixed =+\n[\s\S]*\n\[1\] kimage_dst_used kernel\/kexec_core\.c:\d+\n/);
+      const seed = page.locator('#seed');
+      await seed.fill('2');
+      await settled(page, WAIT);
+      const two = await panes(page);
+      assert.notDeepEqual(two.map((p) => p.counters), ps.map((p) => p.counters), 'seed 2 ran');
+      await seed.fill('1');
+      await settled(page, WAIT);
+      assert.deepEqual(await panes(page), ps);
+      assert.equal(await report(), first);
+    });
+  }, { permissions: ['clipboard-read', 'clipboard-write'] });
   // The 50 ms budget for main-thread tasks is a measurement, not a test
   // (timings follow the host's load): tests/e2e/bench.mjs reports it. Here
   // only that it can be measured, and the figure as a diagnostic.

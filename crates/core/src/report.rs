@@ -7,6 +7,7 @@
 //! kernel's, the wording is the model's.
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
+use crate::design::Variant;
 use crate::entry::{decode, folded_source_run, EntryKind};
 use crate::memory::Machine;
 use crate::page_alloc::Policy;
@@ -221,7 +222,8 @@ pub fn header(sc: &Scenario) -> String {
 /// The email-ready report of a set of runs, every line at most 72 columns
 /// (what the golden link corpus holds as a link's result).
 pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
-    text_and_sources(sc, runs).0
+    let sections = sections(runs);
+    joined(sc, sections.iter().map(|(v, s)| (*v, s.as_str()))).0
 }
 
 /// [`text`] followed by the footnote list of the kernel functions it
@@ -229,7 +231,20 @@ pub fn text(sc: &Scenario, runs: &[VariantRun]) -> String {
 /// Xen design's section): `kexec-sim run --format text` and the page's
 /// "copy as plain text".
 pub fn text_with_sources(sc: &Scenario, runs: &[VariantRun]) -> String {
-    let (mut s, refs) = text_and_sources(sc, runs);
+    let sections = sections(runs);
+    assemble(sc, sections.iter().map(|(v, s)| (*v, s.as_str())))
+}
+
+fn sections(runs: &[VariantRun]) -> Vec<(Variant, String)> {
+    runs.iter().map(|r| (r.variant, section(r))).collect()
+}
+
+/// The report of runs whose sections ([`section`]) were written apart (a
+/// big run's designs split between two workers): the same text as
+/// [`text_with_sources`] of the runs, given their variants and sections in
+/// the runs' order.
+pub fn assemble<'a>(sc: &Scenario, sections: impl Iterator<Item = (Variant, &'a str)>) -> String {
+    let (mut s, refs) = joined(sc, sections);
     if !refs.is_empty() {
         s.push('\n');
         s.push_str(&kexec_common::source::footnotes(&refs));
@@ -237,62 +252,72 @@ pub fn text_with_sources(sc: &Scenario, runs: &[VariantRun]) -> String {
     s
 }
 
-fn text_and_sources(sc: &Scenario, runs: &[VariantRun]) -> (String, Vec<&'static SourceRef>) {
+fn joined<'a>(
+    sc: &Scenario,
+    sections: impl Iterator<Item = (Variant, &'a str)>,
+) -> (String, Vec<&'static SourceRef>) {
     let mut s = header(sc);
     let mut refs: Vec<&'static SourceRef> = Vec::new();
-    for r in runs {
-        let c = &r.counters;
-        let section = s.len();
-        s.push('\n');
-        let label: String = r.label.chars().take(COLUMNS - 8).collect();
-        let title = format!("== {label} ");
-        let _ = writeln!(
-            s,
-            "{title}{}",
-            "=".repeat(COLUMNS.saturating_sub(title.len()))
-        );
-        s.push_str(&wrap(&r.verdict(), "verdict:", 4));
-        for i in &r.kimage.ignored {
-            s.push_str(&wrap(i, "ignored:", 4));
-        }
-        if let Some(rel) = &r.relocation {
-            s.push_str(&wrap(&relocate_line(rel), "", 4));
-        }
-        if let Some(u) = &r.unload {
-            s.push_str(&wrap(&unload_line(u), "", 4));
-        }
-        let counters: Vec<String> = c
-            .rows()
-            .iter()
-            .map(|r| format!("{} {}", r.name, r.value))
-            .collect();
-        let counters = counters.join(", ");
-        s.push_str(&wrap(&counters, "counters:", 4));
-        for l in &r.log {
-            s.push_str(&wrap(l, "kernel log:", 4));
-        }
-        if r.outcome == Outcome::Loaded {
-            if r.kimage.design().head_is_page() {
-                let _ = writeln!(
-                    s,
-                    "list (from head's page 0x{:x}, walk order):",
-                    r.kimage.head()
-                );
-            } else {
-                let _ = writeln!(s, "list (head first, walk order):");
-            }
-            for l in condensed_list(r, MAX_LIST_LINES) {
-                let indent = l.len() - l.trim_start().len();
-                s.push_str(&wrap(l.trim_start(), &l[..indent], indent + 4));
-            }
-        }
-        for f in refs_in(&s[section..], crate::source::tables_for(r.variant)) {
+    for (v, section) in sections {
+        s.push_str(section);
+        for f in refs_in(section, crate::source::tables_for(v)) {
             if !refs.contains(&f) {
                 refs.push(f);
             }
         }
     }
     (s, refs)
+}
+
+/// One run's section of the report: its title line, verdict, counters,
+/// kernel log and condensed list.
+pub fn section(r: &VariantRun) -> String {
+    let mut s = String::new();
+    let c = &r.counters;
+    s.push('\n');
+    let label: String = r.label.chars().take(COLUMNS - 8).collect();
+    let title = format!("== {label} ");
+    let _ = writeln!(
+        s,
+        "{title}{}",
+        "=".repeat(COLUMNS.saturating_sub(title.len()))
+    );
+    s.push_str(&wrap(&r.verdict(), "verdict:", 4));
+    for i in &r.kimage.ignored {
+        s.push_str(&wrap(i, "ignored:", 4));
+    }
+    if let Some(rel) = &r.relocation {
+        s.push_str(&wrap(&relocate_line(rel), "", 4));
+    }
+    if let Some(u) = &r.unload {
+        s.push_str(&wrap(&unload_line(u), "", 4));
+    }
+    let counters: Vec<String> = c
+        .rows()
+        .iter()
+        .map(|r| format!("{} {}", r.name, r.value))
+        .collect();
+    let counters = counters.join(", ");
+    s.push_str(&wrap(&counters, "counters:", 4));
+    for l in &r.log {
+        s.push_str(&wrap(l, "kernel log:", 4));
+    }
+    if r.outcome == Outcome::Loaded {
+        if r.kimage.design().head_is_page() {
+            let _ = writeln!(
+                s,
+                "list (from head's page 0x{:x}, walk order):",
+                r.kimage.head()
+            );
+        } else {
+            let _ = writeln!(s, "list (head first, walk order):");
+        }
+        for l in condensed_list(r, MAX_LIST_LINES) {
+            let indent = l.len() - l.trim_start().len();
+            s.push_str(&wrap(l.trim_start(), &l[..indent], indent + 4));
+        }
+    }
+    s
 }
 
 fn hex(v: u64) -> Value {

@@ -331,4 +331,9 @@ pub struct Summaries {
     pub runs: Vec<RunSummary>,
     /// The 72-column text report.
     pub report: String,
+    /// Instead of the report, each run's section of it
+    /// ([`crate::report::section`]): a part of a big run's designs run in
+    /// a second worker, which the first assembles with its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<String>,
 }

@@ -17,5 +17,6 @@ pub fn worker_main() {
     kexec_web::worker_main::serve(
         kexec_web::worker::WorkerState::default().with_explorer(),
         kexec_web::worker_main::every_request,
+        None,
     );
 }

@@ -22,12 +22,16 @@ fn main() {
     }
 }
 
-/// Entry point of the model worker.
+/// Entry point of the model worker: `spawn` (from `www/worker.js`) starts
+/// its second worker, which big runs are split with; the second worker
+/// itself gets none ([`kexec_web::worker::WorkerState::as_part`]).
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
-pub fn worker_main() {
-    kexec_web::worker_main::serve(
-        kexec_web::worker::WorkerState::default(),
-        kexec_web::worker_main::model_requests,
-    );
+pub fn worker_main(spawn: Option<js_sys::Function>) {
+    let state = kexec_web::worker::WorkerState::default();
+    let state = match spawn {
+        Some(_) => state,
+        None => state.as_part(),
+    };
+    kexec_web::worker_main::serve(state, kexec_web::worker_main::model_requests, spawn);
 }

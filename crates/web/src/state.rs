@@ -528,6 +528,7 @@ mod tests {
             summaries: Summaries {
                 runs: vec![],
                 report: String::new(),
+                sections: vec![],
             },
             words: vec![],
         });

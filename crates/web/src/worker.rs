@@ -11,7 +11,7 @@ use kexec_core::run::{
     VariantRun,
 };
 use kexec_core::scenario::Scenario;
-use kexec_core::summary::{entry_words, step_starts, step_text, summarize, Summaries};
+use kexec_core::summary::{entry_words, step_starts, step_text, summarize, RunSummary, Summaries};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -35,6 +35,40 @@ pub struct WorkerState {
     trace_at_once: u64,
     kernels: Box<dyn KernelRunner>,
     explorer: Option<Explorer>,
+    helper: Option<Box<dyn Helper>>,
+    part: bool,
+    pending: Option<Pending>,
+}
+
+/// A second model worker that a big run's designs are split with. The
+/// page's own module's worker starts one once it has answered its first
+/// image of more than [`TRACE_AT_ONCE_PAGES`] pages (not sooner: a fresh
+/// page's first run shares the two cores with the page's first render and
+/// V8's compiles, and a second fresh worker made it slower, not faster;
+/// the browser's helper waits half a second more, while the page renders
+/// the answer); from the next such run with two designs or more, once the
+/// second worker is ready, it runs the first half of the designs while
+/// the second worker runs the rest.
+pub trait Helper {
+    /// Whether the second worker runs (a split can go to it).
+    fn ready(&self) -> bool;
+    /// Start the second worker, if that was not asked before (it may be
+    /// [`Helper::ready`] only later).
+    fn start(&mut self);
+    /// Post `req` to the second worker; its answers come back through
+    /// [`part_answered`].
+    fn send(&mut self, req: &Request);
+}
+
+/// A split run waiting for the second worker's part.
+struct Pending {
+    id: u32,
+    sc: Scenario,
+    /// This worker's runs' summaries, sections and entry words, for the
+    /// first `mine` designs.
+    summaries: Vec<RunSummary>,
+    sections: Vec<String>,
+    words: Vec<Vec<u64>>,
 }
 
 /// Who answers the explorer's requests ([`Request::Explore`],
@@ -58,6 +92,9 @@ impl WorkerState {
             trace_at_once: pages,
             kernels: Box::new(NoKernels),
             explorer: None,
+            helper: None,
+            part: false,
+            pending: None,
         }
     }
 
@@ -68,6 +105,20 @@ impl WorkerState {
             explorer: Some(crate::explorer::serve),
             ..self
         }
+    }
+
+    /// A worker that splits its big runs with `helper`.
+    pub fn with_helper(self, helper: Box<dyn Helper>) -> Self {
+        WorkerState {
+            helper: Some(helper),
+            ..self
+        }
+    }
+
+    /// The second worker of a split: it answers each run's sections
+    /// instead of a report ([`Summaries::sections`]) and splits nothing.
+    pub fn as_part(self) -> Self {
+        WorkerState { part: true, ..self }
     }
 
     /// A worker whose kernel-build variants run through `kernels`.
@@ -126,19 +177,36 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 }
             };
             let per_run = sc.image_pages();
-            let total = per_run.saturating_mul(sc.variants.len() as u64);
-            let base = Rc::new(Cell::new(0u64));
-            let shown = Rc::new(Cell::new(0u64));
             state.runs.clear();
+            state.pending = None;
             let trace = per_run <= state.trace_at_once;
             state.untraced = (!trace).then(|| sc.clone());
+            // A big run's second half of the designs goes to the second
+            // worker at once; this one runs the first half.
+            let mut mine = sc.variants.len();
+            if let Some(h) = state
+                .helper
+                .as_mut()
+                .filter(|h| !trace && mine > 1 && h.ready())
+            {
+                mine = mine.div_ceil(2);
+                let mut rest = sc.clone();
+                rest.variants.drain(..mine);
+                h.send(&Request::Run {
+                    id,
+                    scenario: rest.to_json(),
+                });
+            }
+            let total = per_run.saturating_mul(mine as u64);
+            let base = Rc::new(Cell::new(0u64));
+            let shown = Rc::new(Cell::new(0u64));
             let opts = RunOptions {
                 relocate: true,
                 unload: false,
                 trace,
             };
             let mut runs = Vec::new();
-            for &v in &sc.variants {
+            for &v in &sc.variants[..mine] {
                 let (p, b, shown) = (post.clone(), base.clone(), shown.clone());
                 let progress: ProgressHook = Box::new(move |done| {
                     let done = b.get() + done;
@@ -152,13 +220,37 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 base.set(base.get() + per_run);
                 runs.push(r);
             }
-            let summaries = Summaries {
-                runs: runs.iter().map(summarize).collect(),
-                report: report::text_with_sources(&sc, &runs),
-            };
+            let summaries: Vec<RunSummary> = runs.iter().map(summarize).collect();
             let words = runs.iter().map(entry_words).collect();
+            if mine < sc.variants.len() || state.part {
+                let sections = runs.iter().map(report::section).collect();
+                if state.part {
+                    let summaries = Summaries {
+                        runs: summaries,
+                        report: String::new(),
+                        sections,
+                    };
+                    return post(Response::Result { id, summaries }, words);
+                }
+                state.pending = Some(Pending {
+                    id,
+                    sc,
+                    summaries,
+                    sections,
+                    words,
+                });
+                return;
+            }
+            let summaries = Summaries {
+                runs: summaries,
+                report: report::text_with_sources(&sc, &runs),
+                sections: Vec::new(),
+            };
             state.runs = runs.into_iter().map(with_steps).collect();
             post(Response::Result { id, summaries }, words);
+            if let Some(h) = state.helper.as_mut().filter(|_| !trace) {
+                h.start();
+            }
         }
         req @ (Request::Explore { .. } | Request::Shrink { .. } | Request::Exhaustive { .. }) => {
             match state.explorer {
@@ -200,6 +292,45 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 .collect();
             post(Response::Step { id, step, texts }, vec![]);
         }
+    }
+}
+
+/// The second worker's answer to its part of a split run: with this
+/// worker's part, the run's result (the report assembled from both
+/// workers' sections, the same text one worker writes), or its error.
+/// Anything else (its progress, an answer to a run since replaced) is
+/// dropped.
+pub fn part_answered(state: &mut WorkerState, resp: Response, words: Vec<Vec<u64>>, post: &Post) {
+    let Some(id) = state.pending.as_ref().map(|p| p.id) else {
+        return;
+    };
+    match resp {
+        Response::Result { id: i, summaries } if i == id => {
+            let Some(mut p) = state.pending.take() else {
+                return;
+            };
+            p.summaries.extend(summaries.runs);
+            p.words.extend(words);
+            let sections = p.sections.iter().chain(&summaries.sections);
+            let report = report::assemble(
+                &p.sc,
+                p.sc.variants
+                    .iter()
+                    .copied()
+                    .zip(sections.map(String::as_str)),
+            );
+            let summaries = Summaries {
+                runs: p.summaries,
+                report,
+                sections: Vec::new(),
+            };
+            post(Response::Result { id, summaries }, p.words);
+        }
+        Response::Error { id: i, message } if i == id => {
+            state.pending = None;
+            post(Response::Error { id, message }, vec![]);
+        }
+        _ => {}
     }
 }
 
@@ -248,6 +379,133 @@ mod tests {
                 .any(|t| t.contains("kimage_dst_used") || t.contains("copy_highpage")),
             "{texts:?}"
         );
+    }
+
+    /// The second worker, served in this thread: its answers wait in
+    /// `answers` until the test hands them to [`part_answered`].
+    type Answers = Rc<RefCell<Vec<(Response, Vec<Vec<u64>>)>>>;
+
+    struct Inline {
+        started: bool,
+        part: WorkerState,
+        answers: Answers,
+    }
+
+    impl Helper for Inline {
+        fn ready(&self) -> bool {
+            self.started
+        }
+        fn start(&mut self) {
+            self.started = true;
+        }
+        fn send(&mut self, req: &Request) {
+            assert!(self.started);
+            let a = self.answers.clone();
+            handle(
+                &mut self.part,
+                req.clone(),
+                Rc::new(move |r, w| a.borrow_mut().push((r, w))),
+            );
+        }
+    }
+
+    /// A big run split between two workers answers what one worker does
+    /// (from the second big run: the first starts the second worker):
+    /// the same summaries, report (sections assembled, footnotes
+    /// renumbered) and entry words, for every preset with two designs or
+    /// more (every image is big with a threshold of one page); a step
+    /// after it is served by the first worker alone.
+    #[test]
+    fn a_split_run_answers_what_one_worker_does() {
+        let mut split = 0;
+        // (The big presets and real-8g-pae, whose replayed capture is
+        // 1.3 M allocator calls, are left to bench.mjs and e2e: seconds
+        // in a debug build, the step after tracing every design again.)
+        for p in presets::all()
+            .into_iter()
+            .filter(|p| p.scenario.image_pages() < 16_384 && p.name != "real-8g-pae")
+        {
+            let mut sc = p.scenario.clone();
+            // More designs (those the machine has), so that the halves
+            // are of two and more.
+            for v in ["highmem-zone", "rfc-posted", "xen"] {
+                let v = Variant::from_name(v).unwrap();
+                if !sc.variants.contains(&v) {
+                    let mut more = sc.clone();
+                    more.variants.push(v);
+                    if Scenario::from_json(&more.to_json()).is_ok() {
+                        sc = more;
+                    }
+                }
+            }
+            let req = Request::Run {
+                id: 9,
+                scenario: sc.to_json(),
+            };
+            let mut one = WorkerState::with_trace_threshold(1);
+            let want = collect(&mut one, req.clone());
+            let answers = Rc::new(RefCell::new(Vec::new()));
+            let mut two = WorkerState::with_trace_threshold(1).with_helper(Box::new(Inline {
+                started: false,
+                part: WorkerState::with_trace_threshold(1).as_part(),
+                answers: answers.clone(),
+            }));
+            // The first big run is not split; it starts the second
+            // worker, and the next is.
+            assert_eq!(collect(&mut two, req.clone()), want, "{}", p.name);
+            assert!(answers.borrow().is_empty());
+            let mut got = collect(&mut two, req);
+            let parts = std::mem::take(&mut *answers.borrow_mut());
+            if parts.is_empty() {
+                // Not split: an image of one page or none (a rejected load).
+                assert_eq!(got, want, "{}", p.name);
+                continue;
+            }
+            assert!(
+                got.iter()
+                    .all(|(r, _)| matches!(r, Response::Progress { .. })),
+                "{}: the first worker answered before the second: {got:?}",
+                p.name
+            );
+            split += 1;
+            let out = Rc::new(RefCell::new(Vec::new()));
+            let o = out.clone();
+            let post: Post = Rc::new(move |r, w| o.borrow_mut().push((r, w)));
+            for (r, w) in parts {
+                part_answered(&mut two, r, w, &post);
+            }
+            got.extend(out.borrow().iter().cloned());
+            let last = |v: &[(Response, Vec<Vec<u64>>)]| v.last().cloned().unwrap();
+            assert_eq!(last(&got), last(&want), "{}", p.name);
+            let step = Request::Step { id: 10, step: 1 };
+            assert_eq!(
+                collect(&mut two, step.clone()),
+                collect(&mut one, step),
+                "{}",
+                p.name
+            );
+        }
+        assert!(split >= 10, "{split} presets split");
+    }
+
+    #[test]
+    fn a_late_answer_of_the_second_worker_is_dropped() {
+        let mut st = WorkerState::default();
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let o = out.clone();
+        let post: Post = Rc::new(move |r, w| o.borrow_mut().push((r, w)));
+        let summaries = Summaries {
+            runs: vec![],
+            report: String::new(),
+            sections: vec![],
+        };
+        part_answered(
+            &mut st,
+            Response::Result { id: 1, summaries },
+            vec![],
+            &post,
+        );
+        assert!(out.borrow().is_empty());
     }
 
     #[test]

@@ -143,6 +143,16 @@ impl WorkerClient {
             Ok(worker)
         };
         let worker = start().map_err(|e| format!("cannot start the model worker: {e:?}"))?;
+        Ok(Self::listen(worker, on_response))
+    }
+
+    /// A worker already started, its responses (JSON text plus entry
+    /// buffers) to `on_response`: also a model worker's own second worker
+    /// ([`crate::worker::Helper`]).
+    pub fn listen(
+        worker: Worker,
+        on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
+    ) -> Self {
         let on_response: OnResponse = Rc::new(RefCell::new(on_response));
         let to = on_response.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -169,11 +179,11 @@ impl WorkerClient {
             cb.emit((resp, words));
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-        Ok(WorkerClient {
+        WorkerClient {
             worker,
             on_response,
             _onmessage: onmessage,
-        })
+        }
     }
 
     /// Send a request.

@@ -11,10 +11,11 @@
 //! buffers.
 
 use crate::protocol::{ModelOnly, Request, Response};
-use crate::worker::{handle, Post, WorkerState};
+use crate::worker::{handle, part_answered, Helper, Post, WorkerState};
+use crate::worker_client::WorkerClient;
 use js_sys::{Array, BigUint64Array, Object, Reflect};
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -71,12 +72,77 @@ pub fn model_requests(text: &str) -> Result<Request, Response> {
     })
 }
 
+/// How long after the model worker's first big result its second worker
+/// is started: not while the page renders that result (booting the second
+/// worker then took the render's main-thread task from about 25 to 36-57
+/// ms in bench.mjs (c), over the 50 ms budget), well before a user's next
+/// edit runs.
+const HELPER_DELAY_MS: u32 = 500;
+
+/// The second worker of split runs, started by the boot script's `spawn`
+/// ([`crate::worker::Helper`] says when).
+struct JsHelper {
+    spawn: js_sys::Function,
+    asked: bool,
+    client: Rc<RefCell<Option<WorkerClient>>>,
+    state: Weak<RefCell<WorkerState>>,
+    post: Post,
+}
+
+impl Helper for JsHelper {
+    fn ready(&self) -> bool {
+        self.client.borrow().is_some()
+    }
+
+    fn start(&mut self) {
+        if std::mem::replace(&mut self.asked, true) {
+            return;
+        }
+        let (spawn, client) = (self.spawn.clone(), self.client.clone());
+        let (state, post) = (self.state.clone(), self.post.clone());
+        gloo::timers::callback::Timeout::new(HELPER_DELAY_MS, move || {
+            let Ok(w) = spawn.call0(&JsValue::NULL) else {
+                return;
+            };
+            let on = yew::Callback::from(move |(resp, words)| {
+                if let Some(st) = state.upgrade() {
+                    part_answered(&mut st.borrow_mut(), resp, words, &post);
+                }
+            });
+            *client.borrow_mut() = Some(WorkerClient::listen(w.unchecked_into(), Some(on)));
+        })
+        .forget();
+    }
+
+    fn send(&mut self, req: &Request) {
+        if let Some(c) = self.client.borrow().as_ref() {
+            c.send(req);
+        }
+    }
+}
+
 /// Serve requests in this worker with `state`, read by `parse`, until it
-/// is terminated.
-pub fn serve(state: WorkerState, parse: Parse) {
+/// is terminated. With `spawn` (the boot script's way to start a second
+/// model worker on the same module), big runs are split with that worker
+/// ([`crate::worker::Helper`]).
+pub fn serve(state: WorkerState, parse: Parse, spawn: Option<js_sys::Function>) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let state = Rc::new(RefCell::new(state));
     let post = poster();
+    let state = Rc::new(RefCell::new(state));
+    {
+        let mut st = state.borrow_mut();
+        let taken = std::mem::take(&mut *st);
+        *st = match spawn {
+            Some(spawn) => taken.with_helper(Box::new(JsHelper {
+                spawn,
+                asked: false,
+                client: Rc::default(),
+                state: Rc::downgrade(&state),
+                post: post.clone(),
+            })),
+            None => taken,
+        };
+    }
     let ready = post.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {
