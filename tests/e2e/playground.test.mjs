@@ -343,6 +343,8 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
       };
       const first = await report();
       assert.match(first, /== pointer =+\n[\s\S]*== rfc-fixed =+\n[\s\S]*\n\[1\] kimage_dst_used kernel\/kexec_core\.c:\d+\n/);
+      // The second worker starts half a second after the first big answer.
+      await page.waitForTimeout(1_000);
       const seed = page.locator('#seed');
       await seed.fill('2');
       await settled(page, WAIT);
