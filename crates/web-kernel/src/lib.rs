@@ -82,17 +82,9 @@ impl Default for KernelWorker {
 impl KernelWorker {
     /// Serve one request (JSON text, as the page posts it).
     pub fn request(&mut self, text: &str, post: Post) {
-        let req = match serde_json::from_str::<Request>(text) {
+        let req = match kexec_web::protocol::every_request(text) {
             Ok(r) => r,
-            Err(e) => {
-                return post(
-                    Response::Error {
-                        id: 0,
-                        message: format!("bad request: {e}"),
-                    },
-                    vec![],
-                )
-            }
+            Err(resp) => return post(resp, vec![]),
         };
         match req {
             Request::LoadKernel { id, text } => match KernelBuild::from_json(&text) {

@@ -16,7 +16,7 @@ fn main() {}
 pub fn worker_main() {
     kexec_web::worker_main::serve(
         kexec_web::worker::WorkerState::default().with_explorer(),
-        kexec_web::worker_main::every_request,
+        kexec_web::protocol::every_request,
         None,
     );
 }

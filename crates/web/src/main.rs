@@ -33,5 +33,5 @@ pub fn worker_main(spawn: Option<js_sys::Function>) {
         Some(_) => state,
         None => state.as_part(),
     };
-    kexec_web::worker_main::serve(state, kexec_web::worker_main::model_requests, spawn);
+    kexec_web::worker_main::serve(state, kexec_web::protocol::model_requests, spawn);
 }

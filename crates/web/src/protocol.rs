@@ -108,6 +108,33 @@ pub fn model_request(text: &str) -> Result<Request, ModelOnly> {
         })
 }
 
+/// Every kind of request, with [`Request`]'s own parser (the explore
+/// module's worker, the kernel worker).
+pub fn every_request(text: &str) -> Result<Request, Response> {
+    serde_json::from_str::<Request>(text).map_err(|e| Response::Error {
+        id: 0,
+        message: format!("bad request: {e}"),
+    })
+}
+
+/// Runs and steps: the page's own module's model worker, whose module
+/// carries neither the explorer nor kernel builds (another kind is
+/// answered with an error naming the worker that serves it).
+pub fn model_requests(text: &str) -> Result<Request, Response> {
+    model_request(text).map_err(|e| match e {
+        ModelOnly::Bad(why) => Response::Error {
+            id: 0,
+            message: format!("bad request: {why}"),
+        },
+        ModelOnly::Other { id, kind } => Response::Error {
+            id,
+            message: format!(
+                "the model worker serves runs and steps, not {kind} (the explore module's and the kernel worker do)"
+            ),
+        },
+    })
+}
+
 /// What [`model_request`] does not serve.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelOnly {
@@ -347,6 +374,14 @@ mod tests {
                     kind: kind.into()
                 })
             );
+            // The worker's answer keeps the id and names the kind; the
+            // explore module's parser reads it whole.
+            let Err(Response::Error { id, message }) = model_requests(&j) else {
+                panic!("{j}")
+            };
+            assert_eq!(id, r.id());
+            assert!(message.contains(&format!("not {kind} ")), "{message}");
+            assert_eq!(every_request(&j), Ok(r));
         }
         for bad in [
             "",
@@ -359,6 +394,12 @@ mod tests {
                 matches!(model_request(bad), Err(ModelOnly::Bad(_))),
                 "{bad:?} was read as a request"
             );
+            for answer in [model_requests(bad), every_request(bad)] {
+                assert!(
+                    matches!(&answer, Err(Response::Error { id: 0, message }) if message.starts_with("bad request: ")),
+                    "{bad:?}: {answer:?}"
+                );
+            }
         }
     }
 

@@ -64,8 +64,8 @@ pub trait Helper {
 struct Pending {
     id: u32,
     sc: Scenario,
-    /// This worker's runs' summaries, sections and entry words, for the
-    /// first `mine` designs.
+    /// This worker's runs' summaries, sections and entry words: the
+    /// first half of the scenario's designs.
     summaries: Vec<RunSummary>,
     sections: Vec<String>,
     words: Vec<Vec<u64>>,

@@ -10,7 +10,7 @@
 //! as JSON text, responses go back as JSON text plus transferable entry
 //! buffers.
 
-use crate::protocol::{ModelOnly, Request, Response};
+use crate::protocol::{Request, Response};
 use crate::worker::{handle, part_answered, Helper, Post, WorkerState};
 use crate::worker_client::WorkerClient;
 use js_sys::{Array, BigUint64Array, Object, Reflect};
@@ -41,36 +41,10 @@ pub fn poster() -> Post {
     })
 }
 
-/// How a worker reads a request's JSON text: [`every_request`], or the
-/// page's own module's [`crate::protocol::model_request`] (runs and steps).
+/// How a worker reads a request's JSON text: [`crate::protocol::every_request`],
+/// or the page's own module's [`crate::protocol::model_requests`] (runs and
+/// steps).
 pub type Parse = fn(&str) -> Result<Request, Response>;
-
-/// Every kind of request, with [`Request`]'s own parser (the explore
-/// module's worker).
-pub fn every_request(text: &str) -> Result<Request, Response> {
-    serde_json::from_str::<Request>(text).map_err(|e| Response::Error {
-        id: 0,
-        message: format!("bad request: {e}"),
-    })
-}
-
-/// Runs and steps: the page's own module's model worker, whose module
-/// carries neither the explorer nor kernel builds (another kind is
-/// answered with an error naming the worker that serves it).
-pub fn model_requests(text: &str) -> Result<Request, Response> {
-    crate::protocol::model_request(text).map_err(|e| match e {
-        ModelOnly::Bad(why) => Response::Error {
-            id: 0,
-            message: format!("bad request: {why}"),
-        },
-        ModelOnly::Other { id, kind } => Response::Error {
-            id,
-            message: format!(
-                "the model worker serves runs and steps, not {kind} (the explore module's and the kernel worker do)"
-            ),
-        },
-    })
-}
 
 /// How long after the model worker's first big result its second worker
 /// is started: not while the page renders that result (booting the second
