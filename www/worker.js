@@ -1,17 +1,26 @@
-// The model worker (crates/web/src/worker_client.rs). A model worker is
-// handed how to start its second worker (the same module, for a big
-// run's second half of the designs: crates/web/src/worker.rs); the
-// second worker, booted with `part`, is not.
+// The model worker (crates/web/src/worker_client.rs). The worker big runs
+// go to (booted with `helper`) is handed how to start its second worker
+// (the same compiled module, for half of a big run's designs:
+// crates/web/src/worker.rs); the second worker, booted with `part`, and
+// the other workers are not. A module given by URL (the explore module's)
+// is fetched and compiled here, once for both, while its JS glue loads.
 self.onmessage = async (ev) => {
   const early = [];
   self.onmessage = (e) => early.push(e.data);
-  const { js, wasm, part } = ev.data;
+  const { js, part, helper } = ev.data;
+  const compile = async (url) => {
+    const r = await fetch(url);
+    return WebAssembly.compileStreaming(r.clone())
+      .catch(async () => WebAssembly.compile(await r.arrayBuffer()));
+  };
+  const compiled = typeof ev.data.wasm === 'string' ? compile(ev.data.wasm) : ev.data.wasm;
   const m = await import(js);
+  const wasm = await compiled;
   await m.default({ module_or_path: wasm });
-  m.worker_main(part ? undefined : () => {
+  m.worker_main(helper && !part ? () => {
     const w = new Worker(location.href, { type: 'module' });
     w.postMessage({ js, wasm, part: true });
     return w;
-  });
+  } : undefined, !!part);
   for (const data of early) self.dispatchEvent(new MessageEvent('message', { data }));
 };

@@ -11,8 +11,10 @@
 //     while the run is going, and navigation → both verdicts;
 // (d) the worker's model time for huge-initrd: the worker alone (no page
 //     app), Run request posted → Result received, after its wasm is ready,
-//     three runs a second apart (the second and third split between the
-//     model worker and its second worker);
+//     three runs a second apart: in the page's own module (where small
+//     runs go) and in the worker big runs go to (the explore module, booted
+//     as the page boots it: with a second worker, which it splits the
+//     designs with);
 // (e) the explorer's candidates per second in one worker (5,000 in chunks
 //     of 100, as the page sends them; the first 1,000 apart);
 // (f) issue 15's exhaustive benchmark in one worker: every order of up to
@@ -220,8 +222,8 @@ async function huge(browser, base) {
 }
 
 // (d) the worker alone, on the page's own module (the kexec core at
-// opt-level "z", what the page runs) and, for comparison, on the explore
-// module (the core at 3).
+// opt-level "z", where the page runs small images) and on the explore
+// module (the core at 3, where the page runs big ones: the budget).
 async function workerTime(browser, base, scenarioJson) {
   const { context, page } = await newPage(browser);
   // Any document of the site's origin will do (not the app itself, whose own
@@ -242,7 +244,9 @@ async function workerTime(browser, base, scenarioJson) {
         const js = new URL(page ? attr(href('modulepreload', '.js'), 'href') : 'explore.js', location.href).href;
         const wasm = new URL(page ? attr(href('preload', '.wasm'), 'href') : 'explore_bg.wasm', location.href).href;
         const w = new Worker('./worker.js', { type: 'module' });
-        w.postMessage({ js, wasm });
+        // The explore module as the page boots it for big runs: with its
+        // second worker (crates/web/src/worker_client.rs, spawn_big).
+        w.postMessage({ js, wasm, helper: !page });
         // The protocol is internal to the app and has been both internally
         // tagged ({"kind":"ready"}) and externally tagged ("ready",
         // {"result":{…}}): read either, and answer in the style Ready came in.
@@ -275,10 +279,7 @@ async function workerTime(browser, base, scenarioJson) {
         const out = [];
         for (let i = 0; i < runs; i++) {
           // Runs a second apart, as a user's edits come (the page runs each
-          // revision after its debounce): the model worker starts its second
-          // worker after its first big run and splits the next ones with it
-          // (crates/web/src/worker.rs), which back-to-back runs would catch
-          // still booting.
+          // revision after its debounce).
           await new Promise((r) => setTimeout(r, gap));
           let first = null;
           const onProgress = (ev) => {
@@ -315,8 +316,8 @@ async function workerTime(browser, base, scenarioJson) {
       ms(median(totals)),
       out[0].verdicts.join('; '),
     ]);
-    // The budget: the module the page runs huge-initrd in.
-    if (variants.length === 4 && module === 'page') fourMedian = median(totals);
+    // The budget: the worker the page runs huge-initrd in.
+    if (variants.length === 4 && module === 'explore') fourMedian = median(totals);
   }
   await context.close();
   table(

@@ -60,7 +60,9 @@ function pane(page, variant) {
 }
 
 test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOUT }, () =>
-  withPage('a-default-page', async ({ page }) => {
+  withPage('a-default-page', async ({ page, context }) => {
+    const fetched = [];
+    context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
     const resp = await page.goto(site.srv.base);
     assert.equal(resp.status(), 200);
     await settled(page);
@@ -79,6 +81,9 @@ test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOU
     await fragmentSettled(page);
     assert.equal(await page.locator('#preset').inputValue(), 'rfc-i386-pae');
     assert.equal(await page.locator('#notice').count(), 0, 'no notice on a clean load');
+    // A small image runs in the page's own module: the explore module
+    // (big runs', the Explore panel's) is not fetched.
+    assert.deepEqual(fetched.filter((f) => /explore/.test(f)), []);
   }));
 
 test('b. the RFC preset: rfc-posted faults, pointer relocates', { timeout: TEST_TIMEOUT }, () =>
@@ -290,13 +295,18 @@ test('f. keyboard stepping, help overlay, keys ignored in fields', { timeout: TE
 
 test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { timeout: TEST_TIMEOUT }, async (t) => {
   let probe;
-  await withPage('g-huge-initrd', async ({ page }) => {
+  await withPage('g-huge-initrd', async ({ page, context }) => {
+    const fetched = [];
+    context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
     await page.addInitScript(installProbes);
     await page.goto(site.srv.base + '?preset=huge-initrd');
     await settled(page, WAIT);
     await page.waitForTimeout(500); // let trailing long-task entries arrive
     probe = await page.evaluate(() => window.__e2e);
     const ps = await panes(page);
+    await t.test('a big image runs in the explore module (the model built for speed)', () => {
+      assert.ok(fetched.some((f) => f.endsWith('/explore_bg.wasm')), `fetched: ${fetched.join(' ')}`);
+    });
     await t.test('every counter keeps its value apart from its label (large numbers included)', async () => {
       const touching = await page.evaluate(() =>
         [...document.querySelectorAll('.pane .counters > div')].flatMap((row) => {
@@ -334,8 +344,8 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
         assert.match(p.verdict, /262144 pages copied/);
       }
     });
-    // The first big run starts the model worker's second worker; the next
-    // ones split their designs with it (crates/web/src/worker.rs).
+    // The first big run starts the big runs' worker's second worker; the
+    // next ones split their designs with it (crates/web/src/worker.rs).
     await t.test('edits run again, split between two workers: the same panes and report as one worker\'s', async () => {
       const report = async () => {
         await page.locator('#copy-text').click();

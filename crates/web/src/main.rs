@@ -22,16 +22,16 @@ fn main() {
     }
 }
 
-/// Entry point of the model worker: `spawn` (from `www/worker.js`) starts
-/// its second worker, which big runs are split with; the second worker
-/// itself gets none ([`kexec_web::worker::WorkerState::as_part`]).
+/// Entry point of the model worker. Big runs do not come here (the page
+/// sends them to a worker on the explore module, whose model is built for
+/// speed: `hooks::use_model_worker`), so it splits none with a second
+/// worker and ignores the `spawn` `www/worker.js` hands it.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
-pub fn worker_main(spawn: Option<js_sys::Function>) {
-    let state = kexec_web::worker::WorkerState::default();
-    let state = match spawn {
-        Some(_) => state,
-        None => state.as_part(),
-    };
-    kexec_web::worker_main::serve(state, kexec_web::protocol::model_requests, spawn);
+pub fn worker_main() {
+    kexec_web::worker_main::serve(
+        kexec_web::worker::WorkerState::default(),
+        kexec_web::protocol::model_requests,
+        None,
+    );
 }

@@ -147,8 +147,10 @@ pub enum Action {
     StepTo(usize),
     /// Move the timeline by some steps.
     StepBy(isize),
-    /// Step texts arrived.
-    StepTexts(usize, Vec<Vec<String>>),
+    /// Step texts arrived: the result's request id, the step, the texts
+    /// (ignored unless that result and step are the ones shown: a big
+    /// run's worker is not the small runs').
+    StepTexts(u32, usize, Vec<Vec<String>>),
     /// Fold runs of consecutive SOURCE pages.
     ToggleFold,
     /// Open or close the keyboard help.
@@ -406,8 +408,8 @@ impl Reducible for State {
                 }
                 s.step = k;
             }
-            Action::StepTexts(k, t) => {
-                if k != s.step {
+            Action::StepTexts(id, k, t) => {
+                if k != s.step || s.result.as_ref().is_none_or(|r| r.id != id) {
                     return self;
                 }
                 s.step_texts = Some((k, t));
@@ -558,6 +560,32 @@ mod tests {
                 total: 2
             }
         );
+    }
+
+    #[test]
+    fn step_texts_of_another_result_are_ignored() {
+        let finished = |id| {
+            let s = state().reduce(Action::Started(id));
+            let r = Rc::new(RunResult {
+                id,
+                scenario: s.scenario.clone(),
+                summaries: Summaries {
+                    runs: vec![],
+                    report: String::new(),
+                    sections: vec![],
+                },
+                words: vec![],
+            });
+            s.reduce(Action::Finished(r))
+        };
+        let texts = || vec![vec!["kimage_alloc_page".to_string()]];
+        // A big run's worker answers a step of its result after a small
+        // run's worker has answered a newer edit: not that result's texts.
+        let s = finished(7);
+        let s2 = s.clone().reduce(Action::StepTexts(6, s.step, texts()));
+        assert!(Rc::ptr_eq(&s, &s2));
+        let s3 = s.clone().reduce(Action::StepTexts(7, s.step, texts()));
+        assert_eq!(s3.step_texts, Some((s.step, texts())));
     }
 
     #[test]

@@ -41,14 +41,16 @@ pub struct WorkerState {
 }
 
 /// A second model worker that a big run's designs are split with. The
-/// page's own module's worker starts one once it has answered its first
-/// image of more than [`TRACE_AT_ONCE_PAGES`] pages (not sooner: a fresh
-/// page's first run shares the two cores with the page's first render and
-/// V8's compiles, and a second fresh worker made it slower, not faster;
-/// the browser's helper waits half a second more, while the page renders
-/// the answer); from the next such run with two designs or more, once the
-/// second worker is ready, it runs the first half of the designs while
-/// the second worker runs the rest.
+/// worker the page sends big runs to (on the explore module) starts one
+/// once it has answered its first image of more than
+/// [`TRACE_AT_ONCE_PAGES`] pages (not sooner: a fresh page's first run
+/// shares the two cores with the page's first render and V8's compiles,
+/// and a second fresh worker made it slower, not faster, in the page's
+/// module and again in the explore module; the browser's helper waits
+/// half a second more, while the page renders the answer); from the next
+/// such run with two designs or more, once the second worker is ready, it
+/// runs the first half of the designs while the second worker runs the
+/// rest.
 pub trait Helper {
     /// Whether the second worker runs (a split can go to it).
     fn ready(&self) -> bool;

@@ -92,7 +92,13 @@ impl WorkerClient {
     fn spawn_model(
         on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
     ) -> Result<Self, String> {
-        Self::spawn_at(WORKER_URL, page_js()?, wasm_bindgen::module(), on_response)
+        Self::spawn_at(
+            WORKER_URL,
+            page_js()?,
+            wasm_bindgen::module(),
+            on_response,
+            false,
+        )
     }
 
     /// The model worker (the prespawned one, or a new one); every
@@ -107,11 +113,19 @@ impl WorkerClient {
         }
     }
 
+    /// Start the worker big runs go to (`hooks::use_model_worker`), on the
+    /// explore module, with its second worker (measured: started before
+    /// the page renders, for a big image's link, it made that link no
+    /// faster: the run, not the boot, is what the link waits for).
+    pub fn spawn_big(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
+        Self::spawn_explore_module(Some(on_response), true)
+    }
+
     /// Start a kernel worker (the model plus kernel builds, in the
     /// kernel-build module).
     pub fn spawn_kernel(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
         let (js, wasm) = module_urls_of("kernel")?;
-        Self::spawn_at(KERNEL_WORKER_URL, js, wasm.into(), Some(on_response))
+        Self::spawn_at(KERNEL_WORKER_URL, js, wasm.into(), Some(on_response), false)
     }
 
     /// Start an explorer worker (the model plus the explorer, in the
@@ -119,18 +133,31 @@ impl WorkerClient {
     pub fn spawn_explorer(
         on_response: Callback<(Response, Vec<Vec<u64>>)>,
     ) -> Result<Self, String> {
+        Self::spawn_explore_module(Some(on_response), false)
+    }
+
+    /// A worker on the explore module (the model, built for speed, plus
+    /// the explorer): an explorer worker, or big runs' worker (`helper`:
+    /// it starts its second worker at once, `www/worker.js`).
+    fn spawn_explore_module(
+        on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
+        helper: bool,
+    ) -> Result<Self, String> {
         let (js, wasm) = module_urls_of("explore")?;
-        Self::spawn_at(WORKER_URL, js, wasm.into(), Some(on_response))
+        Self::spawn_at(WORKER_URL, js, wasm.into(), on_response, helper)
     }
 
     /// Start `script` with a module's JS glue and its wasm (a URL, or the
-    /// compiled module). The boot scripts keep the requests posted while
-    /// their module instantiates, so requests go out at once.
+    /// compiled module), and with `helper`, the boot script's word to
+    /// start a second worker (`www/worker.js`). The boot scripts keep the
+    /// requests posted while their module instantiates, so requests go
+    /// out at once.
     fn spawn_at(
         script: &str,
         js: String,
         wasm: JsValue,
         on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
+        helper: bool,
     ) -> Result<Self, String> {
         let start = || -> Result<Worker, JsValue> {
             let opts = WorkerOptions::new();
@@ -139,6 +166,9 @@ impl WorkerClient {
             let boot = js_sys::Object::new();
             Reflect::set(&boot, &"js".into(), &js.into())?;
             Reflect::set(&boot, &"wasm".into(), &wasm)?;
+            if helper {
+                Reflect::set(&boot, &"helper".into(), &JsValue::TRUE)?;
+            }
             worker.post_message(&boot)?;
             Ok(worker)
         };

@@ -1,5 +1,5 @@
 //! The model's side of the Web Worker, in the page's own wasm module and
-//! in the explore module.
+//! in the explore module (the Explore panel's workers and big runs').
 //!
 //! The worker (`www/worker.js`, a module worker) imports the page's JS glue
 //! and instantiates its wasm — the module the page compiled, sent to it, so
@@ -97,7 +97,8 @@ impl Helper for JsHelper {
 
 /// Serve requests in this worker with `state`, read by `parse`, until it
 /// is terminated. With `spawn` (the boot script's way to start a second
-/// model worker on the same module), big runs are split with that worker
+/// model worker on the same compiled module; only the worker big runs go
+/// to has it), big runs are split with that worker
 /// ([`crate::worker::Helper`]).
 pub fn serve(state: WorkerState, parse: Parse, spawn: Option<js_sys::Function>) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();

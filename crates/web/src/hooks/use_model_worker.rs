@@ -6,6 +6,13 @@
 //! Cancelling terminates it (the model runs synchronously, nothing short
 //! of that stops it); the next run spawns a fresh one.
 //!
+//! A big image (more than [`TRACE_AT_ONCE_PAGES`] pages per run) runs in a
+//! worker on the explore module instead, started by the first big run:
+//! its model is built at opt-level 3, where the page's own module is
+//! built for size and runs such an image half as fast. That worker splits
+//! big runs' designs with a second worker ([`crate::worker::Helper`]) and
+//! serves their steps. Cancelling terminates both model workers.
+//!
 //! A scenario naming a kernel build runs in the kernel worker instead (the
 //! kernel-build module, `kexec-web-kernel`, fetched the first time): it
 //! holds the builds the user picked (the shipped one, fetched next to the
@@ -15,6 +22,7 @@
 use super::use_debounced;
 use crate::protocol::{InFlight, Request, Response};
 use crate::state::{Action, KernelSource, LoadedKernel, RunResult, State, SHIPPED_KERNEL};
+use crate::worker::TRACE_AT_ONCE_PAGES;
 use crate::worker_client::WorkerClient;
 use kexec_core::scenario::Scenario;
 use std::cell::RefCell;
@@ -26,6 +34,14 @@ type Sent = Rc<RefCell<InFlight<Scenario>>>;
 
 /// The worker, when one is running.
 type Slot = Rc<RefCell<Option<WorkerClient>>>;
+
+/// The model workers: the page module's (small runs) and the explore
+/// module's (big runs, [`is_big`]).
+#[derive(Clone, Default)]
+struct Workers {
+    page: Slot,
+    big: Slot,
+}
 
 /// The kernel-build loads sent and not answered yet: the pane each is for.
 type Picks = Rc<RefCell<InFlight<Option<usize>>>>;
@@ -66,7 +82,7 @@ fn responses(
                 words,
             })));
         }
-        Response::Step { step, texts, .. } => dispatch.dispatch(Action::StepTexts(step, texts)),
+        Response::Step { id, step, texts } => dispatch.dispatch(Action::StepTexts(id, step, texts)),
         Response::KernelLoaded { id, spec, info } => {
             let side = picks.borrow_mut().remove(id).flatten();
             dispatch.dispatch(Action::KernelLoaded(LoadedKernel { spec, info }, side));
@@ -154,10 +170,18 @@ fn load_kernel(
     }
 }
 
+/// Whether `sc` runs in the worker on the explore module (its image is
+/// more than [`TRACE_AT_ONCE_PAGES`] pages per run: the runs the model
+/// workers do not trace at once, whose time is the model's).
+pub fn is_big(sc: &Scenario) -> bool {
+    sc.image_pages() > TRACE_AT_ONCE_PAGES
+}
+
 /// Send `scenario` to the worker (spawning one if none runs) as request
-/// `id`: the kernel worker when the scenario names a kernel build.
+/// `id`: the kernel worker when the scenario names a kernel build, the
+/// worker on the explore module when it [`is_big`].
 fn send_run(
-    worker: &Slot,
+    workers: &Workers,
     kernel: &KernelSlot,
     sent: &Sent,
     dispatch: &UseReducerDispatcher<State>,
@@ -180,9 +204,17 @@ fn send_run(
         }
         return;
     }
+    let big = is_big(&scenario);
+    let worker = if big { &workers.big } else { &workers.page };
     if worker.borrow().is_none() {
         let picks = kernel.borrow().picks.clone();
-        match WorkerClient::spawn(responses(dispatch.clone(), sent.clone(), picks)) {
+        let on = responses(dispatch.clone(), sent.clone(), picks);
+        let spawned = if big {
+            WorkerClient::spawn_big(on)
+        } else {
+            WorkerClient::spawn(on)
+        };
+        match spawned {
             Ok(w) => *worker.borrow_mut() = Some(w),
             Err(e) => dispatch.dispatch(Action::Notice(Some(e))),
         }
@@ -198,7 +230,7 @@ fn send_run(
 /// step's events; returns the cancel callback (terminate the worker).
 #[hook]
 pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
-    let worker: Slot = use_mut_ref(|| None);
+    let workers = (*use_mut_ref(Workers::default)).borrow().clone();
     let kernel: KernelSlot = use_mut_ref(Kernel::default);
     let sent: Sent = use_mut_ref(InFlight::default);
     let next_id = use_mut_ref(|| 0u32);
@@ -212,7 +244,7 @@ pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
         });
     }
     {
-        let (worker, sent, dispatch) = (worker.clone(), sent.clone(), store.dispatcher());
+        let (workers, sent, dispatch) = (workers.clone(), sent.clone(), store.dispatcher());
         let kernel = kernel.clone();
         let scenario = store.scenario.clone();
         use_debounced(store.revision, move |_| {
@@ -221,12 +253,13 @@ pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
                 *n += 1;
                 *n
             };
-            send_run(&worker, &kernel, &sent, &dispatch, id, scenario);
+            send_run(&workers, &kernel, &sent, &dispatch, id, scenario);
         });
     }
     {
-        let (worker, kernel) = (worker.clone(), kernel.clone());
+        let (workers, kernel) = (workers.clone(), kernel.clone());
         let result_id = store.result.as_ref().map(|r| r.id);
+        let big = store.result.as_ref().is_some_and(|r| is_big(&r.scenario));
         let in_kernel = store.result.as_ref().is_some_and(|r| {
             r.scenario
                 .variants
@@ -240,15 +273,20 @@ pub fn use_model_worker(store: &UseReducerHandle<State>) -> Callback<()> {
                 if let Some(w) = kernel.borrow().worker.as_ref() {
                     w.send(&req);
                 }
-            } else if let Some(w) = worker.borrow().as_ref() {
-                w.send(&req);
+            } else {
+                let worker = if big { &workers.big } else { &workers.page };
+                if let Some(w) = worker.borrow().as_ref() {
+                    w.send(&req);
+                }
             }
         });
     }
     let dispatch = store.dispatcher();
     Callback::from(move |()| {
-        if let Some(w) = worker.borrow_mut().take() {
-            w.terminate();
+        for slot in [&workers.page, &workers.big] {
+            if let Some(w) = slot.borrow_mut().take() {
+                w.terminate();
+            }
         }
         if let Some(w) = kernel.borrow_mut().worker.take() {
             w.terminate();
