@@ -33,6 +33,8 @@ export function installProbes() {
     progressGoneAt: null,
     progressMax: 0,
     progressSamples: 0,
+    // The progress label's texts as they changed (the last 200).
+    progressTexts: [],
     verdictsAt: null,
   });
   try {
@@ -51,6 +53,8 @@ export function installProbes() {
       const v = bar ? Number(bar.value) : 0;
       e2e.progressSamples += 1;
       if (v > e2e.progressMax) e2e.progressMax = v;
+      const text = p.textContent.trim();
+      if (text !== e2e.progressTexts.at(-1)) e2e.progressTexts = [...e2e.progressTexts.slice(-199), text];
     } else if (e2e.progressShownAt !== null && e2e.progressGoneAt === null) {
       e2e.progressGoneAt = now;
     }

@@ -356,8 +356,17 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
       // The second worker starts half a second after the first big answer.
       await page.waitForTimeout(1_000);
       const seed = page.locator('#seed');
+      await page.evaluate(() => (window.__e2e.progressTexts = []));
       await seed.fill('2');
       await settled(page, WAIT);
+      // Both workers' progress, of the whole run's pages: past the first
+      // worker's half before the end (the second worker's part reaches
+      // the page through its own port).
+      const texts = await page.evaluate(() => window.__e2e.progressTexts);
+      const loaded = texts.map((t) => t.match(/loading: (\d+) of (\d+) pages/)).filter((m) => m && m[2] !== '0');
+      assert.ok(loaded.length > 0, `progress shown: ${JSON.stringify(texts)}`);
+      assert.ok(loaded.every((m) => m[2] === '524288'), `of both designs' pages: ${JSON.stringify(texts)}`);
+      assert.ok(loaded.some((m) => Number(m[1]) > 262144), `both parts counted: ${JSON.stringify(texts)}`);
       const two = await panes(page);
       assert.notDeepEqual(two.map((p) => p.counters), ps.map((p) => p.counters), 'seed 2 ran');
       await seed.fill('1');

@@ -16,13 +16,13 @@ mod glue {
     /// Start serving: tell the page the worker listens.
     #[wasm_bindgen]
     pub fn kernel_worker_main() {
-        kexec_web::worker_main::poster()(Response::Ready, vec![]);
+        kexec_web::worker_main::poster(None)(Response::Ready, vec![]);
     }
 
     /// Serve one request (the page's JSON text).
     #[wasm_bindgen]
     pub fn kernel_request(text: String) {
-        let post = kexec_web::worker_main::poster();
+        let post = kexec_web::worker_main::poster(None);
         WORKER.with(|w| w.borrow_mut().request(&text, post));
     }
 }

@@ -14,13 +14,18 @@ fn main() {}
 
 /// Entry point of an explorer worker, or of the worker big runs go to:
 /// with `spawn` (from `www/worker.js`, for the worker big runs go to), it
-/// starts its second worker at once and splits big runs' designs with it;
-/// the second worker itself is booted as a `part`
-/// ([`kexec_web::worker::WorkerState::as_part`]).
+/// starts a second worker after its first big run and splits the next big
+/// runs' designs with it; that second worker is booted as a `part`
+/// ([`kexec_web::worker::WorkerState::as_part`]) with `progress`, its
+/// port to the page for its progress.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
-pub fn worker_main(spawn: Option<js_sys::Function>, part: bool) {
+pub fn worker_main(
+    spawn: Option<js_sys::Function>,
+    part: bool,
+    progress: Option<web_sys::MessagePort>,
+) {
     let state = kexec_web::worker::WorkerState::default().with_explorer();
     let state = if part { state.as_part() } else { state };
-    kexec_web::worker_main::serve(state, kexec_web::protocol::every_request, spawn);
+    kexec_web::worker_main::serve(state, kexec_web::protocol::every_request, spawn, progress);
 }

@@ -33,5 +33,6 @@ pub fn worker_main() {
         kexec_web::worker::WorkerState::default(),
         kexec_web::protocol::model_requests,
         None,
+        None,
     );
 }

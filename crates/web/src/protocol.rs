@@ -94,6 +94,11 @@ impl Request {
     }
 }
 
+/// The default part of a [`Response::Progress`] (not written out).
+fn is_zero(part: &u8) -> bool {
+    *part == 0
+}
+
 /// A request as the page's own module's model worker reads it: a run or
 /// a step, and of any other kind only its id (that worker serves neither
 /// the explorer nor kernel builds, and [`Request`]'s whole parser would
@@ -205,14 +210,21 @@ pub enum Response {
     /// The worker's wasm is instantiated and listening (messages posted
     /// before this would be lost, so the page queues them until it comes).
     Ready,
-    /// Pages loaded so far, of all variants together.
+    /// Pages loaded so far, of all variants together. A split run's two
+    /// workers each post their own (the second worker's reach the page
+    /// through a port of their own, `worker_main`): the page adds the
+    /// parts' pages loaded up.
     Progress {
         /// Request id.
         id: u32,
-        /// Pages loaded.
+        /// Pages loaded by this part.
         done: u64,
-        /// Pages to load.
+        /// Pages to load: the whole run's (the second worker's part, which
+        /// knows only its own designs, says those).
         total: u64,
+        /// 0: the worker the page asked; 1: its second worker.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        part: u8,
     },
     /// The runs (entry words travel beside, one buffer per run).
     Result {

@@ -37,10 +37,13 @@ pub enum Status {
     Running {
         /// Request id.
         id: u32,
-        /// Pages loaded.
+        /// Pages loaded (by both workers of a split run).
         done: u64,
         /// Pages to load.
         total: u64,
+        /// Pages loaded by each part of a split run (the worker asked,
+        /// its second worker).
+        parts: [u64; 2],
     },
     /// The last run was cancelled.
     Cancelled,
@@ -132,10 +135,14 @@ pub enum Action {
     Progress {
         /// Request id.
         id: u32,
-        /// Pages loaded.
+        /// Pages loaded by this part of the run.
         done: u64,
-        /// Pages to load.
+        /// Pages to load (the whole run's; a part that knows only its own
+        /// says fewer).
         total: u64,
+        /// Which part of a split run (0: the worker asked, 1: its second
+        /// worker).
+        part: u8,
     },
     /// A run finished.
     Finished(Rc<RunResult>),
@@ -359,11 +366,28 @@ impl Reducible for State {
                     id,
                     done: 0,
                     total: 0,
+                    parts: [0; 2],
                 }
             }
-            Action::Progress { id, done, total } => match s.status {
-                Status::Running { id: cur, .. } if cur == id => {
-                    s.status = Status::Running { id, done, total }
+            Action::Progress {
+                id,
+                done,
+                total,
+                part,
+            } => match s.status {
+                Status::Running {
+                    id: cur,
+                    total: was,
+                    mut parts,
+                    ..
+                } if cur == id => {
+                    parts[usize::from(part.min(1))] = done;
+                    s.status = Status::Running {
+                        id,
+                        done: parts[0] + parts[1],
+                        total: total.max(was),
+                        parts,
+                    }
                 }
                 _ => return self,
             },
@@ -545,19 +569,49 @@ mod tests {
             id: 3,
             done: 1,
             total: 2,
+            part: 0,
         });
         assert!(Rc::ptr_eq(&s, &s2));
         let s3 = s.reduce(Action::Progress {
             id: 4,
             done: 1,
             total: 2,
+            part: 0,
         });
         assert_eq!(
             s3.status,
             Status::Running {
                 id: 4,
                 done: 1,
-                total: 2
+                total: 2,
+                parts: [1, 0],
+            }
+        );
+    }
+
+    /// A split run: the two workers' pages loaded add up, of the whole
+    /// run's total (the second worker's smaller total does not shrink it).
+    #[test]
+    fn a_split_runs_progress_adds_the_parts() {
+        let progress = |done, total, part| Action::Progress {
+            id: 4,
+            done,
+            total,
+            part,
+        };
+        let s = state()
+            .reduce(Action::Started(4))
+            .reduce(progress(4096, 18000, 0))
+            .reduce(progress(4096, 9000, 1))
+            .reduce(progress(8192, 9000, 1))
+            .reduce(progress(8192, 18000, 0));
+        assert_eq!(
+            s.status,
+            Status::Running {
+                id: 4,
+                done: 16384,
+                total: 18000,
+                parts: [8192, 8192],
             }
         );
     }

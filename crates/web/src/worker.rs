@@ -199,7 +199,12 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                     scenario: rest.to_json(),
                 });
             }
-            let total = per_run.saturating_mul(mine as u64);
+            // Progress is posted per 1/PROGRESS_STEPS of this worker's
+            // part, as pages of the whole run (a split run's other part
+            // reaches the page from the second worker).
+            let share = per_run.saturating_mul(mine as u64);
+            let total = per_run.saturating_mul(sc.variants.len() as u64);
+            let part = u8::from(state.part);
             let base = Rc::new(Cell::new(0u64));
             let shown = Rc::new(Cell::new(0u64));
             let opts = RunOptions {
@@ -212,10 +217,18 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
                 let (p, b, shown) = (post.clone(), base.clone(), shown.clone());
                 let progress: ProgressHook = Box::new(move |done| {
                     let done = b.get() + done;
-                    let step = done.saturating_mul(PROGRESS_STEPS) / total.max(1);
+                    let step = done.saturating_mul(PROGRESS_STEPS) / share.max(1);
                     if step > shown.get() {
                         shown.set(step);
-                        p(Response::Progress { id, done, total }, vec![]);
+                        p(
+                            Response::Progress {
+                                id,
+                                done,
+                                total,
+                                part,
+                            },
+                            vec![],
+                        );
                     }
                 });
                 let r = run_one(state, &sc, v, opts, Some(progress));
@@ -695,5 +708,48 @@ mod tests {
             vec![(4096, 18000), (8192, 18000), (13096, 18000), (17192, 18000)]
         );
         assert!(matches!(out.last().unwrap().0, Response::Result { .. }));
+    }
+
+    /// A split run's progress: each worker posts its own part's pages
+    /// loaded, the first as pages of the whole run (its part 0), the
+    /// second of its own designs (part 1); the page adds them up.
+    #[test]
+    fn a_split_run_posts_each_parts_progress() {
+        let mut sc = presets::find("long-list").unwrap().scenario;
+        sc.segments[0].memsz = 9000 * 4096;
+        sc.segments[0].bufsz = 9000 * 4096;
+        let answers = Rc::new(RefCell::new(Vec::new()));
+        let mut two = WorkerState::with_trace_threshold(1).with_helper(Box::new(Inline {
+            started: false,
+            part: WorkerState::with_trace_threshold(1).as_part(),
+            answers: answers.clone(),
+        }));
+        let req = Request::Run {
+            id: 3,
+            scenario: sc.to_json(),
+        };
+        collect(&mut two, req.clone());
+        let progress = |out: &[(Response, Vec<Vec<u64>>)]| -> Vec<(u64, u64, u8)> {
+            out.iter()
+                .filter_map(|(r, _)| match r {
+                    Response::Progress {
+                        done, total, part, ..
+                    } => Some((*done, *total, *part)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let first = progress(&collect(&mut two, req));
+        let second = progress(&answers.borrow());
+        assert_eq!(
+            first,
+            vec![(4096, 18000, 0), (8192, 18000, 0)],
+            "the first worker: pointer of both designs"
+        );
+        assert_eq!(
+            second,
+            vec![(4096, 9000, 1), (8192, 9000, 1)],
+            "the second worker: rfc-fixed alone"
+        );
     }
 }

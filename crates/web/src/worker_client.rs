@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{MessageEvent, MessagePort, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
 
 /// The worker's boot script (a module worker; `www/worker.js`).
@@ -71,11 +71,15 @@ thread_local! {
     static PRESPAWNED: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
 }
 
+/// Ports a worker handed the page, with their listeners.
+type Ports = Rc<RefCell<Vec<(MessagePort, Closure<dyn FnMut(MessageEvent)>)>>>;
+
 /// A running model worker.
 pub struct WorkerClient {
     worker: Worker,
     on_response: OnResponse,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _ports: Ports,
 }
 
 impl WorkerClient {
@@ -185,8 +189,36 @@ impl WorkerClient {
     ) -> Self {
         let on_response: OnResponse = Rc::new(RefCell::new(on_response));
         let to = on_response.clone();
-        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let ports: Ports = Rc::default();
+        let onmessage = Self::handler(to, ports.clone());
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        WorkerClient {
+            worker,
+            on_response,
+            _onmessage: onmessage,
+            _ports: ports,
+        }
+    }
+
+    /// What a worker's messages go through: a response (JSON text plus
+    /// entry buffers) to `to`; a port (a split run's second worker's, for
+    /// its progress: `worker_main`) listened to the same way, kept in
+    /// `ports`.
+    fn handler(to: OnResponse, ports: Ports) -> Closure<dyn FnMut(MessageEvent)> {
+        let weak = Rc::downgrade(&ports);
+        Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let data = ev.data();
+            if let Ok(port) = Reflect::get(&data, &"port".into()) {
+                if let Some(port) = port.dyn_ref::<MessagePort>() {
+                    let Some(ports) = weak.upgrade() else {
+                        return;
+                    };
+                    let on = Self::handler(to.clone(), Rc::default());
+                    port.set_onmessage(Some(on.as_ref().unchecked_ref()));
+                    ports.borrow_mut().push((port.clone(), on));
+                    return;
+                }
+            }
             let json = Reflect::get(&data, &"json".into())
                 .ok()
                 .and_then(|j| j.as_string())
@@ -197,9 +229,10 @@ impl WorkerClient {
             let Some(cb) = to.borrow().clone() else {
                 return;
             };
+            // (A progress message through a port carries no words.)
             let words = Reflect::get(&data, &"words".into())
                 .ok()
-                .map(|w| w.unchecked_into::<Array>())
+                .and_then(|w| w.dyn_into::<Array>().ok())
                 .map(|arr| {
                     arr.iter()
                         .map(|b| b.unchecked_into::<BigUint64Array>().to_vec())
@@ -207,13 +240,7 @@ impl WorkerClient {
                 })
                 .unwrap_or_default();
             cb.emit((resp, words));
-        });
-        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-        WorkerClient {
-            worker,
-            on_response,
-            _onmessage: onmessage,
-        }
+        })
     }
 
     /// Send a request.

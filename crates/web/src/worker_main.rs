@@ -18,14 +18,23 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, MessagePort};
 
 /// Responses to the page from this worker: JSON text plus the entry words
 /// as transferable buffers (the kernel worker, `kexec-web-kernel`, posts
-/// the same way).
-pub fn poster() -> Post {
+/// the same way). With `progress` (a split run's second worker), progress
+/// goes to that port, which the page listens to, and the rest to the
+/// worker that started this one.
+pub fn poster(progress: Option<MessagePort>) -> Post {
     let poster: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     Rc::new(move |resp: Response, words: Vec<Vec<u64>>| {
+        if let (Some(port), Response::Progress { .. }) = (&progress, &resp) {
+            let msg = Object::new();
+            let json = serde_json::to_string(&resp).unwrap_or_default();
+            let _ = Reflect::set(&msg, &"json".into(), &json.into());
+            let _ = port.post_message(&msg);
+            return;
+        }
         let msg = Object::new();
         let json = serde_json::to_string(&resp).unwrap_or_default();
         let _ = Reflect::set(&msg, &"json".into(), &json.into());
@@ -75,9 +84,20 @@ impl Helper for JsHelper {
         let (spawn, client) = (self.spawn.clone(), self.client.clone());
         let (state, post) = (self.state.clone(), self.post.clone());
         gloo::timers::callback::Timeout::new(HELPER_DELAY_MS, move || {
-            let Ok(w) = spawn.call0(&JsValue::NULL) else {
+            // The second worker's progress goes straight to the page, through
+            // a channel: this worker runs its own part meanwhile and reads
+            // no message until it is done.
+            let Ok(channel) = MessageChannel::new() else {
                 return;
             };
+            let Ok(w) = spawn.call1(&JsValue::NULL, &channel.port2()) else {
+                return;
+            };
+            let page = Object::new();
+            let port = channel.port1();
+            let _ = Reflect::set(&page, &"port".into(), &port);
+            let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+            let _ = scope.post_message_with_transfer(&page, &Array::of1(&port));
             let on = yew::Callback::from(move |(resp, words)| {
                 if let Some(st) = state.upgrade() {
                     part_answered(&mut st.borrow_mut(), resp, words, &post);
@@ -97,12 +117,19 @@ impl Helper for JsHelper {
 
 /// Serve requests in this worker with `state`, read by `parse`, until it
 /// is terminated. With `spawn` (the boot script's way to start a second
-/// model worker on the same compiled module; only the worker big runs go
-/// to has it), big runs are split with that worker
-/// ([`crate::worker::Helper`]).
-pub fn serve(state: WorkerState, parse: Parse, spawn: Option<js_sys::Function>) {
+/// model worker on the same compiled module, handing it a port to the
+/// page for its progress; only the worker big runs go to has it), big
+/// runs are split with that worker ([`crate::worker::Helper`]). With
+/// `progress` (that second worker), progress goes to the page through
+/// that port.
+pub fn serve(
+    state: WorkerState,
+    parse: Parse,
+    spawn: Option<js_sys::Function>,
+    progress: Option<MessagePort>,
+) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let post = poster();
+    let post = poster(progress);
     let state = Rc::new(RefCell::new(state));
     {
         let mut st = state.borrow_mut();

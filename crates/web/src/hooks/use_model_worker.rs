@@ -67,9 +67,17 @@ fn responses(
     picks: Picks,
 ) -> Callback<(Response, Vec<Vec<u64>>)> {
     Callback::from(move |(resp, words): (Response, Vec<Vec<u64>>)| match resp {
-        Response::Progress { id, done, total } => {
-            dispatch.dispatch(Action::Progress { id, done, total })
-        }
+        Response::Progress {
+            id,
+            done,
+            total,
+            part,
+        } => dispatch.dispatch(Action::Progress {
+            id,
+            done,
+            total,
+            part,
+        }),
         Response::Result { id, summaries } => {
             let Some(scenario) = sent.borrow_mut().remove(id) else {
                 return;
