@@ -63,6 +63,23 @@ test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOU
   withPage('a-default-page', async ({ page, context }) => {
     const fetched = [];
     context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    // Workers started and runs posted to them.
+    await page.addInitScript(() => {
+      const seen = (window.__workers = { started: 0, runs: 0, firstBeforeRender: null });
+      window.Worker = class extends window.Worker {
+        constructor(...args) {
+          super(...args);
+          seen.started += 1;
+        }
+        postMessage(m, ...rest) {
+          if (String(m).startsWith('{"run"')) {
+            seen.runs += 1;
+            seen.firstBeforeRender ??= !document.querySelector('header.top h1');
+          }
+          return super.postMessage(m, ...rest);
+        }
+      };
+    });
     const resp = await page.goto(site.srv.base);
     assert.equal(resp.status(), 200);
     await settled(page);
@@ -84,6 +101,9 @@ test('a. the default page shows two panes with verdicts', { timeout: TEST_TIMEOU
     // A small image runs in the page's own module: the explore module
     // (big runs', the Explore panel's) is not fetched.
     assert.deepEqual(fetched.filter((f) => /explore/.test(f)), []);
+    // The first run, posted from main before the page rendered, is the
+    // one shown: one worker, one run.
+    assert.deepEqual(await page.evaluate(() => window.__workers), { started: 1, runs: 1, firstBeforeRender: true });
   }));
 
 test('b. the RFC preset: rfc-posted faults, pointer relocates', { timeout: TEST_TIMEOUT }, () =>

@@ -9,8 +9,11 @@ use wasm_bindgen::prelude::*;
 fn main() {
     #[cfg(target_arch = "wasm32")]
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        // The model worker boots while the page first renders.
-        kexec_web::worker_client::WorkerClient::prespawn();
+        // The first run is posted at once: its worker boots and runs while
+        // the page first renders.
+        kexec_web::hooks::use_model_worker::post_first_run(
+            kexec_web::hooks::use_url_sync::boot_state().scenario,
+        );
         match doc.get_element_by_id("app") {
             Some(root) => {
                 yew::Renderer::<kexec_web::components::app::App>::with_root(root).render();

@@ -1,10 +1,12 @@
 //! The page's end of the model worker: spawn, send, receive, terminate.
 //!
-//! The model worker starts before the page first renders
-//! ([`WorkerClient::prespawn`], from `main`) with the page's compiled
-//! module (`wasm_bindgen::module()`, structured-cloned: nothing is fetched
-//! or compiled again), so it boots while the page renders; the first run
-//! takes it over. The boot scripts (`www/worker.js`,
+//! The first run's worker starts before the page first renders, with the
+//! run posted to it (`hooks::use_model_worker::post_first_run`, from
+//! `main`; the model worker gets the page's compiled module,
+//! `wasm_bindgen::module()`, structured-cloned: nothing is fetched or
+//! compiled again), so it boots and runs while the page renders; its
+//! answers wait for the hook's listener ([`WorkerClient::listen_with`]).
+//! The boot scripts (`www/worker.js`,
 //! `www/kernel-worker.js`) keep the requests that arrive while their module
 //! instantiates, so requests are posted at once, with no round trip
 //! through the page's main thread for the worker's Ready.
@@ -60,10 +62,18 @@ fn page_js() -> Result<String, String> {
         .ok_or_else(|| "the page's module preload link is missing".into())
 }
 
-/// Where a worker's responses go (none yet for the prespawned one:
-/// nothing is asked of it before it is taken over, and its Ready is not
-/// needed, the boot scripts keep early requests).
-type OnResponse = Rc<RefCell<Option<Callback<(Response, Vec<Vec<u64>>)>>>>;
+/// Where a worker's responses go.
+type OnResponse = Rc<RefCell<Listener>>;
+
+/// A worker's listener, and the responses that came before it was set (a
+/// worker started before the page first renders, with the page's first
+/// run posted to it: `hooks::use_model_worker::post_first_run`; Ready is
+/// not kept, the boot scripts keep early requests).
+#[derive(Default)]
+struct Listener {
+    to: Option<Callback<(Response, Vec<Vec<u64>>)>>,
+    early: Vec<(Response, Vec<Vec<u64>>)>,
+}
 
 thread_local! {
     /// The model worker [`WorkerClient::prespawn`] started, until the
@@ -84,7 +94,8 @@ pub struct WorkerClient {
 
 impl WorkerClient {
     /// Start the model worker before the page first renders (from
-    /// `main`): it instantiates the page's compiled module (nothing is
+    /// `main`, when the first run is not posted there: it names a kernel
+    /// build): it instantiates the page's compiled module (nothing is
     /// fetched or compiled again) while the page renders, and the first
     /// [`WorkerClient::spawn`] takes it.
     pub fn prespawn() {
@@ -110,19 +121,42 @@ impl WorkerClient {
     pub fn spawn(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
         match PRESPAWNED.with(|p| p.borrow_mut().take()) {
             Some(w) => {
-                *w.on_response.borrow_mut() = Some(on_response);
+                w.listen_with(on_response);
                 Ok(w)
             }
             None => Self::spawn_model(Some(on_response)),
         }
     }
 
+    /// Start the model worker with no listener yet (its responses wait
+    /// for [`WorkerClient::listen_with`]).
+    pub fn start_model() -> Result<Self, String> {
+        Self::spawn_model(None)
+    }
+
     /// Start the worker big runs go to (`hooks::use_model_worker`), on the
-    /// explore module, with its second worker (measured: started before
-    /// the page renders, for a big image's link, it made that link no
-    /// faster: the run, not the boot, is what the link waits for).
+    /// explore module, with its second worker.
     pub fn spawn_big(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
         Self::spawn_explore_module(Some(on_response), true)
+    }
+
+    /// [`WorkerClient::spawn_big`] with no listener yet (its responses
+    /// wait for [`WorkerClient::listen_with`]).
+    pub fn start_big() -> Result<Self, String> {
+        Self::spawn_explore_module(None, true)
+    }
+
+    /// Send this worker's responses to `on_response` from now on, after
+    /// those that came before it, in order.
+    pub fn listen_with(&self, on_response: Callback<(Response, Vec<Vec<u64>>)>) {
+        let early = {
+            let mut l = self.on_response.borrow_mut();
+            l.to = Some(on_response.clone());
+            std::mem::take(&mut l.early)
+        };
+        for r in early {
+            on_response.emit(r);
+        }
     }
 
     /// Start a kernel worker (the model plus kernel builds, in the
@@ -187,7 +221,10 @@ impl WorkerClient {
         worker: Worker,
         on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
     ) -> Self {
-        let on_response: OnResponse = Rc::new(RefCell::new(on_response));
+        let on_response: OnResponse = Rc::new(RefCell::new(Listener {
+            to: on_response,
+            early: Vec::new(),
+        }));
         let to = on_response.clone();
         let ports: Ports = Rc::default();
         let onmessage = Self::handler(to, ports.clone());
@@ -226,9 +263,6 @@ impl WorkerClient {
             let Ok(resp) = serde_json::from_str::<Response>(&json) else {
                 return;
             };
-            let Some(cb) = to.borrow().clone() else {
-                return;
-            };
             // (A progress message through a port carries no words.)
             let words = Reflect::get(&data, &"words".into())
                 .ok()
@@ -239,6 +273,18 @@ impl WorkerClient {
                         .collect()
                 })
                 .unwrap_or_default();
+            let cb = {
+                let mut l = to.borrow_mut();
+                match l.to.clone() {
+                    Some(cb) => cb,
+                    None => {
+                        if resp != Response::Ready {
+                            l.early.push((resp, words));
+                        }
+                        return;
+                    }
+                }
+            };
             cb.emit((resp, words));
         })
     }
