@@ -1,9 +1,9 @@
 // The model worker (crates/web/src/worker_client.rs). The worker big runs
 // go to (booted with `helper`) is handed how to start its second worker
 // (the same compiled module, for half of a big run's designs:
-// crates/web/src/worker.rs), given a port to the page for that worker's
-// progress; the second worker, booted with `part` and that port, and the
-// other workers are not. A module given by URL (the explore module's)
+// crates/web/src/worker.rs) with the port to the page the page gave it,
+// for that worker's progress; the second worker, booted with `part` and
+// that port, and the other workers are not. A module given by URL (the explore module's)
 // is fetched and compiled here, once for both, while its JS glue loads.
 self.onmessage = async (ev) => {
   const early = [];
@@ -18,10 +18,11 @@ self.onmessage = async (ev) => {
   const m = await import(js);
   const wasm = await compiled;
   await m.default({ module_or_path: wasm });
-  m.worker_main(helper && !part ? (port) => {
+  const { port } = ev.data;
+  m.worker_main(helper && !part ? () => {
     const w = new Worker(location.href, { type: 'module' });
     w.postMessage({ js, wasm, part: true, port }, [port]);
     return w;
-  } : undefined, !!part, ev.data.port);
+  } : undefined, !!part, part ? port : undefined);
   for (const data of early) self.dispatchEvent(new MessageEvent('message', { data }));
 };

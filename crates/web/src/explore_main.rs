@@ -27,5 +27,5 @@ pub fn worker_main(
 ) {
     let state = kexec_web::worker::WorkerState::default().with_explorer();
     let state = if part { state.as_part() } else { state };
-    kexec_web::worker_main::serve(state, kexec_web::protocol::every_request, spawn, progress);
+    kexec_web::worker_main::serve_split(state, kexec_web::protocol::every_request, spawn, progress);
 }

@@ -9,11 +9,8 @@ use wasm_bindgen::prelude::*;
 fn main() {
     #[cfg(target_arch = "wasm32")]
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        // The first run is posted at once: its worker boots and runs while
-        // the page first renders.
-        kexec_web::hooks::use_model_worker::post_first_run(
-            kexec_web::hooks::use_url_sync::boot_state().scenario,
-        );
+        // The model worker boots while the page first renders.
+        kexec_web::worker_client::WorkerClient::prespawn();
         match doc.get_element_by_id("app") {
             Some(root) => {
                 yew::Renderer::<kexec_web::components::app::App>::with_root(root).render();
@@ -35,7 +32,5 @@ pub fn worker_main() {
     kexec_web::worker_main::serve(
         kexec_web::worker::WorkerState::default(),
         kexec_web::protocol::model_requests,
-        None,
-        None,
     );
 }

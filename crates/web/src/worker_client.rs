@@ -1,12 +1,11 @@
 //! The page's end of the model worker: spawn, send, receive, terminate.
 //!
-//! The first run's worker starts before the page first renders, with the
-//! run posted to it (`hooks::use_model_worker::post_first_run`, from
-//! `main`; the model worker gets the page's compiled module,
-//! `wasm_bindgen::module()`, structured-cloned: nothing is fetched or
-//! compiled again), so it boots and runs while the page renders; its
-//! answers wait for the hook's listener ([`WorkerClient::listen_with`]).
-//! The boot scripts (`www/worker.js`,
+//! The model worker starts before the page first renders
+//! ([`WorkerClient::prespawn`], from `main`) with the page's compiled
+//! module (`wasm_bindgen::module()`, structured-cloned: nothing is fetched
+//! or compiled again), so it boots while the page renders; the page's
+//! first run is posted to it from the render's start
+//! (`hooks::use_model_worker`). The boot scripts (`www/worker.js`,
 //! `www/kernel-worker.js`) keep the requests that arrive while their module
 //! instantiates, so requests are posted at once, with no round trip
 //! through the page's main thread for the worker's Ready.
@@ -20,7 +19,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, MessagePort, Worker, WorkerOptions, WorkerType};
+use web_sys::{MessageChannel, MessageEvent, MessagePort, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
 
 /// The worker's boot script (a module worker; `www/worker.js`).
@@ -62,18 +61,10 @@ fn page_js() -> Result<String, String> {
         .ok_or_else(|| "the page's module preload link is missing".into())
 }
 
-/// Where a worker's responses go.
-type OnResponse = Rc<RefCell<Listener>>;
-
-/// A worker's listener, and the responses that came before it was set (a
-/// worker started before the page first renders, with the page's first
-/// run posted to it: `hooks::use_model_worker::post_first_run`; Ready is
-/// not kept, the boot scripts keep early requests).
-#[derive(Default)]
-struct Listener {
-    to: Option<Callback<(Response, Vec<Vec<u64>>)>>,
-    early: Vec<(Response, Vec<Vec<u64>>)>,
-}
+/// Where a worker's responses go (none yet for the prespawned one:
+/// nothing is asked of it before it is taken over, and its Ready is not
+/// needed, the boot scripts keep early requests).
+type OnResponse = Rc<RefCell<Option<Callback<(Response, Vec<Vec<u64>>)>>>>;
 
 thread_local! {
     /// The model worker [`WorkerClient::prespawn`] started, until the
@@ -81,21 +72,19 @@ thread_local! {
     static PRESPAWNED: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
 }
 
-/// Ports a worker handed the page, with their listeners.
-type Ports = Rc<RefCell<Vec<(MessagePort, Closure<dyn FnMut(MessageEvent)>)>>>;
-
 /// A running model worker.
 pub struct WorkerClient {
     worker: Worker,
     on_response: OnResponse,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
-    _ports: Ports,
+    /// The page's end of the channel a split run's second worker posts its
+    /// progress to (listened to as the worker is).
+    _port: Option<MessagePort>,
 }
 
 impl WorkerClient {
     /// Start the model worker before the page first renders (from
-    /// `main`, when the first run is not posted there: it names a kernel
-    /// build): it instantiates the page's compiled module (nothing is
+    /// `main`): it instantiates the page's compiled module (nothing is
     /// fetched or compiled again) while the page renders, and the first
     /// [`WorkerClient::spawn`] takes it.
     pub fn prespawn() {
@@ -121,42 +110,17 @@ impl WorkerClient {
     pub fn spawn(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
         match PRESPAWNED.with(|p| p.borrow_mut().take()) {
             Some(w) => {
-                w.listen_with(on_response);
+                *w.on_response.borrow_mut() = Some(on_response);
                 Ok(w)
             }
             None => Self::spawn_model(Some(on_response)),
         }
     }
 
-    /// Start the model worker with no listener yet (its responses wait
-    /// for [`WorkerClient::listen_with`]).
-    pub fn start_model() -> Result<Self, String> {
-        Self::spawn_model(None)
-    }
-
     /// Start the worker big runs go to (`hooks::use_model_worker`), on the
     /// explore module, with its second worker.
     pub fn spawn_big(on_response: Callback<(Response, Vec<Vec<u64>>)>) -> Result<Self, String> {
         Self::spawn_explore_module(Some(on_response), true)
-    }
-
-    /// [`WorkerClient::spawn_big`] with no listener yet (its responses
-    /// wait for [`WorkerClient::listen_with`]).
-    pub fn start_big() -> Result<Self, String> {
-        Self::spawn_explore_module(None, true)
-    }
-
-    /// Send this worker's responses to `on_response` from now on, after
-    /// those that came before it, in order.
-    pub fn listen_with(&self, on_response: Callback<(Response, Vec<Vec<u64>>)>) {
-        let early = {
-            let mut l = self.on_response.borrow_mut();
-            l.to = Some(on_response.clone());
-            std::mem::take(&mut l.early)
-        };
-        for r in early {
-            on_response.emit(r);
-        }
     }
 
     /// Start a kernel worker (the model plus kernel builds, in the
@@ -189,7 +153,9 @@ impl WorkerClient {
     /// compiled module), and with `helper`, the boot script's word to
     /// start a second worker (`www/worker.js`). The boot scripts keep the
     /// requests posted while their module instantiates, so requests go
-    /// out at once.
+    /// out at once. (Never inlined: its callers are many, the first load
+    /// counts every copy.)
+    #[inline(never)]
     fn spawn_at(
         script: &str,
         js: String,
@@ -197,21 +163,36 @@ impl WorkerClient {
         on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
         helper: bool,
     ) -> Result<Self, String> {
-        let start = || -> Result<Worker, JsValue> {
+        let start = || -> Result<(Worker, Option<MessagePort>), JsValue> {
             let opts = WorkerOptions::new();
             opts.set_type(WorkerType::Module);
             let worker = Worker::new_with_options(script, &opts)?;
             let boot = js_sys::Object::new();
             Reflect::set(&boot, &"js".into(), &js.into())?;
             Reflect::set(&boot, &"wasm".into(), &wasm)?;
-            if helper {
-                Reflect::set(&boot, &"helper".into(), &JsValue::TRUE)?;
-            }
-            worker.post_message(&boot)?;
-            Ok(worker)
+            let transfer = Array::new();
+            // A worker with a second worker: the second one's progress
+            // comes to the page through a channel of its own (the first
+            // runs its part meanwhile and reads nothing).
+            let port = if helper {
+                let channel = MessageChannel::new()?;
+                Reflect::set(&boot, &"port".into(), &channel.port2())?;
+                transfer.push(&channel.port2());
+                Some(channel.port1())
+            } else {
+                None
+            };
+            worker.post_message_with_transfer(&boot, &transfer)?;
+            Ok((worker, port))
         };
-        let worker = start().map_err(|e| format!("cannot start the model worker: {e:?}"))?;
-        Ok(Self::listen(worker, on_response))
+        let (worker, port) =
+            start().map_err(|e| format!("cannot start the model worker: {e:?}"))?;
+        let mut w = Self::listen(worker, on_response);
+        if let Some(p) = &port {
+            p.set_onmessage(Some(w._onmessage.as_ref().unchecked_ref()));
+        }
+        w._port = port;
+        Ok(w)
     }
 
     /// A worker already started, its responses (JSON text plus entry
@@ -221,41 +202,10 @@ impl WorkerClient {
         worker: Worker,
         on_response: Option<Callback<(Response, Vec<Vec<u64>>)>>,
     ) -> Self {
-        let on_response: OnResponse = Rc::new(RefCell::new(Listener {
-            to: on_response,
-            early: Vec::new(),
-        }));
+        let on_response: OnResponse = Rc::new(RefCell::new(on_response));
         let to = on_response.clone();
-        let ports: Ports = Rc::default();
-        let onmessage = Self::handler(to, ports.clone());
-        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-        WorkerClient {
-            worker,
-            on_response,
-            _onmessage: onmessage,
-            _ports: ports,
-        }
-    }
-
-    /// What a worker's messages go through: a response (JSON text plus
-    /// entry buffers) to `to`; a port (a split run's second worker's, for
-    /// its progress: `worker_main`) listened to the same way, kept in
-    /// `ports`.
-    fn handler(to: OnResponse, ports: Ports) -> Closure<dyn FnMut(MessageEvent)> {
-        let weak = Rc::downgrade(&ports);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let data = ev.data();
-            if let Ok(port) = Reflect::get(&data, &"port".into()) {
-                if let Some(port) = port.dyn_ref::<MessagePort>() {
-                    let Some(ports) = weak.upgrade() else {
-                        return;
-                    };
-                    let on = Self::handler(to.clone(), Rc::default());
-                    port.set_onmessage(Some(on.as_ref().unchecked_ref()));
-                    ports.borrow_mut().push((port.clone(), on));
-                    return;
-                }
-            }
             let json = Reflect::get(&data, &"json".into())
                 .ok()
                 .and_then(|j| j.as_string())
@@ -273,20 +223,18 @@ impl WorkerClient {
                         .collect()
                 })
                 .unwrap_or_default();
-            let cb = {
-                let mut l = to.borrow_mut();
-                match l.to.clone() {
-                    Some(cb) => cb,
-                    None => {
-                        if resp != Response::Ready {
-                            l.early.push((resp, words));
-                        }
-                        return;
-                    }
-                }
+            let Some(cb) = to.borrow().clone() else {
+                return;
             };
             cb.emit((resp, words));
-        })
+        });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        WorkerClient {
+            worker,
+            on_response,
+            _onmessage: onmessage,
+            _port: None,
+        }
     }
 
     /// Send a request.

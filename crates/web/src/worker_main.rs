@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, MessagePort};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 
 /// Responses to the page from this worker: JSON text plus the entry words
 /// as transferable buffers (the kernel worker, `kexec-web-kernel`, posts
@@ -84,20 +84,9 @@ impl Helper for JsHelper {
         let (spawn, client) = (self.spawn.clone(), self.client.clone());
         let (state, post) = (self.state.clone(), self.post.clone());
         gloo::timers::callback::Timeout::new(HELPER_DELAY_MS, move || {
-            // The second worker's progress goes straight to the page, through
-            // a channel: this worker runs its own part meanwhile and reads
-            // no message until it is done.
-            let Ok(channel) = MessageChannel::new() else {
+            let Ok(w) = spawn.call0(&JsValue::NULL) else {
                 return;
             };
-            let Ok(w) = spawn.call1(&JsValue::NULL, &channel.port2()) else {
-                return;
-            };
-            let page = Object::new();
-            let port = channel.port1();
-            let _ = Reflect::set(&page, &"port".into(), &port);
-            let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-            let _ = scope.post_message_with_transfer(&page, &Array::of1(&port));
             let on = yew::Callback::from(move |(resp, words)| {
                 if let Some(st) = state.upgrade() {
                     part_answered(&mut st.borrow_mut(), resp, words, &post);
@@ -116,35 +105,44 @@ impl Helper for JsHelper {
 }
 
 /// Serve requests in this worker with `state`, read by `parse`, until it
-/// is terminated. With `spawn` (the boot script's way to start a second
-/// model worker on the same compiled module, handing it a port to the
-/// page for its progress; only the worker big runs go to has it), big
-/// runs are split with that worker ([`crate::worker::Helper`]). With
-/// `progress` (that second worker), progress goes to the page through
-/// that port.
-pub fn serve(
+/// is terminated (the page's own module's worker: no second worker, so
+/// neither its code nor the split's merge is in the first load).
+pub fn serve(state: WorkerState, parse: Parse) {
+    listen(Rc::new(RefCell::new(state)), parse, poster(None));
+}
+
+/// [`serve`], for the explore module's workers. With `spawn` (the boot
+/// script's way to start a second model worker on the same compiled
+/// module, handing it the port to the page the page gave this worker;
+/// only the worker big runs go to has it), big runs are split with that
+/// worker ([`crate::worker::Helper`]). With `progress` (that second
+/// worker), progress goes to the page through that port.
+pub fn serve_split(
     state: WorkerState,
     parse: Parse,
     spawn: Option<js_sys::Function>,
     progress: Option<MessagePort>,
 ) {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let post = poster(progress);
     let state = Rc::new(RefCell::new(state));
-    {
+    if let Some(spawn) = spawn {
         let mut st = state.borrow_mut();
         let taken = std::mem::take(&mut *st);
-        *st = match spawn {
-            Some(spawn) => taken.with_helper(Box::new(JsHelper {
-                spawn,
-                asked: false,
-                client: Rc::default(),
-                state: Rc::downgrade(&state),
-                post: post.clone(),
-            })),
-            None => taken,
-        };
+        *st = taken.with_helper(Box::new(JsHelper {
+            spawn,
+            asked: false,
+            client: Rc::default(),
+            state: Rc::downgrade(&state),
+            post: post.clone(),
+        }));
     }
+    listen(state, parse, post);
+}
+
+/// Hand every request to [`handle`] with `state`, answering through
+/// `post`, and say Ready.
+fn listen(state: Rc<RefCell<WorkerState>>, parse: Parse, post: Post) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let ready = post.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {

@@ -1,7 +1,6 @@
 //! The model worker as the kimage view uses it: started before the page
-//! first renders, with the page's first run already posted to it
-//! ([`post_first_run`], from `main`), taken over by the hook's first run,
-//! sent every scenario revision (debounced while typing),
+//! first renders (`WorkerClient::prespawn`, from `main`) and taken over by
+//! the first run, sent every scenario revision (debounced while typing),
 //! asked for the timeline's current step, its responses turned into
 //! [`Action`]s.
 //! Cancelling terminates it (the model runs synchronously, nothing short
@@ -179,60 +178,6 @@ fn load_kernel(
     }
 }
 
-/// The request id of the hook's first run.
-const FIRST_ID: u32 = 1;
-
-/// The first run [`post_first_run`] posted, until the hook's first run
-/// takes it over.
-struct FirstRun {
-    scenario: Scenario,
-    big: bool,
-    worker: WorkerClient,
-}
-
-thread_local! {
-    static FIRST: RefCell<Option<FirstRun>> = const { RefCell::new(None) };
-}
-
-/// Post the page's first run, of `scenario` (the URL's), from `main`
-/// before the page first renders: its worker boots and runs while the
-/// page renders (the render took 100-190 ms before the run was posted,
-/// from an effect), and the hook's first run takes that worker and its
-/// answers over when its scenario is this one. A scenario naming a kernel
-/// build is left to the hook (the kernel worker loads a build first); the
-/// model worker is only started for it.
-pub fn post_first_run(scenario: Scenario) {
-    if names_kernel(&scenario) {
-        WorkerClient::prespawn();
-        return;
-    }
-    let big = is_big(&scenario);
-    let started = if big {
-        WorkerClient::start_big()
-    } else {
-        WorkerClient::start_model()
-    };
-    let Ok(worker) = started else {
-        return;
-    };
-    worker.send(&Request::Run {
-        id: FIRST_ID,
-        scenario: scenario.to_json(),
-    });
-    FIRST.with(|f| {
-        *f.borrow_mut() = Some(FirstRun {
-            scenario,
-            big,
-            worker,
-        })
-    });
-}
-
-/// Whether `sc` runs a kernel build (in the kernel worker).
-fn names_kernel(sc: &Scenario) -> bool {
-    !sc.kernels.is_empty() && sc.variants.iter().any(|v| sc.kernel(*v).is_some())
-}
-
 /// Whether `sc` runs in the worker on the explore module (its image is
 /// more than [`TRACE_AT_ONCE_PAGES`] pages per run: the runs the model
 /// workers do not trace at once, whose time is the model's).
@@ -251,29 +196,14 @@ fn send_run(
     id: u32,
     scenario: Scenario,
 ) {
-    if let Some(first) = FIRST.with(|f| f.borrow_mut().take()) {
-        if id == FIRST_ID && first.scenario == scenario {
-            // Posted from `main`: the hook takes the worker over, the
-            // answers that came meanwhile after Started.
-            let slot = if first.big {
-                &workers.big
-            } else {
-                &workers.page
-            };
-            sent.borrow_mut().insert(id, scenario);
-            dispatch.dispatch(Action::Started(id));
-            let picks = kernel.borrow().picks.clone();
-            first
-                .worker
-                .listen_with(responses(dispatch.clone(), sent.clone(), picks));
-            *slot.borrow_mut() = Some(first.worker);
-            return;
-        }
-        first.worker.terminate();
-    }
     let json = scenario.to_json();
     let req = Request::Run { id, scenario: json };
-    if names_kernel(&scenario) {
+    if !scenario.kernels.is_empty()
+        && scenario
+            .variants
+            .iter()
+            .any(|v| scenario.kernel(*v).is_some())
+    {
         sent.borrow_mut().insert(id, scenario);
         let mut k = kernel.borrow_mut();
         if let Some(w) = kernel_worker(&mut k, sent, dispatch) {
