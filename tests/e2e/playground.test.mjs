@@ -316,13 +316,25 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
     const fetched = [];
     context.on('request', (r) => fetched.push(new URL(r.url()).pathname));
     await page.addInitScript(installProbes);
+    await page.addInitScript(() => {
+      window.__workersStarted = 0;
+      window.Worker = class extends window.Worker {
+        constructor(...args) {
+          super(...args);
+          window.__workersStarted += 1;
+        }
+      };
+    });
     await page.goto(site.srv.base + '?preset=huge-initrd');
     await settled(page, WAIT);
     await page.waitForTimeout(500); // let trailing long-task entries arrive
     probe = await page.evaluate(() => window.__e2e);
     const ps = await panes(page);
-    await t.test('a big image runs in the explore module (the model built for speed)', () => {
+    await t.test('a big image runs in the explore module (the model built for speed)', async () => {
       assert.ok(fetched.some((f) => f.endsWith('/explore_bg.wasm')), `fetched: ${fetched.join(' ')}`);
+      // Only that worker: the page's own module's is not booted for a big
+      // link (its boot would take CPU from the run).
+      assert.equal(await page.evaluate(() => window.__workersStarted), 1);
     });
     await t.test('every counter keeps its value apart from its label (large numbers included)', async () => {
       const touching = await page.evaluate(() =>

@@ -9,8 +9,13 @@ use wasm_bindgen::prelude::*;
 fn main() {
     #[cfg(target_arch = "wasm32")]
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        // The model worker boots while the page first renders.
-        kexec_web::worker_client::WorkerClient::prespawn();
+        // The model worker boots while the page first renders, unless the
+        // URL's scenario is big: that runs in the explore module's worker,
+        // and booting this one meanwhile would take CPU from its run.
+        let first = kexec_web::hooks::use_url_sync::boot_state().scenario;
+        if !kexec_web::hooks::use_model_worker::is_big(&first) {
+            kexec_web::worker_client::WorkerClient::prespawn();
+        }
         match doc.get_element_by_id("app") {
             Some(root) => {
                 yew::Renderer::<kexec_web::components::app::App>::with_root(root).render();
