@@ -1140,7 +1140,8 @@ impl Kimage {
                     // copy_highpage(page, old_page)
                     cx.kmap(pfn);
                     cx.kmap(old_pfn);
-                    cx.store.copy_page(old_pfn, pfn);
+                    // pfn came from the allocator just now.
+                    cx.store.copy_page_unread(old_pfn, pfn);
                     let rewritten = design.swap_entry(addr, old);
                     design.write(&mut cx, pos, rewritten).map_err(Stop::Fault)?;
                     if design.setup() == Setup::Xen {
@@ -1327,7 +1328,10 @@ impl Kimage {
             } else {
                 Content::Zero
             };
-            self.store.set(pfn, content);
+            // pfn is a page the allocator just handed out, a page filed
+            // on dest_pages, or a swap's old source page: never an entry
+            // page.
+            self.store.set_unread(pfn, content);
             ubytes -= uchunk;
             maddr += mchunk;
             mbytes -= mchunk;

@@ -564,6 +564,20 @@ impl PageStore {
         *self.data.get_mut(pfn) = x;
     }
 
+    /// [`PageStore::set`] of a zero or data page to a page that holds no
+    /// entry array (one the allocator just handed out, or a data page):
+    /// the page's word is written without being read first. On a big
+    /// image that word is a cache miss, and a write the processor need not
+    /// wait for, where [`PageStore::set`] reads it to let an entry array
+    /// go.
+    #[inline]
+    pub fn set_unread(&mut self, pfn: u64, c: Content) {
+        debug_assert!(entries_index(self.slot(pfn)).is_none());
+        debug_assert!(!matches!(c, Content::Entries(_)));
+        let x = self.pack(&c);
+        self.put_slot(pfn, x);
+    }
+
     /// copy_highpage(`to`, `from`): `to` holds what `from` holds (old
     /// contents stay old). A zero or data page's word is copied as it is,
     /// without making a [`Content`] of it.
@@ -577,6 +591,20 @@ impl PageStore {
             return;
         }
         self.put_word(to, x);
+    }
+
+    /// [`PageStore::copy_page`] to a page that holds no entry array (one
+    /// the allocator just handed out): a zero or data page's word is
+    /// written to `to` without `to`'s being read first (see
+    /// [`PageStore::set_unread`]).
+    #[inline]
+    pub fn copy_page_unread(&mut self, from: u64, to: u64) {
+        debug_assert!(entries_index(self.slot(to)).is_none());
+        let x = self.slot(from);
+        if x == 0 || entries_index(x).is_some() {
+            return self.copy_page(from, to);
+        }
+        self.put_slot(to, x);
     }
 
     /// `pfn` holds the zero or data page word `x` (an entry array it held
