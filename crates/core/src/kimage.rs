@@ -372,6 +372,8 @@ impl DstIndex {
         code
     }
 
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn set(&mut self, s: usize, j: usize, pos: Pos, ord: u64) {
         let packed = match pos {
             Pos::Head => Some(0),

@@ -768,7 +768,27 @@ impl PageAllocator {
 
     /// A replayed pfn (from the replay prefix or a replay list) this call
     /// may legally get, else the replay error for call `self.calls`.
+    #[inline]
     fn check_replayed(
+        &self,
+        m: &Machine,
+        plan: &GfpPlan,
+        pfn: u64,
+        gfp: Gfp,
+        order: u32,
+    ) -> Result<(), AllocError> {
+        // Most replayed pfns fit (the explorer replays one design's pfns
+        // for another): the checks without a reason first, inlined.
+        if Self::replay_fits(m, &self.used, plan, pfn, 1u64 << order) {
+            return Ok(());
+        }
+        self.replay_error(m, plan, pfn, gfp, order)
+    }
+
+    /// [`PageAllocator::check_replayed`] of a pfn that does not fit.
+    #[cold]
+    #[inline(never)]
+    fn replay_error(
         &self,
         m: &Machine,
         plan: &GfpPlan,
@@ -845,6 +865,7 @@ impl PageAllocator {
     }
 
     /// [`PageAllocator::replay_problem`] is None: the same checks, no reason.
+    #[inline]
     fn replay_fits(m: &Machine, used: &PageBitmap, plan: &GfpPlan, pfn: u64, n: u64) -> bool {
         pfn.is_multiple_of(n)
             && plan.ceiling.is_none_or(|c| pfn + n <= c)
@@ -1059,6 +1080,72 @@ mod tests {
         let mut a = PageAllocator::new(&m, Policy::HighestFirst, vec![]);
         assert_eq!(a.alloc(&m, GFP_HIGHUSER, 0), Ok(0x5ffff));
         assert_eq!(a.alloc(&m, GFP_KERNEL, 0), Ok(0x37fff));
+    }
+
+    /// check_replayed asks replay_fits first and replay_problem only for
+    /// the reason: both must answer alike for every pfn, order and gfp,
+    /// on machines with a hole, movable memory and a word limit.
+    #[test]
+    fn replay_fits_is_replay_problem_none() {
+        use crate::gfp::{GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_WORD_LIMIT_BIT};
+        let machines = [
+            m(),
+            Machine::new(
+                Arch::I386Pae.profile(),
+                vec![(0x100, 0x20000), (0x30000, 0x50000), (0x100000, 0x100400)],
+                vec![(0x40000, 0x48000)],
+            ),
+            Machine::new(
+                Arch::X86_64.profile(),
+                vec![(0, 0x9f), (0x100, 0x110000)],
+                vec![(0x100800, 0x110000)],
+            ),
+        ];
+        let gfps = [
+            GFP_KERNEL,
+            GFP_HIGHUSER,
+            GFP_DMA32,
+            GFP_HIGHUSER_MOVABLE,
+            Gfp(GFP_WORD_LIMIT_BIT),
+            Gfp(GFP_HIGHUSER.0 | GFP_WORD_LIMIT_BIT),
+        ];
+        for m in &machines {
+            let mut a = PageAllocator::new(m, Policy::LowestFirst, vec![]);
+            // Some pages handed out, so that is_free answers both ways.
+            for _ in 0..300 {
+                let _ = a.alloc(m, GFP_KERNEL, 0);
+                let _ = a.alloc(m, GFP_HIGHUSER, 1);
+            }
+            let mut rng = kexec_common::rng::SplitMix64::new(3);
+            let top = m.max_pfn() + 0x100;
+            for &gfp in &gfps {
+                let i = a.plan_index(m, gfp);
+                let plan = &a.gfp_cache[i].1;
+                for k in 0..4000u64 {
+                    let pfn = match k % 4 {
+                        0 => rng.below(top),
+                        // Near the edges of RAM, zones and the ceiling.
+                        _ => {
+                            let edges: Vec<u64> = m
+                                .ram()
+                                .iter()
+                                .flat_map(|&(s, e)| [s, e])
+                                .chain(plan.ranges.iter().flatten().flat_map(|&(s, e)| [s, e]))
+                                .collect();
+                            let e = edges[rng.below(edges.len() as u64) as usize];
+                            (e + rng.below(4)).saturating_sub(2)
+                        }
+                    };
+                    for n in [1, 2] {
+                        assert_eq!(
+                            PageAllocator::replay_fits(m, &a.used, plan, pfn, n),
+                            PageAllocator::replay_problem(m, &a.used, plan, pfn, n).is_none(),
+                            "pfn {pfn:#x}, {n} pages, gfp {gfp:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
