@@ -804,6 +804,18 @@ impl<'a> PageMoves<'a> {
         self.slots.set(pfn, if p.is_old() { 0 } else { p.0 });
     }
 
+    /// Exchange what `a` and `b` hold ([`PageMoves::packed`] of both, then
+    /// [`PageMoves::put`] of each to the other's).
+    #[inline]
+    pub fn swap(&mut self, a: u64, b: u64) {
+        // No word is tagged old but not 0: exchanging the words as they
+        // are is putting them.
+        debug_assert!([a, b]
+            .iter()
+            .all(|&p| !self.packed(p).is_old() || self.packed(p).0 == 0));
+        self.slots.swap(a, b);
+    }
+
     /// Content of `pfn`, `None` for old contents ([`PageStore::get`]).
     pub fn get(&self, pfn: u64) -> Option<Content> {
         let x = self.packed(pfn).0;

@@ -82,6 +82,15 @@ impl Phys<'_> {
         self.mem.put(pfn, c);
     }
 
+    /// Exchange what `a` and `b` hold (two copies' writes).
+    #[inline]
+    fn swap(&mut self, a: u64, b: u64) {
+        if matches!(self.list.get(), Some((p, _)) if p == a || p == b) {
+            self.list.set(None);
+        }
+        self.mem.swap(a, b);
+    }
+
     fn read_word(&self, p: u64) -> Result<u64, String> {
         let width = self.k.machine.arch.entry_bytes();
         let pfn = p >> PAGE_SHIFT;
@@ -295,10 +304,7 @@ impl<'a> Stub<'a> {
         }
         let spfn = src >> PAGE_SHIFT;
         if spfn != dpfn {
-            let s = self.ph.mem.packed(spfn);
-            let dc = self.ph.mem.packed(dpfn);
-            self.ph.put(spfn, dc);
-            self.ph.put(dpfn, s);
+            self.ph.swap(spfn, dpfn);
         }
         Ok(())
     }

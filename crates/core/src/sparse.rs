@@ -217,6 +217,25 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         &mut self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))]
     }
 
+    /// Exchange the values at `a` and `b`: [`SectionMap::get`] of both,
+    /// then [`SectionMap::set`] of each to the other's (no section is made
+    /// for a default value), with one directory lookup each when both
+    /// sections exist.
+    #[inline]
+    pub fn swap(&mut self, a: u64, b: u64) {
+        let (ia, ib) = (self.index(a >> SHIFT), self.index(b >> SHIFT));
+        if ia != 0 && ib != 0 {
+            let at = |n: u32, key: u64| {
+                (((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))
+            };
+            self.values.swap(at(ia, a), at(ib, b));
+            return;
+        }
+        let (va, vb) = (self.get(a), self.get(b));
+        self.set(a, vb);
+        self.set(b, va);
+    }
+
     /// Store `v` at `key`; storing the default where no section exists
     /// makes none.
     #[inline]
@@ -318,6 +337,35 @@ impl Made {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// swap answers as get of both then set of each, sections included
+    /// (none made for a default value), on keys in and out of made
+    /// sections, hashed ones and a key with itself.
+    #[test]
+    fn swap_is_two_gets_and_two_sets() {
+        let keys = [0u64, 5, 63, 64, 700, 4096, 1 << 30, (1 << 30) + 1];
+        let mut rng = kexec_common::rng::SplitMix64::new(9);
+        for _ in 0..300 {
+            let mut fast: SectionMap<u32, 6> = SectionMap::default();
+            for &k in &keys {
+                if rng.below(3) == 0 {
+                    fast.set(k, rng.below(3) as u32);
+                }
+            }
+            let mut slow = fast.clone();
+            for _ in 0..6 {
+                let a = keys[rng.below(keys.len() as u64) as usize];
+                let b = keys[rng.below(keys.len() as u64) as usize];
+                fast.swap(a, b);
+                let (va, vb) = (slow.get(a), slow.get(b));
+                slow.set(a, vb);
+                slow.set(b, va);
+                let all = |m: &SectionMap<u32, 6>| m.iter().collect::<Vec<_>>();
+                assert_eq!(all(&fast), all(&slow));
+                assert_eq!(fast.sections().count(), slow.sections().count());
+            }
+        }
+    }
 
     #[test]
     fn made_stays_sorted() {
