@@ -1130,10 +1130,19 @@ impl Kimage {
                 continue;
             }
             let addr = pfn << PAGE_SHIFT;
-            if addr == destination || !self.is_destination_range(addr, addr + PAGE_SIZE) {
+            let end = addr + PAGE_SIZE;
+            if addr == destination || end <= self.dest_span.0 || addr >= self.dest_span.1 {
+                // Not in a destination range (most pages): no segment
+                // walked.
                 return Ok(Some(pfn));
             }
+            // A page inside a segment is in a destination range: the
+            // segments are walked once for both answers, and again only
+            // for a page a segment's unaligned edge overlaps.
             let dest = self.dest_page(addr);
+            if dest.is_none() && !self.is_destination_range(addr, end) {
+                return Ok(Some(pfn));
+            }
             match self.dst_used(dest) {
                 Some(pos) => {
                     let (design, mut cx) = self.split();

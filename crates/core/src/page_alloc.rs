@@ -509,6 +509,17 @@ struct GfpPlan {
     in_dest: Vec<(u64, u64)>,
     /// Allowed ranges above KEXEC_SOURCE_MEMORY_LIMIT.
     above_limit: Vec<(u64, u64)>,
+    /// The pages in each of `ranges`, in `in_dest` and in `above_limit`:
+    /// what a random pick weighs by, summed once per plan rather than at
+    /// every pick.
+    totals: Vec<u64>,
+    in_dest_total: u64,
+    above_limit_total: u64,
+}
+
+/// Pages in `ranges`.
+fn pages_in(ranges: &[(u64, u64)]) -> u64 {
+    ranges.iter().map(|(s, e)| e - s).sum()
 }
 
 impl PageAllocator {
@@ -850,9 +861,14 @@ impl PageAllocator {
         let mut allowed: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
         allowed.sort_unstable();
         let limit_pfn = (m.arch.source_limit >> 12) + 1;
+        let in_dest = intersect(&allowed, &self.dest_ranges);
+        let above_limit = intersect(&allowed, &[(limit_pfn, u64::MAX)]);
         GfpPlan {
-            in_dest: intersect(&allowed, &self.dest_ranges),
-            above_limit: intersect(&allowed, &[(limit_pfn, u64::MAX)]),
+            totals: ranges.iter().map(|r| pages_in(r)).collect(),
+            in_dest_total: pages_in(&in_dest),
+            above_limit_total: pages_in(&above_limit),
+            in_dest,
+            above_limit,
             zones,
             ranges,
             ceiling,
@@ -953,12 +969,13 @@ impl PageAllocator {
         })
     }
 
-    /// A seeded pick in `ranges`: a random pfn weighted by range size, then
-    /// the first free block at or after it (wrapping through the ranges).
+    /// A seeded pick in `ranges` (`total` pages): a random pfn weighted by
+    /// range size, then the first free block at or after it (wrapping
+    /// through the ranges).
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]
-    fn random_in_ranges(&mut self, ranges: &[(u64, u64)], n: u64) -> Option<u64> {
-        let total: u64 = ranges.iter().map(|(s, e)| e - s).sum();
+    fn random_in_ranges(&mut self, ranges: &[(u64, u64)], total: u64, n: u64) -> Option<u64> {
+        debug_assert_eq!(total, pages_in(ranges));
         if total == 0 {
             return None;
         }
@@ -986,8 +1003,8 @@ impl PageAllocator {
     }
 
     fn random_in_zones(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
-        for ranges in &plan.ranges {
-            if let Some(p) = self.random_in_ranges(ranges, n) {
+        for (ranges, &total) in plan.ranges.iter().zip(&plan.totals) {
+            if let Some(p) = self.random_in_ranges(ranges, total, n) {
                 return Some(p);
             }
         }
@@ -997,17 +1014,17 @@ impl PageAllocator {
     fn adversarial(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
         let roll = self.rng.below(100);
         if roll < 45 {
-            if let Some(p) = self.random_in_ranges(&plan.in_dest, n) {
+            if let Some(p) = self.random_in_ranges(&plan.in_dest, plan.in_dest_total, n) {
                 return Some(p);
             }
         } else if roll < 75 {
             // High pages: above what the kexec source limit allows first
             // (unusable_pages), then the highest zone the gfp reaches.
-            if let Some(p) = self.random_in_ranges(&plan.above_limit, n) {
+            if let Some(p) = self.random_in_ranges(&plan.above_limit, plan.above_limit_total, n) {
                 return Some(p);
             }
-            if let Some(top) = plan.ranges.first() {
-                if let Some(p) = self.random_in_ranges(top, n) {
+            if let (Some(top), Some(&total)) = (plan.ranges.first(), plan.totals.first()) {
+                if let Some(p) = self.random_in_ranges(top, total, n) {
                     return Some(p);
                 }
             }
