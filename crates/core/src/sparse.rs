@@ -224,7 +224,9 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     #[inline]
     pub fn swap(&mut self, a: u64, b: u64) {
         let (ia, ib) = (self.index(a >> SHIFT), self.index(b >> SHIFT));
-        if ia != 0 && ib != 0 {
+        // Not in the page's module (`small`: its bytes are counted, and it
+        // runs only small images).
+        if !cfg!(feature = "small") && ia != 0 && ib != 0 {
             let at = |n: u32, key: u64| {
                 (((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))
             };
