@@ -855,10 +855,17 @@ impl Kimage {
         r.map_err(|x| errno(x.errno(), x.to_string()))
     }
 
+    /// `[start, end)` lies wholly outside the segments' span: it overlaps
+    /// no segment, without visiting them.
+    #[inline]
+    fn outside_dest_span(&self, start: u64, end: u64) -> bool {
+        end <= self.dest_span.0 || start >= self.dest_span.1
+    }
+
     /// kimage_is_destination_range: does `[start, end)` overlap a segment?
     #[inline]
     pub fn is_destination_range(&self, start: u64, end: u64) -> bool {
-        if end <= self.dest_span.0 || start >= self.dest_span.1 {
+        if self.outside_dest_span(start, end) {
             return false;
         }
         self.segments
@@ -1131,7 +1138,7 @@ impl Kimage {
             }
             let addr = pfn << PAGE_SHIFT;
             let end = addr + PAGE_SIZE;
-            if addr == destination || end <= self.dest_span.0 || addr >= self.dest_span.1 {
+            if addr == destination || self.outside_dest_span(addr, end) {
                 // Not in a destination range (most pages): no segment
                 // walked.
                 return Ok(Some(pfn));

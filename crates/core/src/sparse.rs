@@ -196,13 +196,20 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         }
     }
 
+    /// Where in `values` the value of `key` is, in section number `n`
+    /// (the directory's entry: the section's number + 1).
+    #[inline(always)]
+    fn at(n: u32, key: u64) -> usize {
+        (((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))
+    }
+
     /// The value at `key` (`T::default()` if none was stored).
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]
     pub fn get(&self, key: u64) -> T {
         match self.index(key >> SHIFT) {
             0 => T::default(),
-            n => self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))],
+            n => self.values[Self::at(n, key)],
         }
     }
 
@@ -214,7 +221,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
             0 => self.make(sec),
             n => n,
         };
-        &mut self.values[(((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))]
+        &mut self.values[Self::at(n, key)]
     }
 
     /// Exchange the values at `a` and `b`: [`SectionMap::get`] of both,
@@ -227,10 +234,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         // Not in the page's module (`small`: its bytes are counted, and it
         // runs only small images).
         if !cfg!(feature = "small") && ia != 0 && ib != 0 {
-            let at = |n: u32, key: u64| {
-                (((n - 1) as usize) << SHIFT) | (key as usize & ((1 << SHIFT) - 1))
-            };
-            self.values.swap(at(ia, a), at(ib, b));
+            self.values.swap(Self::at(ia, a), Self::at(ib, b));
             return;
         }
         let (va, vb) = (self.get(a), self.get(b));
