@@ -502,24 +502,35 @@ pub struct PageAllocator {
 struct GfpPlan {
     zones: Vec<Zone>,
     /// Each zone's ranges, cut at the gfp's pfn ceiling if it has one.
-    ranges: Vec<Vec<(u64, u64)>>,
+    ranges: Vec<Ranges>,
     /// The pfn ceiling (the word-limit what-if).
     ceiling: Option<u64>,
     /// Allowed ranges inside segment destinations.
-    in_dest: Vec<(u64, u64)>,
+    in_dest: Ranges,
     /// Allowed ranges above KEXEC_SOURCE_MEMORY_LIMIT.
-    above_limit: Vec<(u64, u64)>,
-    /// The pages in each of `ranges`, in `in_dest` and in `above_limit`:
-    /// what a random pick weighs by, summed once per plan rather than at
-    /// every pick.
-    totals: Vec<u64>,
-    in_dest_total: u64,
-    above_limit_total: u64,
+    above_limit: Ranges,
 }
 
-/// Pages in `ranges`.
-fn pages_in(ranges: &[(u64, u64)]) -> u64 {
-    ranges.iter().map(|(s, e)| e - s).sum()
+/// Ascending pfn ranges of a plan, with the pages they hold: what a
+/// random pick weighs by, summed once per plan rather than at every pick.
+#[derive(Debug, Clone)]
+struct Ranges {
+    list: Vec<(u64, u64)>,
+    pages: u64,
+}
+
+impl Ranges {
+    fn new(list: Vec<(u64, u64)>) -> Self {
+        let pages = list.iter().map(|(s, e)| e - s).sum();
+        Ranges { list, pages }
+    }
+}
+
+impl std::ops::Deref for Ranges {
+    type Target = [(u64, u64)];
+    fn deref(&self) -> &[(u64, u64)] {
+        &self.list
+    }
 }
 
 impl PageAllocator {
@@ -852,27 +863,22 @@ impl PageAllocator {
     fn plan(&self, m: &Machine, gfp: Gfp) -> GfpPlan {
         let zones = gfp.zonelist(m.arch);
         let ceiling = gfp.pfn_ceiling(m.arch);
-        let ranges: Vec<Vec<(u64, u64)>> = zones
+        let ranges: Vec<Ranges> = zones
             .iter()
             .map(|&z| {
                 let r = self.zone_ranges(z);
-                match ceiling {
+                Ranges::new(match ceiling {
                     Some(c) => intersect(r, &[(0, c)]),
                     None => r.to_vec(),
-                }
+                })
             })
             .collect();
-        let mut allowed: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
+        let mut allowed: Vec<(u64, u64)> = ranges.iter().flat_map(|r| r.iter()).copied().collect();
         allowed.sort_unstable();
         let limit_pfn = (m.arch.source_limit >> 12) + 1;
-        let in_dest = intersect(&allowed, &self.dest_ranges);
-        let above_limit = intersect(&allowed, &[(limit_pfn, u64::MAX)]);
         GfpPlan {
-            totals: ranges.iter().map(|r| pages_in(r)).collect(),
-            in_dest_total: pages_in(&in_dest),
-            above_limit_total: pages_in(&above_limit),
-            in_dest,
-            above_limit,
+            in_dest: Ranges::new(intersect(&allowed, &self.dest_ranges)),
+            above_limit: Ranges::new(intersect(&allowed, &[(limit_pfn, u64::MAX)])),
             zones,
             ranges,
             ceiling,
@@ -973,17 +979,15 @@ impl PageAllocator {
         })
     }
 
-    /// A seeded pick in `ranges` (`total` pages): a random pfn weighted by
-    /// range size, then the first free block at or after it (wrapping
-    /// through the ranges).
+    /// A seeded pick in `ranges`: a random pfn weighted by range size, then
+    /// the first free block at or after it (wrapping through the ranges).
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]
-    fn random_in_ranges(&mut self, ranges: &[(u64, u64)], total: u64, n: u64) -> Option<u64> {
-        debug_assert_eq!(total, pages_in(ranges));
-        if total == 0 {
+    fn random_in_ranges(&mut self, ranges: &Ranges, n: u64) -> Option<u64> {
+        if ranges.pages == 0 {
             return None;
         }
-        let mut r = self.rng.below(total);
+        let mut r = self.rng.below(ranges.pages);
         let mut idx = 0;
         for (i, &(s, e)) in ranges.iter().enumerate() {
             if r < e - s {
@@ -1007,8 +1011,8 @@ impl PageAllocator {
     }
 
     fn random_in_zones(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
-        for (ranges, &total) in plan.ranges.iter().zip(&plan.totals) {
-            if let Some(p) = self.random_in_ranges(ranges, total, n) {
+        for ranges in &plan.ranges {
+            if let Some(p) = self.random_in_ranges(ranges, n) {
                 return Some(p);
             }
         }
@@ -1018,17 +1022,17 @@ impl PageAllocator {
     fn adversarial(&mut self, plan: &GfpPlan, n: u64) -> Option<u64> {
         let roll = self.rng.below(100);
         if roll < 45 {
-            if let Some(p) = self.random_in_ranges(&plan.in_dest, plan.in_dest_total, n) {
+            if let Some(p) = self.random_in_ranges(&plan.in_dest, n) {
                 return Some(p);
             }
         } else if roll < 75 {
             // High pages: above what the kexec source limit allows first
             // (unusable_pages), then the highest zone the gfp reaches.
-            if let Some(p) = self.random_in_ranges(&plan.above_limit, plan.above_limit_total, n) {
+            if let Some(p) = self.random_in_ranges(&plan.above_limit, n) {
                 return Some(p);
             }
-            if let (Some(top), Some(&total)) = (plan.ranges.first(), plan.totals.first()) {
-                if let Some(p) = self.random_in_ranges(top, total, n) {
+            if let Some(top) = plan.ranges.first() {
+                if let Some(p) = self.random_in_ranges(top, n) {
                     return Some(p);
                 }
             }
@@ -1151,7 +1155,12 @@ mod tests {
                                 .ram()
                                 .iter()
                                 .flat_map(|&(s, e)| [s, e])
-                                .chain(plan.ranges.iter().flatten().flat_map(|&(s, e)| [s, e]))
+                                .chain(
+                                    plan.ranges
+                                        .iter()
+                                        .flat_map(|r| r.iter())
+                                        .flat_map(|&(s, e)| [s, e]),
+                                )
                                 .collect();
                             let e = edges[rng.below(edges.len() as u64) as usize];
                             (e + rng.below(4)).saturating_sub(2)
