@@ -565,7 +565,9 @@ impl PageStore {
     }
 
     /// [`PageStore::set`] of a zero or data page to a page that holds no
-    /// entry array (one the allocator just handed out, or a data page):
+    /// entry array: kimage_load_normal_segment's clear_page and copy into
+    /// the page kimage_alloc_page returned (one the allocator just handed
+    /// out, one filed on dest_pages, or a swap's old data page):
     /// the page's word is written without being read first. On a big
     /// image that word is a cache miss, and a write the processor need not
     /// wait for, where [`PageStore::set`] reads it to let an entry array
@@ -593,8 +595,9 @@ impl PageStore {
         self.put_word(to, x);
     }
 
-    /// [`PageStore::copy_page`] to a page that holds no entry array (one
-    /// the allocator just handed out): a zero or data page's word is
+    /// [`PageStore::copy_page`] (copy_highpage) to a page that holds no
+    /// entry array: kimage_alloc_page's swap, into the page the allocator
+    /// just handed out. A zero or data page's word is
     /// written to `to` without `to`'s being read first (see
     /// [`PageStore::set_unread`]).
     #[inline]
