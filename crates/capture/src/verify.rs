@@ -132,7 +132,7 @@ pub fn compare_scenario(
             ));
         }
     }
-    let mut model: Vec<u64> = run.entries.iter().map(|&(_, w)| w).collect();
+    let mut model: Vec<u64> = run.entries.words().to_vec();
     model.push(run.end_word);
     // The model's list starts with head (the first indirection page).
     let real_words: Vec<u64> = real.head.iter().chain(&real.words).copied().collect();

@@ -3,6 +3,7 @@
 //! report's list, the page's entry list) group runs of SOURCE pages.
 
 use crate::arch::{ArchProfile, PAGE_MASK, PAGE_SIZE};
+use crate::trace::Pos;
 
 /// IND_DESTINATION: set the destination cursor to this address.
 pub const IND_DESTINATION: u64 = 0x1;
@@ -95,6 +96,104 @@ pub fn folded_source_run(words: impl IntoIterator<Item = u64>) -> Option<usize> 
     Some(source_run(words)).filter(|&n| n >= SOURCE_RUN_MIN)
 }
 
+/// The list as for_each_kimage_entry visits it: each entry's word, head
+/// first, and the slot it was read from ([`Pos`]).
+///
+/// The words are kept as they are, eight bytes each; the slots as runs:
+/// the entries a page holds are read from consecutive slots, so a slot is
+/// kept only where a run starts (head, each page the walk turns to, a
+/// design whose next slot is not the one after). A 1 GiB image's walk
+/// was 6.3 MB as (slot, word) pairs, allocated and faulted in by every
+/// run; it is 2.1 MB as words plus one run per indirection page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walked {
+    words: Vec<u64>,
+    /// Where each run of consecutive slots starts: the index of its first
+    /// entry and that entry's slot, ascending.
+    runs: Vec<(usize, Pos)>,
+}
+
+impl Walked {
+    /// Empty, with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        Walked {
+            words: Vec::with_capacity(n),
+            runs: Vec::new(),
+        }
+    }
+
+    /// The walk read `word` at `pos`.
+    #[inline]
+    pub fn push(&mut self, pos: Pos, word: u64) {
+        let next = self.runs.last().and_then(|&(start, p)| match p {
+            Pos::Slot { pfn, idx } => Some(Pos::Slot {
+                pfn,
+                idx: idx.wrapping_add((self.words.len() - start) as u32),
+            }),
+            Pos::Head => None,
+        });
+        if next != Some(pos) {
+            self.runs.push((self.words.len(), pos));
+        }
+        self.words.push(word);
+    }
+
+    /// Entries walked.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether the walk visited nothing.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The words, in walk order.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// Entry `i`: its slot and word.
+    pub fn get(&self, i: usize) -> Option<(Pos, u64)> {
+        let word = *self.words.get(i)?;
+        let r = self.runs.partition_point(|&(start, _)| start <= i) - 1;
+        Some((Self::at(self.runs[r], i), word))
+    }
+
+    /// The slot of entry `i` of the run `(start, pos)`.
+    #[inline]
+    fn at((start, pos): (usize, Pos), i: usize) -> Pos {
+        match pos {
+            Pos::Slot { pfn, idx } => Pos::Slot {
+                pfn,
+                idx: idx.wrapping_add((i - start) as u32),
+            },
+            Pos::Head => Pos::Head,
+        }
+    }
+
+    /// Every entry, in walk order: its slot and word.
+    pub fn iter(&self) -> impl Iterator<Item = (Pos, u64)> + '_ {
+        let mut r = 0;
+        self.words.iter().enumerate().map(move |(i, &w)| {
+            while self.runs.get(r + 1).is_some_and(|&(start, _)| start <= i) {
+                r += 1;
+            }
+            (Self::at(self.runs[r], i), w)
+        })
+    }
+}
+
+impl FromIterator<(Pos, u64)> for Walked {
+    fn from_iter<I: IntoIterator<Item = (Pos, u64)>>(iter: I) -> Self {
+        let mut w = Walked::default();
+        for (pos, word) in iter {
+            w.push(pos, word);
+        }
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +218,34 @@ mod tests {
         assert_eq!(source_run([]), 0);
         assert_eq!(folded_source_run([0x3008, 0x4008, 0x4]), Some(2));
         assert_eq!(folded_source_run([0x3008, 0x4]), None);
+    }
+
+    #[test]
+    fn a_walk_keeps_every_slot_it_was_given() {
+        let slot = |pfn, idx| Pos::Slot { pfn, idx };
+        let given = vec![
+            (Pos::Head, 0x5002),
+            (slot(5, 0), 0x1000_0001),
+            (slot(5, 1), 0x3008),
+            (slot(5, 2), 0x7002),
+            (slot(7, 0), 0x4008),
+            // A design whose next slot is not the one after.
+            (slot(7, 3), 0x6008),
+            (slot(7, 4), 0),
+            (Pos::Head, 9),
+            (Pos::Head, 10),
+        ];
+        let w: Walked = given.iter().copied().collect();
+        assert_eq!(w.len(), given.len());
+        assert_eq!(w.runs.len(), 6, "{:?}", w.runs);
+        assert_eq!(w.iter().collect::<Vec<_>>(), given);
+        for (i, &g) in given.iter().enumerate() {
+            assert_eq!(w.get(i), Some(g));
+        }
+        assert_eq!(w.get(given.len()), None);
+        let words: Vec<u64> = given.iter().map(|&(_, e)| e).collect();
+        assert_eq!(w.words(), &words[..]);
+        assert!(Walked::default().is_empty());
+        assert_eq!(Walked::default().iter().count(), 0);
     }
 }

@@ -26,7 +26,7 @@
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::design::{Ctx, EntryList, Fault, FaultInfo, HighmemCheck, Setup, Variant};
 use crate::entry::{
-    IND_DESTINATION, IND_DONE, IND_INDIRECTION, IND_SOURCE, IND_ZERO, KIMAGE_NO_DEST,
+    Walked, IND_DESTINATION, IND_DONE, IND_INDIRECTION, IND_SOURCE, IND_ZERO, KIMAGE_NO_DEST,
 };
 use crate::errno::Errno;
 use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
@@ -1493,7 +1493,7 @@ impl Kimage {
     }
 
     /// The list as the kernel's walk sees it, with the word that ended the walk.
-    pub fn entries(&mut self) -> Result<(Vec<(Pos, u64)>, u64), Fault> {
+    pub fn entries(&mut self) -> Result<(Walked, u64), Fault> {
         // ordinals counts the entries the model's designs stored (the
         // walk's length, unless the list was broken); for a list the
         // kernel's own code wrote it is only a bound (adopt_kernel_image).
@@ -1501,8 +1501,8 @@ impl Kimage {
             Variant::Kernel(_) => self.ordinals.min(1 << 16),
             _ => self.ordinals.min(crate::page_alloc::MAX_ALLOC_CALLS * 2),
         };
-        let mut v = Vec::with_capacity(cap as usize + 1);
-        let end = self.walk(|p, e| v.push((p, e)))?;
+        let mut v = Walked::with_capacity(cap as usize + 1);
+        let end = self.walk(|p, e| v.push(p, e))?;
         Ok((v, end))
     }
 
@@ -1521,7 +1521,7 @@ impl Kimage {
         }
         let (list, _) = self.entries()?;
         let mut ind = 0u64;
-        for (_, e) in list {
+        for &e in list.words() {
             if e & IND_INDIRECTION != 0 {
                 if ind & IND_INDIRECTION != 0 {
                     self.free_pages((ind & PAGE_MASK) >> PAGE_SHIFT);
@@ -1782,7 +1782,7 @@ impl Kimage {
             .saturating_mul(self.machine.arch.slots_per_page());
         let (list, _) = self.entries()?;
         let (mut src, mut ind) = (0, 0);
-        for (_, e) in list {
+        for &e in list.words() {
             let pfn = (e & PAGE_MASK) >> PAGE_SHIFT;
             if e & IND_INDIRECTION != 0 {
                 ind += 1;

@@ -29,7 +29,7 @@ pub fn entries(r: &VariantRun) -> String {
     match &r.outcome {
         Outcome::Loaded => {
             let mut s = String::with_capacity((r.entries.len() + 1) * 20);
-            for &(_, e) in &r.entries {
+            for &e in r.entries.words() {
                 arch.write_entry(&mut s, e);
                 s.push('\n');
             }
@@ -102,7 +102,7 @@ pub fn condensed_list(r: &VariantRun, max_lines: usize) -> Vec<String> {
     let mut i = 0;
     while i < r.entries.len() {
         starts.push(i);
-        i += folded_source_run(r.entries[i..].iter().map(|&(_, e)| e)).unwrap_or(1);
+        i += folded_source_run(r.entries.words()[i..].iter().copied()).unwrap_or(1);
     }
     let line = |k: usize| {
         let end = starts.get(k + 1).copied().unwrap_or(r.entries.len());
@@ -139,7 +139,7 @@ fn condensed_line(r: &VariantRun, i: usize, n: usize) -> String {
     let m = &r.kimage.machine;
     let arch = m.arch;
     let w = arch.entry_hex_digits();
-    let (pos, e) = r.entries[i];
+    let (pos, e) = r.entries.get(i).expect("a line's first entry");
     if n > 1 {
         let a = e & PAGE_MASK;
         let last = a + (n as u64 - 1) * PAGE_SIZE;
@@ -350,9 +350,10 @@ pub fn run_json(r: &VariantRun) -> Value {
         .into_iter()
         .chain(
             r.entries
+                .words()
                 .iter()
-                .filter(|(_, e)| e & crate::entry::IND_INDIRECTION != 0)
-                .map(|(_, e)| hex((e & PAGE_MASK) >> PAGE_SHIFT)),
+                .filter(|&&e| e & crate::entry::IND_INDIRECTION != 0)
+                .map(|&e| hex((e & PAGE_MASK) >> PAGE_SHIFT)),
         )
         .collect();
     json!({

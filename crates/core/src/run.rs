@@ -10,12 +10,13 @@
 
 use crate::arch::{KEXEC_SEGMENT_MAX, PAGE_SHIFT};
 use crate::design::{EntryList, Variant};
+use crate::entry::Walked;
 use crate::errno::Errno;
 use crate::kimage::{Kimage, Role, Stop};
 use crate::memory::Machine;
 use crate::relocate::{relocate, Relocation};
 use crate::scenario::Scenario;
-use crate::trace::{Counters, Pos};
+use crate::trace::Counters;
 
 pub use crate::kimage::MAX_IMAGE_PAGES;
 
@@ -70,7 +71,7 @@ pub struct VariantRun {
     pub outcome: Outcome,
     /// The list as the walk sees it (loaded images): (position, word), head
     /// first (Xen: slot 0 of head's page first).
-    pub entries: Vec<(Pos, u64)>,
+    pub entries: Walked,
     /// The word that ended the walk (IND_DONE, or 0).
     pub end_word: u64,
     /// The relocation check, when asked and loaded.
@@ -99,7 +100,7 @@ impl VariantRun {
             label: sc.variant_name(variant),
             variant,
             outcome,
-            entries: Vec::new(),
+            entries: Walked::default(),
             end_word: 0,
             relocation: None,
             unload: None,
@@ -479,7 +480,7 @@ fn finish_in(
     let mut r = VariantRun::bare(sc, k, outcome);
     if r.outcome == Outcome::Loaded {
         let walked = if reads == Reads::Verdict {
-            r.kimage.walk(|_, _| {}).map(|end| (Vec::new(), end))
+            r.kimage.walk(|_, _| {}).map(|end| (Walked::default(), end))
         } else {
             r.kimage.entries()
         };

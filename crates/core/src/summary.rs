@@ -127,7 +127,7 @@ pub fn entry_words(r: &VariantRun) -> Vec<u64> {
     if r.outcome != Outcome::Loaded {
         return Vec::new();
     }
-    let mut v: Vec<u64> = r.entries.iter().map(|&(_, e)| e).collect();
+    let mut v: Vec<u64> = r.entries.words().to_vec();
     v.push(r.end_word);
     v
 }
@@ -151,7 +151,7 @@ pub fn summarize(r: &VariantRun) -> RunSummary {
         let pfn = k.head() >> PAGE_SHIFT;
         pages.push(PageInfo::new(m, pfn, 0));
     }
-    for (i, &(_, e)) in r.entries.iter().enumerate() {
+    for (i, &e) in r.entries.words().iter().enumerate() {
         if e & IND_INDIRECTION != 0 {
             let pfn = e >> PAGE_SHIFT;
             pages.push(PageInfo::new(m, pfn, i + 1));

@@ -296,23 +296,23 @@ fn second_indirection_page_x86_64() {
     assert_golden(&f, &want, 511);
     for r in [&p, &f] {
         assert_eq!(r.kimage.counters.indirection_pages, 2);
-        assert_eq!(r.entries[0].0, Pos::Head);
+        assert_eq!(r.entries.get(0).expect("an entry").0, Pos::Head);
         assert_eq!(
-            r.entries[1].0,
+            r.entries.get(1).expect("an entry").0,
             Pos::Slot {
                 pfn: 0x2003,
                 idx: 0
             }
         );
         assert_eq!(
-            r.entries[512].0,
+            r.entries.get(512).expect("an entry").0,
             Pos::Slot {
                 pfn: 0x2003,
                 idx: 511
             }
         );
         assert_eq!(
-            r.entries[513].0,
+            r.entries.get(513).expect("an entry").0,
             Pos::Slot {
                 pfn: 0x2800,
                 idx: 0
@@ -396,7 +396,7 @@ fn second_indirection_page_i386() {
         assert_golden(&r, &want, n);
         assert_eq!(r.kimage.counters.indirection_pages, 2);
         assert_eq!(
-            r.entries[1024].0,
+            r.entries.get(1024).expect("an entry").0,
             Pos::Slot {
                 pfn: 0x2002,
                 idx: 1023

@@ -138,7 +138,7 @@ fn rfc_i386_pae() {
         // filed on unusable_pages.
         assert!(r.kimage.counters.unusable_pages > 0);
         // No entry names an address at or above 4 GiB.
-        assert!(r.entries.iter().all(|&(_, e)| e <= 0xffff_ffff));
+        assert!(r.entries.iter().all(|(_, e)| e <= 0xffff_ffff));
     }
     let leak = assert_rfc_posted_fault(&rs[2], 32);
     assert!(leak >= 3, "control, swap, indirection: {leak}");
@@ -206,8 +206,8 @@ fn long_list() {
         // indirection page 0x1003, 510 sources, the 511th source 0x1202,
         // then the second indirection page 0x1203; likewise 0x1403.
         assert_eq!(lines(r)[0], "0x0000000001003002");
-        assert_eq!(r.entries[512].1, 0x1203002);
-        assert_eq!(r.entries[1024].1, 0x1403002);
+        assert_eq!(r.entries.words()[512], 0x1203002);
+        assert_eq!(r.entries.words()[1024], 0x1403002);
     }
     assert_eq!(rs[0].entries, rs[3].entries, "same list");
     assert_eq!(assert_rfc_posted_fault(&rs[2], 64), 4);
@@ -229,7 +229,7 @@ fn highmem_vs_zone() {
         assert!(r.kimage.counters.swaps > 0);
         // No source page comes from ZONE_MOVABLE (GFP_HIGHUSER lacks
         // __GFP_MOVABLE).
-        for &(_, e) in &r.entries {
+        for &e in r.entries.words() {
             if let EntryKind::Source(a) = decode(e) {
                 let pfn = a >> 12;
                 assert!(
@@ -266,7 +266,7 @@ fn highmem_vs_zone_cma() {
     // pointer links a lowmem ZONE_MOVABLE page as its second indirection
     // page: the old page the swap path handed back.
     let movable_ind = |r: &VariantRun| {
-        r.entries.iter().any(|&(_, e)| {
+        r.entries.iter().any(|(_, e)| {
             matches!(decode(e), EntryKind::Indirection(a) if (0x10000..0x20000).contains(&(a >> 12)))
         })
     };
@@ -292,7 +292,7 @@ fn many_small_segments() {
         let dests: Vec<u64> = r
             .entries
             .iter()
-            .filter_map(|(_, e)| match decode(*e) {
+            .filter_map(|(_, e)| match decode(e) {
                 EntryKind::Destination(a) => Some(a),
                 _ => None,
             })
@@ -340,7 +340,7 @@ fn huge_initrd() {
             r.variant,
             c.kernel_walk_steps
         );
-        assert!(r.entries.iter().all(|&(_, e)| e <= 0xffff_ffff));
+        assert!(r.entries.iter().all(|(_, e)| e <= 0xffff_ffff));
     }
     assert!(rs[0].kimage.counters.highmem_frees > 0);
     assert_eq!(rs[1].kimage.counters.highmem_frees, 0);

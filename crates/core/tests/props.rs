@@ -184,7 +184,7 @@ fn in_any_segment(sc: &Scenario, addr: u64) -> bool {
 fn destinations(r: &VariantRun) -> Vec<u64> {
     r.entries
         .iter()
-        .filter_map(|&(_, e)| match decode(e) {
+        .filter_map(|(_, e)| match decode(e) {
             EntryKind::Destination(a) => Some(a),
             _ => None,
         })
@@ -272,7 +272,7 @@ proptest! {
         for v in PAIR {
             let r = run_variant(&sc, v, RunOptions::default());
             prop_assert!(!matches!(r.outcome, Outcome::Stopped(Stop::Fault(_))));
-            for &(_, e) in &r.entries {
+            for &e in r.entries.words() {
                 if sc.arch == Arch::X86_64 {
                     prop_assert!(e < 1 << 46, "{v}: 0x{e:x}");
                 } else {
@@ -409,7 +409,7 @@ fn check_swaps(sc: &Scenario, v: Variant) -> Result<u64, TestCaseError> {
     let mut cur = None;
     let mut final_src: HashMap<Pos, (u64, u64)> = HashMap::new();
     let mut pages_seen = HashSet::new();
-    for &(pos, e) in &r.entries {
+    for (pos, e) in r.entries.iter() {
         match decode(e) {
             EntryKind::Destination(a) => cur = Some(a),
             EntryKind::Source(src) => {

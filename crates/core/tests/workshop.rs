@@ -52,7 +52,7 @@ fn fingerprint(r: &VariantRun, reads: Reads) -> String {
         .filter(|e| reads == Reads::All || matches!(e, Event::Alloc { .. }))
         .collect();
     let entries = if reads == Reads::Verdict {
-        Vec::new()
+        Default::default()
     } else {
         r.entries.clone()
     };
@@ -155,9 +155,7 @@ fn reference_check(goal: &Goal, sc: &Scenario) -> Check {
     let differ = |a: &VariantRun, b: &VariantRun| {
         a.outcome == Outcome::Loaded
             && b.outcome == Outcome::Loaded
-            && (a.entries.len() != b.entries.len()
-                || a.entries.iter().zip(&b.entries).any(|(x, y)| x.1 != y.1)
-                || a.end_word != b.end_word)
+            && (a.entries.words() != b.entries.words() || a.end_word != b.end_word)
     };
     let verdicts = |a: &VariantRun, b: &VariantRun| {
         let (ka, kb) = (key(a), key(b));

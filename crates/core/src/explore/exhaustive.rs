@@ -326,7 +326,7 @@ fn state_key(depth: usize, nodes: &[Node], buf: &mut Vec<u8>) -> u128 {
                     n.run.outcome == Outcome::Loaded,
                 )
                     .hash(&mut h);
-                for (_, w) in &n.run.entries {
+                for w in n.run.entries.words() {
                     w.hash(&mut h);
                 }
                 n.run.end_word.hash(&mut h);

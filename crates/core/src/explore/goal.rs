@@ -229,9 +229,7 @@ impl Goal {
 pub(crate) fn lists_differ(ra: &VariantRun, rb: &VariantRun) -> bool {
     ra.outcome == Outcome::Loaded
         && rb.outcome == Outcome::Loaded
-        && (ra.entries.len() != rb.entries.len()
-            || ra.entries.iter().zip(&rb.entries).any(|(x, y)| x.1 != y.1)
-            || ra.end_word != rb.end_word)
+        && (ra.entries.words() != rb.entries.words() || ra.end_word != rb.end_word)
 }
 
 /// A run's verdict, as the goals compare it.
