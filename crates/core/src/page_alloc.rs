@@ -717,67 +717,35 @@ impl PageAllocator {
         }
         self.calls += 1;
         let i = self.plan_index(m, gfp);
-        // The plans lent out while the policy runs (it needs the
-        // allocator mutably): no copy, no reference count per call.
-        let plans = std::mem::take(&mut self.gfp_cache);
-        let r = self.alloc_with(m, &plans[i].1, gfp, order);
-        // The Vec put back is the empty one `take` left, with no
-        // allocation: forgotten rather than dropped, since in wasm its drop
-        // stays a call (3% of a huge-initrd run in V8).
-        std::mem::forget(std::mem::replace(&mut self.gfp_cache, plans));
-        r
-    }
-
-    fn alloc_with(
-        &mut self,
-        m: &Machine,
-        plan: &GfpPlan,
-        gfp: Gfp,
-        order: u32,
-    ) -> Result<u64, AllocError> {
         let n = 1u64 << order;
+        // The fields borrowed one by one: the gfp's plan stays where it is
+        // while the policy draws from the stream and reads the bitmap (no
+        // copy, no reference count, nothing moved out and back per call).
+        let plan = &self.gfp_cache[i].1;
         if let Some(&pfn) = self.prefix.get(self.prefix_next) {
             self.prefix_next += 1;
-            self.check_replayed(m, plan, pfn, gfp, order)?;
+            Self::check_replayed(m, &self.used, plan, self.calls, pfn, gfp, order)?;
             self.used.allocate(pfn, n);
             return Ok(pfn);
         }
+        let mut pick = Pick {
+            rng: &mut self.rng,
+            used: &self.used,
+        };
         let pick = match &self.policy {
             Policy::Replay(list) => {
                 let Some(&pfn) = list.get(self.replay_next) else {
-                    if self.replay_ran_out.is_none() {
-                        self.replay_ran_out = Some((gfp, order));
-                        let b = match self.spare.take() {
-                            Some(mut b) => {
-                                PageBitmap::clone_from(&mut b, &self.used);
-                                b
-                            }
-                            None => Box::new(self.used.clone()),
-                        };
-                        self.used_at_ran_out = Some(b);
-                    }
-                    if self.stop_at_ran_out {
-                        return Err(AllocError::Replay(Box::new(ReplayError {
-                            call: self.calls,
-                            pfn: 0,
-                            gfp,
-                            order,
-                            reason:
-                                "the replay list ran out (the exhaustive explorer's choice point)"
-                                    .into(),
-                        })));
-                    }
-                    return Err(AllocError::NoMemory);
+                    return Err(self.ran_out(gfp, order));
                 };
                 self.replay_next += 1;
-                self.check_replayed(m, plan, pfn, gfp, order)?;
+                Self::check_replayed(m, &self.used, plan, self.calls, pfn, gfp, order)?;
                 Some(pfn)
             }
-            Policy::LowestFirst => self.by_zone(plan, n, false),
-            Policy::HighestFirst => self.by_zone(plan, n, true),
-            Policy::Random(_) => self.random_in_zones(plan, n),
-            Policy::Adversarial(_) => self.adversarial(plan, n),
-            Policy::Buddy => self.buddy(plan, gfp, n),
+            Policy::LowestFirst => pick.by_zone(plan, n, false),
+            Policy::HighestFirst => pick.by_zone(plan, n, true),
+            Policy::Random(_) => pick.random_in_zones(plan, n),
+            Policy::Adversarial(_) => pick.adversarial(plan, n),
+            Policy::Buddy => pick.buddy(plan, gfp, n),
         };
         match pick {
             Some(p) => {
@@ -788,13 +756,44 @@ impl PageAllocator {
         }
     }
 
+    /// The replay list has no pfn left for this call: the first time, the
+    /// call and the pages in use are kept (the exhaustive explorer's
+    /// choice point); the call fails, or stops the run where the explorer
+    /// asked for that.
+    #[cold]
+    #[inline(never)]
+    fn ran_out(&mut self, gfp: Gfp, order: u32) -> AllocError {
+        if self.replay_ran_out.is_none() {
+            self.replay_ran_out = Some((gfp, order));
+            let b = match self.spare.take() {
+                Some(mut b) => {
+                    PageBitmap::clone_from(&mut b, &self.used);
+                    b
+                }
+                None => Box::new(self.used.clone()),
+            };
+            self.used_at_ran_out = Some(b);
+        }
+        if self.stop_at_ran_out {
+            return AllocError::Replay(Box::new(ReplayError {
+                call: self.calls,
+                pfn: 0,
+                gfp,
+                order,
+                reason: "the replay list ran out (the exhaustive explorer's choice point)".into(),
+            }));
+        }
+        AllocError::NoMemory
+    }
+
     /// A replayed pfn (from the replay prefix or a replay list) this call
     /// may legally get, else the replay error for call `self.calls`.
     #[inline]
     fn check_replayed(
-        &self,
         m: &Machine,
+        used: &PageBitmap,
         plan: &GfpPlan,
+        call: u64,
         pfn: u64,
         gfp: Gfp,
         order: u32,
@@ -803,29 +802,28 @@ impl PageAllocator {
         // for another): the checks without a reason first, inlined. Not
         // in the page's module (`small`), which runs no explorer and
         // whose bytes are counted.
-        if cfg!(not(feature = "small"))
-            && Self::replay_fits(m, &self.used, plan, pfn, 1u64 << order)
-        {
+        if cfg!(not(feature = "small")) && Self::replay_fits(m, used, plan, pfn, 1u64 << order) {
             return Ok(());
         }
-        self.replay_error(m, plan, pfn, gfp, order)
+        Self::replay_error(m, used, plan, call, pfn, gfp, order)
     }
 
     /// [`PageAllocator::check_replayed`] of a pfn that does not fit.
     #[cold]
     #[inline(never)]
     fn replay_error(
-        &self,
         m: &Machine,
+        used: &PageBitmap,
         plan: &GfpPlan,
+        call: u64,
         pfn: u64,
         gfp: Gfp,
         order: u32,
     ) -> Result<(), AllocError> {
-        match Self::replay_problem(m, &self.used, plan, pfn, 1u64 << order) {
+        match Self::replay_problem(m, used, plan, pfn, 1u64 << order) {
             None => Ok(()),
             Some(reason) => Err(AllocError::Replay(Box::new(ReplayError {
-                call: self.calls,
+                call,
                 pfn,
                 gfp,
                 order,
@@ -934,7 +932,16 @@ impl PageAllocator {
         }
         None
     }
+}
 
+/// A policy's pick for one call: the stream it draws from and the pages
+/// in use, borrowed from the allocator beside the call's gfp plan.
+struct Pick<'a> {
+    rng: &'a mut SplitMix64,
+    used: &'a PageBitmap,
+}
+
+impl Pick<'_> {
     fn by_zone(&self, plan: &GfpPlan, n: u64, highest: bool) -> Option<u64> {
         plan.ranges.iter().find_map(|ranges| {
             if highest {
