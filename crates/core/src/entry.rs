@@ -1,6 +1,7 @@
 //! kimage entry words: the IND_* flag bits of include/linux/kexec.h, how
-//! relocate_kernel decodes a word, and how the folded views (the text
-//! report's list, the page's entry list) group runs of SOURCE pages.
+//! relocate_kernel decodes a word, how the folded views (the text
+//! report's list, the page's entry list) group runs of SOURCE pages, and
+//! the list as for_each_kimage_entry visits it ([`Walked`]).
 
 use crate::arch::{ArchProfile, PAGE_MASK, PAGE_SIZE};
 use crate::trace::Pos;
