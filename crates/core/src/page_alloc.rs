@@ -787,7 +787,8 @@ impl PageAllocator {
     }
 
     /// A replayed pfn (from the replay prefix or a replay list) this call
-    /// may legally get, else the replay error for call `self.calls`.
+    /// may legally get (against the pages in use, `used`), else the replay
+    /// error for call number `call`.
     #[inline]
     fn check_replayed(
         m: &Machine,
