@@ -126,13 +126,13 @@ impl Walked {
     /// The walk read `word` at `pos`.
     #[inline]
     pub fn push(&mut self, pos: Pos, word: u64) {
-        let next = self.runs.last().and_then(|&(start, p)| match p {
-            Pos::Slot { pfn, idx } => Some(Pos::Slot {
-                pfn,
-                idx: idx.wrapping_add((self.words.len() - start) as u32),
-            }),
-            Pos::Head => None,
-        });
+        // The slot after the last run's, if it ran on (head starts a run
+        // of its own each time).
+        let next = self
+            .runs
+            .last()
+            .filter(|&&(_, p)| p != Pos::Head)
+            .map(|&run| Self::at(run, self.words.len()));
         if next != Some(pos) {
             self.runs.push((self.words.len(), pos));
         }

@@ -732,7 +732,7 @@ impl PageAllocator {
             rng: &mut self.rng,
             used: &self.used,
         };
-        let pick = match &self.policy {
+        let got = match &self.policy {
             Policy::Replay(list) => {
                 let Some(&pfn) = list.get(self.replay_next) else {
                     return Err(self.ran_out(gfp, order));
@@ -747,7 +747,7 @@ impl PageAllocator {
             Policy::Adversarial(_) => pick.adversarial(plan, n),
             Policy::Buddy => pick.buddy(plan, gfp, n),
         };
-        match pick {
+        match got {
             Some(p) => {
                 self.used.allocate(p, n);
                 Ok(p)
