@@ -21,10 +21,14 @@ use std::rc::Rc;
 /// the traced run is the same run).
 pub const TRACE_AT_ONCE_PAGES: u64 = 65_536;
 
-/// A run's progress is posted at most this many times (each post is a
-/// message and a render on the page's main thread, which shares the
-/// machine's cores with the run).
-pub const PROGRESS_STEPS: u64 = 32;
+/// A run's progress is posted at most this many times per worker (each
+/// post is a message and a render of the page on its main thread, 1-5 ms
+/// plus a frame here, and the main thread shares the machine's cores with
+/// the run and with V8's compiles of its code). Eight, not 32: the
+/// huge-initrd link's run in a fresh worker, posted to result, 738 -> 655
+/// and 676 -> 601 ms (medians of 10 and 8 loads alternated, issue 16's
+/// eleventh session); the bar moves in eighths of the worker's part.
+pub const PROGRESS_STEPS: u64 = 8;
 
 /// What the worker keeps between requests: the last runs, for step
 /// queries, and who runs kernel builds (nobody in the model worker; the
