@@ -714,6 +714,36 @@ mod tests {
         assert!(matches!(out.last().unwrap().0, Response::Result { .. }));
     }
 
+    /// A run long enough for many progress hooks (32 here, one per
+    /// PROGRESS_EVERY pages) posts one per eighth of the worker's part
+    /// ([`PROGRESS_STEPS`]), the last at the part's end.
+    #[test]
+    fn a_long_run_posts_progress_in_eighths() {
+        let mut st = WorkerState::default();
+        let mut sc = presets::find("long-list").unwrap().scenario;
+        sc.segments[0].memsz = 65536 * 4096;
+        sc.segments[0].bufsz = 65536 * 4096;
+        let out = collect(
+            &mut st,
+            Request::Run {
+                id: 8,
+                scenario: sc.to_json(),
+            },
+        );
+        let done: Vec<u64> = out
+            .iter()
+            .filter_map(|(r, _)| match r {
+                Response::Progress { done, .. } => Some(*done),
+                _ => None,
+            })
+            .collect();
+        // Eighths of the two designs' 131,072 pages (not every hook's
+        // 4,096: each post is a render on the page's main thread).
+        let want: Vec<u64> = (1..=8).map(|k| k * 16384).collect();
+        assert_eq!(done, want);
+        assert!(matches!(out.last().unwrap().0, Response::Result { .. }));
+    }
+
     /// A split run's progress: each worker posts its own part's pages
     /// loaded, the first as pages of the whole run (its part 0), the
     /// second of its own designs (part 1); the page adds them up.
