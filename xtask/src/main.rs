@@ -11,8 +11,8 @@
 //! * `cargo xtask csp [DIR]` — add the inline scripts' hashes to each
 //!   page's Content-Security-Policy ([`csp`]).
 //! * `cargo xtask post-build` — Trunk's post-build hook on
-//!   `$TRUNK_STAGING_DIR`: the main module's JS glue minified
-//!   ([`minify`]), then `csp`.
+//!   `$TRUNK_STAGING_DIR`: the main module's JS glue and `worker.js`
+//!   minified ([`minify`]), then `csp`.
 //! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
 //!   browser measurement when the web crate exists).
 //! * `cargo xtask real-kernel [--reuse] [--fixtures] [--check-raw] [NAME|FILE...]` —
@@ -268,12 +268,13 @@ from the tarball):\n\n{}",
 }
 
 /// Trunk's post-build hook: in the staging directory, the main module's
-/// JS glue minified, then the pages' policies completed (the inline
-/// loader's hash; it names the glue, so this comes last).
+/// JS glue and the model worker's boot script minified, then the pages'
+/// policies completed (the inline loader's hash; it names the glue, so
+/// this comes last).
 fn post_build() -> Result {
     let dir = env::var("TRUNK_STAGING_DIR")
         .map_err(|_| "cargo xtask post-build runs as Trunk's hook ($TRUNK_STAGING_DIR)")?;
-    minify::main_js(Path::new(&dir), &root().join("node_modules/.bin/terser"))?;
+    minify::page_scripts(Path::new(&dir), &root().join("node_modules/.bin/terser"))?;
     csp::csp(&[dir])
 }
 
