@@ -362,10 +362,14 @@ impl Reducible for State {
                 s.kernel_pick = self.kernel_pick.clone();
             }
             Action::Started(id) => {
+                // The run's pages, as the worker counts them (every
+                // design loads the whole image): the bar says how many
+                // before the worker's first progress arrives.
+                let sc = &s.scenario;
                 s.status = Status::Running {
                     id,
                     done: 0,
-                    total: 0,
+                    total: sc.image_pages().saturating_mul(sc.variants.len() as u64),
                     parts: [0; 2],
                 }
             }
@@ -562,20 +566,39 @@ mod tests {
         assert_eq!(s.notice, None);
     }
 
+    /// A run's bar shows its pages from the start, not "0 of 0", before
+    /// the worker's first progress (the first eighth of a big run).
+    #[test]
+    fn a_started_run_knows_its_pages() {
+        let s = state();
+        let pages = s.scenario.image_pages() * s.scenario.variants.len() as u64;
+        assert!(pages > 0);
+        let s = s.reduce(Action::Started(1));
+        assert_eq!(
+            s.status,
+            Status::Running {
+                id: 1,
+                done: 0,
+                total: pages,
+                parts: [0; 2],
+            }
+        );
+    }
+
     #[test]
     fn stale_progress_is_ignored() {
         let s = state().reduce(Action::Started(4));
         let s2 = s.clone().reduce(Action::Progress {
             id: 3,
             done: 1,
-            total: 2,
+            total: 4,
             part: 0,
         });
         assert!(Rc::ptr_eq(&s, &s2));
         let s3 = s.reduce(Action::Progress {
             id: 4,
             done: 1,
-            total: 2,
+            total: 4,
             part: 0,
         });
         assert_eq!(
@@ -583,7 +606,7 @@ mod tests {
             Status::Running {
                 id: 4,
                 done: 1,
-                total: 2,
+                total: 4,
                 parts: [1, 0],
             }
         );
