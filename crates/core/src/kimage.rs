@@ -1448,8 +1448,18 @@ impl Kimage {
 
     /// for_each_kimage_entry: visit every entry from image->head, following
     /// indirections, until a 0 or IND_DONE. Returns the word that ended it.
+    ///
+    /// Where the design says reading a page's slots does nothing but read
+    /// them ([`EntryList::page_words`]), the page is read as a slice up to
+    /// its next indirection, 0 or IND_DONE (the same words, reads counted
+    /// one by one): no call into the design per entry (huge-initrd: 23 M
+    /// of 437 M instructions fewer for pointer, 39 M of 474 M for
+    /// rfc-fixed).
     pub fn walk(&mut self, mut visit: impl FnMut(Pos, u64)) -> Result<u64, Fault> {
         let limit = self.ordinals + 2;
+        let arch = self.machine.arch;
+        let slots = arch.slots_per_page() as usize;
+        let mask = arch.word_mask();
         let (design, mut cx) = self.split();
         let mut pos = Pos::Head;
         let mut e = design.head();
@@ -1469,11 +1479,7 @@ impl Kimage {
             visit(pos, e);
             n += 1;
             if n > limit {
-                return Err(Fault::from(FaultInfo {
-                    function: "for_each_kimage_entry".into(),
-                    pfn: None,
-                    reason: "the walk does not end: more entries than were ever written".into(),
-                }));
+                return Err(endless_walk());
             }
             pos = if e & IND_INDIRECTION != 0 {
                 if xen {
@@ -1486,6 +1492,40 @@ impl Kimage {
             } else {
                 design.next_pos(pos)?
             };
+            // Not in the page's module (`small`): its runs are small, and
+            // its bytes are counted.
+            if let (false, Pos::Slot { pfn, idx }) = (cfg!(feature = "small"), pos) {
+                if let Some((words, kmaps)) = design.page_words(&cx, pfn) {
+                    let mut i = idx as usize;
+                    let mut reads = 0;
+                    let mut ended = None;
+                    while i < slots {
+                        let w = words.get(i).copied().unwrap_or(0) & mask;
+                        reads += 1;
+                        if w == 0 || w & (IND_DONE | IND_INDIRECTION) != 0 {
+                            ended = Some(w);
+                            break;
+                        }
+                        visit(Pos::Slot { pfn, idx: i as u32 }, w);
+                        n += 1;
+                        if n > limit {
+                            count_reads(&mut cx, pfn, reads, kmaps);
+                            return Err(endless_walk());
+                        }
+                        i += 1;
+                    }
+                    count_reads(&mut cx, pfn, reads, kmaps);
+                    pos = Pos::Slot { pfn, idx: i as u32 };
+                    if let Some(w) = ended {
+                        // The word the loop above stops at: the end, or
+                        // an indirection visited at its own slot.
+                        e = w;
+                        continue;
+                    }
+                    // Past the page's last slot: the design's read says
+                    // how that goes.
+                }
+            }
             e = design.read(&mut cx, pos)?;
             cx.counters.entry_reads += 1;
         }
@@ -1816,9 +1856,172 @@ pub struct KernelImage {
     pub unusable_pages: Vec<u64>,
 }
 
+/// `reads` reads of entry page `pfn` counted, as [`EntryList::read`]
+/// counts them one by one (with `kmaps`, a kmap of the page each).
+#[inline]
+fn count_reads(cx: &mut Ctx, pfn: u64, reads: u64, kmaps: bool) {
+    cx.counters.entry_reads += reads;
+    if kmaps {
+        cx.counters.kmap += reads;
+        if cx.machine.page_highmem(pfn) {
+            cx.counters.kmap_highmem += reads;
+        }
+    }
+}
+
+/// for_each_kimage_entry's walk read more entries than were ever written.
+#[cold]
+#[inline(never)]
+fn endless_walk() -> Fault {
+    Fault::from(FaultInfo {
+        function: "for_each_kimage_entry".into(),
+        pfn: None,
+        reason: "the walk does not end: more entries than were ever written".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk word by word, every word through the design's `read` (as
+    /// before pages were read as slices): the reference
+    /// [`Kimage::walk`] must equal, visits, ending and counters.
+    fn walk_word_by_word(k: &mut Kimage) -> (Vec<(Pos, u64)>, Result<u64, Fault>) {
+        let limit = k.ordinals + 2;
+        let mut seen = Vec::new();
+        let (design, mut cx) = k.split();
+        let mut pos = Pos::Head;
+        let mut e = design.head();
+        cx.counters.entry_reads += 1;
+        let xen = design.head_is_page();
+        let r = (|| {
+            if xen && e != 0 {
+                pos = design.next_pos(Pos::Head)?;
+                if let Pos::Slot { pfn, .. } = pos {
+                    cx.kmap(pfn);
+                }
+                e = design.read(&mut cx, pos)?;
+            }
+            while e != 0 && e & IND_DONE == 0 {
+                seen.push((pos, e));
+                if seen.len() as u64 > limit {
+                    return Err(endless_walk());
+                }
+                pos = if e & IND_INDIRECTION != 0 {
+                    if xen {
+                        cx.kmap((e & PAGE_MASK) >> PAGE_SHIFT);
+                    }
+                    Pos::Slot {
+                        pfn: (e & PAGE_MASK) >> PAGE_SHIFT,
+                        idx: 0,
+                    }
+                } else {
+                    design.next_pos(pos)?
+                };
+                e = design.read(&mut cx, pos)?;
+                cx.counters.entry_reads += 1;
+            }
+            Ok(e)
+        })();
+        (seen, r)
+    }
+
+    /// Both walks of `k` from the same counters: the same entries, the
+    /// same end (or the same fault) and the same counters after.
+    fn same_walks(k: &mut Kimage, what: &str) {
+        let before = k.counters.clone();
+        let mut fast = Vec::new();
+        let r = k.walk(|p, e| fast.push((p, e)));
+        let after = std::mem::replace(&mut k.counters, before);
+        let (slow, r2) = walk_word_by_word(k);
+        assert_eq!(fast, slow, "{what}: entries");
+        assert_eq!(format!("{r:?}"), format!("{r2:?}"), "{what}: end");
+        assert_eq!(after, k.counters, "{what}: counters");
+    }
+
+    /// The walk reads a page as a slice where the design says it may
+    /// ([`EntryList::page_words`]) and answers as the design's reads word
+    /// by word do: on every preset small enough, every kernel design and
+    /// Xen's, and on lists broken at random slots (an end, an indirection
+    /// to its own page, to a page not RAM, to highmem, to a source page,
+    /// a stray word, a SOURCE entry in a page's last slot).
+    #[test]
+    fn the_walk_reads_as_the_design_reads_word_by_word() {
+        let mut rng = kexec_common::rng::SplitMix64::new(0x77616c6b);
+        let mut broken = 0;
+        for p in crate::presets::all() {
+            if p.scenario.image_pages() > 20_000 || !p.scenario.kernels.is_empty() {
+                continue;
+            }
+            for v in crate::design::ALL_VARIANTS {
+                let r = crate::run::run_variant(&p.scenario, v, crate::run::RunOptions::default());
+                if !matches!(r.outcome, crate::run::Outcome::Loaded) {
+                    continue;
+                }
+                let mut k = r.kimage;
+                same_walks(&mut k, &format!("{} {}", p.name, v.name()));
+                let slots: Vec<(u64, u32)> = r
+                    .entries
+                    .iter()
+                    .filter_map(|(pos, _)| match pos {
+                        Pos::Slot { pfn, idx } => Some((pfn, idx)),
+                        Pos::Head => None,
+                    })
+                    .collect();
+                if slots.is_empty() {
+                    continue;
+                }
+                let arch = k.machine.arch;
+                let sources: Vec<u64> = r
+                    .entries
+                    .iter()
+                    .filter(|(_, e)| e & IND_SOURCE != 0)
+                    .map(|(_, e)| e & PAGE_MASK)
+                    .collect();
+                let ram = k.machine.ram().to_vec();
+                let top = ram.iter().map(|r| r.1).max().unwrap_or(0);
+                let last = slots
+                    .iter()
+                    .copied()
+                    .filter(|&(_, idx)| u64::from(idx) == arch.last_slot())
+                    .collect::<Vec<_>>();
+                for case in 0..14u64 {
+                    let (pfn, idx) = match case % 7 {
+                        // A page's last slot a SOURCE entry: the walk
+                        // steps past the page.
+                        6 if !last.is_empty() => last[rng.below(last.len() as u64) as usize],
+                        _ => slots[rng.below(slots.len() as u64) as usize],
+                    };
+                    let word = match case % 7 {
+                        6 => 0x1000 | IND_SOURCE,
+                        0 => [0, IND_DONE][rng.below(2) as usize],
+                        1 => (pfn << PAGE_SHIFT) | IND_INDIRECTION,
+                        2 => ((top + rng.below(16)) << PAGE_SHIFT) | IND_INDIRECTION,
+                        3 => ((top - 1 - rng.below(top.min(64))) << PAGE_SHIFT) | IND_INDIRECTION,
+                        4 => match sources.get(rng.below(sources.len().max(1) as u64) as usize) {
+                            Some(&a) => a | IND_INDIRECTION,
+                            None => IND_INDIRECTION,
+                        },
+                        _ => rng.below(arch.word_mask()),
+                    } & arch.word_mask();
+                    let set = |k: &mut Kimage, w: u64| {
+                        let (n, width) = (arch.slots_per_page(), arch.entry_bytes());
+                        k.store.set_entry(pfn, n, width, idx as usize, w);
+                    };
+                    let was = k.store.entry_words(pfn).expect("an entry page")[idx as usize];
+                    set(&mut k, word);
+                    same_walks(
+                        &mut k,
+                        &format!("{} {} slot {pfn:#x}/{idx} = {word:#x}", p.name, v.name()),
+                    );
+                    set(&mut k, was);
+                    broken += 1;
+                }
+            }
+        }
+        assert!(broken >= 200, "{broken} broken lists walked");
+    }
 
     fn index(pages: usize) -> DstIndex {
         DstIndex {

@@ -648,6 +648,13 @@ impl PageStore {
         self.word_of(x, slot, width)
     }
 
+    /// The words of `pfn` when it is an entry page, unmasked (a slot past
+    /// the slice holds 0): [`PageStore::word`] of each of its slots.
+    #[inline]
+    pub fn entry_words(&self, pfn: u64) -> Option<&[u64]> {
+        entries_index(self.slot(pfn)).map(|i| &self.entries[i][..])
+    }
+
     /// [`PageStore::word`] of a page whose slot is `x`.
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]

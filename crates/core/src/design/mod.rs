@@ -452,6 +452,13 @@ macro_rules! delegate_list {
         ) -> Result<u64, $crate::design::Fault> {
             self.$field.read(cx, pos)
         }
+        fn page_words<'c>(
+            &self,
+            cx: &'c $crate::design::Ctx,
+            pfn: u64,
+        ) -> Option<(&'c [u64], bool)> {
+            self.$field.page_words(cx, pfn)
+        }
         fn write(
             &mut self,
             cx: &mut $crate::design::Ctx,
@@ -518,6 +525,16 @@ pub trait EntryList: std::fmt::Debug + crate::run::MaybeSend {
     }
     /// Read the entry at `pos` as the design's walker does.
     fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault>;
+    /// The words of entry page `pfn` (unmasked; a slot past the slice
+    /// reads 0), when [`EntryList::read`] of any slot of it below
+    /// `slots_per_page` returns that slot's word masked to the entry's
+    /// width and does nothing else but, with `true`, count a kmap of the
+    /// page (no fault, nothing else counted): the walk
+    /// ([`crate::kimage::Kimage::walk`]) then reads the page as a slice,
+    /// not through a call per word. `None` (the default): word by word.
+    fn page_words<'c>(&self, _cx: &'c Ctx, _pfn: u64) -> Option<(&'c [u64], bool)> {
+        None
+    }
     /// Rewrite the entry at `pos` (the swap path).
     fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault>;
     /// The position after `pos` when the entry there is not an indirection.

@@ -186,6 +186,16 @@ impl EntryList for Pointer {
         self.load(cx, "for_each_kimage_entry", pos)
     }
 
+    /// A lowmem entry page's words: [`Pointer::read`] of a slot checks
+    /// only that the page is direct-mapped (a highmem page's first read
+    /// faults, so the walk reads it word by word) and reads the word.
+    fn page_words<'c>(&self, cx: &'c Ctx, pfn: u64) -> Option<(&'c [u64], bool)> {
+        if cx.machine.page_highmem(pfn) {
+            return None;
+        }
+        Some((cx.store.entry_words(pfn)?, false))
+    }
+
     fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
         self.put(cx, "kimage_alloc_page", pos, v)
     }

@@ -213,6 +213,18 @@ impl PositionList {
         self.read_entry(cx, "for_each_kimage_entry", self.raw_of(pos))
     }
 
+    /// An entry page of RAM's words, a kmap counted per read: a slot
+    /// below `slots_per_page` is never the invalid position (its slot
+    /// index is 0xffe), so kimage_read_entry of it checks the page is RAM
+    /// (a page that is not faults at its first read: word by word), maps
+    /// it and reads the word.
+    pub fn page_words<'c>(&self, cx: &'c Ctx, pfn: u64) -> Option<(&'c [u64], bool)> {
+        if !cx.machine.is_ram(pfn) {
+            return None;
+        }
+        Some((cx.store.entry_words(pfn)?, true))
+    }
+
     /// The swap path's rewrite: kimage_write_entry at `pos`.
     pub fn write(&mut self, cx: &mut Ctx, pos: Pos, v: u64) -> Result<(), Fault> {
         let raw = self.raw_of(pos);

@@ -126,6 +126,12 @@ impl XenList {
         Ok(Pos::Slot { pfn, idx })
     }
 
+    /// None: Xen's walk maps each page it enters (counted where it
+    /// enters it), so it reads word by word.
+    pub fn page_words<'c>(&self, _cx: &'c Ctx, _pfn: u64) -> Option<(&'c [u64], bool)> {
+        None
+    }
+
     /// A read through the page the walk has mapped (the walk counts one
     /// mapping per page).
     pub fn read(&self, cx: &mut Ctx, pos: Pos) -> Result<u64, Fault> {
