@@ -126,8 +126,26 @@ impl Walked {
     /// The walk read `word` at `pos`.
     #[inline]
     pub fn push(&mut self, pos: Pos, word: u64) {
-        // The slot after the last run's, if it ran on (head starts a run
-        // of its own each time).
+        self.run_from(pos);
+        self.words.push(word);
+    }
+
+    /// The walk read `words`, each masked with `mask`, at consecutive
+    /// slots of one page from `first` on: [`Walked::push`] of each, with
+    /// one look at the runs.
+    #[inline]
+    pub fn push_run(&mut self, first: Pos, words: &[u64], mask: u64) {
+        if words.is_empty() {
+            return;
+        }
+        self.run_from(first);
+        self.words.extend(words.iter().map(|&w| w & mask));
+    }
+
+    /// The next entry is read at `pos`: a run starts there unless the last
+    /// run continues to it (head starts a run of its own each time).
+    #[inline]
+    fn run_from(&mut self, pos: Pos) {
         let next = self
             .runs
             .last()
@@ -136,7 +154,6 @@ impl Walked {
         if next != Some(pos) {
             self.runs.push((self.words.len(), pos));
         }
-        self.words.push(word);
     }
 
     /// Entries walked.

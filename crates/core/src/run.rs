@@ -480,7 +480,9 @@ fn finish_in(
     let mut r = VariantRun::bare(sc, k, outcome);
     if r.outcome == Outcome::Loaded {
         let walked = if reads == Reads::Verdict {
-            r.kimage.walk(|_, _| {}).map(|end| (Walked::default(), end))
+            r.kimage
+                .walk(&mut |_, _| {})
+                .map(|end| (Walked::default(), end))
         } else {
             r.kimage.entries()
         };
