@@ -362,14 +362,12 @@ impl Reducible for State {
                 s.kernel_pick = self.kernel_pick.clone();
             }
             Action::Started(id) => {
-                // The run's pages, as the worker counts them (every
-                // design loads the whole image): the bar says how many
-                // before the worker's first progress arrives.
-                let sc = &s.scenario;
+                // The bar says how many pages before the worker's first
+                // progress arrives.
                 s.status = Status::Running {
                     id,
                     done: 0,
-                    total: sc.image_pages().saturating_mul(sc.variants.len() as u64),
+                    total: crate::worker::run_pages(&s.scenario),
                     parts: [0; 2],
                 }
             }

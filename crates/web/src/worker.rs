@@ -30,6 +30,13 @@ pub const TRACE_AT_ONCE_PAGES: u64 = 65_536;
 /// eleventh session); the bar moves in eighths of the worker's part.
 pub const PROGRESS_STEPS: u64 = 8;
 
+/// The pages a run of `sc` loads, as its progress counts them: every
+/// design loads the whole image (the page shows this total from the
+/// run's start, the worker's progress posts it).
+pub fn run_pages(sc: &Scenario) -> u64 {
+    sc.image_pages().saturating_mul(sc.variants.len() as u64)
+}
+
 /// What the worker keeps between requests: the last runs, for step
 /// queries, and who runs kernel builds (nobody in the model worker; the
 /// kernel worker, `kexec-web-kernel`, brings its own runner).
@@ -207,7 +214,7 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             // part, as pages of the whole run (a split run's other part
             // reaches the page from the second worker).
             let share = per_run.saturating_mul(mine as u64);
-            let total = per_run.saturating_mul(sc.variants.len() as u64);
+            let total = run_pages(&sc);
             let part = u8::from(state.part);
             let base = Rc::new(Cell::new(0u64));
             let shown = Rc::new(Cell::new(0u64));
