@@ -31,7 +31,7 @@ use crate::entry::{
 use crate::errno::Errno;
 use crate::gfp::{Gfp, KEXEC_CONTROL_MEMORY_GFP};
 use crate::memory::{Content, Machine, PageStore};
-use crate::page_alloc::{AllocError, PageAllocator, Policy, ReplayError};
+use crate::page_alloc::{AllocError, PageAllocator, PageBitmap, Policy, ReplayError};
 use crate::sanity::{self, ImageType, RuleSet};
 use crate::sparse::SectionMap;
 use crate::trace::{Counters, Event, Pos, Trace};
@@ -358,6 +358,29 @@ const DST_WIDE: u64 = u64::MAX >> 1;
 const DST_SLOT: u64 = 1 << 63;
 
 impl DstIndex {
+    /// Empty, as `DstIndex::default()` makes it but for the per-segment
+    /// word vectors, which are kept empty for [`Kimage::build_indexes`] to
+    /// size (a 1 GiB image's are 2 MB, made again by every run before).
+    fn clear(&mut self) {
+        // Every field named: one added later must be thought about here.
+        let DstIndex {
+            words,
+            set_end,
+            pages,
+            page_ids,
+            last,
+            wide,
+            wide_slots,
+        } = self;
+        words.iter_mut().for_each(Vec::clear);
+        set_end.clear();
+        pages.clear();
+        page_ids.clear();
+        *last = None;
+        wide.clear();
+        wide_slots.clear();
+    }
+
     fn page_code(&mut self, pfn: u64) -> u64 {
         if let Some((p, code)) = self.last {
             if p == pfn {
@@ -625,6 +648,105 @@ fn dest_span(segments: &[Segment]) -> (u64, u64) {
     })
 }
 
+/// The tables a load fills in proportion to its image (page contents,
+/// the allocator's pages in use, roles, events, the dst index and the
+/// page lists), kept when a kimage is dropped for the next kimage made on
+/// the same thread ([`Kimage::with_design`]).
+///
+/// Not the kernel's: a real kimage's pages are the machine's. A model run
+/// of a 1 GiB image grows about 30 MB of these, section by section;
+/// natively glibc hands that memory back to the kernel when the kimage
+/// is dropped, and the next run (criterion's loop, a test's next
+/// scenario, the CLI's next design) faults it in again, about 1,800 page
+/// faults a run. A run in kept tables is the same run: they are emptied
+/// before they are used ([`LoadTables::clear`]), and the golden and
+/// preset suites run scenario after scenario in them.
+#[derive(Default)]
+struct LoadTables {
+    store: PageStore,
+    used: PageBitmap,
+    roles: RoleMap,
+    events: Vec<Event>,
+    dst_index: DstIndex,
+    dest_pages: Vec<u64>,
+    reused: Vec<u32>,
+    unusable_pages: Vec<u64>,
+}
+
+/// Most [`LoadTables`] a thread keeps (the explorer's goals hold two
+/// kimages at a time).
+const SPARE_TABLES: usize = 2;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<LoadTables>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl LoadTables {
+    /// Tables kept on this thread, emptied, or new ones.
+    fn take() -> Self {
+        let kept = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        match kept {
+            Some(mut t) => {
+                t.clear();
+                t
+            }
+            None => LoadTables::default(),
+        }
+    }
+
+    /// Keep these tables for the thread's next kimage (dropped if the
+    /// thread keeps enough, or is ending).
+    fn give_back(self) {
+        let _ = SPARE.try_with(move |s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARE_TABLES {
+                s.push(self);
+            }
+        });
+    }
+
+    /// Empty, as `LoadTables::default()`, keeping the allocations.
+    fn clear(&mut self) {
+        // Every field named: one added later must be thought about here.
+        let LoadTables {
+            store,
+            used,
+            roles,
+            events,
+            dst_index,
+            dest_pages,
+            reused,
+            unusable_pages,
+        } = self;
+        store.clear();
+        used.clear();
+        roles.clear();
+        events.clear();
+        dst_index.clear();
+        dest_pages.clear();
+        reused.clear();
+        unusable_pages.clear();
+    }
+}
+
+impl Drop for Kimage {
+    /// The load's tables go to [`LoadTables`]' spares for the thread's
+    /// next kimage.
+    fn drop(&mut self) {
+        LoadTables {
+            store: std::mem::take(&mut self.store),
+            used: self.alloc.take_bitmap(),
+            roles: std::mem::take(&mut self.roles),
+            events: std::mem::take(&mut self.trace.events),
+            dst_index: std::mem::take(&mut self.dst_index),
+            dest_pages: std::mem::take(&mut self.dest_pages),
+            reused: std::mem::take(&mut self.reused),
+            unusable_pages: std::mem::take(&mut self.unusable_pages),
+        }
+        .give_back();
+    }
+}
+
 /// How often the progress hook runs, in loaded pages.
 pub const PROGRESS_EVERY: u64 = 4096;
 
@@ -661,7 +783,17 @@ impl Kimage {
         policy: Policy,
         trace: bool,
     ) -> Self {
-        let alloc = PageAllocator::new(&machine, policy, dest_ranges(&segments));
+        let LoadTables {
+            store,
+            used,
+            roles,
+            events,
+            dst_index,
+            dest_pages,
+            reused,
+            unusable_pages,
+        } = LoadTables::take();
+        let alloc = PageAllocator::new_in(&machine, policy, dest_ranges(&segments), used);
         let dest_span = dest_span(&segments);
         Kimage {
             machine,
@@ -669,26 +801,26 @@ impl Kimage {
             policies: Policies::of(&*design),
             design,
             alloc,
-            store: PageStore::default(),
+            store,
             counters: Counters::default(),
             trace: Trace {
                 enabled: trace,
                 allocs_only: false,
-                events: Vec::new(),
+                events,
             },
-            dest_pages: Vec::new(),
-            reused: Vec::new(),
-            unusable_pages: Vec::new(),
+            dest_pages,
+            reused,
+            unusable_pages,
             control_pages: Vec::new(),
             control_code_page: None,
             swap_page: None,
-            dst_index: DstIndex::default(),
+            dst_index,
             dest_span,
             cur_dest: 0,
             ordinals: 0,
             ind_pages: Vec::new(),
             orders: FxHashMap::default(),
-            roles: RoleMap::default(),
+            roles,
             dropped: FxHashMap::default(),
             bad_segment: None,
             loaded_pages: 0,
@@ -752,23 +884,7 @@ impl Kimage {
         control_pages.clear();
         *control_code_page = None;
         *swap_page = None;
-        let DstIndex {
-            words,
-            set_end,
-            pages,
-            page_ids,
-            last,
-            wide,
-            wide_slots,
-        } = dst_index;
-        // Emptied here, sized by build_indexes as a new kimage's are.
-        words.clear();
-        set_end.clear();
-        pages.clear();
-        page_ids.clear();
-        *last = None;
-        wide.clear();
-        wide_slots.clear();
+        dst_index.clear();
         *cur_dest = 0;
         *ordinals = 0;
         ind_pages.clear();
@@ -1927,6 +2043,40 @@ fn endless_walk() -> Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dropped kimage's tables go to the next kimage made on its thread,
+    /// their allocations kept and their contents gone; a thread keeps at
+    /// most [`SPARE_TABLES`] of them.
+    #[test]
+    fn a_dropped_kimage_leaves_its_tables_to_the_next() {
+        use crate::run::{run_variant, RunOptions};
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let spares = || SPARE.with(|s| s.borrow().len());
+                let sc = crate::presets::find("swap-path").unwrap().scenario;
+                let traced = RunOptions {
+                    trace: true,
+                    ..RunOptions::default()
+                };
+                assert_eq!(spares(), 0);
+                let runs: Vec<_> = (0..3)
+                    .map(|_| run_variant(&sc, Variant::Pointer, traced))
+                    .collect();
+                let events = runs[0].kimage.trace.events.len();
+                assert!(events > 0);
+                drop(runs);
+                assert_eq!(spares(), SPARE_TABLES);
+                let r = run_variant(&sc, Variant::Pointer, RunOptions::default());
+                assert_eq!(spares(), SPARE_TABLES - 1);
+                assert!(r.kimage.trace.events.is_empty());
+                assert!(r.kimage.trace.events.capacity() >= events);
+                drop(r);
+                assert_eq!(spares(), SPARE_TABLES);
+            })
+            .join()
+            .unwrap()
+        });
+    }
 
     /// The walk word by word, every word through the design's `read` (as
     /// before pages were read as slices): the reference

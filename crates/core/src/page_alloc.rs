@@ -537,6 +537,18 @@ impl PageAllocator {
     /// An allocator over all RAM of `m`. `dest_ranges` (pfn ranges of the
     /// segments' destinations) steer the adversarial policy.
     pub fn new(m: &Machine, policy: Policy, dest_ranges: Vec<(u64, u64)>) -> Self {
+        Self::new_in(m, policy, dest_ranges, PageBitmap::default())
+    }
+
+    /// [`PageAllocator::new`] keeping `used`'s allocations (an empty
+    /// bitmap: every page free).
+    pub fn new_in(
+        m: &Machine,
+        policy: Policy,
+        dest_ranges: Vec<(u64, u64)>,
+        used: PageBitmap,
+    ) -> Self {
+        debug_assert_eq!(used.allocated(), 0, "a bitmap with pages in use");
         let seed = match policy {
             Policy::Random(s) | Policy::Adversarial(s) => s,
             _ => 0,
@@ -552,7 +564,7 @@ impl PageAllocator {
         .map(|z| (z, m.zone_ranges(z)))
         .collect();
         PageAllocator {
-            used: PageBitmap::default(),
+            used,
             policy,
             rng: SplitMix64::new(seed),
             replay_next: 0,
@@ -618,10 +630,9 @@ impl PageAllocator {
     /// machine and destinations too), keeping this one's bitmap's
     /// allocations.
     pub fn renew(&mut self, m: &Machine, policy: &Policy, dest_ranges: Vec<(u64, u64)>) {
-        let mut used = std::mem::take(&mut self.used);
+        let mut used = self.take_bitmap();
         used.clear();
-        *self = PageAllocator::new(m, policy.clone(), dest_ranges);
-        self.used = used;
+        *self = PageAllocator::new_in(m, policy.clone(), dest_ranges, used);
     }
 
     /// Let go of the pages-in-use bitmap: every page reads as free after,
@@ -629,7 +640,13 @@ impl PageAllocator {
     /// part; a replay's copy at the call it ran out at stays, the
     /// exhaustive explorer's, which releases nothing).
     pub fn release_bitmap(&mut self) {
-        self.used = PageBitmap::default();
+        drop(self.take_bitmap());
+    }
+
+    /// The pages-in-use bitmap, taken (this allocator's reads every page
+    /// free after, as [`PageAllocator::release_bitmap`] leaves it).
+    pub fn take_bitmap(&mut self) -> PageBitmap {
+        std::mem::take(&mut self.used)
     }
 
     /// Hand out `pfns` first, one per call, before the policy takes over:

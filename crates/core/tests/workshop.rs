@@ -6,7 +6,9 @@
 //! out the list, the held-page counters or the trace's events other
 //! than the allocator calls, everything else the same;
 //! and the explorer's goal checks in one workshop against checks made
-//! from plain runs.
+//! from plain runs. Also runs in the tables a dropped kimage leaves its
+//! thread (every run's, workshop or not) against runs on a new thread,
+//! whose kimages start from empty tables.
 //!
 //! Fixed seed, no persistence file: the same cases on every run.
 
@@ -73,6 +75,13 @@ fn fingerprint(r: &VariantRun, reads: Reads) -> String {
     )
 }
 
+/// `f`'s run on a thread of its own: a kimage there starts from new
+/// tables, none left by an earlier run (the reference every kept-table
+/// run here is compared against).
+fn on_new_thread(f: impl FnOnce() -> String + Send) -> String {
+    std::thread::scope(|s| s.spawn(f).join().expect("the run does not panic"))
+}
+
 fn order(r: &VariantRun) -> Vec<u64> {
     r.kimage
         .trace
@@ -113,6 +122,10 @@ proptest! {
             let sc = candidate_for(&sc0, &[variant], seed, index);
             let opts = RunOptions { relocate, unload, trace: true };
             let fresh = run_variant_prefixed(&sc, variant, opts, Vec::new());
+            let new = on_new_thread(|| {
+                fingerprint(&run_variant_prefixed(&sc, variant, opts, Vec::new()), reads)
+            });
+            prop_assert_eq!(&new, &fingerprint(&fresh, reads));
             let kept = run_variant_prefixed_in(reads, &mut ws, &sc, variant, opts, Vec::new(), &NoKernels);
             prop_assert_eq!(fingerprint(&fresh, reads), fingerprint(&kept, reads));
             if reads == Reads::Verdict {
@@ -127,6 +140,47 @@ proptest! {
             let kept_b = run_variant_prefixed_in(reads, &mut ws, &sc, b, opts, prefix, &NoKernels);
             prop_assert_eq!(fingerprint(&fresh_b, reads), fingerprint(&kept_b, reads));
             ws.give_back(kept_b);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        rng_seed: RngSeed::Fixed(0x6b65_7074_7461_626c),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Plain runs one after another on one thread, each in the tables the
+    /// one before left (another base, machine, design and policy), are the
+    /// runs a new thread makes: nothing of a run is left in the tables
+    /// the next one takes.
+    #[test]
+    fn runs_in_kept_tables_are_runs_in_new_ones(
+        steps in prop::collection::vec(
+            (0..BASES.len(), 0u64..1000, 0u64..2000, 0usize..9, any::<bool>(), any::<bool>(), any::<bool>()),
+            2..10,
+        ),
+    ) {
+        // The kimage's whole state too (page contents, pages in use,
+        // roles, the page lists), which a report reads only in part.
+        let state = |r: &VariantRun| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            r.kimage.hash_state(&mut h);
+            format!("{}|{:x}", fingerprint(r, Reads::All), std::hash::Hasher::finish(&h))
+        };
+        for (base, seed, index, v, relocate, unload, trace) in steps {
+            let sc0 = presets::find(BASES[base]).unwrap().scenario;
+            let variant = ALL_VARIANTS[v];
+            if check_arch_variants(sc0.arch, &[variant]).is_err() {
+                continue;
+            }
+            let sc = candidate_for(&sc0, &[variant], seed, index);
+            let opts = RunOptions { relocate, unload, trace };
+            let kept = state(&run_variant(&sc, variant, opts));
+            let new = on_new_thread(|| state(&run_variant(&sc, variant, opts)));
+            prop_assert_eq!(kept, new, "{} seed {} candidate {} {}", BASES[base], seed, index, variant.name());
         }
     }
 }
