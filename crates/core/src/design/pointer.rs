@@ -158,6 +158,23 @@ impl EntryList for Pointer {
 
     fn store(&mut self, cx: &mut Ctx, entry: u64) -> Result<Pos, Fault> {
         let at = self.entry;
+        if let Pos::Slot { pfn, idx } = at {
+            if u64::from(idx) + 1 < cx.machine.arch.slots_per_page() {
+                // The entry and the zero after it in one page (every
+                // store but a broken list's: kimage_add_entry links the
+                // next page at the last slot). The same checks, writes and
+                // counts as the two puts below, the page looked up once.
+                Self::direct_map(
+                    cx,
+                    "kimage_add_entry",
+                    pfn,
+                    "writes through the direct-map address of",
+                )?;
+                cx.set_word_then_zero(pfn, idx, entry);
+                self.entry = Pos::Slot { pfn, idx: idx + 1 };
+                return Ok(at);
+            }
+        }
         self.put(cx, "kimage_add_entry", at, entry)?;
         self.entry = self.step("kimage_add_entry", at)?;
         self.put(cx, "kimage_add_entry", self.entry, 0)?;
