@@ -93,6 +93,7 @@ impl PositionList {
     }
 
     /// `kimage_write_entry(pos, entry)`.
+    #[cfg_attr(not(feature = "small"), inline(always))]
     pub fn write_entry(
         &mut self,
         cx: &mut Ctx,
