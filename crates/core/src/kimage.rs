@@ -423,7 +423,8 @@ impl DstIndex {
         };
     }
 
-    #[inline]
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
     fn get(&self, s: usize, j: usize) -> Option<(Pos, u64)> {
         if j >= self.set_end[s] {
             return None;
@@ -1039,7 +1040,17 @@ impl Kimage {
                 }
                 Ok(Some(pfn))
             }
-            Err(AllocError::NoMemory) => {
+            Err(e) => self.alloc_failed(e, gfp, order),
+        }
+    }
+
+    /// [`Kimage::alloc_pages`] when the allocator had no block to give
+    /// (out of its hot path).
+    #[cold]
+    #[inline(never)]
+    fn alloc_failed(&mut self, e: AllocError, gfp: Gfp, order: u32) -> Result<Option<u64>, Stop> {
+        match e {
+            AllocError::NoMemory => {
                 self.counters.alloc_calls += 1;
                 self.trace.push(Event::AllocFailed {
                     gfp,
@@ -1047,8 +1058,8 @@ impl Kimage {
                 });
                 Ok(None)
             }
-            Err(AllocError::Replay(r)) => Err(Stop::Replay(*r)),
-            Err(AllocError::Limit) => Err(Stop::Limit(format!(
+            AllocError::Replay(r) => Err(Stop::Replay(*r)),
+            AllocError::Limit => Err(Stop::Limit(format!(
                 "more than {} page allocations in one run; use a smaller machine or another policy",
                 crate::page_alloc::MAX_ALLOC_CALLS
             ))),

@@ -202,6 +202,10 @@ impl Machine {
 /// Whether `x` lies in one of the sorted ranges.
 #[inline]
 pub fn in_ranges(ranges: &[(u64, u64)], x: u64) -> bool {
+    // One range (most machines' RAM): no search.
+    if let [(start, end)] = ranges {
+        return *start <= x && x < *end;
+    }
     let i = ranges.partition_point(|r| r.1 <= x);
     i < ranges.len() && ranges[i].0 <= x
 }
@@ -979,6 +983,19 @@ mod tests {
     fn range_helpers() {
         assert!(in_ranges(&[(0, 4), (10, 12)], 11));
         assert!(!in_ranges(&[(0, 4), (10, 12)], 4));
+        // One range (its own path) and none, at and around the edges.
+        for x in [0, 1, 3, 4, 5, 9, 10, 11, 12, 13, u64::MAX] {
+            let inside = |r: &[(u64, u64)]| r.iter().any(|&(s, e)| s <= x && x < e);
+            for r in [
+                &[(4, 10)][..],
+                &[(0, 1)],
+                &[(5, 5)],
+                &[],
+                &[(0, 4), (10, 12)],
+            ] {
+                assert_eq!(in_ranges(r, x), inside(r), "{r:?} {x}");
+            }
+        }
         assert_eq!(
             subtract(&[(0, 10)], &[(2, 3), (5, 7)]),
             vec![(0, 2), (3, 5), (7, 10)]
