@@ -133,15 +133,12 @@ impl PositionList {
         }
     }
 
+    #[cfg_attr(not(feature = "small"), inline(always))]
     fn check_ram(&self, cx: &Ctx, function: &'static str, pfn: u64) -> Result<(), Fault> {
         if cx.machine.is_ram(pfn) {
             Ok(())
         } else {
-            Err(Fault::from(FaultInfo {
-                function: function.into(),
-                pfn: Some(pfn),
-                reason: format!("boot_pfn_to_page(0x{pfn:x}) is not a page of RAM: kmap_atomic of a bogus struct page"),
-            }))
+            Err(not_ram(function, pfn))
         }
     }
 
@@ -251,4 +248,17 @@ impl PositionList {
             ),
         }
     }
+}
+
+/// [`PositionList::check_ram`]'s fault, out of its hot path.
+#[cold]
+#[inline(never)]
+fn not_ram(function: &'static str, pfn: u64) -> Fault {
+    Fault::from(FaultInfo {
+        function: function.into(),
+        pfn: Some(pfn),
+        reason: format!(
+            "boot_pfn_to_page(0x{pfn:x}) is not a page of RAM: kmap_atomic of a bogus struct page"
+        ),
+    })
 }
