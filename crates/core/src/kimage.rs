@@ -660,8 +660,10 @@ fn dest_span(segments: &[Segment]) -> (u64, u64) {
 /// is dropped, and the next run (criterion's loop, a test's next
 /// scenario, the CLI's next design) faults it in again, about 1,800 page
 /// faults a run. A run in kept tables is the same run: they are emptied
-/// before they are used ([`LoadTables::clear`]), and the golden and
-/// preset suites run scenario after scenario in them.
+/// before they are used (`LoadTables::clear`), and the golden and
+/// preset suites run scenario after scenario in them. Not in the page's
+/// module (`small`: its runs are small, and wasm memory is never handed
+/// back), where every kimage starts from new tables.
 #[derive(Default)]
 struct LoadTables {
     store: PageStore,
@@ -676,8 +678,10 @@ struct LoadTables {
 
 /// Most [`LoadTables`] a thread keeps (the explorer's goals hold two
 /// kimages at a time).
+#[cfg(not(feature = "small"))]
 const SPARE_TABLES: usize = 2;
 
+#[cfg(not(feature = "small"))]
 thread_local! {
     static SPARE: std::cell::RefCell<Vec<LoadTables>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -685,18 +689,17 @@ thread_local! {
 impl LoadTables {
     /// Tables kept on this thread, emptied, or new ones.
     fn take() -> Self {
-        let kept = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-        match kept {
-            Some(mut t) => {
-                t.clear();
-                t
-            }
-            None => LoadTables::default(),
+        #[cfg(not(feature = "small"))]
+        if let Some(mut t) = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() {
+            t.clear();
+            return t;
         }
+        LoadTables::default()
     }
 
     /// Keep these tables for the thread's next kimage (dropped if the
     /// thread keeps enough, or is ending).
+    #[cfg(not(feature = "small"))]
     fn give_back(self) {
         let _ = SPARE.try_with(move |s| {
             let mut s = s.borrow_mut();
@@ -707,6 +710,7 @@ impl LoadTables {
     }
 
     /// Empty, as `LoadTables::default()`, keeping the allocations.
+    #[cfg(not(feature = "small"))]
     fn clear(&mut self) {
         // Every field named: one added later must be thought about here.
         let LoadTables {
@@ -730,6 +734,7 @@ impl LoadTables {
     }
 }
 
+#[cfg(not(feature = "small"))]
 impl Drop for Kimage {
     /// The load's tables go to [`LoadTables`]' spares for the thread's
     /// next kimage.
@@ -2094,6 +2099,7 @@ mod tests {
     /// A dropped kimage's tables go to the next kimage made on its thread,
     /// their allocations kept and their contents gone; a thread keeps at
     /// most [`SPARE_TABLES`] of them.
+    #[cfg(not(feature = "small"))]
     #[test]
     fn a_dropped_kimage_leaves_its_tables_to_the_next() {
         use crate::run::{run_variant, RunOptions};

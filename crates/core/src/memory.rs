@@ -714,8 +714,8 @@ impl PageStore {
     /// [`PageStore::set_entry`] of `v` at slot `idx`, then of 0 at slot
     /// `idx + 1` (below `slots`): kimage_add_entry's store and the zero it
     /// writes after it, with one lookup of the page's array.
-    #[cfg_attr(not(feature = "small"), inline(always))]
-    #[cfg_attr(feature = "small", inline)]
+    #[cfg(not(feature = "small"))]
+    #[inline(always)]
     pub fn set_entry_then_zero(&mut self, pfn: u64, slots: u64, width: u64, idx: usize, v: u64) {
         let i = self.entry_array(pfn, slots, width);
         let words = &mut self.entries[i][idx..idx + 2];

@@ -321,8 +321,8 @@ impl Ctx<'_> {
     /// [`Ctx::set_word`] of `v` at slot `idx`, then of 0 at `idx + 1`, for
     /// a slot that is not the page's last (no fault either write could
     /// have): one lookup of the page's words for both.
-    #[cfg_attr(not(feature = "small"), inline(always))]
-    #[cfg_attr(feature = "small", inline)]
+    #[cfg(not(feature = "small"))]
+    #[inline(always)]
     pub fn set_word_then_zero(&mut self, pfn: u64, idx: u32, v: u64) {
         let arch = self.machine.arch;
         debug_assert!(u64::from(idx) + 1 < arch.slots_per_page());

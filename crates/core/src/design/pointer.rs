@@ -158,6 +158,8 @@ impl EntryList for Pointer {
 
     fn store(&mut self, cx: &mut Ctx, entry: u64) -> Result<Pos, Fault> {
         let at = self.entry;
+        // (Not in the page's module, `small`, whose runs are small.)
+        #[cfg(not(feature = "small"))]
         if let Pos::Slot { pfn, idx } = at {
             if u64::from(idx) + 1 < cx.machine.arch.slots_per_page() {
                 // The entry and the zero after it in one page (every
