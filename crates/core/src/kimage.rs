@@ -1282,11 +1282,22 @@ impl Kimage {
 
     /// kimage_alloc_page(image, gfp, destination). `Ok(None)` is the kernel's NULL.
     pub fn alloc_page(&mut self, gfp: Gfp, destination: u64) -> Result<Option<u64>, Stop> {
+        let dest = self.dest_page(destination);
+        self.alloc_page_at(gfp, destination, dest)
+    }
+
+    /// [`Kimage::alloc_page`] with `destination`'s segment and page
+    /// ([`Kimage::dest_page`]) already looked up by the caller.
+    #[cfg_attr(not(feature = "small"), inline(always))]
+    #[cfg_attr(feature = "small", inline)]
+    fn alloc_page_at(
+        &mut self,
+        gfp: Gfp,
+        destination: u64,
+        dest: Option<(usize, usize)>,
+    ) -> Result<Option<u64>, Stop> {
         self.site = [1, destination, u64::from(gfp.0), self.site[3]];
-        if let Some((s, j)) = self
-            .dest_page(destination)
-            .filter(|_| destination != KIMAGE_NO_DEST)
-        {
+        if let Some((s, j)) = dest.filter(|_| destination != KIMAGE_NO_DEST) {
             if let Some((idx, pfn)) = self.dst_index.take_slot(s, j) {
                 self.reused.push(idx as u32);
                 self.counters.dest_pages_reused += 1;
@@ -1387,6 +1398,17 @@ impl Kimage {
 
     /// kimage_add_entry.
     fn add_entry(&mut self, entry: u64) -> Result<(), Stop> {
+        self.add_entry_at(entry, None)
+    }
+
+    /// [`Kimage::add_entry`]; `known` is an address and its segment and
+    /// page ([`Kimage::dest_page`]) the caller already looked up, used if
+    /// the entry is a SOURCE for that destination.
+    fn add_entry_at(
+        &mut self,
+        entry: u64,
+        known: Option<(u64, Option<(usize, usize)>)>,
+    ) -> Result<(), Stop> {
         let arch = self.machine.arch;
         if entry > arch.word_mask() {
             return Err(Stop::Fault(Fault::from(FaultInfo {
@@ -1435,7 +1457,11 @@ impl Kimage {
         if entry & IND_DESTINATION != 0 {
             self.cur_dest = entry & PAGE_MASK;
         } else if entry & IND_SOURCE != 0 {
-            if let Some((s, j)) = self.dest_page(self.cur_dest) {
+            let dest = match known {
+                Some((addr, dest)) if addr == self.cur_dest => dest,
+                _ => self.dest_page(self.cur_dest),
+            };
+            if let Some((s, j)) = dest {
                 self.dst_index.set(s, j, pos, self.ordinals - 1);
             }
             self.cur_dest += PAGE_SIZE;
@@ -1483,7 +1509,10 @@ impl Kimage {
                 page,
                 dest: maddr,
             });
-            let Some(pfn) = self.alloc_page(gfp, maddr)? else {
+            // The destination's segment and page, looked up once for the
+            // allocation and the entry.
+            let dest = self.dest_page(maddr);
+            let Some(pfn) = self.alloc_page_at(gfp, maddr, dest)? else {
                 return Err(errno(
                     Errno::ENOMEM,
                     format!("kimage_alloc_page found no page for segment {i} page {page} (kimage_load_normal_segment)"),
@@ -1491,7 +1520,8 @@ impl Kimage {
             };
             self.roles.insert(pfn, Role::Source);
             self.counters.source_pages += 1;
-            if let Err(e) = self.add_entry((pfn << PAGE_SHIFT) | IND_SOURCE) {
+            if let Err(e) = self.add_entry_at((pfn << PAGE_SHIFT) | IND_SOURCE, Some((maddr, dest)))
+            {
                 if matches!(e, Stop::Errno { .. }) {
                     self.dropped.insert(
                         pfn,
