@@ -474,6 +474,7 @@ impl DstIndex {
 
     /// File page `pfn`, dest_pages index `idx`, in the slot of segment
     /// `s`'s destination page `j`.
+    #[cfg_attr(not(feature = "small"), inline(always))]
     fn file_slot(&mut self, s: usize, j: usize, idx: usize, pfn: u64) {
         // At or above set_end no index word was ever given: the word is
         // empty or a slot, and is written without being read (a random
@@ -1232,6 +1233,7 @@ impl Kimage {
 
     /// kimage_dst_used through the index; adds the kernel's walk cost.
     /// `dest` is [`Kimage::dest_page`] of `addr`.
+    #[cfg_attr(not(feature = "small"), inline(always))]
     fn dst_used(&mut self, dest: Option<(usize, usize)>) -> Option<Pos> {
         let head = self.design.head();
         if head == 0 || head & IND_DONE != 0 {
