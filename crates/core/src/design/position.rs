@@ -26,6 +26,9 @@ pub struct PositionList {
     pub head: u64,
     /// Whether the invalid position stands for `image->head` (the fix).
     pub head_fix: bool,
+    /// KIMAGE_ENTRY_POS_INVALID on this arch (every access compares
+    /// with it).
+    invalid: u64,
 }
 
 impl PositionList {
@@ -36,6 +39,7 @@ impl PositionList {
             entry_pos: Self::invalid_for(arch),
             head: 0,
             head_fix,
+            invalid: Self::invalid_for(arch),
         }
     }
 
@@ -44,8 +48,9 @@ impl PositionList {
     }
 
     /// KIMAGE_ENTRY_POS_INVALID on this arch.
+    #[inline]
     pub fn invalid(&self) -> u64 {
-        Self::invalid_for(self.arch)
+        self.invalid
     }
 
     /// The slot a raw position names (the invalid one is `image->head` when
