@@ -1505,53 +1505,7 @@ impl Kimage {
                 page += 1;
                 continue;
             }
-            self.pages_started += 1;
-            self.trace.push(Event::LoadPage {
-                seg: i as u8,
-                page,
-                dest: maddr,
-            });
-            // The destination's segment and page, looked up once for the
-            // allocation and the entry.
-            let dest = self.dest_page(maddr);
-            let Some(pfn) = self.alloc_page_at(gfp, maddr, dest)? else {
-                return Err(errno(
-                    Errno::ENOMEM,
-                    format!("kimage_alloc_page found no page for segment {i} page {page} (kimage_load_normal_segment)"),
-                ));
-            };
-            self.roles.insert(pfn, Role::Source);
-            self.counters.source_pages += 1;
-            if let Err(e) = self.add_entry_at((pfn << PAGE_SHIFT) | IND_SOURCE, Some((maddr, dest)))
-            {
-                if matches!(e, Stop::Errno { .. }) {
-                    self.dropped.insert(
-                        pfn,
-                        format!(
-                            "source page of segment {i} page {page}: kimage_add_page failed and kimage_load_normal_segment returns without freeing it"
-                        ),
-                    );
-                }
-                return Err(e);
-            }
-            // kmap_local_page, clear_page, copy, kunmap_local.
-            let (_, mut cx) = self.split();
-            cx.kmap(pfn);
-            let mchunk = mbytes.min(PAGE_SIZE - (maddr & !PAGE_MASK));
-            let uchunk = ubytes.min(mchunk);
-            let content = if uchunk > 0 {
-                Content::Data {
-                    seg: i as u8,
-                    page,
-                    len: uchunk as u16,
-                }
-            } else {
-                Content::Zero
-            };
-            // pfn is a page the allocator just handed out, a page filed
-            // on dest_pages, or a swap's old source page: never an entry
-            // page.
-            self.store.set_unread(pfn, content);
+            let (mchunk, uchunk) = self.load_page(i, gfp, maddr, page, (mbytes, ubytes))?;
             ubytes -= uchunk;
             maddr += mchunk;
             mbytes -= mchunk;
@@ -1562,6 +1516,77 @@ impl Kimage {
             }
         }
         Ok(())
+    }
+
+    /// One page of kimage_load_normal_segment's loop: kimage_alloc_page,
+    /// kimage_add_page and the copy into it, for the destination `maddr`
+    /// (page `page` of segment `i`, `left` the segment's memsz and bufsz
+    /// bytes still to load). Returns the bytes of memsz and of bufsz the
+    /// page took.
+    ///
+    /// Its own function in wasm, never inlined into the loop: V8 runs a
+    /// call in the code it was entered with to its end (no on-stack
+    /// replacement for wasm), so a loop over a 1 GiB image's 262,144
+    /// pages stays in the baseline compiler's (Liftoff's) code for the
+    /// whole first load while a call per page runs optimized (TurboFan)
+    /// code from the first few thousand pages on.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    fn load_page(
+        &mut self,
+        i: usize,
+        gfp: Gfp,
+        maddr: u64,
+        page: u32,
+        left: (u64, u64),
+    ) -> Result<(u64, u64), Stop> {
+        let (mbytes, ubytes) = left;
+        self.pages_started += 1;
+        self.trace.push(Event::LoadPage {
+            seg: i as u8,
+            page,
+            dest: maddr,
+        });
+        // The destination's segment and page, looked up once for the
+        // allocation and the entry.
+        let dest = self.dest_page(maddr);
+        let Some(pfn) = self.alloc_page_at(gfp, maddr, dest)? else {
+            return Err(errno(
+                Errno::ENOMEM,
+                format!("kimage_alloc_page found no page for segment {i} page {page} (kimage_load_normal_segment)"),
+            ));
+        };
+        self.roles.insert(pfn, Role::Source);
+        self.counters.source_pages += 1;
+        if let Err(e) = self.add_entry_at((pfn << PAGE_SHIFT) | IND_SOURCE, Some((maddr, dest))) {
+            if matches!(e, Stop::Errno { .. }) {
+                self.dropped.insert(
+                    pfn,
+                    format!(
+                        "source page of segment {i} page {page}: kimage_add_page failed and kimage_load_normal_segment returns without freeing it"
+                    ),
+                );
+            }
+            return Err(e);
+        }
+        // kmap_local_page, clear_page, copy, kunmap_local.
+        let (_, mut cx) = self.split();
+        cx.kmap(pfn);
+        let mchunk = mbytes.min(PAGE_SIZE - (maddr & !PAGE_MASK));
+        let uchunk = ubytes.min(mchunk);
+        let content = if uchunk > 0 {
+            Content::Data {
+                seg: i as u8,
+                page,
+                len: uchunk as u16,
+            }
+        } else {
+            Content::Zero
+        };
+        // pfn is a page the allocator just handed out, a page filed
+        // on dest_pages, or a swap's old source page: never an entry
+        // page.
+        self.store.set_unread(pfn, content);
+        Ok((mchunk, uchunk))
     }
 
     /// kimage_terminate.

@@ -19,7 +19,7 @@
 
 use crate::arch::{PAGE_MASK, PAGE_SHIFT, PAGE_SIZE};
 use crate::entry::{decode, EntryKind};
-use crate::kimage::{Kimage, Role};
+use crate::kimage::{Kimage, Role, Segment};
 use crate::memory::{Content, Packed, PageMoves};
 
 /// Outcome of the relocation check.
@@ -236,7 +236,10 @@ impl<'a> Stub<'a> {
         }
     }
 
-    /// Act on one entry; false at IND_DONE.
+    /// Act on one entry; false at IND_DONE. Never inlined into
+    /// [`run`]'s loop in wasm, nor is [`Stub::next_word`]: see
+    /// `Kimage::load_page` (V8 optimizes a call, not a running loop).
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn entry(&mut self, e: u64) -> Result<bool, String> {
         match decode(e) {
             EntryKind::Destination(a) => self.dest = Some(a),
@@ -310,6 +313,7 @@ impl<'a> Stub<'a> {
     }
 
     /// Read the word at the list pointer and step past it.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn next_word(&mut self) -> Result<u64, String> {
         let p = self.ptr.ok_or_else(|| {
             format!(
@@ -335,25 +339,33 @@ fn check_destinations(k: &Kimage, ph: &Phys) -> Result<(), String> {
     for (i, seg) in k.segments.iter().enumerate() {
         let pages = seg.memsz.div_ceil(PAGE_SIZE);
         for j in 0..pages {
-            let a = seg.mem + j * PAGE_SIZE;
-            let got = ph.mem.packed(a >> PAGE_SHIFT);
-            let ok = if j * PAGE_SIZE < seg.bufsz {
-                matches!(ph.mem.data(got), Some((s, p)) if usize::from(s) == i && u64::from(p) == j)
-            } else {
-                got.is_zero()
-            };
-            if !ok {
-                let want = if j * PAGE_SIZE < seg.bufsz {
-                    format!("segment {i} page {j}")
-                } else {
-                    "zeros".into()
-                };
-                return Err(format!(
-                    "destination 0x{a:x} (segment {i} page {j}) holds {} after relocation, expected {want}",
-                    describe(&ph.mem.get(a >> PAGE_SHIFT))
-                ));
-            }
+            check_page(ph, i, seg, j)?;
         }
+    }
+    Ok(())
+}
+
+/// [`check_destinations`] for page `j` of segment `i` (its own
+/// function in wasm: see `Kimage::load_page`).
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn check_page(ph: &Phys, i: usize, seg: &Segment, j: u64) -> Result<(), String> {
+    let a = seg.mem + j * PAGE_SIZE;
+    let got = ph.mem.packed(a >> PAGE_SHIFT);
+    let ok = if j * PAGE_SIZE < seg.bufsz {
+        matches!(ph.mem.data(got), Some((s, p)) if usize::from(s) == i && u64::from(p) == j)
+    } else {
+        got.is_zero()
+    };
+    if !ok {
+        let want = if j * PAGE_SIZE < seg.bufsz {
+            format!("segment {i} page {j}")
+        } else {
+            "zeros".into()
+        };
+        return Err(format!(
+            "destination 0x{a:x} (segment {i} page {j}) holds {} after relocation, expected {want}",
+            describe(&ph.mem.get(a >> PAGE_SHIFT))
+        ));
     }
     Ok(())
 }
