@@ -233,6 +233,55 @@ impl RoleMap {
         }
     }
 
+    /// Pages per role in each range of `width` pfns (range `n` is pfns
+    /// `n * width..(n + 1) * width`): `f(n, role, pages)` for each range
+    /// and role with a page, ranges ascending. One page a pfn (a block's
+    /// order is the caller's). A count over the sections' bytes, eight
+    /// at a time where none has a role, without a call per page.
+    pub fn count_per_range(&self, width: u64, mut f: impl FnMut(u64, Role, u64)) {
+        let width = width.max(1);
+        let m = self.settled();
+        // Per code (0: none), for the range being counted.
+        let mut counts = [0u64; 8];
+        let mut range = None;
+        let mut flush = |range: Option<u64>, counts: &mut [u64; 8]| {
+            if let Some(n) = range {
+                for (code, c) in counts.iter_mut().enumerate().skip(1) {
+                    if *c > 0 {
+                        f(n, ROLES[code - 1], *c);
+                        *c = 0;
+                    }
+                }
+            }
+        };
+        for (first, codes) in m.codes.sections() {
+            let end = first + codes.len() as u64;
+            let mut pfn = first;
+            while pfn < end {
+                let n = pfn / width;
+                let stop = end.min((n + 1).saturating_mul(width));
+                if range != Some(n) {
+                    flush(range, &mut counts);
+                    range = Some(n);
+                }
+                let bytes = &codes[(pfn - first) as usize..(stop - first) as usize];
+                let mut words = bytes.chunks_exact(8);
+                for w in &mut words {
+                    if u64::from_le_bytes(w.try_into().expect("8 bytes")) != 0 {
+                        for &c in w {
+                            counts[usize::from(c)] += 1;
+                        }
+                    }
+                }
+                for &c in words.remainder() {
+                    counts[usize::from(c)] += 1;
+                }
+                pfn = stop;
+            }
+        }
+        flush(range, &mut counts);
+    }
+
     /// Pages held (a role other than [`Role::Freed`]) below pfn `line`
     /// and at or above it, one page each: a count over the sections'
     /// bytes, without visiting pages one by one.
@@ -1959,6 +2008,12 @@ impl Kimage {
         dropped.hash(h);
         (self.bad_segment, self.loaded_pages, self.pages_started).hash(h);
         (self.source_movable, &self.ignored).hash(h);
+    }
+
+    /// The blocks of a higher order than 0 the kimage holds: first pfn
+    /// and order, in no particular order.
+    pub fn higher_orders(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.orders.iter().map(|(&pfn, &order)| (pfn, order))
     }
 
     /// Order of the block at `pfn`.

@@ -23,6 +23,19 @@ pub const MAP_ROLES: [Role; 7] = [
     Role::Swap,
 ];
 
+/// The index of `role` in [`MAP_ROLES`] (and [`MapBucket::counts`]).
+const fn map_slot(role: Role) -> usize {
+    match role {
+        Role::Source => 0,
+        Role::Indirection => 1,
+        Role::DestPages => 2,
+        Role::Unusable => 3,
+        Role::Freed => 4,
+        Role::ControlCode => 5,
+        Role::Swap => 6,
+    }
+}
+
 /// Index of "destination" in [`MapBucket::counts`].
 pub const MAP_DEST: usize = 7;
 
@@ -187,13 +200,19 @@ fn mem_map(k: &Kimage) -> MemMap {
     let bucket_pages = end_pfn.div_ceil(MAP_BUCKETS).max(1);
     let n = end_pfn.div_ceil(bucket_pages) as usize;
     let mut buckets = vec![MapBucket { counts: [0; 8] }; n];
-    for (pfn, role) in k.roles.iter() {
-        let b = (pfn / bucket_pages) as usize;
-        if let (Some(bucket), Some(i)) = (
-            buckets.get_mut(b),
-            MAP_ROLES.iter().position(|x| *x == role),
-        ) {
-            bucket.counts[i] += 1 << k.order_of(pfn);
+    // A page of every role a design holds (262,144 of them for a 1 GiB
+    // image): counted over the role table's bytes a bucket at a time,
+    // a block's other pages (1 << order) added from the few blocks of a
+    // higher order below.
+    k.roles.count_per_range(bucket_pages, |b, role, pages| {
+        if let Some(bucket) = buckets.get_mut(b as usize) {
+            bucket.counts[map_slot(role)] += pages as u32;
+        }
+    });
+    for (pfn, order) in k.higher_orders() {
+        let role = k.roles.get(pfn);
+        if let (Some(bucket), Some(role)) = (buckets.get_mut((pfn / bucket_pages) as usize), role) {
+            bucket.counts[map_slot(role)] += (1 << order) - 1;
         }
     }
     for s in &k.segments {

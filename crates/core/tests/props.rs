@@ -4,7 +4,7 @@
 //! no failure-persistence file, so the suite is deterministic.
 
 use kexec_core::arch::{Arch, PAGE_SIZE};
-use kexec_core::design::Variant;
+use kexec_core::design::{Variant, ALL_VARIANTS};
 use kexec_core::entry::{decode, EntryKind, IND_SOURCE};
 use kexec_core::errno::Errno;
 use kexec_core::kimage::{Segment, Stop};
@@ -14,6 +14,7 @@ use kexec_core::presets;
 use kexec_core::relocate::Relocation;
 use kexec_core::run::{run_variant, Outcome, RunOptions, Unload, VariantRun};
 use kexec_core::scenario::Scenario;
+use kexec_core::summary::{summarize, MAP_ROLES};
 use kexec_core::trace::{Event, Pos};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -826,4 +827,34 @@ fn mutations_reach_ok_and_err() {
     }
     eprintln!("mutations: ok {ok} err {err}");
     assert!(ok >= 10 && err >= 100, "ok {ok} err {err}");
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// The summary's memory map (the page's map bar) counts every page a
+    /// design holds as the plain per-page reference does: each pfn with a
+    /// role, `1 << order` pages of its role in bucket `pfn / bucket_pages`
+    /// (summarize's own loop steps buckets and adds blocks of a higher
+    /// order apart, for speed).
+    #[test]
+    fn the_summary_map_counts_each_role_page_as_the_reference(p in params(512, 600), which in 0usize..ALL_VARIANTS.len()) {
+        let sc = p.scenario();
+        let r = run_variant(&sc, ALL_VARIANTS[which], RunOptions { relocate: true, ..Default::default() });
+        let map = summarize(&r).map;
+        let k = &r.kimage;
+        let mut want = vec![[0u32; 7]; map.buckets.len()];
+        for (pfn, role) in k.roles.iter() {
+            let slot = MAP_ROLES.iter().position(|x| *x == role).expect("a mapped role");
+            if let Some(b) = want.get_mut((pfn / map.bucket_pages) as usize) {
+                b[slot] += 1 << k.order_of(pfn);
+            }
+        }
+        let got: Vec<[u32; 7]> = map
+            .buckets
+            .iter()
+            .map(|b| b.counts[..7].try_into().expect("seven roles"))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
 }
