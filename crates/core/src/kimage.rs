@@ -235,51 +235,37 @@ impl RoleMap {
 
     /// Pages per role in each range of `width` pfns (range `n` is pfns
     /// `n * width..(n + 1) * width`): `f(n, role, pages)` for each range
-    /// and role with a page, ranges ascending. One page a pfn (a block's
-    /// order is the caller's). A count over the sections' bytes, eight
-    /// at a time where none has a role, without a call per page.
+    /// and role with a page, ranges ascending; a range the table keeps
+    /// in more than one section comes once per section (add them). One
+    /// page a pfn (a block's order is the caller's). A count over the
+    /// sections' bytes, eight at a time where none has a role, without a
+    /// call per page.
     pub fn count_per_range(&self, width: u64, mut f: impl FnMut(u64, Role, u64)) {
         let width = width.max(1);
         let m = self.settled();
-        // Per code (0: none), for the range being counted.
-        let mut counts = [0u64; 8];
-        let mut range = None;
-        let mut flush = |range: Option<u64>, counts: &mut [u64; 8]| {
-            if let Some(n) = range {
-                for (code, c) in counts.iter_mut().enumerate().skip(1) {
-                    if *c > 0 {
-                        f(n, ROLES[code - 1], *c);
-                        *c = 0;
-                    }
-                }
-            }
-        };
         for (first, codes) in m.codes.sections() {
-            let end = first + codes.len() as u64;
-            let mut pfn = first;
-            while pfn < end {
-                let n = pfn / width;
-                let stop = end.min((n + 1).saturating_mul(width));
-                if range != Some(n) {
-                    flush(range, &mut counts);
-                    range = Some(n);
-                }
-                let bytes = &codes[(pfn - first) as usize..(stop - first) as usize];
-                let mut words = bytes.chunks_exact(8);
-                for w in &mut words {
-                    if u64::from_le_bytes(w.try_into().expect("8 bytes")) != 0 {
-                        for &c in w {
-                            counts[usize::from(c)] += 1;
-                        }
+            let mut at = 0;
+            while at < codes.len() {
+                let n = (first + at as u64) / width;
+                let end = ((n + 1).saturating_mul(width) - first).min(codes.len() as u64) as usize;
+                // Per code (0: none).
+                let mut counts = [0u64; 8];
+                for w in codes[at..end].chunks(8) {
+                    if <[u8; 8]>::try_from(w).is_ok_and(|b| u64::from_ne_bytes(b) == 0) {
+                        continue;
+                    }
+                    for &c in w {
+                        counts[usize::from(c & 7)] += 1;
                     }
                 }
-                for &c in words.remainder() {
-                    counts[usize::from(c)] += 1;
+                for (code, &c) in counts.iter().enumerate().skip(1) {
+                    if c > 0 {
+                        f(n, ROLES[code - 1], c);
+                    }
                 }
-                pfn = stop;
+                at = end;
             }
         }
-        flush(range, &mut counts);
     }
 
     /// Pages held (a role other than [`Role::Freed`]) below pfn `line`
@@ -1578,8 +1564,9 @@ impl Kimage {
     /// replacement for wasm), so a loop over a 1 GiB image's 262,144
     /// pages stays in the baseline compiler's (Liftoff's) code for the
     /// whole first load while a call per page runs optimized (TurboFan)
-    /// code from the first few thousand pages on.
-    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    /// code from the first few thousand pages on. Not in the page's
+    /// module (`small`): its runs are small, and its bytes are counted.
+    #[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
     fn load_page(
         &mut self,
         i: usize,

@@ -239,7 +239,7 @@ impl<'a> Stub<'a> {
     /// Act on one entry; false at IND_DONE. Never inlined into
     /// [`run`]'s loop in wasm, nor is [`Stub::next_word`]: see
     /// `Kimage::load_page` (V8 optimizes a call, not a running loop).
-    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    #[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
     fn entry(&mut self, e: u64) -> Result<bool, String> {
         match decode(e) {
             EntryKind::Destination(a) => self.dest = Some(a),
@@ -313,7 +313,7 @@ impl<'a> Stub<'a> {
     }
 
     /// Read the word at the list pointer and step past it.
-    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    #[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
     fn next_word(&mut self) -> Result<u64, String> {
         let p = self.ptr.ok_or_else(|| {
             format!(
@@ -347,7 +347,7 @@ fn check_destinations(k: &Kimage, ph: &Phys) -> Result<(), String> {
 
 /// [`check_destinations`] for page `j` of segment `i` (its own
 /// function in wasm: see `Kimage::load_page`).
-#[cfg_attr(target_arch = "wasm32", inline(never))]
+#[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
 fn check_page(ph: &Phys, i: usize, seg: &Segment, j: u64) -> Result<(), String> {
     let a = seg.mem + j * PAGE_SIZE;
     let got = ph.mem.packed(a >> PAGE_SHIFT);
