@@ -25,7 +25,9 @@ pub fn worker_main(
     part: bool,
     progress: Option<web_sys::MessagePort>,
 ) {
-    let state = kexec_web::worker::WorkerState::default().with_explorer();
+    let state = kexec_web::worker::WorkerState::default()
+        .with_explorer()
+        .with_warm_up();
     let state = if part { state.as_part() } else { state };
     kexec_web::worker_main::serve_split(state, kexec_web::protocol::every_request, spawn, progress);
 }

@@ -50,8 +50,9 @@ pub struct WorkerState {
     helper: Option<Box<dyn Helper>>,
     part: bool,
     pending: Option<Pending>,
-    /// Whether [`warm_up`] ran.
-    warm: bool,
+    /// What warms the worker up before its first big run ([`warm_up`]
+    /// in the explore module's workers), taken when it runs.
+    warm_up: Option<WarmUp>,
 }
 
 /// A second model worker that a big run's designs are split with. The
@@ -111,7 +112,7 @@ impl WorkerState {
             helper: None,
             part: false,
             pending: None,
-            warm: false,
+            warm_up: None,
         }
     }
 
@@ -120,6 +121,16 @@ impl WorkerState {
     pub fn with_explorer(self) -> Self {
         WorkerState {
             explorer: Some(crate::explorer::serve),
+            ..self
+        }
+    }
+
+    /// A worker that warms up before its first big run ([`warm_up`]:
+    /// the explore module's, which big runs go to; not the page's own
+    /// module, whose bytes are counted).
+    pub fn with_warm_up(self) -> Self {
+        WorkerState {
+            warm_up: Some(warm_up),
             ..self
         }
     }
@@ -167,6 +178,10 @@ fn run_one(
     r.kimage.release_load_tables();
     r
 }
+
+/// A worker's warm-up before its first big run: the worker, the run's
+/// scenario, how many of its designs this worker runs.
+pub type WarmUp = fn(&WorkerState, &Scenario, usize);
 
 /// Pages per design of the warm-up run a worker makes before its first
 /// big run ([`warm_up`]), shared out among the scenario's segments.
@@ -268,9 +283,10 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             // A big run's worker warms up once, before its first big
             // run (posted to result for the huge-initrd link, medians of
             // 4 loads alternated: 475 -> 427 ms).
-            if !trace && !state.warm {
-                state.warm = true;
-                warm_up(state, &sc, mine);
+            if !trace {
+                if let Some(warm_up) = state.warm_up.take() {
+                    warm_up(state, &sc, mine);
+                }
             }
             let mut runs = Vec::new();
             for &v in &sc.variants[..mine] {
@@ -594,7 +610,9 @@ mod tests {
             let (sc, pages) = (p.scenario.to_json(), p.scenario.image_pages());
             let answer = |warm: bool| {
                 let mut st = WorkerState::with_trace_threshold(1);
-                st.warm = !warm;
+                if warm {
+                    st = st.with_warm_up();
+                }
                 let out = collect(
                     &mut st,
                     Request::Run {
@@ -603,7 +621,7 @@ mod tests {
                     },
                 );
                 // (A one-page image is traced at once: not big here.)
-                assert_eq!(st.warm, !warm || pages > 1, "{}", p.name);
+                assert_eq!(st.warm_up.is_none(), !warm || pages > 1, "{}", p.name);
                 out
             };
             let (warm, cold) = (answer(true), answer(false));
