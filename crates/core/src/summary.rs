@@ -366,3 +366,15 @@ pub struct Summaries {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_slot_is_the_index_in_map_roles() {
+        for (i, &role) in MAP_ROLES.iter().enumerate() {
+            assert_eq!(map_slot(role), i, "{role:?}");
+        }
+    }
+}
