@@ -1878,7 +1878,9 @@ impl Kimage {
             .collect()
     }
 
-    /// Fill the held-page counters from the roles.
+    /// Fill the held-page counters from the roles. (Out of line in the
+    /// explore module's wasm: see `run::run_with`.)
+    #[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
     pub fn count_held(&mut self) {
         self.settle();
         if self.orders.is_empty() {
