@@ -1878,9 +1878,7 @@ impl Kimage {
             .collect()
     }
 
-    /// Fill the held-page counters from the roles. (Out of line in the
-    /// explore module's wasm: see `run::run_with`.)
-    #[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
+    /// Fill the held-page counters from the roles.
     pub fn count_held(&mut self) {
         self.settle();
         if self.orders.is_empty() {

@@ -147,9 +147,7 @@ const EMPTY: u64 = 0;
 /// afterwards: the unload check). Without, the stub moves the store's own
 /// words (the same check, the same verdict; 8 MiB not copied on
 /// huge-initrd, 7% of the random explorer's instructions) and `k`'s store
-/// is left holding memory as the stub leaves it. (Out of line in the
-/// explore module's wasm: see `run::run_with`.)
-#[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
+/// is left holding memory as the stub leaves it.
 pub fn relocate(k: &mut Kimage, keep_load: bool) -> Relocation {
     let slots = if keep_load {
         k.store.copy_slots()

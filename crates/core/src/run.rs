@@ -221,9 +221,7 @@ const WORKSHOP_SPARES: usize = 2;
 
 impl Workshop {
     /// A kimage as [`Kimage::with_design`] makes it: a spare one renewed,
-    /// or a new one. (Out of line in the explore module's wasm: see
-    /// [`run_with`].)
-    #[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
+    /// or a new one.
     fn kimage(
         &mut self,
         sc: &Scenario,
@@ -420,18 +418,6 @@ pub fn run_design(sc: &Scenario, design: Box<dyn EntryList>, opts: RunOptions) -
     )
 }
 
-/// Make the kimage, load it, finish the run. In the explore module's
-/// wasm its phases are calls of their own ([`Workshop::kimage`], [`load`],
-/// [`finish_in`], which calls [`relocate`] and [`Kimage::count_held`] out
-/// of line too): inlined, they made this one function of 30 KB of wasm
-/// that V8 optimized (TurboFan) whole, 69 of its 192 ms of optimizing
-/// compiles in node's trace of a fresh module's first two designs, for
-/// code no later call of a run ran faster (V8 cannot swap a running
-/// call's code: the per-page loops are functions of their own already).
-/// Apart, this function is never optimized and its phases are optimized
-/// only where they are hot (116-126 ms of compiles in all); in a fresh
-/// worker, a compile on one of the two cores is that much less of the
-/// first design's time.
 #[allow(clippy::too_many_arguments)]
 fn run_with(
     reads: Reads,
@@ -480,9 +466,7 @@ pub enum Reads {
     Verdict,
 }
 
-/// [`finish`], leaving out what `reads` does not read. (Out of line in
-/// the explore module's wasm: see [`run_with`].)
-#[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
+/// [`finish`], leaving out what `reads` does not read.
 fn finish_in(
     sc: &Scenario,
     mut k: Kimage,
@@ -519,10 +503,6 @@ fn finish_in(
     r
 }
 
-/// kexec_load's nr_segments check, then [`Kimage::load`]: the outcome as
-/// a run reports it. (Out of line in the explore module's wasm: see
-/// [`run_with`].)
-#[cfg_attr(all(target_arch = "wasm32", not(feature = "small")), inline(never))]
 fn load(k: &mut Kimage, progress: Option<ProgressHook>) -> Outcome {
     let n = k.segments.len();
     if n > KEXEC_SEGMENT_MAX {
