@@ -377,6 +377,12 @@ impl PageStore {
         self.unused.clear();
     }
 
+    /// A flat array for the words of the pfns below `pfns`
+    /// ([`SectionMap::reserve`]; an empty store only).
+    pub fn reserve(&mut self, pfns: u64) {
+        self.data.reserve(pfns);
+    }
+
     /// A copy of every page's packed word, for [`PageMoves::from_slots`]
     /// (the store keeps its own).
     pub fn copy_slots(&self) -> SectionMap<u32, 6> {

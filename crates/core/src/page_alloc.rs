@@ -252,6 +252,12 @@ impl PageBitmap {
         }
     }
 
+    /// A flat array for the words of the pfns below `pfns`
+    /// ([`SectionMap::reserve`]; an empty bitmap only).
+    pub fn reserve(&mut self, pfns: u64) {
+        self.words.reserve(pfns.div_ceil(64));
+    }
+
     /// Mark `[p, p+n)` allocated.
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]
@@ -633,6 +639,12 @@ impl PageAllocator {
         let mut used = self.take_bitmap();
         used.clear();
         *self = PageAllocator::new_in(m, policy.clone(), dest_ranges, used);
+    }
+
+    /// The pages-in-use bitmap's flat array for the pfns below `pfns`
+    /// ([`PageBitmap::reserve`]), before the first call.
+    pub fn reserve(&mut self, pfns: u64) {
+        self.used.reserve(pfns);
     }
 
     /// Let go of the pages-in-use bitmap: every page reads as free after,

@@ -95,8 +95,12 @@ proptest! {
     /// PageBitmap (sections, per-chunk counts, full-chunk words) answers
     /// every search as a BTreeSet of allocated pfns does.
     #[test]
-    fn page_bitmap_matches_a_btreeset(ops in prop::collection::vec(bit_op(), 1..120)) {
+    fn page_bitmap_matches_a_btreeset(
+        ops in prop::collection::vec(bit_op(), 1..120),
+        flat in flat(),
+    ) {
         let mut b = PageBitmap::default();
+        b.reserve(flat);
         let mut set = BTreeSet::new();
         for op in ops {
             match op {
@@ -143,9 +147,21 @@ fn pfn() -> impl Strategy<Value = u64> {
         0u64..2048,
         (0u64..8).prop_map(|i| 0x3_fff8 + i),
         (0u64..16).prop_map(|i| (1 << 28) - 8 + i),
+        // Either side of where a table's flat array ends (16 MiB of
+        // values: bytes, four-byte words, eight-byte words of 64 pfns).
+        (0u64..8).prop_map(|i| (1 << 24) - 4 + i),
+        (0u64..8).prop_map(|i| (1 << 22) - 4 + i),
+        (0u64..8).prop_map(|i| (1 << 27) - 256 + i * 64),
         (0u64..4).prop_map(|i| (1 << 40) + i * 4099),
         any::<u64>().prop_map(|x| x >> 12),
     ]
+}
+
+/// How long a table's flat array is (`SectionMap::reserve`): none, a
+/// few sections, the whole of what a table may hold, or up to where a
+/// table of four-byte words stops.
+fn flat() -> impl Strategy<Value = u64> {
+    prop_oneof![Just(0u64), 0u64..5000, Just(1 << 22), Just(1 << 24)]
 }
 
 fn content() -> impl Strategy<Value = Content> {
@@ -205,9 +221,11 @@ proptest! {
     #[test]
     fn page_store_matches_a_btreemap(
         ops in prop::collection::vec(pfn(), 1..12)
-            .prop_flat_map(|pfns| prop::collection::vec(store_op(pfns), 1..80))
+            .prop_flat_map(|pfns| prop::collection::vec(store_op(pfns), 1..80)),
+        flat in flat(),
     ) {
         let mut s = PageStore::default();
+        s.reserve(flat);
         let mut m: BTreeMap<u64, Content> = BTreeMap::new();
         let pool: Vec<u64> = ops
             .iter()
@@ -265,7 +283,8 @@ proptest! {
     /// order included.
     #[test]
     fn role_and_section_maps_match_btreemaps(
-        ops in prop::collection::vec((pfn(), 0usize..8), 1..100)
+        ops in prop::collection::vec((pfn(), 0usize..8), 1..100),
+        flat in flat(),
     ) {
         const ROLES: [Role; 7] = [
             Role::ControlCode,
@@ -279,6 +298,8 @@ proptest! {
         let mut roles = RoleMap::default();
         let mut ref_roles = BTreeMap::new();
         let mut bytes: SectionMap<u8, 5> = SectionMap::default();
+        roles.reserve(flat);
+        bytes.reserve(flat);
         let mut ref_bytes = BTreeMap::new();
         for (p, r) in ops {
             if r < 7 {
@@ -359,9 +380,11 @@ proptest! {
                     p.prop_map(MoveOp::Zero),
                 ], 1..40),
             )
-        })
+        }),
+        flat in flat(),
     ) {
         let mut store = PageStore::default();
+        store.reserve(flat);
         let mut m: BTreeMap<u64, Content> = BTreeMap::new();
         for (p, c) in setup {
             match c {
@@ -439,6 +462,9 @@ enum SecOp {
     Clear,
     /// Replace the map by a clone of itself.
     Clone,
+    /// Ask for a flat array for the keys below a bound (only an empty
+    /// map takes it).
+    Reserve(u64),
     /// Copy the map into a second one that holds other keys (made with
     /// `seed`), then carry on with the copy.
     CloneFrom(u64),
@@ -449,6 +475,7 @@ fn sec_op() -> impl Strategy<Value = SecOp> {
         8 => (pfn(), 0u8..4).prop_map(|(p, v)| SecOp::Set(p, v)),
         1 => Just(SecOp::Clear),
         1 => Just(SecOp::Clone),
+        1 => pfn().prop_map(SecOp::Reserve),
         1 => pfn().prop_map(SecOp::CloneFrom),
     ]
 }
@@ -480,8 +507,10 @@ proptest! {
                     r.clear();
                 }
                 SecOp::Clone => m = m.clone(),
+                SecOp::Reserve(n) => m.reserve(n),
                 SecOp::CloneFrom(seed) => {
                     let mut other: SectionMap<u8, 4> = SectionMap::default();
+                    other.reserve(seed % (1 << 25));
                     for k in 0..8u64 {
                         other.set(seed.wrapping_add(k * 977) % (1 << 30), 1 + (k % 3) as u8);
                         other.set(seed.wrapping_mul(k + 3), 2);
