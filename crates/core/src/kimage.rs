@@ -667,8 +667,9 @@ impl Policies {
 
 /// The pfns the kimage's per-pfn tables (the page store, the allocator's
 /// bitmap, the roles) keep in flat arrays ([`crate::sparse`]): all of
-/// the machine's for an image of [`FLAT_IMAGE_PAGES`] pages or more, none
-/// for a smaller one.
+/// the machine's (as many as each table's 16 MiB of flat values hold) for
+/// an image of [`FLAT_IMAGE_PAGES`] pages or more, none for a smaller
+/// one.
 fn flat_pfns(machine: &Machine, segments: &[Segment]) -> u64 {
     let pages: u64 = segments.iter().map(|s| s.memsz.div_ceil(PAGE_SIZE)).sum();
     if pages >= FLAT_IMAGE_PAGES {

@@ -273,7 +273,8 @@ impl<T: Clone + Default, const SHIFT: u32> SectionMap<T, SHIFT> {
     /// holding sections keeps its layout). A new array is one zeroed
     /// allocation, whose pages the system maps as they are first
     /// written, and never moves as sections are made; an emptied map's
-    /// array is cut or grown to the length asked, or let go for none.
+    /// array is cut or grown to the length asked, or let go for none,
+    /// and its directory emptied.
     pub fn reserve(&mut self, keys: u64) {
         if Self::FLAT_SECTIONS == 0 {
             return;
@@ -283,6 +284,10 @@ impl<T: Clone + Default, const SHIFT: u32> SectionMap<T, SHIFT> {
         {
             return;
         }
+        // No section is made: the directory holds only zeros, and a map
+        // with a flat array reads none of them (the directory is long
+        // again only once a section is made past the array).
+        self.dir.clear();
         if end == 0 {
             // A small run after a large one: the large one's array let go.
             self.flat = Flat::default();
@@ -415,9 +420,10 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     #[cfg_attr(not(feature = "small"), inline(always))]
     #[cfg_attr(feature = "small", inline)]
     pub fn get(&self, key: u64) -> T {
-        // A flat section has no directory entry, and a map with a flat
-        // array has a directory only past it (the lookup reads no entry).
-        // The flat array holds defaults where no section was made.
+        // A flat section has no directory entry, and the directory of a
+        // map given a flat array starts empty: the lookup reads no entry
+        // unless a section was made past the array. The flat array holds
+        // defaults where no section was made.
         match self.index(key >> SHIFT) {
             0 if Self::FLAT_SECTIONS > 0 && key < self.flat.len() as u64 => self.flat[key as usize],
             0 => T::default(),
