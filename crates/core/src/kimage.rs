@@ -856,26 +856,18 @@ impl Kimage {
         trace: bool,
     ) -> Self {
         let LoadTables {
-            mut store,
-            mut used,
-            mut roles,
+            store,
+            used,
+            roles,
             events,
             dst_index,
             dest_pages,
             reused,
             unusable_pages,
         } = LoadTables::take();
-        // (Not in the page's module, `small`: its tables have no flat
-        // arrays.)
-        if !cfg!(feature = "small") {
-            let flat = flat_pfns(&machine, &segments);
-            store.reserve(flat);
-            used.reserve(flat);
-            roles.reserve(flat);
-        }
         let alloc = PageAllocator::new_in(&machine, policy, dest_ranges(&segments), used);
         let dest_span = dest_span(&segments);
-        Kimage {
+        let mut k = Kimage {
             machine,
             segments,
             policies: Policies::of(&*design),
@@ -908,7 +900,9 @@ impl Kimage {
             source_movable: false,
             ignored: Vec::new(),
             site: [0; 4],
-        }
+        };
+        k.reserve_flat();
+        k
     }
 
     /// This kimage made again as [`Kimage::with_design`] makes it, for
@@ -996,12 +990,21 @@ impl Kimage {
         self.machine = machine;
         self.segments = segments;
         self.recycle(design, policy, trace);
-        if !cfg!(feature = "small") {
-            let flat = flat_pfns(&self.machine, &self.segments);
-            self.store.reserve(flat);
-            self.alloc.reserve(flat);
-            self.roles.reserve(flat);
+        self.reserve_flat();
+    }
+
+    /// The per-pfn tables' flat arrays for this machine and image
+    /// ([`flat_pfns`]), asked for while the tables are empty (a new or
+    /// renewed kimage). Not in the page's module (`small`): its tables
+    /// have no flat arrays.
+    fn reserve_flat(&mut self) {
+        if cfg!(feature = "small") {
+            return;
         }
+        let flat = flat_pfns(&self.machine, &self.segments);
+        self.store.reserve(flat);
+        self.alloc.reserve(flat);
+        self.roles.reserve(flat);
     }
 
     fn build_indexes(&mut self) {

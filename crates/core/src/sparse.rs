@@ -162,7 +162,7 @@ impl<T: Clone + Default, const SHIFT: u32> Clone for SectionMap<T, SHIFT> {
                 .last();
             flat = zeroed(last.map_or(0, |s| ((s + 1) << SHIFT) as usize));
             for sec in made_sections(&self.made).take_while(|&s| s < flat_secs) {
-                let r = (sec as usize) << SHIFT..(sec as usize + 1) << SHIFT;
+                let r = Self::span(sec as usize);
                 flat[r.clone()].clone_from_slice(&self.flat[r]);
             }
         }
@@ -198,7 +198,7 @@ impl<T: Clone + Default, const SHIFT: u32> Clone for SectionMap<T, SHIFT> {
             for b in Bits(bits) {
                 let s = w * 64 + b as usize;
                 if s < flat_secs {
-                    let r = s << SHIFT..(s + 1) << SHIFT;
+                    let r = Self::span(s);
                     self.flat[r.clone()].clone_from_slice(&src.flat[r]);
                 } else {
                     self.dir[s] = src.dir[s];
@@ -240,6 +240,12 @@ impl<T: Clone + Default, const SHIFT: u32> SectionMap<T, SHIFT> {
         }
     };
 
+    /// Where section `s`'s values are in the flat array.
+    #[inline(always)]
+    fn span(s: usize) -> std::ops::Range<usize> {
+        s << SHIFT..(s + 1) << SHIFT
+    }
+
     /// Sections the flat array holds (its length is whole sections).
     #[inline(always)]
     fn flat_sections(&self) -> u64 {
@@ -258,7 +264,7 @@ impl<T: Clone + Default, const SHIFT: u32> SectionMap<T, SHIFT> {
             for b in Bits(*bits) {
                 let s = w * 64 + b as usize;
                 if s < flat_secs {
-                    self.flat[s << SHIFT..(s + 1) << SHIFT].fill(T::default());
+                    self.flat[Self::span(s)].fill(T::default());
                 } else {
                     self.dir[s] = 0;
                 }
@@ -342,7 +348,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
         self.index(sec) != 0 || (sec < self.flat_sections() && self.is_made(sec))
     }
 
-    /// Count flat section `sec` made (its values are defaults already).
+    /// Count section `sec` (below [`DIRECT_SECTIONS`]) made.
     #[cold]
     #[inline(never)]
     fn mark_made(&mut self, sec: u64) {
@@ -371,10 +377,7 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
                 self.dir.resize(i + 1, 0);
             }
             self.dir[i] = n;
-            if self.made.len() <= i / 64 {
-                self.made.resize(i / 64 + 1, 0);
-            }
-            self.made[i / 64] |= 1 << (i % 64);
+            self.mark_made(sec);
         } else {
             self.high.insert(sec, n);
             self.made_high.insert(sec);
@@ -397,11 +400,8 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
     pub fn section(&self, key: u64) -> Option<&[T]> {
         let sec = key >> SHIFT;
         match self.index(sec) {
-            0 => {
-                let s = sec as usize;
-                (sec < self.flat_sections() && self.is_made(sec))
-                    .then(|| &self.flat[s << SHIFT..(s + 1) << SHIFT])
-            }
+            0 => (sec < self.flat_sections() && self.is_made(sec))
+                .then(|| &self.flat[Self::span(sec as usize)]),
             n => {
                 let start = ((n - 1) as usize) << SHIFT;
                 Some(&self.values[start..start + (1 << SHIFT)])
@@ -495,11 +495,11 @@ impl<T: Copy + Default + PartialEq, const SHIFT: u32> SectionMap<T, SHIFT> {
             .chain(self.made_high.iter())
             .map(move |sec| {
                 let values = if sec < flat {
-                    &self.flat[(sec << SHIFT) as usize..]
+                    &self.flat[Self::span(sec as usize)]
                 } else {
-                    &self.values[((self.index(sec) - 1) as usize) << SHIFT..]
+                    &self.values[Self::span((self.index(sec) - 1) as usize)]
                 };
-                (sec << SHIFT, &values[..1 << SHIFT])
+                (sec << SHIFT, values)
             })
     }
 
