@@ -19,7 +19,12 @@
 //     of 100, as the page sends them; the first 1,000 apart);
 // (f) issue 15's exhaustive benchmark in one worker: every order of up to
 //     20 calls on two segments of four pages (minutes; skip it with
-//     --no-exhaustive).
+//     --no-exhaustive);
+// (g) the host, in the same Chromium, no code of ours: a chain of
+//     dependent shift, xor and multiply (the clock a page's thread gets)
+//     and a chase of dependent loads through 64 MiB (the memory's
+//     latency), as criterion's `host` group measures them natively, so a
+//     reading can be told from the host it was taken on.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -449,6 +454,50 @@ async function exhaustiveTime(browser, base) {
   return secs;
 }
 
+// (g) the host: medians of 5 rounds in a blank page.
+async function hostReference(browser) {
+  const { context, page } = await newPage(browser);
+  const r = await page.evaluate(() => {
+    const LINKS = 1 << 24;
+    const chain = () => {
+      let x = 1;
+      const t = performance.now();
+      for (let i = 0; i < LINKS; i++) x = Math.imul(x ^ (x >>> 13), 0x9e3779b1);
+      return [performance.now() - t, x];
+    };
+    // A random single cycle through 64 MiB (Sattolo's shuffle, a fixed
+    // linear congruential stream): each load's index is the load before's value.
+    const SLOTS = 1 << 24;
+    const LOADS = 1 << 20;
+    const next = new Uint32Array(SLOTS);
+    for (let i = 0; i < SLOTS; i++) next[i] = i;
+    let s = 1;
+    for (let i = SLOTS - 1; i > 0; i--) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const j = Math.floor((s / 4294967296) * i);
+      const t = next[i];
+      next[i] = next[j];
+      next[j] = t;
+    }
+    const chase = () => {
+      let at = 0;
+      const t = performance.now();
+      for (let i = 0; i < LOADS; i++) at = next[at];
+      return [performance.now() - t, at];
+    };
+    const med = (f) => {
+      const xs = [0, 1, 2, 3, 4, 5].map(() => f()[0]).slice(1).sort((a, b) => a - b);
+      return xs[2];
+    };
+    return { ghz: (5 * LINKS) / (med(chain) * 1e6), ns: (med(chase) * 1e6) / LOADS };
+  });
+  await context.close();
+  console.log(
+    `\n(g) the host in this Chromium (no code of ours; medians of 5): a dependent shift-xor-multiply chain at ${r.ghz.toFixed(2)} G cycles/s (5 cycles a link), dependent loads through 64 MiB at ${r.ns.toFixed(0)} ns each`,
+  );
+  return r;
+}
+
 const srv = await start();
 const browser = await launch();
 try {
@@ -458,6 +507,7 @@ try {
   const model = await workerTime(browser, srv.base, scenarioJson);
   const rate = await exploreRate(browser, srv.base);
   const exh = process.argv.includes('--no-exhaustive') ? null : await exhaustiveTime(browser, srv.base);
+  const host = await hostReference(browser);
   table('summary against the README\'s budgets', ['budget', 'limit', 'measured', 'verdict'], [
     ['wasm+JS+CSS gzipped', '300 KiB', `${kib(gz)} KiB`, gz <= 300 * 1024 ? 'ok' : 'OVER'],
     ['shared link → verdicts (median)', '1000 ms', ms(link), link <= 1000 ? 'ok' : 'OVER'],
@@ -466,6 +516,8 @@ try {
     ['model, 1 GiB, 4 variants, in worker (median)', '250 ms', ms(model), model <= 250 ? 'ok' : 'OVER'],
     ['explorer, candidates/s in one worker', '5000/s', `${Math.round(rate)}/s`, rate >= 5000 ? 'ok' : 'UNDER'],
     ['exhaustive, issue 15 machine, 20 calls, one worker', '180 s', exh === null ? '-' : `${exh.toFixed(1)} s`, exh === null ? 'skipped' : exh <= 180 ? 'ok' : 'OVER'],
+    ['the host: dependent chain (clock), no budget', '-', `${host.ghz.toFixed(2)} GHz`, '(g)'],
+    ['the host: dependent loads, 64 MiB, no budget', '-', `${host.ns.toFixed(0)} ns`, '(g)'],
   ]);
 } finally {
   await browser.close();

@@ -10,7 +10,12 @@
 //!   (500 candidates of `verdict:pointer,rfc-fixed` per iteration; issue
 //!   16, was 2,000);
 //! * how cost grows with the image (`scaling`): 64 MiB to 4 GiB on a
-//!   16 GiB machine, in source pages per second.
+//!   16 GiB machine, in source pages per second;
+//! * the host (`host`): no code of ours, a chain of dependent integer
+//!   operations (the clock) and a chase of dependent loads through 64 MiB
+//!   (the memory's latency), so a reading can be told from the host it
+//!   was taken on (the shared host's speed moves by 10-25% within
+//!   minutes, and more from one machine to the next).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kexec_core::design::KERNEL_VARIANTS as ALL_VARIANTS;
@@ -191,5 +196,63 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, huge, small, explore_rate, exhaustive_rate, scaling);
+/// Links of the host reference's chain (4 M: a few milliseconds).
+const HOST_LINKS: u64 = 1 << 22;
+
+/// The host's speed for serial integer work, no code of ours: a chain of
+/// [`HOST_LINKS`] links, each waiting for the one before: a shift, an
+/// exclusive or (1 cycle each) and a 64-bit multiply (3 cycles on the
+/// x86-64 cores of the last decade); not linear, so the compiler cannot
+/// fold links together. Throughput is in cycles of that chain, so
+/// criterion's "Gelem/s" reads as the clock the host gives this core.
+fn host(c: &mut Criterion) {
+    let mut g = c.benchmark_group("host");
+    g.sample_size(20);
+    g.throughput(criterion::Throughput::Elements(5 * HOST_LINKS));
+    g.bench_function("dependent-shift-xor-multiply-chain", |b| {
+        b.iter(|| {
+            let mut x = black_box(1u64);
+            for _ in 0..HOST_LINKS {
+                x = (x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            }
+            black_box(x)
+        })
+    });
+    // A random single cycle through 64 MiB (Sattolo's shuffle): every
+    // load's address is the load before's value, the table far larger
+    // than any cache, as the model's per-pfn tables are for big images.
+    let mut next: Vec<u64> = (0..CHASE_SLOTS).collect();
+    let mut rng = kexec_common::rng::SplitMix64::new(1);
+    for i in (1..CHASE_SLOTS).rev() {
+        let j = rng.below(i);
+        next.swap(i as usize, j as usize);
+    }
+    g.throughput(criterion::Throughput::Elements(CHASE_LOADS));
+    g.bench_function("dependent-loads-64MiB", |b| {
+        b.iter(|| {
+            let mut at = black_box(0u64);
+            for _ in 0..CHASE_LOADS {
+                at = next[at as usize];
+            }
+            black_box(at)
+        })
+    });
+    g.finish();
+}
+
+/// Slots of the host reference's table of dependent loads (64 MiB).
+const CHASE_SLOTS: u64 = 1 << 23;
+/// Loads per iteration of the chase (criterion's "elem/s" are loads a
+/// second: 1,000 over its "Melem/s" is nanoseconds a load).
+const CHASE_LOADS: u64 = 1 << 18;
+
+criterion_group!(
+    benches,
+    host,
+    huge,
+    small,
+    explore_rate,
+    exhaustive_rate,
+    scaling
+);
 criterion_main!(benches);
