@@ -131,10 +131,66 @@ fn bucket_title(map: &MemMap, b: usize, counts: &[u32; 8]) -> String {
     )
 }
 
-fn strip(prefix: &str, s: &RunSummary, y: f64, lay: &Layout) -> Html {
-    let map = &s.map;
+/// A strip's marks, one `<g data-bucket>` a bucket (its destination bar,
+/// its majority role's mark, an indirection tick), as SVG markup: the
+/// page inserts it with one parse of the text (`Html::from_html_unchecked`)
+/// instead of a call from wasm for every element and attribute (a 1 GiB
+/// image: about 1,800 elements, most of the map's task). The text is
+/// only numbers, hex and this file's labels: nothing to escape.
+fn marks(prefix: &str, map: &MemMap, y: f64, lay: &Layout) -> String {
+    use std::fmt::Write;
     let n = map.buckets.len().max(1) as f64;
     let bw = (lay.w - lay.label_w) / n;
+    let mut out = String::new();
+    for (b, bucket) in map.buckets.iter().enumerate() {
+        let x = lay.label_w + b as f64 * bw;
+        // The majority role fills the mark (ties: PRIORITY order);
+        // indirection pages, however few, also get a tick.
+        let role = PRIORITY
+            .iter()
+            .copied()
+            .filter(|&i| bucket.counts[i] > 0)
+            .max_by_key(|&i| {
+                (
+                    bucket.counts[i],
+                    std::cmp::Reverse(PRIORITY.iter().position(|&p| p == i)),
+                )
+            });
+        let tick = bucket.counts[1] > 0 && role != Some(1);
+        let title = bucket_title(map, b, &bucket.counts);
+        let (x, w) = (px(x), px(bw.max(0.8)));
+        let _ = write!(out, "<g data-bucket=\"{b}\">");
+        if bucket.counts[MAP_DEST] > 0 {
+            let _ = write!(
+                out,
+                "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"4\" fill=\"#444\"><title>{title}</title></rect>",
+                px(y - 6.0),
+                px(bw.max(0.5))
+            );
+        }
+        if let Some(i) = role {
+            let _ = write!(
+                out,
+                "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{}\" fill=\"url(#{prefix}-{i})\" data-role=\"{}\"><title>{title}</title></rect>",
+                px(y),
+                px(STRIP_H),
+                STYLES[i].0
+            );
+        }
+        if tick {
+            let _ = write!(
+                out,
+                "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"5\" fill=\"#d7301f\" data-role=\"indirection\"><title>{title}</title></rect>",
+                px(y + STRIP_H - 5.0)
+            );
+        }
+        out.push_str("</g>");
+    }
+    out
+}
+
+fn strip(prefix: &str, s: &RunSummary, y: f64, lay: &Layout) -> Html {
+    let map = &s.map;
     let x_of = |pfn: u64| lay.x_of(pfn, map.end_pfn);
     let label_y = if lay.label_above { y - 9.0 } else { y + 18.0 };
     html! {
@@ -144,34 +200,7 @@ fn strip(prefix: &str, s: &RunSummary, y: f64, lay: &Layout) -> Html {
                 <rect x={px(x_of(a))} y={px(y)} width={px((x_of(b) - x_of(a)).max(0.5))}
                       height={px(STRIP_H)} fill="#f0f0f0" stroke="#bbb" stroke-width="0.3"><title>{ format!("RAM 0x{:x}-0x{:x}", a << 12, b << 12) }</title></rect>
             }) }
-            { for map.buckets.iter().enumerate().map(|(b, bucket)| {
-                let x = lay.label_w + b as f64 * bw;
-                let dest = bucket.counts[MAP_DEST] > 0;
-                // The majority role fills the mark (ties: PRIORITY order);
-                // indirection pages, however few, also get a tick.
-                let role = PRIORITY
-                    .iter()
-                    .copied()
-                    .filter(|&i| bucket.counts[i] > 0)
-                    .max_by_key(|&i| (bucket.counts[i], std::cmp::Reverse(PRIORITY.iter().position(|&p| p == i))));
-                let tick = bucket.counts[1] > 0 && role != Some(1);
-                let title = bucket_title(map, b, &bucket.counts);
-                html! {
-                    <g data-bucket={b.to_string()}>
-                        if dest {
-                            <rect x={px(x)} y={px(y - 6.0)} width={px(bw.max(0.5))} height="4" fill="#444"><title>{ title.clone() }</title></rect>
-                        }
-                        if let Some(i) = role {
-                            <rect x={px(x)} y={px(y)} width={px(bw.max(0.8))} height={px(STRIP_H)}
-                                  fill={format!("url(#{prefix}-{i})")} data-role={STYLES[i].0}><title>{ title.clone() }</title></rect>
-                        }
-                        if tick {
-                            <rect x={px(x)} y={px(y + STRIP_H - 5.0)} width={px(bw.max(0.8))} height="5"
-                                  fill="#d7301f" data-role="indirection"><title>{ title }</title></rect>
-                        }
-                    </g>
-                }
-            }) }
+            { Html::from_html_unchecked(marks(prefix, map, y, lay).into()) }
         </g>
     }
 }
