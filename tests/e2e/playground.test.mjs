@@ -578,6 +578,17 @@ test('k. memory map: one strip per pane; export SVG downloads an .svg', { timeou
     const strips = await map.locator('g.strip').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-variant')));
     assert.deepEqual(strips, variants, 'one strip per pane, in pane order');
     assert.ok((await map.locator('g.strip rect[data-role]').count()) > 0, 'pages coloured by role');
+    // The buckets' marks (inserted as one SVG text) are SVG elements that
+    // draw, each naming its pages on hover.
+    const marks = await map.locator('g.strip g[data-bucket] rect[data-role]').evaluateAll((rs) =>
+      rs.map((r) => [r.namespaceURI, typeof r.getBBox === 'function' && r.getBBox().width > 0, r.querySelector('title')?.textContent ?? '']),
+    );
+    assert.ok(marks.length > 0, 'marks in buckets');
+    for (const [ns, drawn, title] of marks) {
+      assert.equal(ns, 'http://www.w3.org/2000/svg');
+      assert.ok(drawn, 'a mark has a width on screen');
+      assert.match(title, /^pfn 0x[0-9a-f]+(-0x[0-9a-f]+)? \(0x[0-9a-f]+-0x[0-9a-f]+\): /);
+    }
 
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), page.click('#export-svg')]);
     assert.match(download.suggestedFilename(), /\.svg$/);

@@ -141,9 +141,13 @@ fn marks(prefix: &str, map: &MemMap, y: f64, lay: &Layout) -> String {
     use std::fmt::Write;
     let n = map.buckets.len().max(1) as f64;
     let bw = (lay.w - lay.label_w) / n;
+    // What every bucket's marks share: their rows and widths.
+    let (dest_y, dest_w) = (px(y - 6.0), px(bw.max(0.5)));
+    let (mark_y, mark_h, w) = (px(y), px(STRIP_H), px(bw.max(0.8)));
+    let tick_y = px(y + STRIP_H - 5.0);
     let mut out = String::new();
     for (b, bucket) in map.buckets.iter().enumerate() {
-        let x = lay.label_w + b as f64 * bw;
+        let x = px(lay.label_w + b as f64 * bw);
         // The majority role fills the mark (ties: PRIORITY order);
         // indirection pages, however few, also get a tick.
         let role = PRIORITY
@@ -158,30 +162,24 @@ fn marks(prefix: &str, map: &MemMap, y: f64, lay: &Layout) -> String {
             });
         let tick = bucket.counts[1] > 0 && role != Some(1);
         let title = bucket_title(map, b, &bucket.counts);
-        let (x, w) = (px(x), px(bw.max(0.8)));
         let _ = write!(out, "<g data-bucket=\"{b}\">");
         if bucket.counts[MAP_DEST] > 0 {
             let _ = write!(
                 out,
-                "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"4\" fill=\"#444\"><title>{title}</title></rect>",
-                px(y - 6.0),
-                px(bw.max(0.5))
+                "<rect x=\"{x}\" y=\"{dest_y}\" width=\"{dest_w}\" height=\"4\" fill=\"#444\"><title>{title}</title></rect>"
             );
         }
         if let Some(i) = role {
             let _ = write!(
                 out,
-                "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{}\" fill=\"url(#{prefix}-{i})\" data-role=\"{}\"><title>{title}</title></rect>",
-                px(y),
-                px(STRIP_H),
+                "<rect x=\"{x}\" y=\"{mark_y}\" width=\"{w}\" height=\"{mark_h}\" fill=\"url(#{prefix}-{i})\" data-role=\"{}\"><title>{title}</title></rect>",
                 STYLES[i].0
             );
         }
         if tick {
             let _ = write!(
                 out,
-                "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"5\" fill=\"#d7301f\" data-role=\"indirection\"><title>{title}</title></rect>",
-                px(y + STRIP_H - 5.0)
+                "<rect x=\"{x}\" y=\"{tick_y}\" width=\"{w}\" height=\"5\" fill=\"#d7301f\" data-role=\"indirection\"><title>{title}</title></rect>"
             );
         }
         out.push_str("</g>");
