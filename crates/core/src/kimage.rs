@@ -671,7 +671,9 @@ impl Policies {
 /// an image of [`FLAT_IMAGE_PAGES`] pages or more, none for a smaller
 /// one.
 fn flat_pfns(machine: &Machine, segments: &[Segment]) -> u64 {
-    let pages: u64 = segments.iter().map(|s| s.memsz.div_ceil(PAGE_SIZE)).sum();
+    let pages = segments
+        .iter()
+        .fold(0u64, |n, s| n.saturating_add(s.memsz.div_ceil(PAGE_SIZE)));
     if pages >= FLAT_IMAGE_PAGES {
         machine.max_pfn()
     } else {
