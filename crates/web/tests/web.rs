@@ -97,6 +97,22 @@ async fn entry_list_is_virtualized_and_marks_differences() {
     );
     let head = div.query_selector(".row[data-index='0']").unwrap().unwrap();
     assert!(head.text_content().unwrap().contains("IND  0x02002000"));
+    // The rows are inserted as one text: each entry row is still a div
+    // of four spans (index, slot, word, what), parsed as HTML elements.
+    let entries = div.query_selector_all(".row[data-index]").unwrap().length();
+    let spans = div
+        .query_selector_all(".row[data-index] > span.idx + span.slot + span.word + span.what")
+        .unwrap()
+        .length();
+    assert!(
+        entries > 0 && spans == entries,
+        "{spans} of {entries} rows have their four spans"
+    );
+    let word = div
+        .query_selector(".row[data-index='0'] > span.word")
+        .unwrap()
+        .unwrap();
+    assert_eq!(word.text_content().unwrap(), "0x02002002");
     assert!(
         div.query_selector(".row.diff").unwrap().is_none(),
         "the first screen is identical"

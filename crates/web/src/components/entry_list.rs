@@ -135,28 +135,75 @@ pub fn EntryList(props: &EntryListProps) -> Html {
     let first = (*scroll / ROW_H) as usize;
     let from = first.saturating_sub(OVERSCAN);
     let to = (first + (VIEW_H / ROW_H) as usize + OVERSCAN).min(all.len());
-    let w = props.digits;
-    let m = &props.machine;
-    let render = |row: &Row| -> Html {
+    let window = window_markup(
+        &all[from..to],
+        &Window {
+            words,
+            differs: &differs,
+            pages: &props.pages,
+            machine: &props.machine,
+            digits: props.digits,
+        },
+    );
+    let top = from as i32 * ROW_H;
+    let total = all.len() as i32 * ROW_H;
+    html! {
+        <div class="entry-list" ref={node} {onscroll} role="list" aria-label={props.label.clone()} tabindex="0"
+             style={format!("height:{VIEW_H}px")}>
+            <div class="spacer" style={format!("height:{total}px")}>
+                <div class="window" style={format!("transform:translateY({top}px)")}>
+                    { Html::from_html_unchecked(window.into()) }
+                </div>
+            </div>
+        </div>
+    }
+}
+
+/// What the rows of a window are written from.
+struct Window<'a> {
+    /// The pane's words.
+    words: &'a [u64],
+    /// Whether entry `i` differs from the other pane's.
+    differs: &'a dyn Fn(usize) -> bool,
+    /// The list's indirection pages.
+    pages: &'a [PageInfo],
+    /// The machine (zones, lowmem line).
+    machine: &'a Machine,
+    /// Entry width in hex digits.
+    digits: usize,
+}
+
+/// The markup of the rows in view, one text the page inserts with one
+/// parse (`Html::from_html_unchecked`) instead of a call from wasm for
+/// every element, attribute and text (a 1 GiB result's two windows:
+/// about 570 nodes, most of the result's task). The text is numbers, hex,
+/// the kernel's names for zones and entry kinds and this file's labels:
+/// nothing to escape.
+fn window_markup(rows: &[Row], x: &Window) -> String {
+    use std::fmt::Write;
+    let (words, pages, m, w) = (x.words, x.pages, x.machine, x.digits);
+    let mut out = String::with_capacity(rows.len() * 160);
+    for row in rows {
         match *row {
             Row::Page(p) => {
-                let pg = &props.pages[p];
-                let cls = classes!("row", "page-row", pg.highmem.then_some("highmem"));
-                html! {
-                    <div class={cls} role="listitem">
-                        { format!("indirection page {}: {}", p + 1, page_desc(m, pg.pfn)) }
-                    </div>
-                }
+                let pg = &pages[p];
+                let hm = if pg.highmem { " highmem" } else { "" };
+                let _ = write!(
+                    out,
+                    "<div role=\"listitem\" class=\"row page-row{hm}\">indirection page {}: {}</div>",
+                    p + 1,
+                    page_desc(m, pg.pfn)
+                );
             }
             Row::Entry(i) => {
                 let e = words[i];
-                let head_in_list = props.pages.first().is_none_or(|p| p.first > 0);
+                let head_in_list = pages.first().is_none_or(|p| p.first > 0);
                 let slot = if i == 0 && head_in_list {
                     "head".to_string()
                 } else {
-                    let p = props.pages.partition_point(|pg| pg.first <= i);
+                    let p = pages.partition_point(|pg| pg.first <= i);
                     match p.checked_sub(1) {
-                        Some(p) => format!("{}", i - props.pages[p].first),
+                        Some(p) => format!("{}", i - pages[p].first),
                         None => format!("{i}"),
                     }
                 };
@@ -174,44 +221,29 @@ pub fn EntryList(props: &EntryListProps) -> Html {
                     EntryKind::Zero => ("zero", "ZERO (clear the destination page)".to_string()),
                     EntryKind::Other(v) => ("other", format!("0x{v:0w$x}")),
                 };
-                let cls = classes!("row", kind, differs(i).then_some("diff"));
-                html! {
-                    <div class={cls} role="listitem" data-index={i.to_string()}>
-                        <span class="idx">{ format!("#{i}") }</span>
-                        <span class="slot">{ slot }</span>
-                        <span class="word">{ format!("0x{e:0w$x}") }</span>
-                        <span class="what">{ text }</span>
-                    </div>
-                }
+                let diff = if (x.differs)(i) { " diff" } else { "" };
+                let _ = write!(
+                    out,
+                    "<div role=\"listitem\" data-index=\"{i}\" class=\"row {kind}{diff}\"><span class=\"idx\">#{i}</span><span class=\"slot\">{slot}</span><span class=\"word\">0x{e:0w$x}</span><span class=\"what\">{text}</span></div>"
+                );
             }
             Row::Fold { start, len } => {
                 let (EntryKind::Source(a), EntryKind::Source(b)) =
                     (decode(words[start]), decode(words[start + len - 1]))
                 else {
-                    return html! {};
+                    continue;
                 };
-                let diff = (start..start + len).any(differs);
-                html! {
-                    <div class={classes!("row", "src", "fold", diff.then_some("diff"))} role="listitem" data-index={start.to_string()}>
-                        <span class="idx">{ format!("#{start}") }</span>
-                        <span class="slot">{ format!("x{len}") }</span>
-                        <span class="word">{ format!("0x{a:0w$x}") }</span>
-                        <span class="what">{ format!("SRC  0x{a:0w$x}..0x{b:0w$x}  {len} consecutive pages") }</span>
-                    </div>
-                }
+                let diff = if (start..start + len).any(x.differs) {
+                    " diff"
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    out,
+                    "<div role=\"listitem\" data-index=\"{start}\" class=\"row src fold{diff}\"><span class=\"idx\">#{start}</span><span class=\"slot\">x{len}</span><span class=\"word\">0x{a:0w$x}</span><span class=\"what\">SRC  0x{a:0w$x}..0x{b:0w$x}  {len} consecutive pages</span></div>"
+                );
             }
         }
-    };
-    let top = from as i32 * ROW_H;
-    let total = all.len() as i32 * ROW_H;
-    html! {
-        <div class="entry-list" ref={node} {onscroll} role="list" aria-label={props.label.clone()} tabindex="0"
-             style={format!("height:{VIEW_H}px")}>
-            <div class="spacer" style={format!("height:{total}px")}>
-                <div class="window" style={format!("transform:translateY({top}px)")}>
-                    { for all[from..to].iter().map(render) }
-                </div>
-            </div>
-        </div>
     }
+    out
 }
