@@ -231,6 +231,7 @@ fn print_hit(
             relocate: true,
             unload: false,
             trace: false,
+            first_step: false,
         },
         &*kernels,
     );

@@ -641,6 +641,7 @@ fn main() -> ExitCode {
                 relocate,
                 unload,
                 trace: false,
+                first_step: false,
             },
         ),
         Cmd::Presets => Ok(presets_cmd()),

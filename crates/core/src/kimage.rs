@@ -880,6 +880,7 @@ impl Kimage {
             trace: Trace {
                 enabled: trace,
                 allocs_only: false,
+                first_step_only: false,
                 events,
             },
             dest_pages,
@@ -953,6 +954,7 @@ impl Kimage {
         *counters = Counters::default();
         my_trace.enabled = trace;
         my_trace.allocs_only = false;
+        my_trace.first_step_only = false;
         my_trace.events.clear();
         dest_pages.clear();
         reused.clear();

@@ -42,6 +42,7 @@ impl Kind for KimageKind {
                 relocate: true,
                 unload: true,
                 trace: false,
+                first_step: false,
             },
         )
     }

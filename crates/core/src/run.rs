@@ -29,6 +29,14 @@ pub struct RunOptions {
     pub unload: bool,
     /// Keep the event trace.
     pub trace: bool,
+    /// Without `trace`: keep the events of the timeline's step 0 only,
+    /// up to the first page loaded (kimage_alloc_init's pages, the first
+    /// DESTINATION entry), a handful whatever the image's size
+    /// ([`crate::trace::Trace::first_step_only`]). The web worker runs a
+    /// big image so: the page shows step 0 with the result, and the
+    /// worker runs the image again with its whole trace only when a later
+    /// step is asked for. A kernel build's run keeps no trace with it.
+    pub first_step: bool,
 }
 
 /// How the load ended.
@@ -429,8 +437,9 @@ fn run_with(
     progress: Option<ProgressHook>,
     prefix: Vec<u64>,
 ) -> VariantRun {
-    let mut k = ws.kimage(sc, m, design, opts.trace);
+    let mut k = ws.kimage(sc, m, design, opts.trace || opts.first_step);
     k.trace.allocs_only = reads != Reads::All;
+    k.trace.first_step_only = opts.first_step && !opts.trace;
     if !prefix.is_empty() {
         k.allocator_mut().set_prefix(prefix);
     }

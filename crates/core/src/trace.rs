@@ -289,6 +289,9 @@ pub struct Trace {
     /// Keep only [`Event::Alloc`]: the allocation order, all a same-order
     /// goal reads of its first design's run.
     pub allocs_only: bool,
+    /// Keep the events up to the first [`Event::LoadPage`] only (the
+    /// timeline's step 0), then none: the trace turns itself off there.
+    pub first_step_only: bool,
     /// The events, in order.
     pub events: Vec<Event>,
 }
@@ -298,6 +301,10 @@ impl Trace {
     #[inline]
     pub fn push(&mut self, e: Event) {
         if self.enabled && (!self.allocs_only || matches!(e, Event::Alloc { .. })) {
+            if self.first_step_only && matches!(e, Event::LoadPage { .. }) {
+                self.enabled = false;
+                return;
+            }
             self.events.push(e);
         }
     }

@@ -18,6 +18,7 @@ const OPTS: RunOptions = RunOptions {
     relocate: true,
     unload: true,
     trace: false,
+    first_step: false,
 };
 
 fn x86_64(ram_end: u64, segments: &[(u64, u64, u64)], policy: Policy) -> Scenario {
@@ -355,6 +356,7 @@ fn xen_maps_a_page_once_per_walk() {
             relocate: false,
             unload: false,
             trace: false,
+            first_step: false,
         },
     );
     // DEST, SOURCE, 2 ZERO, DONE: 5 stores; the source page's copy maps it

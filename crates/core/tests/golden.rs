@@ -544,6 +544,7 @@ fn swap_hands_highmem_page_to_indirection_request() {
         relocate: true,
         unload: true,
         trace: true,
+        first_step: false,
     };
     let p = run_variant(&sc, Variant::Pointer, opts);
     let f = run_variant(&sc, Variant::RfcFixed, opts);
@@ -709,6 +710,7 @@ fn unusable_pages_i386_pae() {
         relocate: true,
         unload: false,
         trace: true,
+        first_step: false,
     };
     for v in [Variant::Pointer, Variant::RfcFixed] {
         let r = run_variant(&sc, v, opts);

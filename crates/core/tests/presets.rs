@@ -16,6 +16,7 @@ const OPTS: RunOptions = RunOptions {
     relocate: true,
     unload: true,
     trace: false,
+    first_step: false,
 };
 
 fn preset(name: &str) -> Preset {
@@ -570,6 +571,7 @@ fn released_load_tables_leave_what_a_run_reports() {
             relocate: true,
             unload: false,
             trace: sc.image_pages() <= 65_536,
+            first_step: false,
         };
         let kept: Vec<VariantRun> = sc
             .variants
@@ -604,6 +606,55 @@ fn released_load_tables_leave_what_a_run_reports() {
                     a.variant
                 );
             }
+        }
+    }
+}
+
+/// A run that keeps step 0's events only (`RunOptions::first_step`, how
+/// the web worker runs a big image) has the traced run's events up to
+/// its first page loaded, and the same step 0 text, summary, entry words
+/// and report; with `trace` too it keeps the whole trace.
+#[test]
+fn first_step_runs_keep_step_0_of_the_trace() {
+    use kexec_core::summary::{entry_words, step_starts, step_text, summarize};
+    use kexec_core::trace::Event;
+    let opts = |trace, first_step| RunOptions {
+        relocate: true,
+        unload: false,
+        trace,
+        first_step,
+    };
+    for p in presets::all() {
+        let sc = p.scenario;
+        if sc.image_pages() > 65_536 {
+            continue;
+        }
+        for &v in &sc.variants {
+            let traced = run_variant(&sc, v, opts(true, false));
+            let first = run_variant(&sc, v, opts(false, true));
+            let both = run_variant(&sc, v, opts(true, true));
+            let all = &traced.kimage.trace.events;
+            let to = all
+                .iter()
+                .position(|e| matches!(e, Event::LoadPage { .. }))
+                .unwrap_or(all.len());
+            assert_eq!(first.kimage.trace.events, all[..to], "{} {v}", p.name);
+            assert_eq!(&both.kimage.trace.events, all, "{} {v}", p.name);
+            let starts = step_starts(&traced.kimage.trace.events);
+            assert_eq!(
+                step_text(&first.kimage, &step_starts(&first.kimage.trace.events), 0),
+                step_text(&traced.kimage, &starts, 0),
+                "{} {v}",
+                p.name
+            );
+            assert_eq!(summarize(&first), summarize(&traced), "{} {v}", p.name);
+            assert_eq!(entry_words(&first), entry_words(&traced), "{} {v}", p.name);
+            assert_eq!(
+                report::section(&first),
+                report::section(&traced),
+                "{} {v}",
+                p.name
+            );
         }
     }
 }

@@ -120,7 +120,7 @@ proptest! {
                 continue;
             }
             let sc = candidate_for(&sc0, &[variant], seed, index);
-            let opts = RunOptions { relocate, unload, trace: true };
+            let opts = RunOptions { relocate, unload, trace: true, first_step: false };
             let fresh = run_variant_prefixed(&sc, variant, opts, Vec::new());
             let new = on_new_thread(|| {
                 fingerprint(&run_variant_prefixed(&sc, variant, opts, Vec::new()), reads)
@@ -177,7 +177,7 @@ proptest! {
                 continue;
             }
             let sc = candidate_for(&sc0, &[variant], seed, index);
-            let opts = RunOptions { relocate, unload, trace };
+            let opts = RunOptions { relocate, unload, trace, first_step: false };
             let kept = state(&run_variant(&sc, variant, opts));
             let new = on_new_thread(|| state(&run_variant(&sc, variant, opts)));
             prop_assert_eq!(kept, new, "{} seed {} candidate {} {}", BASES[base], seed, index, variant.name());

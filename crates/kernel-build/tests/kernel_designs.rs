@@ -34,6 +34,7 @@ const OPTS: RunOptions = RunOptions {
     relocate: true,
     unload: true,
     trace: false,
+    first_step: false,
 };
 
 fn patch(name: &str) -> PatchFile {

@@ -72,6 +72,7 @@ fn entries(d: &Document) -> Option<String> {
             relocate: true,
             unload: true,
             trace: false,
+            first_step: false,
         },
     );
     Some(report::entries_all(&runs))

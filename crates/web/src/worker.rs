@@ -211,6 +211,7 @@ fn warm_up(state: &WorkerState, sc: &Scenario, mine: usize) {
         relocate: true,
         unload: false,
         trace: false,
+        first_step: false,
     };
     for &v in &sc.variants[..mine] {
         if matches!(v, Variant::Kernel(_)) {
@@ -275,10 +276,13 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             let part = u8::from(state.part);
             let base = Rc::new(Cell::new(0u64));
             let shown = Rc::new(Cell::new(0u64));
+            // A big run keeps step 0's events (the page asks for the
+            // timeline's step 0 with the result) and no others.
             let opts = RunOptions {
                 relocate: true,
                 unload: false,
                 trace,
+                first_step: !trace,
             };
             // A big run's worker warms up once, before its first big
             // run (posted to result for the huge-initrd link, medians of
@@ -364,11 +368,21 @@ pub fn handle(state: &mut WorkerState, req: Request, post: Post) {
             vec![],
         ),
         Request::Step { id, step } => {
-            if let Some(sc) = state.untraced.take() {
+            // An untraced run is run again with its whole trace, unless
+            // step 0 is asked and this worker ran every design with step
+            // 0's events (not a split run's first half, not a kernel
+            // build's run, which keeps none).
+            let first_step_kept = |sc: &Scenario| {
+                step == 0
+                    && state.runs.len() == sc.variants.len()
+                    && !sc.variants.iter().any(|v| matches!(v, Variant::Kernel(_)))
+            };
+            if let Some(sc) = state.untraced.take_if(|sc| !first_step_kept(sc)) {
                 let opts = RunOptions {
                     relocate: false,
                     unload: false,
                     trace: true,
+                    first_step: false,
                 };
                 state.runs = sc
                     .variants
@@ -664,6 +678,45 @@ mod tests {
             texts[0].iter().any(|t| t.contains("copy_highpage")),
             "{texts:?}"
         );
+    }
+
+    /// A big run's step 0 comes from the events the run kept (no second
+    /// run: the scenario stays untraced), the same texts as a traced
+    /// run's; a later step runs it again with its whole trace.
+    #[test]
+    fn step_0_of_a_large_image_needs_no_second_run() {
+        let sc = presets::find("swap-path").unwrap().scenario.to_json();
+        let run = |st: &mut WorkerState| {
+            collect(
+                st,
+                Request::Run {
+                    id: 1,
+                    scenario: sc.clone(),
+                },
+            );
+        };
+        let texts = |st: &mut WorkerState, step| {
+            let out = collect(st, Request::Step { id: 2, step });
+            let Response::Step { texts, .. } = &out[0].0 else {
+                panic!("{out:?}")
+            };
+            texts.clone()
+        };
+        let mut traced = WorkerState::default();
+        run(&mut traced);
+        let mut big = WorkerState::with_trace_threshold(1);
+        run(&mut big);
+        assert!(big.untraced.is_some());
+        let step0 = texts(&mut big, 0);
+        assert_eq!(step0, texts(&mut traced, 0));
+        assert!(
+            step0[0].iter().any(|t| t.contains("alloc_pages")),
+            "{step0:?}"
+        );
+        assert!(big.untraced.is_some(), "step 0 ran the image again");
+        assert_eq!(texts(&mut big, 2), texts(&mut traced, 2));
+        assert!(big.untraced.is_none());
+        assert_eq!(texts(&mut big, 0), step0);
     }
 
     #[test]

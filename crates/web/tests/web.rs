@@ -40,6 +40,7 @@ fn run_preset(
         relocate: true,
         unload: false,
         trace: true,
+        first_step: false,
     };
     let runs = kexec_core::run::run(&sc, opts);
     (
