@@ -17,9 +17,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// Images up to this many pages per run are traced at once; larger ones
-/// are run untraced first (the verdicts come twice as fast) and traced again
-/// when the timeline first asks for a step (the model is deterministic, so
-/// the traced run is the same run).
+/// are run keeping only the timeline's step 0 (the verdicts come twice as
+/// fast; [`RunOptions::first_step`]) and traced again when the timeline
+/// first asks for a later step (the model is deterministic, so the traced
+/// run is the same run).
 pub const TRACE_AT_ONCE_PAGES: u64 = 65_536;
 
 /// A run's progress is posted at most this many times per worker (each
