@@ -348,6 +348,15 @@ test('g. huge-initrd (1 GiB): progress, verdicts, the main thread measured', { t
       );
       assert.deepEqual(touching, [], 'labels that run into their values');
     });
+    await t.test("step 0's events come with the result (kept from the untraced run)", async () => {
+      assert.equal(await page.locator('#step-slider').inputValue(), '0');
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('.step-log ol')].filter((ol) => /alloc_pages/.test(ol.textContent)).length === 2,
+        null,
+        { timeout: WAIT },
+      );
+      assert.doesNotMatch(await page.locator('.step-log').textContent(), /kimage_load_normal_segment/, 'no page of the load in step 0');
+    });
     await t.test('the timeline steps: the worker traces the untraced run again', async () => {
       await page.evaluate(() => document.activeElement?.blur());
       await page.locator('h1').click();
