@@ -210,6 +210,18 @@ pub fn in_ranges(ranges: &[(u64, u64)], x: u64) -> bool {
     i < ranges.len() && ranges[i].0 <= x
 }
 
+/// A sorted range list with ranges that touch or overlap made one.
+pub fn joined(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for &(s, e) in ranges.iter().filter(|(s, e)| s < e) {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
 /// Intersection of two sorted range lists.
 pub fn intersect(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();

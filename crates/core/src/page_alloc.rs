@@ -26,7 +26,7 @@
 //! modelled (cut it out of the RAM map to model it).
 
 use crate::gfp::{Gfp, Zone};
-use crate::memory::{intersect, Machine};
+use crate::memory::{intersect, joined, Machine};
 use crate::sparse::SectionMap;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -511,6 +511,10 @@ struct GfpPlan {
     ranges: Vec<Ranges>,
     /// The pfn ceiling (the word-limit what-if).
     ceiling: Option<u64>,
+    /// Every pfn the gfp may be handed, as ascending ranges with
+    /// adjacent ones joined: a block inside one of them is a block of
+    /// pages each in a zone the gfp reaches, below its ceiling.
+    allowed: Vec<(u64, u64)>,
     /// Allowed ranges inside segment destinations.
     in_dest: Ranges,
     /// Allowed ranges above KEXEC_SOURCE_MEMORY_LIMIT.
@@ -704,7 +708,7 @@ impl PageAllocator {
     pub fn fits_at_ran_out(&mut self, m: &Machine, gfp: Gfp, order: u32, pfn: u64) -> bool {
         let i = self.plan_index(m, gfp);
         let used = self.used_at_ran_out.as_deref().unwrap_or(&self.used);
-        let fits = Self::replay_fits(m, used, &self.gfp_cache[i].1, pfn, 1 << order);
+        let fits = Self::replay_fits(used, &self.gfp_cache[i].1, pfn, 1 << order);
         debug_assert_eq!(
             fits,
             Self::replay_problem(m, used, &self.gfp_cache[i].1, pfn, 1 << order).is_none()
@@ -832,7 +836,7 @@ impl PageAllocator {
         // for another): the checks without a reason first, inlined. Not
         // in the page's module (`small`), which runs no explorer and
         // whose bytes are counted.
-        if cfg!(not(feature = "small")) && Self::replay_fits(m, used, plan, pfn, 1u64 << order) {
+        if cfg!(not(feature = "small")) && Self::replay_fits(used, plan, pfn, 1u64 << order) {
             return Ok(());
         }
         Self::replay_error(m, used, plan, call, pfn, gfp, order)
@@ -907,6 +911,7 @@ impl PageAllocator {
         GfpPlan {
             in_dest: Ranges::new(intersect(&allowed, &self.dest_ranges)),
             above_limit: Ranges::new(intersect(&allowed, &[(limit_pfn, u64::MAX)])),
+            allowed: joined(&allowed),
             zones,
             ranges,
             ceiling,
@@ -918,12 +923,19 @@ impl PageAllocator {
         self.used.release(pfn, 1 << order);
     }
 
-    /// [`PageAllocator::replay_problem`] is None: the same checks, no reason.
+    /// [`PageAllocator::replay_problem`] is None: the same checks, no
+    /// reason. The zones are checked against the plan's joined ranges
+    /// (one search for the block) rather than a zone looked up a page.
     #[inline]
-    fn replay_fits(m: &Machine, used: &PageBitmap, plan: &GfpPlan, pfn: u64, n: u64) -> bool {
+    fn replay_fits(used: &PageBitmap, plan: &GfpPlan, pfn: u64, n: u64) -> bool {
         pfn.is_multiple_of(n)
             && plan.ceiling.is_none_or(|c| pfn + n <= c)
-            && (pfn..pfn + n).all(|p| m.zone_of(p).is_some_and(|z| plan.zones.contains(&z)))
+            && pfn.checked_add(n).is_some_and(|end| {
+                let i = plan.allowed.partition_point(|r| r.1 <= pfn);
+                plan.allowed
+                    .get(i)
+                    .is_some_and(|&(s, e)| s <= pfn && end <= e)
+            })
             && used.is_free(pfn, n)
     }
 
@@ -1162,6 +1174,13 @@ mod tests {
                 vec![(0, 0x9f), (0x100, 0x110000)],
                 vec![(0x100800, 0x110000)],
             ),
+            // RAM ranges and ZONE_MOVABLE meeting at odd pfns: aligned
+            // blocks of 2-8 pages straddle them.
+            Machine::new(
+                Arch::I386Pae.profile(),
+                vec![(0x100, 0x2003), (0x2003, 0x30001), (0x30001, 0x60005)],
+                vec![(0x28003, 0x38005)],
+            ),
         ];
         let gfps = [
             GFP_KERNEL,
@@ -1203,9 +1222,11 @@ mod tests {
                             (e + rng.below(4)).saturating_sub(2)
                         }
                     };
-                    for n in [1, 2] {
+                    for n in [1, 2, 4, 8] {
+                        // Aligned too, so that blocks straddle the edges.
+                        let pfn = if k % 2 == 0 { pfn } else { pfn & !(n - 1) };
                         assert_eq!(
-                            PageAllocator::replay_fits(m, &a.used, plan, pfn, n),
+                            PageAllocator::replay_fits(&a.used, plan, pfn, n),
                             PageAllocator::replay_problem(m, &a.used, plan, pfn, n).is_none(),
                             "pfn {pfn:#x}, {n} pages, gfp {gfp:?}"
                         );
