@@ -11,11 +11,17 @@
 //!   16, was 2,000);
 //! * how cost grows with the image (`scaling`): 64 MiB to 4 GiB on a
 //!   16 GiB machine, in source pages per second;
+//! * the floor under the first budget (`floor-plain-tables` in the 1 GiB
+//!   group, [`floor`]): the preset's kernel steps for the pointer design
+//!   on plain flat tables, not the model, what no model keeping the
+//!   kimage's per-pfn state could do much faster on the host;
 //! * the host (`host`): no code of ours, a chain of dependent integer
 //!   operations (the clock) and a chase of dependent loads through 64 MiB
 //!   (the memory's latency), so a reading can be told from the host it
 //!   was taken on (the shared host's speed moves by 10-25% within
 //!   minutes, and more from one machine to the next).
+
+mod floor;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kexec_core::design::KERNEL_VARIANTS as ALL_VARIANTS;
@@ -27,6 +33,30 @@ fn huge(c: &mut Criterion) {
     let sc = presets::find("huge-initrd").expect("preset").scenario;
     let mut g = c.benchmark_group("1GiB-i386-pae-adversarial");
     g.sample_size(10);
+    // The floor first: the same kernel steps on plain tables (not the
+    // model), its counts checked against a model run of the preset.
+    let model = run_variant(
+        &sc,
+        kexec_core::design::Variant::Pointer,
+        RunOptions::default(),
+    )
+    .counters;
+    let mut tables = floor::Tables::default();
+    let got = floor::huge_initrd_pointer(&mut tables);
+    let want = floor::Counts {
+        alloc_calls: model.alloc_calls,
+        swaps: model.swaps,
+        dest_pages: model.dest_pages,
+        unusable_pages: model.unusable_pages,
+        highmem_frees: model.highmem_frees,
+        indirection_pages: model.indirection_pages,
+        copies: model.source_pages,
+        wrong_pages: 0,
+    };
+    assert_eq!(got, want, "the floor takes the model's steps");
+    g.bench_function("floor-plain-tables", |b| {
+        b.iter(|| black_box(floor::huge_initrd_pointer(&mut tables)))
+    });
     for v in ALL_VARIANTS {
         g.bench_function(v.name(), |b| {
             b.iter(|| {
