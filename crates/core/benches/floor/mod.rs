@@ -68,8 +68,8 @@ pub struct Tables {
     used: Vec<u64>,
     content: Vec<u32>,
     role: Vec<u8>,
-    /// Per destination pfn: the ordinal + 1 of its SOURCE entry, or a
-    /// page filed on dest_pages for it (bit 31).
+    /// Per destination page ([`slot`]): the ordinal + 1 of its SOURCE
+    /// entry, or a page filed on dest_pages for it (bit 31).
     dest: Vec<u32>,
     entries: Vec<u64>,
 }
@@ -214,9 +214,9 @@ fn alloc_page(
     c: &mut Counts,
 ) -> u64 {
     if let Some(d) = want {
-        let v = k.dest[d as usize];
+        let v = k.dest[slot(d)];
         if v >> 31 == 1 {
-            k.dest[d as usize] = 0;
+            k.dest[slot(d)] = 0;
             return u64::from(v & 0x7fff_ffff);
         }
     }
@@ -230,7 +230,7 @@ fn alloc_page(
         if !in_dest(p) || Some(p) == want {
             return p;
         }
-        let v = k.dest[p as usize];
+        let v = k.dest[slot(p)];
         if v != 0 && v >> 31 == 0 {
             // kimage_dst_used: the SOURCE entry for p's destination.
             let i = (v - 1) as usize;
@@ -246,10 +246,24 @@ fn alloc_page(
             }
             return old;
         }
-        k.dest[p as usize] = 1 << 31 | p as u32;
+        k.dest[slot(p)] = 1 << 31 | p as u32;
         k.role[p as usize] = 5;
         c.dest_pages += 1;
     }
+}
+
+/// The destination pages of both segments.
+const DEST_PAGES: usize = 0x4_0000;
+
+/// A destination pfn's index in the destination table (the kernel's
+/// pages first, then the initrd's): a table of the destinations only,
+/// not of every pfn.
+fn slot(p: u64) -> usize {
+    (if p < SEGMENTS[1].0 {
+        p - SEGMENTS[0].0
+    } else {
+        SEGMENTS[0].1 + p - SEGMENTS[1].0
+    }) as usize
 }
 
 fn in_dest(p: u64) -> bool {
@@ -269,7 +283,7 @@ pub fn huge_initrd_pointer(t: &mut Tables) -> Counts {
     t.role.clear();
     t.role.resize(PFNS as usize, 0);
     t.dest.clear();
-    t.dest.resize(PFNS as usize, 0);
+    t.dest.resize(DEST_PAGES, 0);
     t.entries.clear();
     let user = Plan::new(&[(LOW_END, PFNS), (DMA_END, LOW_END), (0, DMA_END)]);
     let kernel = Plan::new(&[(DMA_END, LOW_END), (0, DMA_END)]);
@@ -322,7 +336,7 @@ pub fn huge_initrd_pointer(t: &mut Tables) -> Counts {
             let p = alloc_page(&mut a, &mut k, &user, Some(d), true, &mut c);
             k.role[p as usize] = 4;
             add_entry(&mut a, &mut k, &mut c, p << 12 | IND_SOURCE);
-            k.dest[d as usize] = k.entries.len() as u32;
+            k.dest[slot(d)] = k.entries.len() as u32;
             k.content[p as usize] = data(seg, page);
         }
     }
