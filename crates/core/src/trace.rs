@@ -300,12 +300,54 @@ impl Trace {
     /// Record an event.
     #[inline]
     pub fn push(&mut self, e: Event) {
-        if self.enabled && (!self.allocs_only || matches!(e, Event::Alloc { .. })) {
-            if self.first_step_only && matches!(e, Event::LoadPage { .. }) {
-                self.enabled = false;
-                return;
-            }
+        if !self.enabled {
+            return;
+        }
+        // Step 0 ends at the first page loaded, whichever events are kept.
+        if self.first_step_only && matches!(e, Event::LoadPage { .. }) {
+            self.enabled = false;
+            return;
+        }
+        if !self.allocs_only || matches!(e, Event::Alloc { .. }) {
             self.events.push(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gfp::GFP_KERNEL;
+
+    fn alloc(call: u64) -> Event {
+        Event::Alloc {
+            call,
+            gfp: GFP_KERNEL,
+            order: 0,
+            pfn: call,
+        }
+    }
+
+    /// Step 0 ends at the first LoadPage whatever else the trace drops:
+    /// a trace keeping only the allocator calls keeps none after it.
+    #[test]
+    fn first_step_ends_at_the_first_page_with_allocs_only_too() {
+        for allocs_only in [false, true] {
+            let mut t = Trace {
+                enabled: true,
+                allocs_only,
+                first_step_only: true,
+                events: Vec::new(),
+            };
+            t.push(alloc(1));
+            t.push(Event::LoadPage {
+                seg: 0,
+                page: 0,
+                dest: 0x1000,
+            });
+            t.push(alloc(2));
+            assert_eq!(t.events, vec![alloc(1)], "allocs_only {allocs_only}");
+            assert!(!t.enabled);
         }
     }
 }
