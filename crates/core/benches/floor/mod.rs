@@ -141,6 +141,10 @@ impl Alloc<'_> {
         None
     }
 
+    /// The model's `Pick::random_in_ranges` again, on the plain bitmap:
+    /// the same draws, so the same stream (a second implementation on
+    /// purpose, the bench's check of the counts holding it to the
+    /// model's).
     fn random_in(&mut self, r: &Ranges) -> Option<u64> {
         let (list, pages) = r;
         if *pages == 0 {
