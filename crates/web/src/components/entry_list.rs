@@ -183,6 +183,7 @@ fn window_markup(rows: &[Row], x: &Window) -> String {
     use std::fmt::Write;
     let (words, pages, m, w) = (x.words, x.pages, x.machine, x.digits);
     let mut out = String::with_capacity(rows.len() * 160);
+    let head_in_list = pages.first().is_none_or(|p| p.first > 0);
     for row in rows {
         match *row {
             Row::Page(p) => {
@@ -197,7 +198,6 @@ fn window_markup(rows: &[Row], x: &Window) -> String {
             }
             Row::Entry(i) => {
                 let e = words[i];
-                let head_in_list = pages.first().is_none_or(|p| p.first > 0);
                 let slot = if i == 0 && head_in_list {
                     "head".to_string()
                 } else {
