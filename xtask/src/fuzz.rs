@@ -22,13 +22,12 @@
 //! `tests/fuzz/regressions/` (its target and its input), which `cargo
 //! test -p xtask` replays with the same checks.
 
+use crate::counting::{self, SLOTS};
 use crate::{root, Result};
 use kexec_common::codec;
 use kexec_common::rng::SplitMix64;
 use kexec_playground::{link, presets, Document};
 use serde_json::Value;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -45,78 +44,6 @@ pub const MAX_CASE_BYTES: usize = 2 << 30;
 pub const MAX_MESSAGE: usize = 1500;
 /// Where failing inputs are kept, relative to the workspace.
 pub const REGRESSIONS: &str = "tests/fuzz/regressions";
-
-// ---- memory: bytes allocated per worker thread ------------------------
-
-/// Most worker threads watched.
-const SLOTS: usize = 64;
-static LIVE: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-static PEAK: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-
-thread_local! {
-    /// This thread's slot + 1 (0: not a worker).
-    static SLOT: Cell<usize> = const { Cell::new(0) };
-}
-
-/// The system allocator, counting what each fuzz worker holds, and
-/// refusing (the process then aborts) past twice [`MAX_CASE_BYTES`], so a
-/// runaway case cannot take the machine down before it is caught.
-pub struct Counting;
-
-fn slot() -> Option<usize> {
-    SLOT.try_with(|s| s.get())
-        .ok()
-        .filter(|&s| s > 0)
-        .map(|s| s - 1)
-}
-
-// SAFETY: every call is passed on to the system allocator unchanged; the
-// counting only reads and writes atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if let Some(s) = slot() {
-            let live = LIVE[s].fetch_add(l.size(), Ordering::Relaxed) + l.size();
-            if live > 2 * MAX_CASE_BYTES {
-                LIVE[s].fetch_sub(l.size(), Ordering::Relaxed);
-                return std::ptr::null_mut();
-            }
-            PEAK[s].fetch_max(live, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's layout, as GlobalAlloc::alloc requires.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        if let Some(s) = slot() {
-            LIVE[s].fetch_sub(
-                l.size().min(LIVE[s].load(Ordering::Relaxed)),
-                Ordering::Relaxed,
-            );
-        }
-        // SAFETY: p was allocated by System with this layout.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        if let Some(s) = slot() {
-            if new > l.size() {
-                let grow = new - l.size();
-                let live = LIVE[s].fetch_add(grow, Ordering::Relaxed) + grow;
-                if live > 2 * MAX_CASE_BYTES {
-                    LIVE[s].fetch_sub(grow, Ordering::Relaxed);
-                    return std::ptr::null_mut();
-                }
-                PEAK[s].fetch_max(live, Ordering::Relaxed);
-            } else {
-                let shrink = l.size() - new;
-                LIVE[s].fetch_sub(
-                    shrink.min(LIVE[s].load(Ordering::Relaxed)),
-                    Ordering::Relaxed,
-                );
-            }
-        }
-        // SAFETY: as GlobalAlloc::realloc requires, passed on.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
 
 // ---- options -----------------------------------------------------------
 
@@ -1041,7 +968,7 @@ pub fn fuzz(o: &Options) -> Result {
         let seed = o.seed;
         let profile = std::env::var_os("FUZZ_PROFILE").is_some();
         workers.push(std::thread::spawn(move || {
-            SLOT.with(|s| s.set(w + 1));
+            counting::count_this_thread(w);
             let clock = own_clock();
             *running[w].clock.lock().unwrap_or_else(|e| e.into_inner()) = clock.clone();
             let now = || {
@@ -1057,14 +984,13 @@ pub fn fuzz(o: &Options) -> Result {
                     break;
                 }
                 let c = case(&bases, &bomb, seed, i);
-                let base = LIVE[w].load(Ordering::Relaxed);
-                PEAK[w].store(base, Ordering::Relaxed);
+                let base = counting::restart_peak(w);
                 let t = now();
                 *running[w].since.lock().unwrap_or_else(|e| e.into_inner()) = Some((t.0, t.1, i));
                 let r = check(&c, i % 32 == 0);
                 let took = elapsed(clock.as_deref(), t);
                 *running[w].since.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                let grew = PEAK[w].load(Ordering::Relaxed).saturating_sub(base);
+                let grew = counting::peak(w).saturating_sub(base);
                 largest.fetch_max(grew, Ordering::Relaxed);
                 let r = r.and_then(|class| {
                     *tally
@@ -1109,7 +1035,7 @@ pub fn fuzz(o: &Options) -> Result {
                 }
                 done.fetch_add(1, Ordering::Relaxed);
             }
-            SLOT.with(|s| s.set(0));
+            counting::stop_counting();
         }));
     }
     // The watchdog: a case past its bounds is saved and ends the run (a
@@ -1123,7 +1049,7 @@ pub fn fuzz(o: &Options) -> Result {
             };
             let clock = r.clock.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let ran = elapsed(clock.as_deref(), (t, cpu));
-            let grew = PEAK[w].load(Ordering::Relaxed);
+            let grew = counting::peak(w);
             // On CPU time, with a wall-clock bound for a case that waits
             // without running (twenty times as long: a loaded machine).
             let why = if ran > MAX_CASE * 3 || t.elapsed() > MAX_CASE * 20 {
@@ -1131,7 +1057,7 @@ pub fn fuzz(o: &Options) -> Result {
                     "still running after {ran:?} of CPU time ({:?} of wall time)",
                     t.elapsed()
                 ))
-            } else if LIVE[w].load(Ordering::Relaxed) > MAX_CASE_BYTES + (64 << 20) {
+            } else if counting::live(w) > MAX_CASE_BYTES + (64 << 20) {
                 Some(format!("holds {} MiB", grew >> 20))
             } else {
                 None

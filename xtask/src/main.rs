@@ -13,8 +13,10 @@
 //! * `cargo xtask post-build` — Trunk's post-build hook on
 //!   `$TRUNK_STAGING_DIR`: the main module's JS glue and `worker.js`
 //!   minified ([`minify`]), then `csp`.
-//! * `cargo xtask bench` — the model's criterion benchmarks (and the site's
-//!   browser measurement when the web crate exists).
+//! * `cargo xtask bench [--native] [--summary]` — the model's criterion
+//!   benchmarks read back against issue 16's native budgets, beside the
+//!   CLI's whole process and a design's heap peak ([`bench`]), then the
+//!   site's browser measurement when the web crate exists.
 //! * `cargo xtask real-kernel [--reuse] [--fixtures] [--check-raw] [NAME|FILE...]` —
 //!   the scenarios' loads on Debian's real 686-pae kernel (x86_64 ones on
 //!   its amd64 kernel) under QEMU, against the model ([`real_kernel`]).
@@ -26,15 +28,17 @@
 //! packages, Debian's chromium) is installed when missing and skipped when
 //! present.
 
+mod bench;
+mod counting;
 mod csp;
 mod fuzz;
 mod minify;
 mod real_kernel;
 mod tidy;
 
-/// The allocator, counting what each fuzz worker holds.
+/// The allocator, counting what each fuzz worker and the bench's runs hold.
 #[global_allocator]
-static ALLOC: fuzz::Counting = fuzz::Counting;
+static ALLOC: counting::Counting = counting::Counting;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -402,24 +406,16 @@ fn kernel_check() -> Result {
         .env("KEXEC_KERNEL_CASES", "1000"))
 }
 
-fn bench() -> Result {
-    run(cargo().args(["bench", "-p", "kexec-core"]))?;
-    if has_web() && root().join("tests/e2e/bench.mjs").exists() {
-        dist()?;
-        run(Command::new("node")
-            .args(["tests/e2e/bench.mjs"])
-            .current_dir(root()))?;
-    }
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let task = env::args().nth(1).unwrap_or_default();
     let r = match task.as_str() {
         "test" => test(),
         "serve" => serve(),
         "dist" => dist(),
-        "bench" => bench(),
+        "bench" => {
+            let args: Vec<String> = env::args().skip(2).collect();
+            bench::bench(&args)
+        }
         "kernel-check" => kernel_check(),
         "tidy" => tidy::tidy(),
         "csp" => {
