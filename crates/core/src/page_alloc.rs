@@ -407,6 +407,11 @@ impl PageBitmap {
                 return Some(x);
             };
             let mut i = x % CHUNK_PAGES;
+            // Past the first word, only words with a free page are read (a
+            // full word holds no free block): a zone's top, which the
+            // highest-first policies fill, is skipped a chunk's word at a
+            // time instead of read word by word.
+            let free_words = !self.full_words.get(id);
             loop {
                 let wi = (i / 64) as usize;
                 let keep = if i % 64 == 63 {
@@ -420,10 +425,11 @@ impl PageBitmap {
                         id * CHUNK_PAGES + (wi as u64) * 64 + u64::from(63 - m.leading_zeros());
                     return (found >= lo).then_some(found);
                 }
-                if wi == 0 {
+                let below = free_words & ((1u64 << wi) - 1);
+                if below == 0 {
                     break;
                 }
-                i = wi as u64 * 64 - 1;
+                i = u64::from(63 - below.leading_zeros()) * 64 + 63;
             }
             if id == 0 {
                 return None;
@@ -1146,6 +1152,24 @@ mod tests {
         assert_eq!(b.highest_in(0, 8192, 1), Some(5000));
         assert_eq!(b.allocated(), 4098);
         assert!(b.is_free(5000, 1) && !b.is_free(4999, 2));
+    }
+
+    #[test]
+    fn highest_in_skips_full_words_to_the_top_of_the_next_free_one() {
+        // A full chunk but for the top page of its word 5, the top pair of
+        // its word 3 and a page of its word 1: each search from the top
+        // lands on the highest of them, whatever full words lie between.
+        let mut b = PageBitmap::default();
+        b.allocate(0, CHUNK_PAGES);
+        for p in [5 * 64 + 63, 3 * 64 + 62, 3 * 64 + 63, 64 + 10] {
+            b.release(p, 1);
+        }
+        assert_eq!(b.highest_in(0, CHUNK_PAGES, 1), Some(5 * 64 + 63));
+        assert_eq!(b.highest_in(0, 5 * 64 + 63, 1), Some(3 * 64 + 63));
+        assert_eq!(b.highest_in(0, CHUNK_PAGES, 2), Some(3 * 64 + 62));
+        assert_eq!(b.highest_in(0, 3 * 64 + 62, 1), Some(64 + 10));
+        assert_eq!(b.highest_in(64 + 11, 3 * 64 + 62, 1), None);
+        assert_eq!(b.highest_in(0, 64 + 10, 1), None);
     }
 
     #[test]
