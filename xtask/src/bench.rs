@@ -53,6 +53,7 @@ const CLI_RUNS: usize = 5;
 /// start at 0; nothing else counts while the bench runs).
 const HEAP_SLOT: usize = counting::SLOTS - 2;
 
+/// `cargo xtask bench [--native] [--summary]` (the module's header).
 pub fn bench(args: &[String]) -> Result {
     let (mut native, mut summary) = (false, false);
     for a in args {
