@@ -160,9 +160,7 @@ impl Readings {
             scaling,
         })
     }
-}
 
-impl Readings {
     /// Every reading.
     fn all(&self) -> impl Iterator<Item = &Reading> {
         [&self.chain, &self.loads, &self.floor, &self.explore]
@@ -302,7 +300,7 @@ fn native_table(r: &Readings, cli: &Cli, runs: &[DesignRun]) -> String {
             verdict(d.ms() <= DESIGN_MS, "OVER"),
         ]);
     }
-    let rate = r.explore.elements.unwrap_or(1) as f64 / (r.explore.ns / 1e9);
+    let rate = 1e9 / r.explore.ns_each();
     rows.push([
         "explorer, one core (verdict:pointer,rfc-fixed)".into(),
         format!("{EXPLORE_PER_S:.0}/s"),
@@ -348,7 +346,7 @@ fn native_table(r: &Readings, cli: &Cli, runs: &[DesignRun]) -> String {
     }
     let mut out = String::from("native budgets (issue 16), this host:\n");
     out += &table(&rows);
-    let ghz = r.chain.elements.unwrap_or(0) as f64 / r.chain.ns;
+    let ghz = 1.0 / r.chain.ns_each();
     out += &format!(
         "\nthe host: a dependent chain at {ghz:.2} G cycles/s, {:.0} ns a dependent load through 64 MiB\n",
         r.loads.ns_each()
